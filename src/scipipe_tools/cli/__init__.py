@@ -1,0 +1,1 @@
+"""The ``scipipe`` command line: thin click commands over the library."""

@@ -1,0 +1,93 @@
+"""The ``scipipe`` root command and the one error boundary."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ScipipeError
+from .common import App, configure_logging
+
+COMMAND_GROUPS = {
+    "build": ("build", "build_group"),
+    "changelog": ("changelog", "changelog_group"),
+    "ci": ("ci", "ci_group"),
+    "distrib": ("distrib", "distrib_group"),
+    "env": ("env", "env_group"),
+    "eups": ("eups", "eups_group"),
+    "manifest": ("manifest", "manifest_group"),
+    "release": ("release", "release_group"),
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a command group's module only when it is used, so ``--help`` stays fast."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*COMMAND_GROUPS, *super().list_commands(ctx)])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMAND_GROUPS:
+            import importlib
+
+            module, attr = COMMAND_GROUPS[cmd_name]
+            mod = importlib.import_module(f"{__package__}.{module}")
+            cmd: click.Command = getattr(mod, attr)
+            return cmd
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scipipe")
+@click.option("--json", "json_", is_flag=True, help="Print results as JSON where supported.")
+@click.option("--debug", is_flag=True, help="Debug logging, and a traceback on errors.")
+@click.option("-v", "--verbose", count=True, help="More output (repeatable).")
+@click.option("-q", "--quiet", count=True, help="Less output (repeatable).")
+@click.pass_context
+def cli(ctx: click.Context, json_: bool, debug: bool, verbose: int, quiet: int) -> None:
+    """Build and release tools for EUPS-managed multi-repository stacks."""
+    app = ctx.ensure_object(App)
+    app.json = app.json or json_
+    app.debug = debug
+    app.verbosity = verbose - quiet
+    configure_logging(app.verbosity, debug)
+
+
+def main(argv: Sequence[str] | None = None, prog_name: str = "scipipe") -> None:
+    """Entry point: run the CLI, print errors as one line, exit with their code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.exit(run(cli, args, prog_name))
+
+
+def run(command: click.Command, args: list[str], prog_name: str) -> int:
+    debug = "--debug" in args
+    try:
+        rv = command.main(args=args, prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except ScipipeError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the boundary: anything else is our bug
+        if debug:
+            traceback.print_exc()
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: rerun with --debug for a traceback, and report it", err=True)
+        return EXIT_INTERNAL
+    return rv if isinstance(rv, int) else 0

@@ -1,0 +1,101 @@
+"""Shared CLI plumbing: the app context, output helpers, common options."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class App:
+    json: bool = False
+    debug: bool = False
+    verbosity: int = 0
+
+    @property
+    def quiet(self) -> bool:
+        return self.verbosity < 0
+
+
+def get_app() -> App:
+    ctx = click.get_current_context()
+    app = ctx.find_object(App)
+    if app is None:
+        app = ctx.ensure_object(App)
+    return app
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.ensure_object(App).json = True
+    return value
+
+
+def json_option(f: F) -> F:
+    """``--json``: print the result as JSON on stdout (also accepted before the command)."""
+    return click.option(
+        "--json",
+        "json_",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        help="Print the result as JSON.",
+    )(f)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def echo(text: str = "") -> None:
+    click.echo(text)
+
+
+def info(text: str) -> None:
+    """A human message on stderr (suppressed by -q)."""
+    if not get_app().quiet:
+        click.echo(text, err=True)
+
+
+def configure_logging(verbosity: int, debug: bool) -> None:
+    level = logging.WARNING
+    if verbosity >= 1:
+        level = logging.INFO
+    if verbosity >= 2 or debug:
+        level = logging.DEBUG
+    if verbosity < 0:
+        level = logging.ERROR
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    handler = RichHandler(
+        console=Console(stderr=True),
+        show_time=False,
+        show_path=debug,
+        markup=False,
+        rich_tracebacks=debug,
+    )
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def columns(headers: list[str], rows: list[list[str]]) -> str:
+    """Plain aligned columns (grep- and diff-friendly); the last column is not padded."""
+    table = [headers, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
+    lines = []
+    for r in table:
+        cells = [c.ljust(widths[i]) for i, c in enumerate(r[:-1])] + [r[-1]]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""``scipipe manifest``: read, show and compare lsst_build manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..eups.manifest import diff_manifests, load_manifest
+from .common import columns, echo, emit_json, get_app, json_option
+
+versiondb_option = click.option(
+    "--versiondb",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SCIPIPE_VERSIONDB",
+    help="versiondb checkout, to name manifests by build id (bNNNN).",
+)
+
+
+@click.group("manifest")
+def manifest_group() -> None:
+    """Read, show and compare manifests (manifest.txt, versiondb bNNNN)."""
+
+
+@manifest_group.command("show")
+@click.argument("manifest")
+@versiondb_option
+@json_option
+def show_cmd(manifest: str, versiondb: Path | None) -> None:
+    """Show a manifest (a file, or bNNNN with --versiondb) and its content hash."""
+    m = load_manifest(manifest, versiondb)
+    if get_app().json:
+        emit_json(
+            {
+                "build_id": m.build_id,
+                "content_hash": m.content_hash(),
+                "products": [
+                    {"name": e.name, "sha1": e.sha1, "version": e.version, "deps": list(e.deps)}
+                    for e in m.entries
+                ],
+            }
+        )
+        return
+    echo(f"BUILD={m.build_id or '-'}  products={len(m)}  content={m.content_hash()}")
+    echo(
+        columns(
+            ["product", "sha1", "version", "deps"],
+            [[e.name, e.sha1[:12], e.version, ",".join(e.deps)] for e in m.entries],
+        )
+    )
+
+
+@manifest_group.command("diff")
+@click.argument("old")
+@click.argument("new")
+@versiondb_option
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the manifests differ.")
+@json_option
+def diff_cmd(old: str, new: str, versiondb: Path | None, exit_code: bool) -> int:
+    """Products added, removed and changed between two manifests."""
+    a, b = load_manifest(old, versiondb), load_manifest(new, versiondb)
+    d = diff_manifests(a, b)
+    if get_app().json:
+        emit_json(
+            {
+                "old": a.build_id,
+                "new": b.build_id,
+                "added": [{"name": e.name, "version": e.version} for e in d.added],
+                "removed": [{"name": e.name, "version": e.version} for e in d.removed],
+                "changed": [
+                    {
+                        "name": n.name,
+                        "old_version": o.version,
+                        "new_version": n.version,
+                        "old_sha1": o.sha1,
+                        "new_sha1": n.sha1,
+                        "source_changed": o.sha1 != n.sha1,
+                    }
+                    for o, n in d.changed
+                ],
+                "deps_changed": [
+                    {"name": n.name, "old_deps": list(o.deps), "new_deps": list(n.deps)}
+                    for o, n in d.deps_changed
+                ],
+                "unchanged": d.unchanged,
+            }
+        )
+    else:
+        for e in d.added:
+            echo(f"+ {e.name} {e.version}")
+        for e in d.removed:
+            echo(f"- {e.name} {e.version}")
+        for o, n in d.changed:
+            why = "source" if o.sha1 != n.sha1 else "deps"
+            echo(f"~ {n.name} {o.version} -> {n.version} ({why})")
+        for o, n in d.deps_changed:
+            echo(f"~ {n.name} deps {','.join(o.deps)} -> {','.join(n.deps)}")
+        echo(
+            f"{len(d.added)} added, {len(d.removed)} removed, "
+            f"{len(d.changed) + len(d.deps_changed)} changed, {d.unchanged} unchanged"
+        )
+    return 1 if exit_code and not d.empty else 0

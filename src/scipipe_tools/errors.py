@@ -1,0 +1,132 @@
+"""The one error root of scipipe-tools.
+
+Library code raises these; only the CLI boundary (``cli.app.main``) prints them and
+exits with :attr:`ScipipeError.exit_code`.  The exit codes are part of the public
+interface and are documented in the README.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Documented exit codes (README, "Exit codes").
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INPUT = 2
+EXIT_RESOLUTION = 3
+EXIT_COMMAND = 4
+EXIT_NETWORK = 5
+EXIT_INTEGRITY = 6
+EXIT_LOCKED = 7
+EXIT_BUILD = 8
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in an input file: ``path:line[:column]`` (1-based), or a key path."""
+
+    path: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        text = self.path
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        return text
+
+    @classmethod
+    def of(cls, path: str | Path, line: int | None = None, column: int | None = None) -> Location:
+        return cls(str(path), line, column)
+
+
+class ScipipeError(Exception):
+    """Root of every error scipipe-tools reports to a user."""
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, location: Location | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.location = location
+
+    def __str__(self) -> str:
+        if self.location is not None:
+            return f"{self.location}: {self.message}"
+        return self.message
+
+
+class InputError(ScipipeError):
+    """Malformed user input: a file that does not parse, a bad argument value."""
+
+    exit_code = EXIT_INPUT
+
+
+class ResolutionError(ScipipeError):
+    """The inputs parse but do not fit together: a missing product, a cycle, an unknown tag."""
+
+    exit_code = EXIT_RESOLUTION
+
+
+class CommandError(ScipipeError):
+    """An external command failed."""
+
+    exit_code = EXIT_COMMAND
+
+    def __init__(
+        self,
+        argv: list[str],
+        returncode: int,
+        stderr_tail: str = "",
+        *,
+        hint: str | None = None,
+    ) -> None:
+        import shlex
+
+        msg = f"command failed with exit code {returncode}: {shlex.join(argv)}"
+        if stderr_tail.strip():
+            msg += "\n" + stderr_tail.rstrip()
+        super().__init__(msg, hint=hint)
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class NetworkError(ScipipeError):
+    """A remote (git server, HTTP server, API) could not be reached or refused us."""
+
+    exit_code = EXIT_NETWORK
+
+
+class IntegrityError(ScipipeError):
+    """A checksum or hash did not match: the artifact is refused."""
+
+    exit_code = EXIT_INTEGRITY
+
+
+class LockedError(ScipipeError):
+    """Another process holds the lock on a stack or work directory."""
+
+    exit_code = EXIT_LOCKED
+
+
+class BuildError(ScipipeError):
+    """One or more products failed to build."""
+
+    exit_code = EXIT_BUILD
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A ``did you mean X?`` hint for the nearest candidate, or None."""
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.75)
+    return f"did you mean {match[0]!r}?" if match else None

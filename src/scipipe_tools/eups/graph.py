@@ -1,0 +1,225 @@
+"""Dependency resolution and build order (spec section 2).
+
+Resolution walks the table files from the top-level products, following required and
+optional dependencies (optional ones unless the exclusion map drops them; ``--external``
+deps, ``eups`` and ``implicitProducts`` are never followed), with ``if`` conditions
+evaluated for a flavor.  The order is Kahn's algorithm level by level, alphabetical
+within a level, exactly as lsst_build orders a manifest.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import InputError, ResolutionError
+from .exclusions import DEFAULT as DEFAULT_EXCLUSIONS
+from .exclusions import Exclusions
+from .table import IMPLICIT_PRODUCTS, Table, TableContext
+
+#: Dependencies that are never products of the stack being built.
+NEVER_FOLLOWED = frozenset({"eups", IMPLICIT_PRODUCTS})
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """What resolution knows of an available product; ``table`` is None without a table."""
+
+    name: str
+    table: Table | None
+
+
+ProductLookup = Callable[[str], ProductInfo | None]
+
+
+@dataclass(frozen=True)
+class SkippedDep:
+    product: str
+    dep: str
+    reason: str  # excluded | external | unavailable
+    where: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    top: tuple[str, ...]
+    #: direct dependencies of every product, in table order
+    deps: Mapping[str, tuple[str, ...]]
+    levels: tuple[tuple[str, ...], ...]
+    tables: Mapping[str, str | None] = field(default_factory=dict)
+    skipped: tuple[SkippedDep, ...] = ()
+
+    @property
+    def order(self) -> list[str]:
+        return [p for level in self.levels for p in level]
+
+    def level_of(self) -> dict[str, int]:
+        return {p: i for i, level in enumerate(self.levels) for p in level}
+
+
+def resolve(
+    top: Sequence[str],
+    lookup: ProductLookup,
+    *,
+    ctx: TableContext | None = None,
+    exclusions: Exclusions = DEFAULT_EXCLUSIONS,
+    source: str = "the sources",
+    hint: Callable[[str], str | None] | None = None,
+) -> Resolution:
+    """Resolve ``top`` and everything it needs.
+
+    ``lookup(name)`` returns the product's info or None when it is not available.
+    ``source`` names where products come from and ``hint(name)`` may explain a missing
+    product, for error messages.
+    """
+    ctx = ctx or TableContext()
+    if not top:
+        raise InputError("no products given")
+    infos: dict[str, ProductInfo] = {}
+    for name in top:
+        info = lookup(name)
+        if info is None:
+            raise ResolutionError(
+                f"product {name!r} not found in {source}", hint=hint(name) if hint else None
+            )
+        infos[name] = info
+    graph: dict[str, tuple[str, ...]] = {}
+    tables: dict[str, str | None] = {}
+    skipped: list[SkippedDep] = []
+    queue = deque(dict.fromkeys(top))
+    queued = set(queue)
+    while queue:
+        name = queue.popleft()
+        info = infos[name]
+        table = info.table
+        tables[name] = table.path if table else None
+        deps: list[str] = []
+        if table is not None:
+            for dep in table.dependencies(ctx):
+                dname = dep.product
+                if dname in NEVER_FOLLOWED:
+                    continue
+                where = f"{table.path}:{dep.line}"
+                if dep.external:
+                    skipped.append(SkippedDep(name, dname, "external", where))
+                    continue
+                if dep.optional and exclusions.excludes(dname, name):
+                    skipped.append(SkippedDep(name, dname, "excluded", where))
+                    continue
+                if dname == name:
+                    raise ResolutionError(
+                        f"{where}: {name} depends on itself (self-including node)"
+                    )
+                dinfo = infos.get(dname)
+                if dinfo is None:
+                    dinfo = lookup(dname)
+                    if dinfo is None:
+                        if dep.optional:
+                            skipped.append(SkippedDep(name, dname, "unavailable", where))
+                            continue
+                        raise ResolutionError(
+                            f"{where}: {name} requires {dname!r}, which is not in {source}",
+                            hint=hint(dname) if hint else None,
+                        )
+                    infos[dname] = dinfo
+                if dname not in deps:
+                    deps.append(dname)
+                if dname not in queued:
+                    queued.add(dname)
+                    queue.append(dname)
+        graph[name] = tuple(deps)
+    return Resolution(tuple(top), graph, toposort(graph), tables, tuple(skipped))
+
+
+def toposort(graph: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], ...]:
+    """Kahn's algorithm by levels; each level sorted alphabetically.
+
+    Every dependency must itself be a node (unlike lsst_build, whose check for this
+    throws its result away); self-dependencies and cycles are errors naming the nodes.
+    """
+    pending: dict[str, int] = {}
+    dependents: dict[str, list[str]] = {n: [] for n in graph}
+    for node, deps in graph.items():
+        uniq = set(deps)
+        if node in uniq:
+            raise ResolutionError(f"self-including node: {node}")
+        missing = sorted(d for d in uniq if d not in dependents)
+        if missing:
+            raise ResolutionError(f"{node} depends on {', '.join(missing)}, not in the graph")
+        pending[node] = len(uniq)
+        for d in uniq:
+            dependents[d].append(node)
+    level = sorted(n for n, c in pending.items() if c == 0)
+    levels: list[tuple[str, ...]] = []
+    done = 0
+    while level:
+        levels.append(tuple(level))
+        done += len(level)
+        nxt = []
+        for n in level:
+            for m in dependents[n]:
+                pending[m] -= 1
+                if pending[m] == 0:
+                    nxt.append(m)
+        level = sorted(nxt)
+    if done != len(graph):
+        residual = {n for n, c in pending.items() if c > 0}
+        cycle = find_cycle({n: [d for d in graph[n] if d in residual] for n in residual})
+        raise ResolutionError("dependency cycle: " + " -> ".join(cycle))
+    return tuple(levels)
+
+
+def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str]:
+    """One cycle of ``graph`` as a path ``[a, b, ..., a]`` (graph must contain one)."""
+    color: dict[str, int] = {}
+    for start in sorted(graph):
+        if start in color:
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path: list[str] = [start]
+        color[start] = 1
+        while stack:
+            node, i = stack[-1]
+            deps = graph[node]
+            if i < len(deps):
+                stack[-1] = (node, i + 1)
+                nxt = deps[i]
+                if color.get(nxt) == 1:
+                    return [*path[path.index(nxt) :], nxt]
+                if nxt not in color:
+                    color[nxt] = 1
+                    stack.append((nxt, 0))
+                    path.append(nxt)
+            else:
+                color[node] = 2
+                stack.pop()
+                path.pop()
+    raise ValueError("graph has no cycle")
+
+
+def transitive_deps(graph: Mapping[str, Sequence[str]], product: str) -> set[str]:
+    seen: set[str] = set()
+    todo = list(graph[product])
+    while todo:
+        d = todo.pop()
+        if d not in seen:
+            seen.add(d)
+            todo.extend(graph[d])
+    return seen
+
+
+def dependents_closure(graph: Mapping[str, Sequence[str]], changed: Iterable[str]) -> set[str]:
+    """Every product that depends, directly or not, on one of ``changed`` (inclusive)."""
+    rev: dict[str, list[str]] = {n: [] for n in graph}
+    for n, deps in graph.items():
+        for d in deps:
+            rev.setdefault(d, []).append(n)
+    out = set()
+    todo = [c for c in changed if c in rev]
+    while todo:
+        n = todo.pop()
+        if n not in out:
+            out.add(n)
+            todo.extend(rev[n])
+    return out

@@ -1,0 +1,192 @@
+"""lsst_build ``manifest.txt`` / versiondb ``manifests/bNNNN.txt`` (spec section 3).
+
+Byte-compatible with lsst_build: a header comment, ``BUILD=<id>``, then one row per
+product in build order: name padded to 25, SHA1 padded to 41, version padded to 40, and
+the direct dependencies comma-separated.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, Location
+from .graph import toposort
+from .pkgversion import SHA1
+
+HEADER = f"# {'product':<23} {'SHA1':<41} {'Version':<30}\n"
+_VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_BUILD_FILE = re.compile(r"^(b\d+)\.txt$")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    name: str
+    sha1: str
+    version: str
+    deps: tuple[str, ...] = ()
+
+    def row(self) -> str:
+        return f"{self.name:<25} {self.sha1:<41} {self.version:<40} {','.join(self.deps)}\n"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    entries: tuple[ManifestEntry, ...]
+    build_id: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, ManifestEntry]:
+        return {e.name: e for e in self.entries}
+
+    def __getitem__(self, name: str) -> ManifestEntry:
+        return self.by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def names(self) -> list[str]:
+        return [e.name for e in self.entries]
+
+    def graph(self) -> dict[str, tuple[str, ...]]:
+        return {e.name: e.deps for e in self.entries}
+
+    def to_text(self) -> str:
+        parts = [HEADER]
+        if self.build_id is not None:
+            parts.append(f"BUILD={self.build_id}\n")
+        parts.extend(e.row() for e in self.entries)
+        return "".join(parts)
+
+    def content_hash(self) -> str:
+        """SHA1 over ``name\\tsha1\\tversion\\n`` in manifest order (the versiondb key)."""
+        text = "".join(f"{e.name}\t{e.sha1}\t{e.version}\n" for e in self.entries)
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def toposorted(self) -> Manifest:
+        """The same entries in lsst_build's order (Kahn levels, alphabetical)."""
+        order = [p for level in toposort(self.graph()) for p in level]
+        return Manifest(tuple(self[p] for p in order), self.build_id, self.variables)
+
+    def with_build_id(self, build_id: str) -> Manifest:
+        return Manifest(self.entries, build_id, {**self.variables, "BUILD": build_id})
+
+
+def build_manifest(
+    order: Sequence[str],
+    deps: Mapping[str, Sequence[str]],
+    shas: Mapping[str, str],
+    versions: Mapping[str, str],
+    build_id: str | None = None,
+) -> Manifest:
+    entries = tuple(ManifestEntry(p, shas[p], versions[p], tuple(deps[p])) for p in order)
+    return Manifest(entries, build_id, {"BUILD": build_id} if build_id else {})
+
+
+def parse_manifest(text: str, path: str | Path = "manifest.txt") -> Manifest:
+    p = str(path)
+    entries: list[ManifestEntry] = []
+    variables: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    deps_at: list[tuple[int, ManifestEntry]] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        where = Location(p, lineno)
+        m = _VAR.match(stripped)
+        if m and " " not in stripped and "\t" not in stripped:
+            variables[m.group(1)] = m.group(2)
+            continue
+        fields = stripped.split()
+        if len(fields) not in (3, 4):
+            raise InputError(
+                f"expected 'name sha1 version [deps]', got {len(fields)} fields", location=where
+            )
+        name, sha, version = fields[:3]
+        if not SHA1.match(sha):
+            raise InputError(f"{name}: {sha!r} is not a 40-digit hex SHA1", location=where)
+        if name in seen:
+            raise InputError(f"{name}: listed twice (first at line {seen[name]})", location=where)
+        seen[name] = lineno
+        deps = tuple(fields[3].split(",")) if len(fields) == 4 else ()
+        if any(not d for d in deps):
+            raise InputError(f"{name}: empty name in the dependency list", location=where)
+        entry = ManifestEntry(name, sha, version, deps)
+        entries.append(entry)
+        deps_at.append((lineno, entry))
+    for lineno, entry in deps_at:
+        for d in entry.deps:
+            if d not in seen:
+                raise InputError(
+                    f"{entry.name}: dependency {d!r} is not in the manifest",
+                    location=Location(p, lineno),
+                )
+    build_id = variables.get("BUILD")
+    fm = _BUILD_FILE.match(Path(p).name)
+    if fm and build_id is not None and build_id != fm.group(1):
+        raise InputError(f"BUILD={build_id} does not match the file name", location=Location(p))
+    return Manifest(tuple(entries), build_id, variables)
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot read manifest: {exc.strerror}", location=Location(str(path))
+        ) from exc
+    return parse_manifest(text, path)
+
+
+@dataclass(frozen=True)
+class ManifestDiff:
+    added: tuple[ManifestEntry, ...]
+    removed: tuple[ManifestEntry, ...]
+    changed: tuple[tuple[ManifestEntry, ManifestEntry], ...]  # (old, new): SHA or version moved
+    deps_changed: tuple[tuple[ManifestEntry, ManifestEntry], ...]
+    unchanged: int
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.deps_changed)
+
+
+def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
+    added = tuple(e for e in new.entries if e.name not in old)
+    removed = tuple(e for e in old.entries if e.name not in new)
+    changed = []
+    deps_changed = []
+    same = 0
+    for e in new.entries:
+        if e.name not in old:
+            continue
+        o = old[e.name]
+        if (o.sha1, o.version) != (e.sha1, e.version):
+            changed.append((o, e))
+        elif set(o.deps) != set(e.deps):
+            deps_changed.append((o, e))
+        else:
+            same += 1
+    return ManifestDiff(added, removed, tuple(changed), tuple(deps_changed), same)
+
+
+def load_manifest(ref: str | Path, versiondb: Path | None = None) -> Manifest:
+    """A manifest by path, or by build id (``b8466``) from a versiondb checkout."""
+    path = Path(ref)
+    if not path.exists() and versiondb is not None and re.match(r"^b\d+$", str(ref)):
+        path = versiondb / "manifests" / f"{ref}.txt"
+        if not path.exists():
+            raise InputError(f"no manifest {ref} in {versiondb / 'manifests'}")
+    elif not path.exists() and re.match(r"^b\d+$", str(ref)):
+        raise InputError(f"{ref}: no such file", hint="pass --versiondb DIR to look up build ids")
+    return read_manifest(path)

@@ -1,0 +1,220 @@
+"""repos.yaml: EUPS product name -> git repository (spec section 1).
+
+A value is a URL string or ``{url: ..., ref: ..., lfs: true}`` (a dict needs ``ref`` or
+``lfs`` besides ``url``).  Loading checks the structure; :func:`lint` adds the stricter
+rules of the lsst/repos lint step (https only).  Errors name ``file:line``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from ..errors import InputError, Location, ResolutionError, did_you_mean
+
+PRODUCT_KEY = re.compile(r"^[A-Za-z0-9_]+$")
+ALLOWED_KEYS = ("url", "ref", "lfs")
+DEFAULT_REF = "main"
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    product: str
+    url: str
+    ref: str | None = None
+    lfs: bool = False
+    line: int | None = None
+
+    @property
+    def default_ref(self) -> str:
+        return self.ref or DEFAULT_REF
+
+
+@dataclass(frozen=True)
+class Repos:
+    path: str
+    specs: Mapping[str, RepoSpec]
+    patterns: tuple[str, ...] = ()
+
+    def __contains__(self, product: object) -> bool:
+        return product in self.specs or (bool(self.patterns) and isinstance(product, str))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.specs)
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def get(self, product: str) -> RepoSpec | None:
+        return self.specs.get(product)
+
+    def candidates(self, product: str) -> list[str]:
+        """URLs to try, in order: the repos.yaml entry, then each ``--repository-pattern``."""
+        urls: list[str] = []
+        spec = self.specs.get(product)
+        if spec is not None:
+            urls.append(spec.url)
+        urls.extend(p.replace("%(product)s", product) for p in self.patterns)
+        if not urls:
+            raise ResolutionError(
+                f"unknown product {product!r}: not in {self.path}",
+                hint=did_you_mean(product, self.specs) or "add it, or pass --repository-pattern",
+            )
+        return urls
+
+    def with_patterns(self, patterns: Iterable[str]) -> Repos:
+        return Repos(self.path, self.specs, tuple(patterns))
+
+
+def split_patterns(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``--repository-pattern``/``$REPOSITORY_PATTERN``: ``|``-separated, ``%(product)s``."""
+    if not value:
+        return ()
+    items = value.split("|") if isinstance(value, str) else [p for v in value for p in v.split("|")]
+    out = []
+    for item in items:
+        item = item.strip()
+        if item and "%(product)s" not in item:
+            raise InputError(f"repository pattern {item!r} lacks '%(product)s'")
+        if item:
+            out.append(item)
+    return tuple(out)
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def parse_repos(text: str, path: str | Path = "repos.yaml") -> Repos:
+    p = str(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        loc = Location(p, mark.line + 1, mark.column + 1) if mark else Location(p)
+        raise InputError(f"invalid YAML: {exc.problem}", location=loc) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", location=Location(p)) from exc
+    if root is None:
+        raise InputError(
+            "empty file: expected a mapping of product names to URLs", location=Location(p)
+        )
+    if not isinstance(root, yaml.MappingNode):
+        raise InputError(
+            "expected a mapping of product names to URLs", location=Location(p, _line(root))
+        )
+    specs: dict[str, RepoSpec] = {}
+    for key_node, value_node in root.value:
+        line = _line(key_node)
+        where = Location(p, line)
+        if not isinstance(key_node, yaml.ScalarNode) or not PRODUCT_KEY.match(str(key_node.value)):
+            raise InputError(
+                f"invalid product name {key_node.value!r} (allowed: A-Z a-z 0-9 _)", location=where
+            )
+        name = str(key_node.value)
+        if name in specs:
+            raise InputError(
+                f"{name}: duplicate entry (first at line {specs[name].line})", location=where
+            )
+        specs[name] = _parse_value(name, value_node, p)
+    return Repos(p, specs)
+
+
+def _scalar_str(node: yaml.Node, name: str, key: str, path: str) -> str:
+    if (
+        not isinstance(node, yaml.ScalarNode)
+        or node.tag != "tag:yaml.org,2002:str"
+        or not node.value
+    ):
+        raise InputError(
+            f"{name}: {key!r} must be a non-empty string", location=Location(path, _line(node))
+        )
+    return str(node.value)
+
+
+def _parse_value(name: str, node: yaml.Node, path: str) -> RepoSpec:
+    line = _line(node)
+    if isinstance(node, yaml.ScalarNode):
+        url = _scalar_str(node, name, "url", path)
+        _check_url(name, url, Location(path, line))
+        return RepoSpec(name, url, line=line)
+    if not isinstance(node, yaml.MappingNode):
+        raise InputError(
+            f"{name}: value must be a URL string or a mapping with 'url'",
+            location=Location(path, line),
+        )
+    fields: dict[str, yaml.Node] = {}
+    for k, v in node.value:
+        key = str(k.value)
+        if key not in ALLOWED_KEYS:
+            raise InputError(
+                f"{name}: unknown key {key!r} (allowed: url, ref, lfs)",
+                location=Location(path, _line(k)),
+                hint=did_you_mean(key, ALLOWED_KEYS),
+            )
+        if key in fields:
+            raise InputError(f"{name}: duplicate key {key!r}", location=Location(path, _line(k)))
+        fields[key] = v
+    if "url" not in fields:
+        raise InputError(f"{name}: missing 'url'", location=Location(path, line))
+    url = _scalar_str(fields["url"], name, "url", path)
+    _check_url(name, url, Location(path, _line(fields["url"])))
+    if len(fields) == 1:
+        raise InputError(
+            f"{name}: a mapping needs 'ref' or 'lfs' besides 'url'",
+            location=Location(path, line),
+            hint=f"write it as `{name}: {url}`",
+        )
+    ref = _scalar_str(fields["ref"], name, "ref", path) if "ref" in fields else None
+    lfs = False
+    if "lfs" in fields:
+        lnode = fields["lfs"]
+        if not (isinstance(lnode, yaml.ScalarNode) and lnode.value == "true"):
+            raise InputError(
+                f"{name}: 'lfs' must be true (all lowercase)", location=Location(path, _line(lnode))
+            )
+        lfs = True
+    return RepoSpec(name, url, ref, lfs, line)
+
+
+def _check_url(name: str, url: str, where: Location) -> None:
+    parts = urlsplit(url)
+    if not parts.scheme or (parts.scheme != "file" and not parts.netloc) or " " in url:
+        raise InputError(f"{name}: invalid URL {url!r}", location=where)
+
+
+def read_repos(path: str | Path) -> Repos:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot read repos file: {exc.strerror}", location=Location(str(path))
+        ) from exc
+    return parse_repos(text, path)
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+def lint(repos: Repos, *, allowed_schemes: Iterable[str] = ("https",)) -> list[LintProblem]:
+    """The lsst/repos lint rules beyond structure: URL schemes (https unless allowed)."""
+    schemes = set(allowed_schemes)
+    allowed = ", ".join(sorted(schemes))
+    problems = []
+    for spec in repos.specs.values():
+        scheme = urlsplit(spec.url).scheme
+        if scheme not in schemes:
+            msg = f"{spec.product}: URL scheme {scheme!r} is not allowed ({allowed})"
+            problems.append(LintProblem(Location(repos.path, spec.line), msg))
+    return problems

@@ -1,0 +1,102 @@
+"""The only place in scipipe-tools that starts subprocesses.
+
+argv lists only, never a shell string.  Output is captured with ``communicate`` so a
+chatty child cannot deadlock us, and a failure raises :class:`CommandError` with the
+tail of stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CommandError, ScipipeError
+
+log = logging.getLogger(__name__)
+
+STDERR_TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    input: str | bytes | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+    stdout_path: Path | None = None,
+) -> Result:
+    """Run ``argv`` and return its output.
+
+    ``env`` replaces the environment; ``extra_env`` is added on top of it (or of ours).
+    With ``stdout_path`` stdout and stderr both go, interleaved, to that file.
+    """
+    args = [os.fspath(a) for a in argv]
+    if not args:
+        raise ValueError("empty argv")
+    full_env: dict[str, str] | None = None
+    if env is not None or extra_env:
+        full_env = dict(os.environ if env is None else env)
+        full_env.update(extra_env or {})
+    log.debug("$ %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    binary = isinstance(input, bytes)
+    try:
+        if stdout_path is not None:
+            with open(stdout_path, "ab") as out:
+                proc = subprocess.run(
+                    args,
+                    cwd=cwd,
+                    env=full_env,
+                    input=input.encode() if isinstance(input, str) else input,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                    check=False,
+                )
+            stdout_text, stderr_text = "", ""
+        else:
+            proc = subprocess.run(
+                args,
+                cwd=cwd,
+                env=full_env,
+                input=input,
+                capture_output=True,
+                text=not binary,
+                timeout=timeout,
+                check=False,
+            )
+            so, se = proc.stdout, proc.stderr
+            stdout_text = so.decode(errors="replace") if isinstance(so, bytes) else so
+            stderr_text = se.decode(errors="replace") if isinstance(se, bytes) else se
+    except FileNotFoundError as exc:
+        raise ScipipeError(
+            f"cannot run {args[0]!r}: not found", hint="is it installed and on PATH?"
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(args, -1, f"timed out after {timeout} s") from exc
+    result = Result(args, proc.returncode, stdout_text, stderr_text)
+    if check and proc.returncode != 0:
+        detail = stderr_text or stdout_text
+        if stdout_path is not None:
+            detail = tail(stdout_path.read_text(errors="replace"))
+        raise CommandError(args, proc.returncode, tail(detail))
+    return result
