@@ -128,5 +128,5 @@ class BuildError(ScipipeError):
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A ``did you mean X?`` hint for the nearest candidate, or None."""
-    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.75)
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {match[0]!r}?" if match else None

@@ -7,6 +7,7 @@ Each line is ``<dep-regex> <product-regex>``, both anchored at the start (``re.m
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,9 @@ def parse_exclusions(text: str, path: str | Path = "exclusions.txt") -> Exclusio
                 f"expected '<dep-regex> <product-regex>', got {line!r}", location=where
             )
         try:
-            rules.append((re.compile(fields[0]), re.compile(fields[1])))
+            with warnings.catch_warnings():  # re's FutureWarnings about odd sets
+                warnings.simplefilter("ignore", FutureWarning)
+                rules.append((re.compile(fields[0]), re.compile(fields[1])))
         except re.error as exc:
             raise InputError(f"bad regular expression: {exc}", location=where) from exc
     return Exclusions(tuple(rules), str(path))

@@ -158,11 +158,10 @@ class _ExprParser:
             pos = m.end()
         self.i = 0
 
-    def error(self, message: str, col: int | None = None) -> InputError:
-        loc = self.where
-        if loc is not None and col is not None and loc.column is not None:
-            loc = Location(loc.path, loc.line, loc.column + col)
-        return InputError(f"version expression {self.text.strip()!r}: {message}", location=loc)
+    def error(self, message: str) -> InputError:
+        # Points at the caller's location (the command), which is where users look.
+        text = self.text.strip()
+        return InputError(f"version expression {text!r}: {message}", location=self.where)
 
     def peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -178,7 +177,7 @@ class _ExprParser:
         expr = self.parse_or()
         tok = self.peek()
         if tok is not None:
-            raise self.error(f"unexpected {tok[1]!r}", tok[2])
+            raise self.error(f"unexpected {tok[1]!r}")
         return expr
 
     def parse_or(self) -> VersionExpr:
@@ -205,7 +204,7 @@ class _ExprParser:
             inner = self.parse_or()
             close = self.peek()
             if close is None or close[0] != "rp":
-                raise self.error("unbalanced parenthesis", col)
+                raise self.error("unbalanced parenthesis")
             self.take()
             return inner
         if kind == "op":
@@ -215,16 +214,16 @@ class _ExprParser:
                 msg = f"invalid operator {value!r}"
                 if hint:
                     msg += f" (did you mean {hint!r}?)"
-                raise self.error(msg, col)
+                raise self.error(msg)
             ver = self.peek()
             if ver is None or ver[0] != "word":
-                raise self.error(f"operator {value!r} needs a version", col)
+                raise self.error(f"operator {value!r} needs a version")
             self.take()
             return Comparison(value, ver[1])
         if kind == "word":
             self.take()
             return Comparison("==", value)
-        raise self.error(f"unexpected {value!r}", col)
+        raise self.error(f"unexpected {value!r}")
 
 
 def parse_expr(text: str, where: Location | None = None) -> VersionExpr:
