@@ -119,3 +119,11 @@ def test_bad_exclusion_map() -> None:
     assert str(info.value.location) == "ex.txt:2"
     with pytest.raises(InputError, match="bad regular expression"):
         parse_exclusions("( .*\n", "ex.txt")
+
+
+def test_duplicate_deps_are_kept_in_table_order() -> None:
+    # lsst_build writes a dependency named twice (jointcal's obs_cfht) twice
+    tables = {"a": "", "b": "", "c": "setupRequired(a)\nsetupOptional(b)\nsetupOptional(a)\n"}
+    r = resolve(["c"], lookup_for(tables))
+    assert r.deps["c"] == ("a", "b", "a")
+    assert r.levels == (("a", "b"), ("c",))

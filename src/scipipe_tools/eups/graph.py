@@ -44,7 +44,8 @@ class SkippedDep:
 @dataclass(frozen=True)
 class Resolution:
     top: tuple[str, ...]
-    #: direct dependencies of every product, in table order
+    #: direct dependencies of every product, in table order (a dependency named twice in
+    #: a table is listed twice, as in lsst_build's manifest)
     deps: Mapping[str, tuple[str, ...]]
     levels: tuple[tuple[str, ...], ...]
     tables: Mapping[str, str | None] = field(default_factory=dict)
@@ -123,8 +124,7 @@ def resolve(
                             hint=hint(dname) if hint else None,
                         )
                     infos[dname] = dinfo
-                if dname not in deps:
-                    deps.append(dname)
+                deps.append(dname)  # duplicates kept: lsst_build writes them to the manifest
                 if dname not in queued:
                     queued.add(dname)
                     queue.append(dname)

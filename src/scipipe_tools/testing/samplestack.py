@@ -9,8 +9,10 @@ materializing twice, anywhere, gives the same SHAs.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,24 +81,29 @@ def materialize(source: Path, dest: Path, *, history: bool = True) -> Materializ
     dest = dest.resolve()
     entries = _read_repos_yaml(source / "repos.yaml")
     products = _find_products(source / "products", entries, source / "repos.yaml")
-    remotes: dict[str, Path] = {}
-    tickets: dict[str, list[str]] = {}
+    remotes = {p: dest / "remotes" / f"{p}.git" for p in products}
+    for remote in remotes.values():
+        if remote.exists():
+            raise InputError(f"{remote} already exists", hint="materialize into an empty directory")
     (dest / "remotes").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="scipipe-sample-") as scratch:
-        for index, product in enumerate(products):
-            remote = dest / "remotes" / f"{product}.git"
-            if remote.exists():
-                raise InputError(
-                    f"{remote} already exists", hint="materialize into an empty directory"
-                )
-            work = Repo.init(Path(scratch) / product, clock=FakeClock())
-            shutil.copytree(
-                source / "products" / product, work.path, ignore=_IGNORE, dirs_exist_ok=True
-            )
-            tickets[product] = _make_history(work, product, index, history=history)
-            Repo.init(remote, bare=True)
-            work.push_all(remote)
-            remotes[product] = remote
+
+    def build(index: int, product: str, scratch: Path) -> list[str]:
+        work = Repo.init(scratch / product, clock=FakeClock())
+        shutil.copytree(
+            source / "products" / product, work.path, ignore=_IGNORE, dirs_exist_ok=True
+        )
+        merged = _make_history(work, product, index, history=history)
+        Repo.init(remotes[product], bare=True)
+        work.push_all(remotes[product])
+        return merged
+
+    # Each product has its own clock, so building them in parallel changes no SHA.
+    with (
+        tempfile.TemporaryDirectory(prefix="scipipe-sample-") as scratch,
+        ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool,
+    ):
+        futures = [pool.submit(build, i, p, Path(scratch)) for i, p in enumerate(products)]
+        tickets = {p: future.result() for p, future in zip(products, futures, strict=True)}
     repos_yaml = dest / "repos.yaml"
     write_atomic(repos_yaml, _render_repos_yaml(entries, remotes, source / "repos.yaml"))
     exclusions: Path | None = None
