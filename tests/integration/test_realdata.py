@@ -92,8 +92,16 @@ def test_lsst_distrib_alone_is_a_closed_subset(b8466: Path, manifest: Manifest) 
     assert len(res.deps) == 117
     # what only the other canonical products pull in
     assert set(manifest.names) - set(res.deps) == {
-        "lsst_ci", "lsst_extras", "lsst_sitcom", "lsst_middleware", "pipelines_check",
-        "summit_utils", "summit_extras", "daf_butler_admin", "daf_butler_migrate", "dax_obscore",
+        "lsst_ci",
+        "lsst_extras",
+        "lsst_sitcom",
+        "lsst_middleware",
+        "pipelines_check",
+        "summit_utils",
+        "summit_extras",
+        "daf_butler_admin",
+        "daf_butler_migrate",
+        "dax_obscore",
     }
 
 

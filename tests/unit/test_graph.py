@@ -55,8 +55,9 @@ def test_resolve_orders_levels_alphabetically() -> None:
 def test_conditions_follow_the_flavor_and_exclusions_the_map() -> None:
     r = resolve(["geom"], lookup_for(STACK), exclusions=parse_exclusions(""))
     assert "cuda_toolkit" in r.deps["geom"]
-    r = resolve(["geom"], lookup_for(STACK), ctx=TableContext("DarwinX86"),
-                exclusions=parse_exclusions(""))
+    r = resolve(
+        ["geom"], lookup_for(STACK), ctx=TableContext("DarwinX86"), exclusions=parse_exclusions("")
+    )
     assert "cuda_toolkit" not in r.deps["geom"]
     # the map is anchored regexes on (dep, product) and only drops optional deps
     ex = parse_exclusions("# comment\nafw.* top\nbase .*\n")
@@ -80,8 +81,12 @@ def test_unknown_top_product() -> None:
 
 
 def test_cycle_reported_with_path() -> None:
-    tables = {"a": "setupRequired(b)\n", "b": "setupRequired(c)\n", "c": "setupRequired(a)\n",
-              "d": "setupRequired(a)\n"}
+    tables = {
+        "a": "setupRequired(b)\n",
+        "b": "setupRequired(c)\n",
+        "c": "setupRequired(a)\n",
+        "d": "setupRequired(a)\n",
+    }
     with pytest.raises(ResolutionError) as info:
         resolve(["d"], lookup_for(tables))
     assert str(info.value) == "dependency cycle: a -> b -> c -> a"

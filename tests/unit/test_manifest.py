@@ -46,7 +46,12 @@ def test_manifest_format_is_lsst_build_s() -> None:
     text = m.to_text()
     lines = text.splitlines(keepends=True)
     assert lines[0] == HEADER
-    assert lines[0] == "# product                 SHA1                                      Version" + " " * 23 + "\n"
+    assert (
+        lines[0]
+        == "# product                 SHA1                                      Version"
+        + " " * 23
+        + "\n"
+    )
     assert lines[1] == "BUILD=b42\n"
     # name padded to 25, sha to 41, version to 40, then the direct deps
     assert lines[2] == f"{'utils':<25} {SHA['utils']}  {m['utils'].version:<40} \n"
@@ -62,7 +67,7 @@ def test_content_hash_and_build_ids() -> None:
     expected = hashlib.sha1(f"utils\t{SHA['utils']}\tg1\n".encode()).hexdigest()
     assert m.content_hash() == expected
     db = parse_content_db(format_content_line(expected, "b7") + "\n" + "f" * 40 + "\tb9\n")
-    assert allocate(expected, db, ["b7", "b9"]) .id == "b7"
+    assert allocate(expected, db, ["b7", "b9"]).id == "b7"
     assert allocate(expected, db, ["b7", "b9"]).reused
     fresh = allocate("0" * 40, db, ["b7", "b9", "w.2025.01"], eups_tags=["b10", "b11"])
     assert (fresh.id, fresh.reused) == ("b12", False)

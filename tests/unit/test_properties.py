@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import random
 
@@ -24,12 +25,61 @@ MULT = int(os.environ.get("SCIPIPE_HYPOTHESIS_MULT", "1"))
 
 # Text that looks like the inputs often enough to reach deep into the parsers.
 FRAGMENTS = [
-    "setupRequired(", "setupOptional(", "envPrepend(", "envSet(", "if (", "} else {", "}", "{",
-    ")", "(", "flavor == Linux64", " && ", " || ", "[", "]", ">= 1.2", "=", "==", "-j ", "-t ",
-    "--vro", "${", "$?{", "PRODUCT_DIR}", "#", ";", "\n", " ", ",", '"', "'", "Group:", "Common:",
-    "End:", "Flavor = ", "afw", "base", "1.0", "url:", "ref:", "lfs: true", "https://x/y.git",
-    "BUILD=b1", "a" * 40, "\t", "EUPS distribution x version list. Version 1.0\n", "generic",
-    ": ", "- ", "&", "|", "!", "~", "else if (", "type == exact",
+    "setupRequired(",
+    "setupOptional(",
+    "envPrepend(",
+    "envSet(",
+    "if (",
+    "} else {",
+    "}",
+    "{",
+    ")",
+    "(",
+    "flavor == Linux64",
+    " && ",
+    " || ",
+    "[",
+    "]",
+    ">= 1.2",
+    "=",
+    "==",
+    "-j ",
+    "-t ",
+    "--vro",
+    "${",
+    "$?{",
+    "PRODUCT_DIR}",
+    "#",
+    ";",
+    "\n",
+    " ",
+    ",",
+    '"',
+    "'",
+    "Group:",
+    "Common:",
+    "End:",
+    "Flavor = ",
+    "afw",
+    "base",
+    "1.0",
+    "url:",
+    "ref:",
+    "lfs: true",
+    "https://x/y.git",
+    "BUILD=b1",
+    "a" * 40,
+    "\t",
+    "EUPS distribution x version list. Version 1.0\n",
+    "generic",
+    ": ",
+    "- ",
+    "&",
+    "|",
+    "!",
+    "~",
+    "else if (",
+    "type == exact",
 ]
 inputish = st.one_of(
     st.text(max_size=300),
@@ -114,5 +164,5 @@ def test_vercmp_is_a_total_order(a: str, b: str, c: str) -> None:
 @given(st.lists(version_text, max_size=30))
 def test_sorting_agrees_with_vercmp(versions: list[str]) -> None:
     ordered = sorted(versions, key=sort_key)
-    for x, y in zip(ordered, ordered[1:], strict=False):
+    for x, y in itertools.pairwise(ordered):
         assert vercmp(x, y) <= 0

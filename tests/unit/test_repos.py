@@ -71,7 +71,9 @@ def test_unknown_key_hint() -> None:
 
 
 def test_patterns_are_fallbacks() -> None:
-    r = parse_repos(GOOD).with_patterns(split_patterns("file:///m/%(product)s.git|https://h/%(product)s"))
+    r = parse_repos(GOOD).with_patterns(
+        split_patterns("file:///m/%(product)s.git|https://h/%(product)s")
+    )
     assert r.candidates("afw") == [
         "https://github.com/lsst/afw.git",
         "file:///m/afw.git",

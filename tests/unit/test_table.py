@@ -162,7 +162,11 @@ def test_expand_variables() -> None:
 @pytest.mark.parametrize(
     ("text", "where", "msg"),
     [
-        ("setupRequired(base)\nsetupRequird(afw)\n", "t.table:2:1", "unknown command 'setupRequird'"),
+        (
+            "setupRequired(base)\nsetupRequird(afw)\n",
+            "t.table:2:1",
+            "unknown command 'setupRequird'",
+        ),
         ("setupRequired(base\n", "t.table:1:14", "unbalanced parenthesis"),
         ("setupRequired(base))\n", "t.table:1:20", "unbalanced parenthesis"),
         ("  setupRequired(foo = 1.0)\n", "t.table:1:17", "invalid operator '='"),
@@ -179,7 +183,7 @@ def test_expand_variables() -> None:
         ("if flavor {\n}\n", "t.table:1:4", "expected a '(condition)'"),
         ("if flavor == Linux {\n}\n", "t.table:1:11", "unexpected character '='"),
         ("if (flavor ==) {\n}\n", "t.table:1:4", "needs a value"),
-        ("if (flavor =~ \"[\") {\n}\n", "t.table:1:4", "bad regular expression"),
+        ('if (flavor =~ "[") {\n}\n', "t.table:1:4", "bad regular expression"),
         ("setupRequired base\n", "t.table:1:1", "expected a command call"),
         ("Group:\nCommon:\nsetupRequired(a)\n", "t.table:1:1", "without 'End:'"),
         ("Flavor = Linux\n", "t.table:1:1", "outside a Group"),

@@ -97,11 +97,15 @@ def parse_repos(text: str, path: str | Path = "repos.yaml") -> Repos:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         loc = Location(p, mark.line + 1, mark.column + 1) if mark else Location(p)
-        raise InputError(f"invalid YAML: {' '.join(str(exc.problem).split())}", location=loc) from exc
+        raise InputError(
+            f"invalid YAML: {' '.join(str(exc.problem).split())}", location=loc
+        ) from exc
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        msg = f"invalid character {chr(exc.character)!r}" if isinstance(exc.character, int) else (
-            f"invalid YAML: {exc.reason}"
+        msg = (
+            f"invalid character {chr(exc.character)!r}"
+            if isinstance(exc.character, int)
+            else (f"invalid YAML: {exc.reason}")
         )
         raise InputError(msg, location=Location(p, line)) from exc
     except yaml.YAMLError as exc:

@@ -198,7 +198,7 @@ class _ExprParser:
         tok = self.peek()
         if tok is None:
             raise self.error("expression ends too early")
-        kind, value, col = tok
+        kind, value, _ = tok
         if kind == "lp":
             self.take()
             inner = self.parse_or()

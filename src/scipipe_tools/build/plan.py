@@ -1,0 +1,134 @@
+"""The build plan: what a source build would build, in which order, at which versions.
+
+Pure apart from reading the checkouts: product trees under ``sources/<product>`` (the
+layout of lsstsw's ``build/`` directory), each a git checkout with ``ups/<p>.table``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import git
+from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
+from ..eups.exclusions import Exclusions
+from ..eups.graph import ProductInfo, ProductLookup, Resolution, resolve
+from ..eups.manifest import Manifest, build_manifest
+from ..eups.pkgversion import compute_versions
+from ..eups.repos import Repos
+from ..eups.table import TableContext, read_table
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class PlannedProduct:
+    name: str
+    sha1: str
+    version: str
+    deps: tuple[str, ...]
+    level: int
+    table: str | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    products: tuple[PlannedProduct, ...]
+    resolution: Resolution
+    flavor: str
+
+    def manifest(self, build_id: str | None = None) -> Manifest:
+        return build_manifest(
+            [p.name for p in self.products],
+            {p.name: p.deps for p in self.products},
+            {p.name: p.sha1 for p in self.products},
+            {p.name: p.version for p in self.products},
+            build_id,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "top": list(self.resolution.top),
+            "flavor": self.flavor,
+            "levels": [list(level) for level in self.resolution.levels],
+            "products": [
+                {
+                    "name": p.name,
+                    "sha1": p.sha1,
+                    "version": p.version,
+                    "deps": list(p.deps),
+                    "level": p.level,
+                    "table": p.table,
+                }
+                for p in self.products
+            ],
+            "skipped": [
+                {"product": s.product, "dep": s.dep, "reason": s.reason, "where": s.where}
+                for s in self.resolution.skipped
+            ],
+        }
+
+
+def source_lookup(sources: Path) -> ProductLookup:
+    """A resolver lookup over ``sources/<product>`` checkouts."""
+
+    def lookup(name: str) -> ProductInfo | None:
+        pdir = sources / name
+        if not pdir.is_dir():
+            return None
+        tfile = pdir / "ups" / f"{name}.table"
+        table = read_table(tfile) if tfile.is_file() else None
+        return ProductInfo(name, table)
+
+    return lookup
+
+
+def resolve_sources(
+    products: Sequence[str],
+    sources: Path,
+    *,
+    repos: Repos | None = None,
+    exclusions: Exclusions = DEFAULT_EXCLUSIONS,
+    ctx: TableContext | None = None,
+) -> Resolution:
+    if not sources.is_dir():
+        raise InputError(f"sources directory {sources} does not exist")
+
+    def hint(name: str) -> str | None:
+        if repos is not None and repos.get(name) is not None:
+            return f"{name} is in {repos.path}: clone it with `scipipe build --prep-only`"
+        if repos is not None:
+            return f"{name} is not in {repos.path} either"
+        return None
+
+    return resolve(
+        products,
+        source_lookup(sources),
+        ctx=ctx,
+        exclusions=exclusions,
+        source=str(sources),
+        hint=hint,
+    )
+
+
+def make_plan(
+    products: Sequence[str],
+    sources: Path,
+    *,
+    repos: Repos | None = None,
+    exclusions: Exclusions = DEFAULT_EXCLUSIONS,
+    ctx: TableContext | None = None,
+) -> Plan:
+    """Resolve ``products`` over the checkouts in ``sources`` and version them."""
+    ctx = ctx or TableContext()
+    res = resolve_sources(products, sources, repos=repos, exclusions=exclusions, ctx=ctx)
+    order = res.order
+    shas = {p: git.head_sha(sources / p) for p in order}
+    versions = compute_versions(res.deps, shas, order=order)
+    level = res.level_of()
+    planned = tuple(
+        PlannedProduct(p, shas[p], versions[p], res.deps[p], level[p], res.tables.get(p))
+        for p in order
+    )
+    return Plan(planned, res, ctx.flavor)

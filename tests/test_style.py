@@ -1,0 +1,45 @@
+"""The house style is part of the test suite: ruff and mypy --strict must pass."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]'")
+    return found
+
+
+def check(argv: list[str]) -> None:
+    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, f"{' '.join(argv)} failed:\n{r.stdout}\n{r.stderr}"
+
+
+def test_ruff_lint() -> None:
+    check([tool("ruff"), "check", "src", "tests", "benchmarks"])
+
+
+def test_ruff_format() -> None:
+    check([tool("ruff"), "format", "--check", "src", "tests", "benchmarks"])
+
+
+def test_mypy_strict() -> None:
+    check([tool("mypy"), "--strict", "src"])
+
+
+def test_no_shell_true() -> None:
+    hits = [p for p in (ROOT / "src").rglob("*.py") if "shell=True" in p.read_text()]
+    assert hits == []
