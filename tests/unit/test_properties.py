@@ -166,3 +166,53 @@ def test_sorting_agrees_with_vercmp(versions: list[str]) -> None:
     ordered = sorted(versions, key=sort_key)
     for x, y in itertools.pairwise(ordered):
         assert vercmp(x, y) <= 0
+
+
+# Well-formed table lines in the shapes the parser's fast paths take, and some they don't.
+table_line = st.one_of(
+    st.sampled_from(["", "# comment", "   # indented comment", "\t", "setupRequired(base) # why"]),
+    st.builds(
+        lambda cmd, sp, prod, tail: f"{sp}{cmd}({prod}){tail}",
+        st.sampled_from(["setupRequired", "setupOptional", "SetupRequired", "SETUPOPTIONAL"]),
+        st.sampled_from(["", "  ", "\t"]),
+        st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True),
+        st.sampled_from(["", ";", " ;", "  # comment", "\t"]),
+    ),
+    st.builds(
+        lambda cmd, var, val, tail: f"{cmd}({var}, {val}){tail}",
+        st.sampled_from(["envPrepend", "envAppend", "envSet", "pathPrepend", "setenv", "EnvSet"]),
+        st.from_regex(r"[A-Z_][A-Z0-9_]{0,6}", fullmatch=True),
+        st.sampled_from(
+            ["${PRODUCT_DIR}/lib", "x", "$?{HOME}/.cargo", "${A-b}/c", "$HOME", "a b", "${X}${Y}"]
+        ),
+        st.sampled_from(["", ";", " # c"]),
+    ),
+    st.sampled_from(
+        [
+            "setupRequired(gsl >= 1.8 && < 1.15)",
+            "setupOptional(doxygen 1.5.9 [>= 1.5.7.1])",
+            "setupRequired(-j afw)",
+            "setupRequired(pybind11 --external)",
+            "envAppend(MANPATH, ${PRODUCT_DIR}/man, ;)",
+            "envUnset(FOO_DIR)",
+            'envSet(MSG, "a, b")',
+            "addAlias(ll, ls -l)",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300 * MULT, deadline=None)
+@given(st.lists(table_line, max_size=20), st.booleans())
+def test_fast_paths_agree_with_the_general_parser(lines: list[str], final_newline: bool) -> None:
+    from scipipe_tools.eups.table import _parse_blocks
+
+    text = "\n".join(lines) + ("\n" if final_newline else "")
+    fast = parse_table(text, "t.table")
+    slow = _parse_blocks(text, "t.table")
+    assert fast.dependencies() == slow.dependencies()
+    assert fast.commands() == slow.commands()
+    if fast.simple_deps is not None:
+        assert [(d.product, d.optional) for d in fast.dependencies()] == [
+            (p, k[0] in "Oo") for k, p in fast.simple_deps
+        ]

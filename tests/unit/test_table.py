@@ -207,3 +207,26 @@ def test_did_you_mean_hint() -> None:
 def test_read_table_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read table file"):
         read_table(tmp_path / "nope.table")
+
+
+def test_parse_tiers_give_the_same_table() -> None:
+    strict = (
+        "# c\nsetupRequired(base)\nsetupOptional(afwdata)\nenvPrepend(PATH, ${PRODUCT_DIR}/bin)\n"
+    )
+    loose = "  SetupRequired( base ) ;\nsetupOptional(afwdata)  # data\n\tenvprepend(PATH, ${PRODUCT_DIR}/bin)\n"
+    general = (
+        "setupRequired(base)\nsetupOptional(afwdata [>= 1])\nenvPrepend(PATH, ${PRODUCT_DIR}/bin)\n"
+    )
+    t1, t2, t3 = (parse_table(t, "t.table") for t in (strict, loose, general))
+    assert t1.simple_deps == [("Required", "base"), ("Optional", "afwdata")]
+    assert t2.simple_deps == [("Required", "base"), ("Optional", "afwdata")]
+    assert t3.simple_deps is None
+    assert [(d.product, d.optional, d.line) for d in t1.dependencies()] == [
+        ("base", False, 2),
+        ("afwdata", True, 3),
+    ]
+    assert [(d.product, d.line) for d in t2.dependencies()] == [("base", 1), ("afwdata", 2)]
+    assert t1.env_actions() == [EnvAction("envPrepend", "PATH", "${PRODUCT_DIR}/bin", 4)]
+    assert t2.env_actions() == [EnvAction("envPrepend", "PATH", "${PRODUCT_DIR}/bin", 3)]
+    # the objects handed out before and after the lazy parse are the same ones
+    assert t1.commands()[0] is t1.dependencies()[0]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import git
+from ..errors import InputError
 from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
 from ..eups.exclusions import Exclusions
 from ..eups.graph import ProductInfo, ProductLookup, Resolution, resolve
@@ -19,7 +20,6 @@ from ..eups.manifest import Manifest, build_manifest
 from ..eups.pkgversion import compute_versions
 from ..eups.repos import Repos
 from ..eups.table import TableContext, read_table
-from ..errors import InputError
 
 
 @dataclass(frozen=True)

@@ -97,26 +97,31 @@ def resolve(
         tables[name] = table.path if table else None
         deps: list[str] = []
         if table is not None:
-            for dep in table.dependencies(ctx):
-                dname = dep.product
+            simple = table.simple_deps
+            if simple is not None:  # the fast path: (Required|Optional, product) pairs
+                items = [(d, k[0] in "Oo", False) for k, d in simple]
+            else:
+                items = [(d.product, d.optional, d.external) for d in table.dependencies(ctx)]
+            for idx, (dname, optional, external) in enumerate(items):
                 if dname in NEVER_FOLLOWED:
                     continue
-                where = f"{table.path}:{dep.line}"
-                if dep.external:
+                if external:
+                    where = _where(table, ctx, idx)
                     skipped.append(SkippedDep(name, dname, "external", where))
                     continue
-                if dep.optional and exclusions.excludes(dname, name):
-                    skipped.append(SkippedDep(name, dname, "excluded", where))
+                if optional and exclusions.excludes(dname, name):
+                    skipped.append(SkippedDep(name, dname, "excluded", _where(table, ctx, idx)))
                     continue
                 if dname == name:
                     raise ResolutionError(
-                        f"{where}: {name} depends on itself (self-including node)"
+                        f"{_where(table, ctx, idx)}: {name} depends on itself (self-including node)"
                     )
                 dinfo = infos.get(dname)
                 if dinfo is None:
                     dinfo = lookup(dname)
                     if dinfo is None:
-                        if dep.optional:
+                        where = _where(table, ctx, idx)
+                        if optional:
                             skipped.append(SkippedDep(name, dname, "unavailable", where))
                             continue
                         raise ResolutionError(
@@ -132,6 +137,10 @@ def resolve(
     return Resolution(tuple(top), graph, toposort(graph), tables, tuple(skipped))
 
 
+def _where(table: Table, ctx: TableContext, index: int) -> str:
+    return f"{table.path}:{table.dependencies(ctx)[index].line}"
+
+
 def toposort(graph: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], ...]:
     """Kahn's algorithm by levels; each level sorted alphabetically.
 
@@ -140,12 +149,13 @@ def toposort(graph: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], ...]:
     """
     pending: dict[str, int] = {}
     dependents: dict[str, list[str]] = {n: [] for n in graph}
+    nodes = dependents.keys()
     for node, deps in graph.items():
         uniq = set(deps)
         if node in uniq:
             raise ResolutionError(f"self-including node: {node}")
-        missing = sorted(d for d in uniq if d not in dependents)
-        if missing:
+        if not uniq <= nodes:
+            missing = sorted(uniq - nodes)
             raise ResolutionError(f"{node} depends on {', '.join(missing)}, not in the graph")
         pending[node] = len(uniq)
         for d in uniq:

@@ -48,6 +48,14 @@ _CANONICAL = sorted(set(COMMANDS.values()))
 IMPLICIT_PRODUCTS = "implicitProducts"
 
 _KEYWORDS = frozenset({"if", "else"})
+_ENV_ARITY = {
+    "envPrepend": (2, 3),
+    "envAppend": (2, 3),
+    "envRemove": (2, 3),
+    "envSet": (2, 2),
+    "envUnset": (1, 1),
+}
+_UNTERMINATED_REF = re.compile(r"\$\??\{[^}]*(?:\{|$)")
 _PRODUCT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -56,6 +64,32 @@ _SIMPLE_LINE = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*\(([^()\"'#]*)\)[ \t]*;?[ 
 _BLANK_LINE = re.compile(r"[ \t]*(?:#.*)?")
 _LEGACY_ASSIGN = re.compile(r"[ \t]*(File|Product|Flavor|Qualifiers)[ \t]*=[ \t]*(.*?)[ \t]*", re.I)
 _LEGACY_MARK = re.compile(r"[ \t]*(Group|Common|End)[ \t]*:[ \t]*(?:#.*)?", re.I)
+# The fast path for tables without blocks: one match per line, either a one-line command
+# or a blank/comment line.  Fewer matches than lines means some line needs the parser.
+_FLAT_LINE = re.compile(
+    r"^[ \t]*(?:([A-Za-z_]\w*)[ \t]*\(([^()\"'#\n]*)\)[ \t]*;?[ \t]*)?(?:#[^\n]*)?$", re.M
+)
+# The simplest tables, validated whole by one regex: blank and comment lines,
+# ``setupRequired(p)``/``setupOptional(p)``, and two-argument env commands whose value has
+# no quotes, commas, parentheses or unterminated ``${``.
+_SIMPLE_VALUE = r"""(?:[^,()"'#\n${}]|\$\??\{[^{}\n,()"'#$]*\}|\$(?![?{]))*?"""
+_SIMPLE_LINE_RX = (
+    r"[ \t]*(?:(?i:setup(?:required|optional))[ \t]*\([ \t]*[A-Za-z0-9_]+[ \t]*\)"
+    r"|(?i:env(?:prepend|append|set)|path(?:prepend|append|set)|setenv)"
+    r"[ \t]*\([ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*,[ \t]*" + _SIMPLE_VALUE + r"[ \t]*\))?"
+    r"[ \t]*;?[ \t]*(?:#[^\n]*)?"
+)
+_SIMPLE_TABLE = re.compile(r"(?:" + _SIMPLE_LINE_RX + r"\n)*" + _SIMPLE_LINE_RX)
+# The common case of those, cheaper still: canonical spelling, no indentation, comments
+# only on lines of their own.
+_STRICT_VALUE = r"""[^,()"'#\n${}]*(?:(?:\$\??\{[^{}\n,()"'#$]*\}|\$(?![?{]))[^,()"'#\n${}]*)*"""
+_STRICT_LINE_RX = (
+    r"(?:setup(?:Required|Optional)\([A-Za-z0-9_]+\)"
+    r"|env(?:Prepend|Append|Set)\([A-Za-z_][A-Za-z0-9_]*, ?" + _STRICT_VALUE + r"\)|#[^\n]*)?"
+)
+_STRICT_TABLE = re.compile(r"(?:" + _STRICT_LINE_RX + r"\n)*" + _STRICT_LINE_RX)
+_STRICT_DEP = re.compile(r"\nsetup(Required|Optional)\(([A-Za-z0-9_]+)")
+_SIMPLE_DEP = re.compile(r"^[ \t]*(?i:setup(required|optional))[ \t]*\([ \t]*([A-Za-z0-9_]+)", re.M)
 _TOKEN = re.compile(
     r"(?P<ws>[ \t]+)|(?P<comment>#.*)|(?P<word>[A-Za-z_]\w*)|(?P<lp>\()"
     r"|(?P<lb>\{)|(?P<rb>\})|(?P<semi>;)|(?P<other>.)"
@@ -65,7 +99,7 @@ _TOKEN = re.compile(
 # --- the table model -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Dependency:
     """A ``setupRequired``/``setupOptional`` command."""
 
@@ -98,7 +132,7 @@ class Dependency:
         return " ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EnvAction:
     """``envPrepend``/``envAppend``/``envSet``/``envUnset``/``envRemove``."""
 
@@ -202,12 +236,61 @@ class TableContext:
         return self.symbols.get(name, name)
 
 
-@dataclass(frozen=True, slots=True)
 class Table:
-    path: str
-    statements: tuple[Statement, ...]
-    #: True when no statement sits in an if-block, so evaluation is a plain copy.
-    flat: bool = True
+    """A parsed table file.
+
+    Tables of the simplest shape (only ``setupRequired(p)``/``setupOptional(p)`` and
+    two-argument env commands) are validated by one regex and their dependencies read
+    at once; the other commands are built on first use.  Resolving a stack only needs
+    the dependencies.
+    """
+
+    __slots__ = ("_flat_deps", "_statements", "_text", "flat", "path", "simple_deps")
+
+    def __init__(
+        self,
+        path: str,
+        statements: tuple[Statement, ...] | None,
+        flat: bool = True,
+        flat_deps: tuple[Dependency, ...] | None = None,
+        text: str | None = None,
+        simple_deps: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.path = path
+        #: True when no statement sits in an if-block, so evaluation is a plain copy.
+        self.flat = flat
+        #: For the simplest tables, ``(Required|Optional, product)`` pairs straight from
+        #: the regex: all resolution needs, at no cost per dependency.
+        self.simple_deps = simple_deps
+        self._flat_deps = flat_deps
+        self._statements = statements
+        self._text = text
+
+    @property
+    def flat_deps(self) -> tuple[Dependency, ...]:
+        """The dependencies of a flat table."""
+        if self._flat_deps is None:
+            if self._text is not None:
+                self._flat_deps = _simple_dependencies(self._text)
+            else:
+                self._flat_deps = tuple(s for s in self.statements if isinstance(s, Dependency))
+        return self._flat_deps
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        if self._statements is None:
+            assert self._text is not None
+            full = _parse_flat(self._text, self.path)
+            assert full is not None, "validated text must parse"
+            # keep the dependency objects already handed out
+            deps = iter(self.flat_deps)
+            self._statements = tuple(
+                next(deps) if isinstance(st, Dependency) else st for st in full.statements
+            )
+        return self._statements
+
+    def __repr__(self) -> str:
+        return f"Table({self.path!r}, {len(self.statements)} statements)"
 
     def commands(self, ctx: TableContext | None = None) -> list[Command]:
         """The commands that apply under ``ctx``, in file order."""
@@ -218,6 +301,8 @@ class Table:
         return out
 
     def dependencies(self, ctx: TableContext | None = None) -> list[Dependency]:
+        if self.flat:
+            return list(self.flat_deps)
         return [c for c in self.commands(ctx) if isinstance(c, Dependency)]
 
     def env_actions(self, ctx: TableContext | None = None) -> list[EnvAction]:
@@ -293,7 +378,7 @@ def _tokenize(text: str, path: str) -> list[_Tok]:
     toks: list[_Tok] = []
     simple = _SIMPLE_LINE.fullmatch
     blank = _BLANK_LINE.fullmatch
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):
         m = simple(line)
         if m is not None and m.group(1) not in _KEYWORDS:
             toks.append(_Tok("cmd", lineno, m.start(1) + 1, m.group(1), m.group(2)))
@@ -491,7 +576,7 @@ class _Parser:
 def _split_args(args: str) -> list[str]:
     """Split on top-level commas; strip whitespace and one level of quotes."""
     if '"' not in args and "'" not in args:
-        parts = args.split(",")
+        return [p.strip() for p in args.split(",")]
     else:
         parts = []
         cur: list[str] = []
@@ -529,23 +614,27 @@ def _command(name: str, args: str, line: int, col: int, path: str) -> Command:
         )
     if canonical == "setupRequired" or canonical == "setupOptional":
         return _setup(canonical, args, line, col + len(name) + 1, path)
-    where = Location(path, line, col)
-    if canonical in ("envPrepend", "envAppend", "envSet", "envUnset", "envRemove"):
+    arity = _ENV_ARITY.get(canonical)
+    if arity is not None:
         parts = _split_args(args)
-        nmin, nmax = (1, 1) if canonical == "envUnset" else (2, 3)
-        if canonical == "envSet":
-            nmax = 2
+        nmin, nmax = arity
         if not (nmin <= len(parts) <= nmax) or not parts[0]:
             want = "VAR" if nmax == 1 else ("VAR, value" if nmax == 2 else "VAR, value[, delim]")
-            raise InputError(f"{canonical} takes ({want}), got ({args.strip()})", location=where)
+            raise InputError(
+                f"{canonical} takes ({want}), got ({args.strip()})",
+                location=Location(path, line, col),
+            )
         var = parts[0]
         if not _VAR_NAME.match(var):
-            raise InputError(f"{canonical}: invalid variable name {var!r}", location=where)
+            raise InputError(
+                f"{canonical}: invalid variable name {var!r}", location=Location(path, line, col)
+            )
         value = parts[1] if len(parts) > 1 else None
-        if value is not None and "$" in value:
-            _check_refs(value, where)
+        if value is not None and "{" in value and _UNTERMINATED_REF.search(value):
+            raise InputError("unterminated '${'", location=Location(path, line, col))
         delim = parts[2] if len(parts) > 2 else ":"
         return EnvAction(canonical, var, value, line, delim or ":")
+    where = Location(path, line, col)
     if canonical == "addAlias":
         parts = _split_args(args)
         if len(parts) < 2 or not parts[0]:
@@ -747,15 +836,6 @@ def parse_condition(text: str, where: Location) -> Condition:
 _REF = re.compile(r"\$(\?)?\{([^{}]*)\}")
 
 
-def _check_refs(value: str, where: Location) -> None:
-    stripped = _REF.sub("", value)
-    idx = stripped.find("${")
-    if idx < 0:
-        idx = stripped.find("$?{")
-    if idx >= 0:
-        raise InputError("unterminated '${'", location=where)
-
-
 def expand(value: str, lookup: Callable[[str], str | None]) -> str | None:
     """Expand ``${VAR}``, ``${VAR-default}`` and ``$?{VAR}``.
 
@@ -784,14 +864,69 @@ def expand(value: str, lookup: Callable[[str], str | None]) -> str | None:
 # --- entry points --------------------------------------------------------------------
 
 
+def _parse_flat(text: str, path: str) -> Table | None:
+    """The fast path; None when the table needs the general parser.
+
+    Any error also returns None: the general parser then reports it with its column.
+    """
+    rows = _FLAT_LINE.findall(text)
+    if len(rows) != text.count("\n") + 1:
+        return None
+    cmds: list[Command] = []
+    deps: list[Dependency] = []
+    try:
+        for lineno, (name, args) in enumerate(rows, 1):
+            if not name:
+                continue
+            canonical = COMMANDS.get(name.lower())
+            if canonical == "setupRequired" or canonical == "setupOptional":
+                product = args.strip()
+                if product.isidentifier() and product.isascii():
+                    dep = Dependency(product, canonical == "setupOptional", lineno)
+                else:
+                    dep = _setup(canonical, args, lineno, 1, path)
+                cmds.append(dep)
+                deps.append(dep)
+            elif canonical is None:
+                return None
+            else:
+                cmds.append(_command(name, args, lineno, 1, path))
+    except InputError:
+        return None
+    return Table(path, tuple(cmds), True, tuple(deps))
+
+
+def _simple_dependencies(text: str) -> tuple[Dependency, ...]:
+    deps = []
+    pos = 0
+    line = 1
+    count = text.count
+    for m in _SIMPLE_DEP.finditer(text):
+        start = m.start()
+        line += count("\n", pos, start)
+        pos = start
+        kind, product = m.groups()
+        deps.append(Dependency(product, kind[0] in "Oo", line))
+    return tuple(deps)
+
+
 def parse_table(text: str, path: str | Path = "<table>") -> Table:
     """Parse a table file's text; errors name ``path:line:column``."""
     p = str(path)
-    toks = _tokenize(text, p)
-    if all(t.kind == "cmd" for t in toks):
-        return Table(p, tuple(_command(t.text, t.value, t.line, t.col, p) for t in toks))
-    parser = _Parser(toks, p)
-    return Table(p, parser.parse(), flat=parser.flat)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if _STRICT_TABLE.fullmatch(text) is not None:
+        return Table(p, None, True, None, text, _STRICT_DEP.findall("\n" + text))
+    if _SIMPLE_TABLE.fullmatch(text) is not None:
+        return Table(p, None, True, None, text, _SIMPLE_DEP.findall(text))
+    return _parse_flat(text, p) or _parse_blocks(text, p)
+
+
+def _parse_blocks(text: str, path: str) -> Table:
+    """The general parser: blocks, legacy groups, multi-token lines, exact error columns."""
+    parser = _Parser(_tokenize(text, path), path)
+    stmts = parser.parse()
+    return Table(path, stmts, parser.flat)
 
 
 def read_table(path: str | Path) -> Table:

@@ -1,0 +1,36 @@
+"""Shared fixtures: the bundled examples, the materialized sample stack, the real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scipipe_tools.testing.samplestack import Materialized, materialize
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    """``examples/`` in this repository."""
+    return REPO_ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def sample_stack(tmp_path_factory: pytest.TempPathFactory, examples_dir: Path) -> Materialized:
+    """The sample stack as bare git remotes plus a local repos.yaml, made once a session.
+
+    Shared by every test that asks for it: read it, never change it.
+    """
+    dest = tmp_path_factory.mktemp("sample-stack")
+    return materialize(examples_dir / "sample-stack", dest)
+
+
+@pytest.fixture
+def realdata() -> Path:
+    """``../shared/realdata`` next to this repository (read-only); skip when absent."""
+    path = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+    if not path.is_dir():
+        pytest.skip(f"real data not available: {path} does not exist")
+    return path
