@@ -6,20 +6,21 @@ layout of lsstsw's ``build/`` directory), each a git checkout with ``ups/<p>.tab
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import git
-from ..errors import InputError
+from ..errors import InputError, Location
 from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
 from ..eups.exclusions import Exclusions
 from ..eups.graph import ProductInfo, ProductLookup, Resolution, resolve
 from ..eups.manifest import Manifest, build_manifest
 from ..eups.pkgversion import compute_versions
 from ..eups.repos import Repos
-from ..eups.table import TableContext, read_table
+from ..eups.table import TableContext, parse_table
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,25 @@ class Plan:
 
 
 def source_lookup(sources: Path) -> ProductLookup:
-    """A resolver lookup over ``sources/<product>`` checkouts."""
+    """A resolver lookup over ``sources/<product>`` checkouts.
+
+    Opens the table file straight away and looks at the directory only when that fails:
+    one system call per product in the common case.
+    """
+    root = os.fspath(sources)
 
     def lookup(name: str) -> ProductInfo | None:
-        pdir = sources / name
-        if not pdir.is_dir():
-            return None
-        tfile = pdir / "ups" / f"{name}.table"
-        table = read_table(tfile) if tfile.is_file() else None
-        return ProductInfo(name, table)
+        pdir = os.path.join(root, name)
+        tfile = os.path.join(pdir, "ups", name + ".table")
+        try:
+            with open(tfile, encoding="utf-8", errors="surrogateescape") as fh:
+                text = fh.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return ProductInfo(name, None) if os.path.isdir(pdir) else None
+        except OSError as exc:
+            msg = f"cannot read table file: {exc.strerror}"
+            raise InputError(msg, location=Location(tfile)) from exc
+        return ProductInfo(name, parse_table(text, tfile))
 
     return lookup
 

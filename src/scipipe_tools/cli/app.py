@@ -16,6 +16,7 @@ COMMAND_GROUPS = {
     "build": ("build", "build_group"),
     "changelog": ("changelog", "changelog_group"),
     "ci": ("ci", "ci_group"),
+    "demo": ("demo", "demo_group"),
     "distrib": ("distrib", "distrib_group"),
     "env": ("env", "env_group"),
     "eups": ("eups", "eups_group"),

@@ -22,7 +22,7 @@ from .table import IMPLICIT_PRODUCTS, Table, TableContext
 NEVER_FOLLOWED = frozenset({"eups", IMPLICIT_PRODUCTS})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProductInfo:
     """What resolution knows of an available product; ``table`` is None without a table."""
 

@@ -1,0 +1,58 @@
+"""``scipipe demo``: try scipipe-tools on the bundled sample stack, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..testing import demo
+from .common import echo, emit_json, get_app, info, json_option
+
+
+@click.group("demo")
+def demo_group() -> None:
+    """The bundled sample stack as local git repositories, to try the tools offline."""
+
+
+@demo_group.command("init")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The sample stack [default: examples/sample-stack].",
+)
+@click.option("--no-checkouts", is_flag=True, help="Only the remotes and repos.yaml.")
+@click.option("--force", is_flag=True, help="Replace an earlier demo in DEST.")
+@click.option("--dry-run", is_flag=True, help="Say what would be created; create nothing.")
+@json_option
+def init_cmd(
+    dest: Path, source: Path | None, no_checkouts: bool, force: bool, dry_run: bool
+) -> None:
+    """Create DEST/remotes (bare git repos with history), DEST/repos.yaml, DEST/sources."""
+    src = demo.find_source(source)
+    if dry_run:
+        echo(
+            f"would materialize {src} into {dest}/remotes, {dest}/repos.yaml"
+            + ("" if no_checkouts else f", {dest}/sources")
+        )
+        return
+    d = demo.init(src, dest, checkouts=not no_checkouts, force=force)
+    if get_app().json:
+        emit_json(
+            {
+                "remotes": {p: str(r) for p, r in d.stack.remotes.items()},
+                "repos_yaml": str(d.stack.repos_yaml),
+                "exclusions": str(d.stack.exclusions) if d.stack.exclusions else None,
+                "sources": str(d.sources) if d.sources else None,
+            }
+        )
+        return
+    echo(f"{len(d.stack.products)} products: {d.stack.dest / 'remotes'}")
+    echo(f"repos.yaml: {d.stack.repos_yaml}")
+    if d.sources:
+        echo(f"checkouts: {d.sources}")
+        info(
+            f"next: scipipe build plan lsst_demo --sources {d.sources} --repos {d.stack.repos_yaml}"
+        )

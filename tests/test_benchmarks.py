@@ -1,0 +1,33 @@
+"""The benchmark scripts run (at a small size) and print their figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> str:
+    r = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_bench_resolve_prints_its_ratio() -> None:
+    out = run("benchmarks.bench_resolve", "--products", "200", "--rounds", "1")
+    assert "stack: 201 products" in out
+    assert "ratio resolve/read:" in out and "target <= 3x" in out
+
+
+def test_bench_realdata_reports_or_skips() -> None:
+    out = run("benchmarks.bench_realdata", "--rounds", "1")
+    realdata = ROOT.parent / "shared" / "realdata"
+    if realdata.is_dir():
+        assert "127 products resolved" in out
+        assert "byte-identical: True" in out
+    else:
+        assert out == ""
