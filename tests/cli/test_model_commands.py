@@ -31,8 +31,18 @@ def test_vermatch_exit_codes(scipipe: Invoke) -> None:
     assert scipipe("eups", "vermatch", "2.5", ">= 1.2 && < 2").code == 1
     bad = scipipe("eups", "vermatch", "1.5", "= 1.5")
     assert bad.code == 2
-    assert bad.err.startswith("error: version expression '= 1.5': invalid operator '='")
+    assert bad.err.startswith(
+        "error: argument EXPRESSION: version expression '= 1.5': invalid operator '='"
+    )
     assert "Traceback" not in bad.err
+    bad = scipipe("eups", "vermatch", "1 .5", ">= 1")
+    assert bad.code == 2 and bad.err == "error: argument VERSION: invalid version '1 .5'\n"
+
+
+def test_vercmp_rejects_malformed_versions(scipipe: Invoke) -> None:
+    for args in [("1.0", ">= 2"), ("", "1"), ("1 2", "3")]:
+        r = scipipe("eups", "vercmp", *args)
+        assert r.code == 2 and r.err.startswith("error: argument ") and r.out == ""
 
 
 def test_tag_name(scipipe: Invoke) -> None:

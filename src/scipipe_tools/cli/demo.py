@@ -8,6 +8,7 @@ import click
 
 from ..testing import demo
 from .common import echo, emit_json, get_app, info, json_option
+from .console import progress_for
 
 
 @click.group("demo")
@@ -38,7 +39,8 @@ def init_cmd(
             + ("" if no_checkouts else f", {dest}/sources")
         )
         return
-    d = demo.init(src, dest, checkouts=not no_checkouts, force=force)
+    with progress_for(get_app()) as progress:
+        d = demo.init(src, dest, checkouts=not no_checkouts, force=force, progress=progress)
     if get_app().json:
         emit_json(
             {

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
+from ..errors import InputError, Location
 from ..eups.flavor import current_flavor
 from ..eups.repos import lint, read_repos
 from ..eups.table import Dependency, TableContext, read_table
-from ..eups.versions import parse_expr, vercmp
+from ..eups.versions import check_version, parse_expr, vercmp
 from .common import echo, emit_json, get_app, info, json_option
 
 
@@ -25,6 +25,8 @@ def eups_group() -> None:
 @json_option
 def vercmp_cmd(a: str, b: str) -> None:
     """Compare two EUPS versions; prints A < B, A == B or A > B."""
+    check_version(a, Location("argument A"))
+    check_version(b, Location("argument B"))
     c = vercmp(a, b)
     if get_app().json:
         emit_json({"a": a, "b": b, "cmp": c})
@@ -38,7 +40,8 @@ def vercmp_cmd(a: str, b: str) -> None:
 @json_option
 def vermatch_cmd(version: str, expression: str) -> int:
     """Exit 0 when VERSION satisfies EXPRESSION (e.g. '>= 1.2 && < 2'), else 1."""
-    ok = parse_expr(expression).matches(version)
+    check_version(version, Location("argument VERSION"))
+    ok = parse_expr(expression, Location("argument EXPRESSION")).matches(version)
     if get_app().json:
         emit_json({"version": version, "expression": expression, "matches": ok})
     else:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..progress import NULL, Progress
 from .gitrepo import file_url, git
 from .samplestack import Materialized, materialize
 
@@ -55,7 +56,14 @@ def is_demo(path: Path) -> bool:
     return generated and (path / "remotes").is_dir()
 
 
-def init(source: Path, dest: Path, *, checkouts: bool = True, force: bool = False) -> Demo:
+def init(
+    source: Path,
+    dest: Path,
+    *,
+    checkouts: bool = True,
+    force: bool = False,
+    progress: Progress = NULL,
+) -> Demo:
     """Materialize the stack under ``dest``: ``remotes/``, ``repos.yaml`` and ``sources/``.
 
     With ``force`` an earlier demo in ``dest`` is replaced; anything else there is not.
@@ -67,7 +75,20 @@ def init(source: Path, dest: Path, *, checkouts: bool = True, force: bool = Fals
                 hint = "pass --force to replace the earlier demo"
             raise InputError(f"{dest} is not empty", hint=hint)
         shutil.rmtree(dest)
+    created = not dest.exists()
+    try:
+        return _init(source, dest, checkouts, progress)
+    except BaseException:
+        # nothing half-made stays behind
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
+def _init(source: Path, dest: Path, checkouts: bool, progress: Progress) -> Demo:
+    progress.start(1, "making git remotes")
     stack = materialize(source, dest)
+    progress.finish()
     if not checkouts:
         return Demo(stack, None)
     sources = stack.dest / "sources"
@@ -75,7 +96,10 @@ def init(source: Path, dest: Path, *, checkouts: bool = True, force: bool = Fals
 
     def clone(product: str) -> None:
         git(["clone", "-q", file_url(stack.remotes[product]), str(sources / product)])
+        progress.advance(product)
 
+    progress.start(len(stack.products), "cloning")
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         list(pool.map(clone, stack.products))
+    progress.finish()
     return Demo(stack, sources)
