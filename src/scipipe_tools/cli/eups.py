@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .. import http
 from ..errors import InputError, Location
 from ..eups.flavor import current_flavor
 from ..eups.repos import lint, read_repos
@@ -122,10 +123,14 @@ def show_table_cmd(file: Path, flavor: str | None, types: tuple[str, ...]) -> No
     show_default=True,
     help="URL schemes to accept (repeatable).",
 )
-def lint_repos_cmd(file: Path, schemes: tuple[str, ...]) -> int:
+@click.option("--check-urls", is_flag=True, help="Also require every http(s) URL to answer 200.")
+def lint_repos_cmd(file: Path, schemes: tuple[str, ...], check_urls: bool) -> int:
     """Check repos.yaml: structure (unknown keys, url-only mappings) and URL schemes."""
     repos = read_repos(file)
-    problems = lint(repos, allowed_schemes=schemes)
+    status = None
+    if check_urls:
+        status = http.statuses(spec.url for spec in repos.specs.values())
+    problems = lint(repos, allowed_schemes=schemes, url_status=status)
     for p in problems:
         click.echo(f"error: {p}", err=True)
     info(f"{len(repos)} entries, {len(problems)} problems")

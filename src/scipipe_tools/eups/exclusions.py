@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, Location
+from ..files import read_text
 
 DEFAULT_TEXT = "cuda_toolkit .*\ncuda_sdk .*\ncondor .*\n"
 
@@ -48,12 +49,7 @@ def parse_exclusions(text: str, path: str | Path = "exclusions.txt") -> Exclusio
 
 
 def read_exclusions(path: str | Path) -> Exclusions:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"cannot read exclusion map: {exc.strerror}", location=Location(str(path))
-        ) from exc
+    text = read_text(path, "exclusion map")
     return parse_exclusions(text, path)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
+from ..files import read_text
 from .graph import toposort
 from .pkgversion import SHA1
 
@@ -139,12 +140,7 @@ def parse_manifest(text: str, path: str | Path = "manifest.txt") -> Manifest:
 
 
 def read_manifest(path: str | Path) -> Manifest:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"cannot read manifest: {exc.strerror}", location=Location(str(path))
-        ) from exc
+    text = read_text(path, "manifest")
     return parse_manifest(text, path)
 
 

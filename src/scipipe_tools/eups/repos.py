@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from ..errors import InputError, Location, ResolutionError, did_you_mean
+from ..files import read_text
 
 PRODUCT_KEY = re.compile(r"^[A-Za-z0-9_]+$")
 ALLOWED_KEYS = ("url", "ref", "lfs")
@@ -200,12 +201,7 @@ def _check_url(name: str, url: str, where: Location) -> None:
 
 
 def read_repos(path: str | Path) -> Repos:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"cannot read repos file: {exc.strerror}", location=Location(str(path))
-        ) from exc
+    text = read_text(path, "repos file")
     return parse_repos(text, path)
 
 
@@ -218,8 +214,15 @@ class LintProblem:
         return f"{self.location}: {self.message}"
 
 
-def lint(repos: Repos, *, allowed_schemes: Iterable[str] = ("https",)) -> list[LintProblem]:
-    """The lsst/repos lint rules beyond structure: URL schemes (https unless allowed)."""
+def lint(
+    repos: Repos,
+    *,
+    allowed_schemes: Iterable[str] = ("https",),
+    url_status: Mapping[str, int | str] | None = None,
+) -> list[LintProblem]:
+    """The lsst/repos lint rules beyond structure: URL schemes (https unless allowed) and,
+    given ``url_status`` (the HTTP status of each URL, fetched by the caller), URLs that
+    do not answer 200."""
     schemes = set(allowed_schemes)
     allowed = ", ".join(sorted(schemes))
     problems = []
@@ -227,5 +230,8 @@ def lint(repos: Repos, *, allowed_schemes: Iterable[str] = ("https",)) -> list[L
         scheme = urlsplit(spec.url).scheme
         if scheme not in schemes:
             msg = f"{spec.product}: URL scheme {scheme!r} is not allowed ({allowed})"
+            problems.append(LintProblem(Location(repos.path, spec.line), msg))
+        if url_status is not None and spec.url in url_status and url_status[spec.url] != 200:
+            msg = f"{spec.product}: {spec.url} answers {url_status[spec.url]}, not 200"
             problems.append(LintProblem(Location(repos.path, spec.line), msg))
     return problems

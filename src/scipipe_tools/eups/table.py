@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location, did_you_mean
+from ..files import read_text
 from .versions import VersionExpr, check_version, parse_expr, vercmp
 
 # Canonical command names; the keys are the lower-cased spellings EUPS accepts.
@@ -930,11 +931,4 @@ def _parse_blocks(text: str, path: str) -> Table:
 
 
 def read_table(path: str | Path) -> Table:
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise InputError(
-            f"cannot read table file: {exc.strerror}", location=Location(str(path))
-        ) from exc
-    return parse_table(text, path)
+    return parse_table(read_text(path, "table file"), path)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
+from ..files import read_text
 
 _FIRST = re.compile(r"^EUPS distribution (\S+) version list\. Version (\S+)\s*$")
 _HEADER = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
@@ -116,10 +117,5 @@ def parse_taglist(
 
 
 def read_taglist(path: str | Path, expect_tag: str | None = None) -> TagList:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"cannot read tag list: {exc.strerror}", location=Location(str(path))
-        ) from exc
+    text = read_text(path, "tag list")
     return parse_taglist(text, path, expect_tag)

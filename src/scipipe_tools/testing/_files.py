@@ -1,20 +1,14 @@
-"""Small file-writing helpers shared by the fixture modules."""
+"""Small helpers shared by the fixture modules."""
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import yaml
 
+from ..files import write_atomic
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary sibling, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+__all__ = ["write_atomic", "yaml_scalar"]
 
 
 def yaml_scalar(value: object) -> str:
