@@ -7,10 +7,12 @@ tail of stderr.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import shlex
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,3 +102,61 @@ def run(
             detail = tail(stdout_path.read_text(errors="replace"))
         raise CommandError(args, proc.returncode, tail(detail))
     return result
+
+
+def run_logged(
+    argv: Sequence[str | os.PathLike[str]],
+    logfile: Path,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> int:
+    """Run ``argv`` with stdout and stderr, line by line, appended to ``logfile``.
+
+    Each line is prefixed with ``[<ISO UTC time>Z]``, as in lsst_build's ``_build.log``.
+    Returns the exit code; a command that cannot start raises :class:`ScipipeError`.
+    """
+    args = [os.fspath(a) for a in argv]
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with open(logfile, "a", encoding="utf-8", errors="replace") as out:
+        out.write(f"[{_stamp()}] $ {shlex.join(args)}\n")
+        out.flush()
+        log.debug("$ %s  (log: %s)", shlex.join(args), logfile)
+        try:
+            proc = subprocess.Popen(
+                args,
+                cwd=cwd,
+                env=None if env is None else dict(env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                errors="replace",
+                bufsize=1,
+            )
+        except FileNotFoundError as exc:
+            out.write(f"[{_stamp()}] cannot run {args[0]!r}: not found\n")
+            raise ScipipeError(
+                f"cannot run {args[0]!r}: not found", hint="is it installed and on PATH?"
+            ) from exc
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                out.write(f"[{_stamp()}] {line}")
+                if deadline is not None and time.monotonic() > deadline:
+                    proc.kill()
+                    out.write(f"[{_stamp()}] *** timed out after {timeout} s\n")
+                    break
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        out.write(f"[{_stamp()}] exit code {code}\n")
+    return code
+
+
+def _stamp() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scipipe_tools.build import recipe
+from scipipe_tools.errors import BuildError
+
+
+def ctx(src: Path, tmp: Path, **kw: object) -> recipe.BuildContext:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(src / "python")
+    return recipe.BuildContext(
+        "demo", "g1", "Linux64", src, tmp / "prefix", env, tmp / "logs" / "demo.log", **kw
+    )  # type: ignore[arg-type]
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_hook_file(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src / "ups" / "demo.table", "")
+    write(
+        src / "ups" / "eupspkg.cfg.sh",
+        'build() { mkdir -p _build && echo "$PRODUCT $VERSION" > _build/v; }\n'
+        'install() { mkdir -p "$PREFIX/ups" && cp _build/v "$PREFIX/v"; }\n',
+    )
+    c = ctx(src, tmp_path)
+    assert recipe.build(c) is recipe.Kind.HOOK
+    assert (c.prefix / "v").read_text() == "demo g1\n"
+    log = c.log.read_text().splitlines()
+    assert all(re.match(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z\] ", ln) for ln in log)
+    assert any("exit code 99" in ln for ln in log)  # config and check: not defined
+
+
+def test_hook_check_failure_is_a_test_failure(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src / "ups" / "eupspkg.cfg.sh", 'check() { echo "1 test failed"; return 1; }\n')
+    with pytest.raises(BuildError, match=r"\*\*\* Failed unit tests"):
+        recipe.build(ctx(src, tmp_path))
+    # and with tests off it installs by copying
+    c = ctx(src, tmp_path, run_tests=False)
+    recipe.build(c)
+    assert (c.prefix / "ups" / "eupspkg.cfg.sh").exists()
+
+
+def test_python_product(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src / "pyproject.toml", "[project]\nname='demo'\n")
+    write(src / "python" / "demo_pkg" / "__init__.py", "def f():\n    return 42\n")
+    write(
+        src / "tests" / "test_demo.py",
+        "import unittest\nimport demo_pkg\n\nclass T(unittest.TestCase):\n"
+        "    def test(self):\n        self.assertEqual(demo_pkg.f(), 42)\n",
+    )
+    write(src / "ups" / "demo.table", "envPrepend(PYTHONPATH, ${PRODUCT_DIR}/python)\n")
+    c = ctx(src, tmp_path)
+    assert recipe.build(c) is recipe.Kind.PYTHON
+    assert (c.prefix / "python" / "demo_pkg" / "__init__.py").exists()
+    assert not list(c.prefix.rglob("__pycache__"))
+    write(src / "tests" / "test_demo.py", "def test_fail():\n    assert 1 == 2\n")
+    with pytest.raises(BuildError, match=r"demo: \*\*\* Failed unit tests"):
+        recipe.build(ctx(src, tmp_path / "again"))
+
+
+def test_python_syntax_error_fails_the_build(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src / "setup.py", "")
+    write(src / "python" / "bad.py", "def (:\n")
+    with pytest.raises(BuildError, match="build failed with exit code"):
+        recipe.build(ctx(src, tmp_path))
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_makefile(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(
+        src / "Makefile",
+        "all:\n\techo built > out.txt\n"
+        "test:\n\ttest -f out.txt\n"
+        "install:\n\tmkdir -p $(PREFIX)/share && cp out.txt $(PREFIX)/share/\n",
+    )
+    c = ctx(src, tmp_path)
+    assert recipe.build(c) is recipe.Kind.MAKE
+    assert (c.prefix / "share" / "out.txt").read_text() == "built\n"
+
+
+def test_sconsutils_failure_markers(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src / "ups" / "demo.table", "")
+    write(src / "tests" / ".tests" / "testFoo.py.failed", "")
+    with pytest.raises(BuildError, match=r"testFoo\.py\.failed"):
+        recipe.build(ctx(src, tmp_path))
+
+
+def test_copy_kind_skips_debris(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src / "ups" / "demo.table", "")
+    write(src / ".git" / "HEAD", "x")
+    write(src / "python" / "__pycache__" / "x.pyc", "")
+    c = ctx(src, tmp_path)
+    assert recipe.build(c) is recipe.Kind.COPY
+    assert (c.prefix / "ups" / "demo.table").exists()
+    assert not (c.prefix / ".git").exists() and not (c.prefix / "python" / "__pycache__").exists()
