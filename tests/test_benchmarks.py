@@ -31,3 +31,10 @@ def test_bench_realdata_reports_or_skips() -> None:
         assert "byte-identical: True" in out
     else:
         assert out == ""
+
+
+def test_bench_scheduler_prints_its_ratio() -> None:
+    out = run("benchmarks.bench_scheduler", "--products", "30", "--jobs", "4", "--scale", "0.05")
+    assert "stack: 31 products" in out
+    assert "ideal makespan:" in out and "speed-up over the serial build:" in out
+    assert "ratio wall/ideal:" in out and "target <= 1.1x" in out

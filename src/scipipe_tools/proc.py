@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -30,6 +31,14 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+
+
+_CREDENTIALS = re.compile(r"(?i)\b(https?://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Credentials in http(s) URLs (``https://user:token@host``) replaced by ``***``."""
+    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
@@ -59,7 +68,7 @@ def run(
     if env is not None or extra_env:
         full_env = dict(os.environ if env is None else env)
         full_env.update(extra_env or {})
-    log.debug("$ %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    log.debug("$ %s%s", redact(shlex.join(args)), f"  (in {cwd})" if cwd else "")
     binary = isinstance(input, bytes)
     try:
         if stdout_path is not None:
@@ -123,7 +132,7 @@ def run_logged(
     with open(logfile, "a", encoding="utf-8", errors="replace") as out:
         out.write(f"[{_stamp()}] $ {shlex.join(args)}\n")
         out.flush()
-        log.debug("$ %s  (log: %s)", shlex.join(args), logfile)
+        log.debug("$ %s  (log: %s)", redact(shlex.join(args)), logfile)
         try:
             proc = subprocess.Popen(
                 args,

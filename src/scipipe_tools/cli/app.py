@@ -22,6 +22,7 @@ COMMAND_GROUPS = {
     "eups": ("eups", "eups_group"),
     "manifest": ("manifest", "manifest_group"),
     "release": ("release", "release_group"),
+    "setup": ("setup", "setup_cmd"),
 }
 
 

@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 import click
 
+from ..build.graphviz import to_dot, to_svg
 from ..build.plan import make_plan
+from ..build.rebuild import Layout, RebuildOptions, rebuild
+from ..build.report import format_failure, summary_table
+from ..build.run import BuildFailed, BuildResult
 from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
 from ..eups.exclusions import read_exclusions
 from ..eups.flavor import current_flavor
-from ..eups.repos import read_repos
+from ..eups.repos import read_repos, split_patterns
 from ..eups.table import TableContext
 from .common import columns, echo, emit_json, get_app, info, json_option
+from .console import progress_for
 
 
-@click.group("build")
+class DefaultToRun(click.Group):
+    """``scipipe build PRODUCT...`` means ``scipipe build run PRODUCT...``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("build", cls=DefaultToRun)
 def build_group() -> None:
-    """Build the stack from source in dependency order."""
+    """Build the stack from source in dependency order (like lsstsw rebuild).
+
+    \b
+      scipipe build lsst_distrib --repos repos.yaml     # same as: scipipe build run ...
+      scipipe build plan lsst_distrib --sources DIR     # order and versions only
+      scipipe build graph lsst_distrib --sources DIR    # the dependency graph as DOT/SVG
+    """
 
 
 @build_group.command("plan")
@@ -77,3 +100,221 @@ def plan_cmd(
     for s in plan.resolution.skipped:
         info(f"skipped optional {s.dep} of {s.product} ({s.reason}, {s.where})")
     info(f"{len(plan.products)} products in {len(plan.resolution.levels)} levels")
+
+
+@build_group.command("run")
+@click.argument("products", nargs=-1, required=True)
+@click.option(
+    "--repos",
+    "repos_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SCIPIPE_REPOS",
+    required=True,
+    help="repos.yaml: product -> git URL [env: SCIPIPE_REPOS].",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    envvar="SCIPIPE_ROOT",
+    show_default=True,
+    help="Work root: sources/, stack/, build/, versiondb/ [env: SCIPIPE_ROOT].",
+)
+@click.option(
+    "--sources",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Checkouts [default: ROOT/sources].",
+)
+@click.option(
+    "--stack",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="EUPS stack to install into [default: ROOT/stack].",
+)
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Logs and reports [default: ROOT/build].",
+)
+@click.option(
+    "--versiondb",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="versiondb repository [default: ROOT/versiondb if it exists].",
+)
+@click.option(
+    "-r",
+    "--ref",
+    "refs",
+    multiple=True,
+    help="Git ref to build, tried in order before repos.yaml's ref and main.",
+)
+@click.option("-n", "--no-fetch", is_flag=True, help="Clone missing repos only; fetch nothing.")
+@click.option(
+    "-p", "--prep-only", is_flag=True, help="Prepare and write the manifest; build nothing."
+)
+@click.option("-B", "--no-binary-fetch", is_flag=True, help="Never install prebuilt tarballs.")
+@click.option(
+    "--binary-root",
+    envvar="EUPS_DISTRIB",
+    help="Distrib root (dir or URL) with <p>-<v>@<flavor>.tar.gz [env: EUPS_DISTRIB].",
+)
+@click.option(
+    "-t", "--tag", "tags", multiple=True, help="Also tag the build with TAG (eups tags --clone)."
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Products built at once.",
+)
+@click.option(
+    "--fetch-jobs",
+    type=click.IntRange(1),
+    default=8,
+    show_default=True,
+    help="Repositories fetched at once.",
+)
+@click.option(
+    "--tries",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Attempts per repository fetch.",
+)
+@click.option("--fail-fast", is_flag=True, help="Stop starting products after the first failure.")
+@click.option("--no-tests", is_flag=True, help="Skip the products' unit tests.")
+@click.option(
+    "--exclusion-map",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="exclusions.txt (default: cuda_toolkit, cuda_sdk, condor).",
+)
+@click.option(
+    "--repository-pattern",
+    envvar="REPOSITORY_PATTERN",
+    help="Fallback URLs, '|'-separated, with %(product)s [env: REPOSITORY_PATTERN].",
+)
+@click.option("--flavor", default=None, help="EUPS flavor [default: this machine].")
+@click.option("--build-id", default=None, help="Use this build id instead of allocating one.")
+@json_option
+def run_cmd(
+    products: tuple[str, ...],
+    repos_file: Path,
+    root: Path,
+    sources: Path | None,
+    stack: Path | None,
+    build_dir: Path | None,
+    versiondb: Path | None,
+    refs: tuple[str, ...],
+    no_fetch: bool,
+    prep_only: bool,
+    no_binary_fetch: bool,
+    binary_root: str | None,
+    tags: tuple[str, ...],
+    jobs: int,
+    fetch_jobs: int,
+    tries: int,
+    fail_fast: bool,
+    no_tests: bool,
+    exclusion_map: Path | None,
+    repository_pattern: str | None,
+    flavor: str | None,
+    build_id: str | None,
+) -> None:
+    """Clone or fetch PRODUCTS and their dependencies, version them, record the manifest
+    (and the build id) and build everything not yet installed into the stack."""
+    default = Layout.under(root)
+    layout = Layout(
+        sources or default.sources,
+        stack or default.stack,
+        build_dir or default.build_dir,
+        versiondb or default.versiondb,
+    )
+    repos = read_repos(repos_file).with_patterns(split_patterns(repository_pattern))
+    options = RebuildOptions(
+        layout=layout,
+        repos=repos,
+        flavor=flavor or current_flavor(),
+        refs=refs,
+        exclusions=read_exclusions(exclusion_map) if exclusion_map else DEFAULT_EXCLUSIONS,
+        fetch=not no_fetch,
+        prep_only=prep_only,
+        jobs=jobs,
+        fetch_jobs=fetch_jobs,
+        tries=tries,
+        fail_fast=fail_fast,
+        run_tests=not no_tests,
+        binary_root=None if no_binary_fetch else binary_root,
+        tags=tags,
+        build_id=build_id,
+    )
+    app = get_app()
+    started = time.monotonic()
+    try:
+        with progress_for(app) as progress:
+            result = rebuild(list(products), options, progress)
+    except BuildFailed as exc:
+        _print_build(exc.result, app.json, failed=True)
+        raise
+    info(f"# BUILD ID: {result.build_id}" + (" (reused)" if result.build_id_reused else ""))
+    if result.build is None:
+        if app.json:
+            emit_json(
+                {
+                    "build_id": result.build_id,
+                    "reused": result.build_id_reused,
+                    "manifest": str(layout.build_dir / "manifest.txt"),
+                    "to_build": result.to_build,
+                }
+            )
+        else:
+            echo(
+                f"manifest: {layout.build_dir / 'manifest.txt'}  "
+                f"({len(result.plan.products)} products, {len(result.to_build)} to build)"
+            )
+        return
+    _print_build(result.build, app.json, failed=False)
+    info(f"# BUILD {result.build_id} completed in {time.monotonic() - started:.0f} seconds.")
+
+
+def _print_build(result: BuildResult, as_json: bool, *, failed: bool) -> None:
+    if as_json:
+        emit_json(json.loads(result.status_json.read_text()) if result.status_json else {})
+        return
+    echo(summary_table(result.reports))
+    for r in result.failed:
+        click.echo(format_failure(r), err=True)
+    for path in (result.status_yaml, result.junit, result.timeline):
+        if path is not None:
+            info(f"wrote {path}")
+
+
+@build_group.command("graph")
+@click.argument("products", nargs=-1, required=True)
+@click.option(
+    "--sources",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory of product checkouts.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["dot", "svg"]), default="dot", show_default=True
+)
+@click.option("--exclusion-map", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--flavor", default=None)
+def graph_cmd(
+    products: tuple[str, ...],
+    sources: Path,
+    fmt: str,
+    exclusion_map: Path | None,
+    flavor: str | None,
+) -> None:
+    """The dependency graph of the plan, as Graphviz DOT or a standalone SVG picture."""
+    exclusions = read_exclusions(exclusion_map) if exclusion_map else DEFAULT_EXCLUSIONS
+    plan = make_plan(
+        list(products),
+        sources,
+        exclusions=exclusions,
+        ctx=TableContext(flavor=flavor or current_flavor()),
+    )
+    click.echo(to_dot(plan) if fmt == "dot" else to_svg(plan), nl=False)

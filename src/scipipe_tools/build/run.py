@@ -1,0 +1,290 @@
+"""Build a plan into an EUPS stack: what ``lsst-build build`` does, done better.
+
+- Products build in parallel as soon as their dependencies are installed (``-j``).
+- A product whose exact version is already declared is skipped, so a no-op rebuild costs
+  little more than reading the stack's database.
+- A prebuilt ``<p>-<v>@<flavor>.tar.gz`` is fetched from a distrib root when one exists
+  and its checksum verifies (``binary_root``; ``-B`` turns this off).
+- Keep going: a failure skips only its dependents (``fail_fast`` stops starting more).
+- Installs are atomic: a product builds into a staging directory that is renamed into
+  place, and it is declared only once its files are complete.  The declaration is the
+  commit point, so a rerun after a failure or a kill rebuilds only what is missing.
+- One build per stack at a time (:class:`StackLock`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import archive, git
+from ..errors import BuildError, IntegrityError, NetworkError, ScipipeError
+from ..eups.expandtable import expand_table
+from ..eups.graph import transitive_deps
+from ..eups.stack import Stack
+from ..files import write_atomic
+from ..progress import NULL, Progress
+from . import recipe, report
+from .lock import StackLock
+from .plan import Plan, PlannedProduct
+from .scheduler import NodeResult, Status, run_dag
+from .setupenv import build_env
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    stack: Path
+    #: logs, status.yaml/json, junit.xml and the timeline go here
+    build_dir: Path
+    sources: Path
+    flavor: str
+    jobs: int = os.cpu_count() or 1
+    fail_fast: bool = False
+    run_tests: bool = True
+    #: distrib root (directory or http(s) URL) to fetch prebuilt tarballs from
+    binary_root: str | None = None
+    #: extra EUPS tags to clone from the build id (``-t TAG``)
+    tags: Sequence[str] = ()
+    #: environment the build starts from (default: ours)
+    base_env: Mapping[str, str] | None = None
+
+
+@dataclass
+class BuildResult:
+    build_id: str
+    reports: list[report.ProductReport] = field(default_factory=list)
+    status_yaml: Path | None = None
+    status_json: Path | None = None
+    junit: Path | None = None
+    timeline: Path | None = None
+
+    @property
+    def failed(self) -> list[report.ProductReport]:
+        return [r for r in self.reports if r.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in report.OK_STATUSES for r in self.reports)
+
+
+def tarball_name(product: str, version: str, flavor: str) -> str:
+    return f"{product}-{version}@{flavor}.tar.gz"
+
+
+class _Builder:
+    def __init__(self, plan: Plan, build_id: str, options: BuildOptions, stack: Stack) -> None:
+        self.plan = plan
+        self.build_id = build_id
+        self.opt = options
+        self.stack = stack
+        self.by_name: dict[str, PlannedProduct] = {p.name: p for p in plan.products}
+        self.graph = {p.name: p.deps for p in plan.products}
+        self.logs = options.build_dir / "logs"
+        self.base_env = dict(os.environ if options.base_env is None else options.base_env)
+
+    # -- one product ---------------------------------------------------------------
+
+    def work(self, name: str) -> str:
+        p = self.by_name[name]
+        if self.stack.is_declared(p.name, p.version):
+            self.stack.assign_tag(p.name, p.version, self.build_id)
+            return "already-installed"
+        logfile = self.logs / f"{p.name}.log"
+        logfile.parent.mkdir(parents=True, exist_ok=True)
+        logfile.write_text("")
+        final = self.stack.product_dir(p.name, p.version)
+        staging = final.with_name(f".{p.version}.staging-{os.getpid()}")
+        if staging.exists():
+            shutil.rmtree(staging)
+        try:
+            how = self._fetch_binary(p, staging, logfile)
+            if how is None:
+                self._build_source(p, staging, logfile)
+                how = "built"
+            self._finish_install(p, staging, final, logfile)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return how
+
+    def _fetch_binary(self, p: PlannedProduct, staging: Path, logfile: Path) -> str | None:
+        root = self.opt.binary_root
+        if not root:
+            return None
+        name = tarball_name(p.name, p.version, self.opt.flavor)
+        tmpdir = self.opt.build_dir / "downloads"
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        tarball = tmpdir / name
+        try:
+            if not _fetch(root, name, tarball):
+                return None
+            sums = tmpdir / f"{name}.sha256"
+            if not _fetch(root, name + ".sha256", sums):
+                log.warning("%s: %s has no .sha256 beside it: building from source", p.name, name)
+                return None
+            words = sums.read_text().split()
+            archive.verify_sha256(tarball, words[0] if words else "", name)
+            archive.safe_extract(tarball, staging, name)
+        except IntegrityError as exc:
+            log.warning("%s: %s; building from source", p.name, exc)
+            with open(logfile, "a") as fh:
+                fh.write(f"binary refused: {exc}\n")
+            shutil.rmtree(staging, ignore_errors=True)
+            return None
+        finally:
+            tarball.unlink(missing_ok=True)
+        with open(logfile, "a") as fh:
+            fh.write(f"installed prebuilt {name} from {root}\n")
+        return "installed-binary"
+
+    def _build_source(self, p: PlannedProduct, staging: Path, logfile: Path) -> None:
+        src = self.opt.sources / p.name
+        git.reset_hard(src, p.sha1)
+        git.clean(src)
+        deps = self._dep_versions(p.name)
+        direct = [(d, self.by_name[d].version) for d in dict.fromkeys(p.deps)]
+        env = build_env(self.stack, p.name, p.version, src, deps, self.build_id, self.base_env)
+        jobs = max(1, self.opt.jobs)
+        ctx = recipe.BuildContext(
+            p.name, p.version, self.opt.flavor, src, staging, env, logfile,
+            jobs=jobs, run_tests=self.opt.run_tests,
+        )  # fmt: skip
+        recipe.build(ctx)
+        table = src / "ups" / f"{p.name}.table"
+        if table.is_file():
+            exact = [(d, v, False) for d, v in deps]
+            write_atomic(staging / "ups" / f"{p.name}.table",
+                         expand_table(table.read_text(), exact, dict(direct)))  # fmt: skip
+        pkginfo = staging / "ups" / "pkginfo"
+        pkginfo.parent.mkdir(parents=True, exist_ok=True)
+        with open(pkginfo, "a") as fh:
+            fh.write(f"SHA1={p.sha1}\n")
+
+    def _dep_versions(self, name: str) -> list[tuple[str, str]]:
+        """Transitive dependencies in build order with their versions."""
+        closure = transitive_deps(self.graph, name)
+        return [(d, self.by_name[d].version) for d in self.plan_order if d in closure]
+
+    @property
+    def plan_order(self) -> list[str]:
+        return [p.name for p in self.plan.products]
+
+    def _finish_install(self, p: PlannedProduct, staging: Path, final: Path, logfile: Path) -> None:
+        if (staging / "ups").is_dir():
+            shutil.copyfile(logfile, staging / "ups" / "_build.log")
+        if final.exists():  # left by a build that died before declaring it
+            shutil.rmtree(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, final)
+        self.stack.declare(p.name, p.version, final, tags=[self.build_id])
+
+    # -- the whole plan -------------------------------------------------------------
+
+    def run(self, progress: Progress) -> BuildResult:
+        self.stack.register_global_tag(self.build_id)
+        progress.start(len(self.plan.products), "building")
+        results = run_dag(
+            self.graph,
+            self.work,
+            jobs=max(1, self.opt.jobs),
+            fail_fast=self.opt.fail_fast,
+            on_finish=lambda r: progress.advance(f"{r.name}: {r.detail or r.status}"),
+        )
+        progress.finish()
+        for tag in self.opt.tags:
+            self.stack.clone_tag(self.build_id, tag)
+        return self._report(results)
+
+    def _report(self, results: Mapping[str, NodeResult]) -> BuildResult:
+        reports = []
+        for p in self.plan.products:
+            r = results[p.name]
+            logfile = self.logs / f"{p.name}.log"
+            status = r.detail if r.status is Status.OK else r.status.value
+            tail: list[str] = []
+            if r.status is Status.FAILED and logfile.exists():
+                tail = report.read_tail(logfile)
+            detail = r.detail if r.status is not Status.FAILED else _message(r.error)
+            reports.append(report.ProductReport(
+                name=p.name, version=p.version, status=status, started=r.started,
+                ended=r.ended, log=logfile if logfile.exists() else None, tail=tail,
+                detail=detail, sha1=p.sha1,
+            ))  # fmt: skip
+        out = BuildResult(self.build_id, reports)
+        out.status_yaml, out.status_json = report.write_status(
+            self.opt.build_dir, self.build_id, reports
+        )
+        out.junit = self.opt.build_dir / "junit.xml"
+        report.write_junit(out.junit, reports)
+        out.timeline = self.opt.build_dir / "timeline.html"
+        report.write_timeline(out.timeline, reports, f"build {self.build_id}")
+        return out
+
+
+def _message(error: BaseException | None) -> str:
+    if error is None:
+        return ""
+    if isinstance(error, ScipipeError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _fetch(root: str, name: str, dest: Path) -> bool:
+    """Copy ``root/name`` to ``dest``; False when it does not exist there."""
+    if root.startswith(("http://", "https://")):
+        url = root.rstrip("/") + "/" + urllib.parse.quote(name)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp, open(dest, "wb") as out:
+                shutil.copyfileobj(resp, out)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return False
+            raise NetworkError(f"{url}: HTTP {exc.code}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise NetworkError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+        return True
+    path = Path(root.removeprefix("file://")) / name
+    if not path.is_file():
+        return False
+    shutil.copyfile(path, dest)
+    return True
+
+
+def build(
+    plan: Plan, build_id: str, options: BuildOptions, progress: Progress = NULL
+) -> BuildResult:
+    """Build ``plan`` into ``options.stack`` under the global tag ``build_id``."""
+    options = dataclasses.replace(
+        options,
+        stack=options.stack.resolve(),
+        build_dir=options.build_dir.resolve(),
+        sources=options.sources.resolve(),
+    )
+    with StackLock(options.stack):
+        stack = Stack.create(options.stack, options.flavor)
+        started = time.time()
+        result = _Builder(plan, build_id, options, stack).run(progress)
+        log.info("build %s finished in %.0f s", build_id, time.time() - started)
+    if result.failed:
+        names = ", ".join(r.name for r in result.failed)
+        raise BuildFailed(result, f"{len(result.failed)} product(s) failed: {names}")
+    return result
+
+
+class BuildFailed(BuildError):
+    """Some products failed; the result (reports, status files) is attached."""
+
+    def __init__(self, result: BuildResult, message: str) -> None:
+        super().__init__(message, hint=f"see {result.status_json}")
+        self.result = result

@@ -1,0 +1,519 @@
+"""``prepare`` against real git remotes: the sample stack, small custom stacks, git daemon."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scipipe_tools import git
+from scipipe_tools.build import prepare as prepare_mod
+from scipipe_tools.build.prepare import PrepareError, PrepareOptions, prepare
+from scipipe_tools.errors import EXIT_NETWORK, EXIT_RESOLUTION, InputError, NetworkError
+from scipipe_tools.eups.repos import Repos, parse_repos, read_repos
+from scipipe_tools.testing.gitrepo import Repo, file_url
+from scipipe_tools.testing.gitrepo import git as fixture_git
+from scipipe_tools.testing.samplestack import (
+    EARLY_TAG,
+    OPEN_TICKET,
+    OPEN_TICKET_PRODUCTS,
+    Materialized,
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A stack whose remotes a test may change: a copy of the sample stack's."""
+
+    root: Path
+    remotes: Path
+    repos_yaml: Path
+
+    @property
+    def repos(self) -> Repos:
+        return read_repos(self.repos_yaml)
+
+    def remote(self, product: str) -> Path:
+        return self.remotes / f"{product}.git"
+
+    def push_commit(self, product: str, message: str) -> str:
+        """Clone ``product``'s remote, commit on main, push; return the new SHA."""
+        work = self.root / "work" / product
+        if not work.exists():
+            fixture_git(["clone", "-q", str(self.remote(product)), str(work)])
+        repo = Repo(work)
+        repo.git("pull", "-q", "origin", "main")
+        repo.write("CHANGES", f"{message}\n", append=True)
+        sha = repo.commit(message)
+        repo.git("push", "-q", "origin", "main")
+        return sha
+
+
+@pytest.fixture
+def own_stack(sample_stack: Materialized, tmp_path: Path) -> Stack:
+    remotes = tmp_path / "remotes"
+    shutil.copytree(sample_stack.dest / "remotes", remotes)
+    text = sample_stack.repos_yaml.read_text()
+    text = text.replace(file_url(sample_stack.dest / "remotes"), file_url(remotes))
+    repos_yaml = tmp_path / "repos.yaml"
+    repos_yaml.write_text(text)
+    return Stack(tmp_path, remotes, repos_yaml)
+
+
+def options(repos: Repos, tmp_path: Path, **kw: Any) -> PrepareOptions:
+    kw.setdefault("retry_delay", 0.0)
+    return PrepareOptions(repos=repos, sources=tmp_path / "sources", **kw)
+
+
+def remote_sha(remote: Path, rev: str = "main") -> str:
+    return Repo(remote).rev_parse(rev)
+
+
+def make_stack(root: Path, tables: dict[str, str], listed: Iterable[str] | None = None) -> Repos:
+    """One bare remote per product of ``tables`` (its ``ups/<p>.table`` text) and a
+    repos.yaml listing ``listed`` (default: all of them; a listed product without a
+    table gets a URL where there is no repository)."""
+    remotes = root / "remotes"
+    for name, table in tables.items():
+        work = Repo.init(root / "work" / name)
+        work.write(f"ups/{name}.table", table)
+        work.commit(f"Initial import of {name}")
+        Repo.init(remotes / f"{name}.git", bare=True)
+        work.push_all(remotes / f"{name}.git")
+    names = list(tables) if listed is None else list(listed)
+    (root / "repos.yaml").write_text(
+        "".join(f"{n}: {file_url(remotes / f'{n}.git')}\n" for n in names)
+    )
+    return read_repos(root / "repos.yaml")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def start(self, total: int, label: str) -> None:
+        self.events.append(("start", (total, label)))
+
+    def advance(self, item: str = "") -> None:
+        self.events.append(("advance", item))
+
+    def finish(self) -> None:
+        self.events.append(("finish", None))
+
+
+# --- the sample stack, read-only remotes ---------------------------------------------
+
+
+def test_clones_the_whole_stack(
+    sample_stack: Materialized,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(git, "lfs_available", lambda: False)
+    rec = Recorder()
+    with caplog.at_level(logging.WARNING):
+        prepared = prepare(
+            ["lsst_demo"], options(read_repos(sample_stack.repos_yaml), tmp_path), rec
+        )
+    # required and optional deps, recursively; afwdata is only an optional dep
+    assert sorted(prepared.checkouts) == sample_stack.products
+    for name, c in prepared.checkouts.items():
+        assert (c.ref, c.ref_kind, c.fetched) == ("main", "branch", True)
+        assert c.sha == remote_sha(sample_stack.remotes[name])
+        assert c.url == file_url(sample_stack.remotes[name])
+        assert git.current_branch(c.path) == "main"
+        assert c.path == tmp_path / "sources" / name
+    # the exclusion map drops geom's optional cuda_toolkit
+    assert not (tmp_path / "sources" / "cuda_toolkit").exists()
+    skipped = {(s.product, s.dep, s.reason) for s in prepared.plan.resolution.skipped}
+    assert ("geom", "cuda_toolkit", "excluded") in skipped
+    plan = prepared.plan
+    assert sorted(p.name for p in plan.products) == sample_stack.products
+    assert plan.products[-1].name == "lsst_demo"
+    assert {p.name: p.sha1 for p in plan.products} == {
+        n: c.sha for n, c in prepared.checkouts.items()
+    }
+    # no LFS: a warning, and afwdata keeps what the clone put there
+    assert "git-lfs is not installed: afwdata" in caplog.text
+    # progress: every repository advanced once, in "fetching" phases
+    advanced = sorted(str(item) for kind, item in rec.events if kind == "advance")
+    assert advanced == sample_stack.products
+    starts = [item for kind, item in rec.events if kind == "start"]
+    assert starts[0] == (1, "fetching")
+    assert {s[1] for s in starts if isinstance(s, tuple)} == {"fetching"}
+    assert rec.events[-1] == ("finish", None)
+
+
+def test_open_ticket_branch_where_it_exists(sample_stack: Materialized, tmp_path: Path) -> None:
+    repos = read_repos(sample_stack.repos_yaml)
+    prepared = prepare(["lsst_demo"], options(repos, tmp_path, refs=[OPEN_TICKET]))
+    for name, c in prepared.checkouts.items():
+        remote = sample_stack.remotes[name]
+        if name in OPEN_TICKET_PRODUCTS:
+            assert (c.ref, c.ref_kind) == (OPEN_TICKET, "branch")
+            assert c.sha == remote_sha(remote, OPEN_TICKET)
+            assert git.current_branch(c.path) == OPEN_TICKET
+        else:
+            assert (c.ref, c.ref_kind) == ("main", "branch")
+            assert c.sha == remote_sha(remote)
+    # the versions follow the checkouts
+    afw = next(p for p in prepared.plan.products if p.name == "afw")
+    assert afw.version.startswith("g" + remote_sha(sample_stack.remotes["afw"], OPEN_TICKET)[:10])
+
+
+def test_refs_are_tried_in_order(sample_stack: Materialized, tmp_path: Path) -> None:
+    repos = read_repos(sample_stack.repos_yaml)
+    prepared = prepare(["meas_base"], options(repos, tmp_path, refs=[OPEN_TICKET, EARLY_TAG]))
+    for name, c in prepared.checkouts.items():
+        if name in OPEN_TICKET_PRODUCTS:
+            assert (c.ref, c.ref_kind) == (OPEN_TICKET, "branch")
+        else:
+            assert (c.ref, c.ref_kind) == (EARLY_TAG, "tag")
+            assert c.sha == remote_sha(sample_stack.remotes[name], EARLY_TAG)
+
+
+def test_a_ref_that_matches_nothing_is_an_error(sample_stack: Materialized, tmp_path: Path) -> None:
+    repos = read_repos(sample_stack.repos_yaml)
+    with pytest.raises(InputError) as info:
+        prepare(["meas_base"], options(repos, tmp_path, refs=[OPEN_TICKET, "tickets/DM-1"]))
+    assert str(info.value) == "Did not checkout any products with the following refs: tickets/DM-1"
+    with pytest.raises(InputError, match="invalid git ref 'main~1'"):
+        prepare(["meas_base"], options(repos, tmp_path, refs=["main~1"]))
+
+
+def test_a_tag_ref_checks_out_the_tag(sample_stack: Materialized, tmp_path: Path) -> None:
+    repos = read_repos(sample_stack.repos_yaml)
+    prepared = prepare(["lsst_demo"], options(repos, tmp_path, refs=[EARLY_TAG]))
+    for name, c in prepared.checkouts.items():
+        assert (c.ref, c.ref_kind) == (EARLY_TAG, "tag")
+        assert c.sha == remote_sha(sample_stack.remotes[name], EARLY_TAG)
+        assert git.current_branch(c.path) is None
+        assert c.sha != remote_sha(sample_stack.remotes[name])
+
+
+def test_a_sha_ref(sample_stack: Materialized, tmp_path: Path) -> None:
+    repos = read_repos(sample_stack.repos_yaml)
+    old = remote_sha(sample_stack.remotes["afw"], "main~1")
+    prepared = prepare(["meas_base"], options(repos, tmp_path, refs=[old[:12]]))
+    afw = prepared.checkouts["afw"]
+    assert (afw.sha, afw.ref, afw.ref_kind) == (old, old[:12], "sha")
+    assert git.head_sha(afw.path) == old
+    assert prepared.checkouts["utils"].ref == "main"
+
+
+# --- changing remotes ----------------------------------------------------------------
+
+
+def test_rerun_fetches_prunes_and_moves(own_stack: Stack, tmp_path: Path) -> None:
+    opts = options(own_stack.repos, tmp_path, refs=[OPEN_TICKET])
+    first = prepare(["meas_base"], opts)
+    afw = first.checkouts["afw"].path
+    assert git.current_branch(afw) == OPEN_TICKET
+    (first.checkouts["utils"].path / "_build.log").write_text("left by a build\n")
+    # upstream: the ticket is merged and deleted, utils gets a commit
+    Repo(own_stack.remote("afw")).git("branch", "-D", OPEN_TICKET)
+    new_utils = own_stack.push_commit("utils", "Fix a typo")
+    second = prepare(["meas_base"], options(own_stack.repos, tmp_path, refs=[]))
+    assert second.checkouts["afw"].ref == "main"
+    assert git.current_branch(afw) == "main"
+    assert git.resolve_ref(afw, OPEN_TICKET) is None  # pruned, remote-tracking ref ...
+    assert git.tags(afw, "w.*") == ["w.2025.01", "w.2025.02"]
+    with pytest.raises(InputError):  # ... and local branch
+        git.rev_parse(afw, f"refs/heads/{OPEN_TICKET}")
+    utils = second.checkouts["utils"]
+    assert (utils.sha, utils.fetched) == (new_utils, True)
+    assert git.head_sha(utils.path) == new_utils
+    assert not (utils.path / "_build.log").exists()  # clean -dfqx
+    # meas_base still has the ticket, but it was not asked for
+    assert second.checkouts["meas_base"].ref == "main"
+
+
+def test_an_origin_change_clones_again(own_stack: Stack, tmp_path: Path) -> None:
+    prepare(["utils"], options(own_stack.repos, tmp_path))
+    marker = tmp_path / "sources" / "utils" / ".git" / "marker"
+    marker.write_text("from the first clone\n")
+    moved = tmp_path / "elsewhere" / "utils.git"
+    shutil.copytree(own_stack.remote("utils"), moved)
+    text = own_stack.repos_yaml.read_text().replace(
+        file_url(own_stack.remote("utils")), file_url(moved)
+    )
+    prepared = prepare(["utils"], options(parse_repos(text), tmp_path))
+    assert prepared.checkouts["utils"].url == file_url(moved)
+    assert git.remote_url(tmp_path / "sources" / "utils") == file_url(moved)
+    assert not marker.exists()
+    # the same origin again: fetched in place
+    marker.write_text("second clone\n")
+    prepare(["utils"], options(parse_repos(text), tmp_path))
+    assert marker.exists()
+
+
+def test_no_fetch_clones_what_is_missing_and_touches_nothing_else(
+    own_stack: Stack, tmp_path: Path
+) -> None:
+    first = prepare(["pex_config"], options(own_stack.repos, tmp_path))
+    old_utils = first.checkouts["utils"].sha
+    own_stack.push_commit("utils", "Upstream change")
+    new_pex = own_stack.push_commit("pex_config", "Upstream change")
+    shutil.rmtree(tmp_path / "sources" / "pex_config")
+    local = tmp_path / "sources" / "utils" / "README.local"
+    local.write_text("work in progress\n")
+    (tmp_path / "sources" / "utils" / "ups" / "utils.table").write_text("# edited\n")
+    prepared = prepare(["pex_config"], options(own_stack.repos, tmp_path, fetch=False))
+    pex, utils = prepared.checkouts["pex_config"], prepared.checkouts["utils"]
+    assert (pex.sha, pex.fetched, pex.ref) == (new_pex, True, "main")
+    assert (utils.sha, utils.fetched, utils.ref, utils.ref_kind) == (
+        old_utils,
+        False,
+        "main",
+        "branch",
+    )
+    assert local.read_text() == "work in progress\n"
+    assert (utils.path / "ups" / "utils.table").read_text() == "# edited\n"
+    assert git.resolve_ref(utils.path, "main") == git.ResolvedRef(old_utils, "branch", "main")
+    # a user ref that no existing checkout is at
+    with pytest.raises(InputError) as info:
+        prepare(["pex_config"], options(own_stack.repos, tmp_path, fetch=False, refs=[EARLY_TAG]))
+    assert "--no-fetch" in (info.value.hint or "")
+    # and a local commit is kept too: HEAD is reported as it is
+    Repo(utils.path).commit("local commit")
+    again = prepare(["pex_config"], options(own_stack.repos, tmp_path, fetch=False))
+    assert again.checkouts["utils"].sha == git.head_sha(utils.path) != old_utils
+    assert (again.checkouts["utils"].ref, again.checkouts["utils"].ref_kind) == ("HEAD", "sha")
+
+
+def test_a_remote_that_fails_once_is_retried(
+    own_stack: Stack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    remote = own_stack.remote("utils")
+    away = remote.with_name("utils.git.away")
+    sleeps: list[float] = []
+
+    def restore(seconds: float) -> None:
+        sleeps.append(seconds)
+        away.rename(remote)
+
+    monkeypatch.setattr(prepare_mod, "_sleep", restore)
+    remote.rename(away)
+    with caplog.at_level(logging.WARNING):
+        prepared = prepare(["utils"], options(own_stack.repos, tmp_path, retry_delay=0.25))
+    assert sleeps == [0.25]
+    assert "utils: attempt 1 of 3 failed, retrying" in caplog.text
+    assert prepared.checkouts["utils"].sha == remote_sha(remote)
+    # an existing checkout whose fetch fails on the network is fetched again, not re-cloned
+    marker = tmp_path / "sources" / "utils" / ".git" / "marker"
+    marker.write_text("keep me\n")
+    remote.rename(away)
+    prepare(["utils"], options(own_stack.repos, tmp_path))
+    assert len(sleeps) == 2 and marker.exists()
+
+
+def test_retries_run_out(own_stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sleeps: list[float] = []
+    monkeypatch.setattr(prepare_mod, "_sleep", sleeps.append)
+    shutil.rmtree(own_stack.remote("utils"))
+    with pytest.raises(PrepareError) as info:
+        prepare(["utils"], options(own_stack.repos, tmp_path, tries=2))
+    err = info.value
+    assert err.exit_code == EXIT_NETWORK
+    lines = str(err).splitlines()
+    assert lines[0] == "1 product could not be prepared:"
+    assert lines[1].startswith("  utils: cannot clone into")
+    assert file_url(own_stack.remote("utils")) in lines[1]
+    assert len(sleeps) == 1
+
+
+def test_repository_pattern_fallback(own_stack: Stack, tmp_path: Path) -> None:
+    text = own_stack.repos_yaml.read_text().replace("/utils.git", "/renamed-utils.git")
+    pattern = file_url(own_stack.remotes) + "/%(product)s.git"
+    repos = parse_repos(text).with_patterns([pattern])
+    prepared = prepare(["base"], options(repos, tmp_path))
+    assert prepared.checkouts["utils"].url == file_url(own_stack.remote("utils"))
+    # every candidate fails: each URL's error is in the message
+    bad = parse_repos(text).with_patterns([file_url(tmp_path / "nowhere") + "/%(product)s.git"])
+    with pytest.raises(PrepareError) as info:
+        prepare(["utils"], options(bad, tmp_path / "second", tries=1))
+    message = str(info.value)
+    assert "cannot clone from any of 2 URLs" in message
+    assert "renamed-utils.git" in message and "nowhere/utils.git" in message
+
+
+# --- custom stacks -------------------------------------------------------------------
+
+
+def test_a_missing_required_dep_names_the_table_line(tmp_path: Path) -> None:
+    repos = make_stack(tmp_path, {"top": "# top\nsetupRequired(ghost)\nsetupOptional(phantom)\n"})
+    with pytest.raises(PrepareError) as info:
+        prepare(["top"], options(repos, tmp_path))
+    assert info.value.exit_code == EXIT_RESOLUTION
+    table = tmp_path / "sources" / "top" / "ups" / "top.table"
+    assert str(info.value).splitlines()[1] == (
+        f"  top: {table}:2: top requires 'ghost', which is not in {repos.path}"
+    )
+    assert "phantom" not in str(info.value)  # optional and nowhere: skipped
+
+
+def test_every_error_is_reported(tmp_path: Path) -> None:
+    tables = {
+        "top": "setupRequired(mid)\nsetupRequired(ghost)\n",
+        "mid": "setupRequired(broken)\nsetupRequired(spook)\n",
+    }
+    repos = make_stack(tmp_path, tables, listed=["top", "mid", "broken"])
+    with pytest.raises(PrepareError) as info:
+        prepare(["top"], options(repos, tmp_path, tries=1))
+    err = info.value
+    assert err.exit_code == EXIT_NETWORK  # broken's remote is missing
+    assert sorted(err.errors) == ["broken", "mid", "top"]
+    lines = str(err).splitlines()
+    assert lines[0] == "3 products could not be prepared:"
+    assert lines[1].startswith("  broken: cannot clone into")
+    assert lines[2].endswith("mid.table:2: mid requires 'spook', which is not in " + repos.path)
+    assert lines[3].endswith("top.table:2: top requires 'ghost', which is not in " + repos.path)
+
+
+def test_unlisted_deps_come_from_patterns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tables = {"top": "setupRequired(mid)\nsetupOptional(phantom)\n", "mid": ""}
+    repos = make_stack(tmp_path, tables, listed=["top"])
+    repos = repos.with_patterns([file_url(tmp_path / "remotes") + "/%(product)s.git"])
+    with caplog.at_level(logging.WARNING):
+        prepared = prepare(["top"], options(repos, tmp_path))
+    assert sorted(prepared.checkouts) == ["mid", "top"]
+    assert "optional dependency phantom skipped" in caplog.text
+    assert not (tmp_path / "sources" / "phantom").exists()
+    # optional for one product but required by another: an error after all
+    tables2 = {
+        "top": "setupOptional(phantom)\nsetupRequired(mid)\n",
+        "mid": "setupRequired(phantom)\n",
+    }
+    repos2 = make_stack(tmp_path / "b", tables2, listed=["top"])
+    repos2 = repos2.with_patterns([file_url(tmp_path / "b" / "remotes") + "/%(product)s.git"])
+    with pytest.raises(PrepareError) as info:
+        prepare(["top"], options(repos2, tmp_path / "b"))
+    assert "phantom: required by" in str(info.value)
+
+
+def test_lfs_pull_runs_after_the_clones_with_retries(
+    sample_stack: Materialized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git-lfs cannot be installed here: a stand-in on PATH that fails its first pull
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "lfs-calls"
+    fake = bin_dir / "git-lfs"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$1 $(basename "$PWD")" >> "{calls}"\n'
+        'if [ "$1" = pull ] && [ ! -e "$PWD/.git/failed-once" ]; then\n'
+        '  touch "$PWD/.git/failed-once"\n'
+        '  echo "fatal: unable to access the LFS server: Connection refused" >&2\n'
+        "  exit 2\n"
+        "fi\n"
+        'echo "git-lfs/3.6.0 (stand-in)"\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    sleeps: list[float] = []
+    monkeypatch.setattr(prepare_mod, "_sleep", sleeps.append)
+    repos = read_repos(sample_stack.repos_yaml)
+    rec = Recorder()
+    prepare(["afw"], options(repos, tmp_path, tries=2), rec)
+    lines = calls.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["version", "pull", "pull"]
+    assert lines[1:] == ["pull afwdata", "pull afwdata"]
+    assert sleeps == [0.0]
+    assert ("start", (1, "git lfs pull")) in rec.events
+    # --no-fetch: no pull at all
+    calls.unlink()
+    prepare(["afw"], options(repos, tmp_path, fetch=False))
+    assert not calls.exists()
+
+
+# --- git:// ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def git_daemon(sample_stack: Materialized) -> Iterator[str]:
+    """``git daemon`` serving the sample stack's remotes; yields ``git://127.0.0.1:PORT``."""
+    base = sample_stack.dest / "remotes"
+    port = free_port()
+    daemon = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--informative-errors",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={base}",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if daemon.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("git daemon did not start")
+                time.sleep(0.05)
+        yield f"git://127.0.0.1:{port}"
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+def test_clone_over_git_protocol(
+    sample_stack: Materialized, git_daemon: str, tmp_path: Path
+) -> None:
+    text = sample_stack.repos_yaml.read_text().replace(
+        file_url(sample_stack.dest / "remotes"), git_daemon
+    )
+    repos = parse_repos(text)
+    prepared = prepare(["lsst_demo"], options(repos, tmp_path))
+    assert sorted(prepared.checkouts) == sample_stack.products
+    assert prepared.checkouts["afw"].url == f"{git_daemon}/afw.git"
+    assert prepared.checkouts["afw"].sha == remote_sha(sample_stack.remotes["afw"])
+    # and again: a fetch over git://
+    again = prepare(["lsst_demo"], options(repos, tmp_path, refs=[OPEN_TICKET]))
+    assert again.checkouts["afw"].ref == OPEN_TICKET
+
+
+def test_an_unreachable_remote_fails_fast(tmp_path: Path) -> None:
+    repos = parse_repos(f"utils: git://127.0.0.1:{free_port()}/utils.git\n")
+    t0 = time.monotonic()
+    with pytest.raises(PrepareError) as info:
+        prepare(["utils"], options(repos, tmp_path, tries=2))
+    assert time.monotonic() - t0 < 5
+    assert info.value.exit_code == EXIT_NETWORK
+    assert "Connection refused" in str(info.value)
+    assert isinstance(info.value.errors["utils"][0], NetworkError)
