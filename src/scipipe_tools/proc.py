@@ -129,7 +129,7 @@ def run_logged(
     args = [os.fspath(a) for a in argv]
     logfile.parent.mkdir(parents=True, exist_ok=True)
     deadline = None if timeout is None else time.monotonic() + timeout
-    with open(logfile, "a", encoding="utf-8", errors="replace") as out:
+    with open(logfile, "a", encoding="utf-8", errors="replace", buffering=1) as out:
         out.write(f"[{_stamp()}] $ {shlex.join(args)}\n")
         out.flush()
         log.debug("$ %s  (log: %s)", redact(shlex.join(args)), logfile)

@@ -248,3 +248,14 @@ def test_qualifiers_and_macros(stack: Stack) -> None:
     info = stack.version_info("tool", "1")
     assert info.directory == stack.root / "Linux64" / "tool" / "1"
     assert info.table == stack.db / "Linux64" / "tool" / "1" / "ups" / "tool.table"
+
+
+def test_table_path_as_eups_writes_it_for_plus_versions(stack: Stack) -> None:
+    d = install(stack, "afw", "g1+2")
+    (stack.db / "afw").mkdir()
+    (stack.db / "afw" / "g1+2.version").write_text(
+        "FILE = version\nPRODUCT = afw\nVERSION = g1+2\n\nGroup:\n   FLAVOR = Linux64\n"
+        '   QUALIFIERS = ""\n   PROD_DIR = Linux64/afw/g1+2\n   UPS_DIR = ups\n'
+        "   TABLE_FILE = Linux64/afw/g1+2/ups/afw.table\nEnd:\n"
+    )
+    assert stack.table_path("afw", "g1+2") == d / "ups" / "afw.table"

@@ -105,8 +105,9 @@ class _Builder:
         logfile.write_text("")
         final = self.stack.product_dir(p.name, p.version)
         staging = final.with_name(f".{p.version}.staging-{os.getpid()}")
-        if staging.exists():
-            shutil.rmtree(staging)
+        # We hold the stack lock: staging dirs left by killed builds are debris.
+        for stale in final.parent.glob(".*.staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         try:
             how = self._fetch_binary(p, staging, logfile)
             if how is None:

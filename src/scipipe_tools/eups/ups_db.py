@@ -44,6 +44,12 @@ UPS_DIR, TABLE_FILE, and empty ones are left out.  A product without a table fil
 whitespace and drops ``#`` comments.
 
 The timestamps are EUPS's ``ctimeTZ``: ``%Y/%m/%d %H:%M:%S %Z`` in local time.
+
+EUPS strips ``<PROD_DIR>/<UPS_DIR>/`` from TABLE_FILE with an unescaped regular
+expression, so for a version containing ``+`` (``g123+1``) it writes the path relative
+to the stack root instead (``TABLE_FILE = Linux64/afw/g123+1/ups/afw.table``) and finds
+the file again through a fallback when reading.  We write the intended ``afw.table``,
+which every EUPS reads the same way, and read both forms.
 """
 
 from __future__ import annotations
