@@ -38,3 +38,9 @@ def test_bench_scheduler_prints_its_ratio() -> None:
     assert "stack: 31 products" in out
     assert "ideal makespan:" in out and "speed-up over the serial build:" in out
     assert "ratio wall/ideal:" in out and "target <= 1.1x" in out
+
+
+def test_bench_noop_rebuild_prints_its_ratio() -> None:
+    out = run("benchmarks.bench_noop_rebuild", "--products", "12", "--rounds", "1")
+    assert "stack: 12 products, already built" in out
+    assert "ratio no-op/rev-parse:" in out and "target <= 3x" in out

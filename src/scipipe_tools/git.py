@@ -227,21 +227,55 @@ def head_sha(repo: str | os.PathLike[str]) -> str:
     if _is_sha(head):
         return head
     if head.startswith("ref: "):
-        ref = head[5:].strip()
-        try:
-            sha = (gd / ref).read_text().strip()
-            if _is_sha(sha):
-                return sha
-        except OSError:
-            pass
-        try:
-            with open(gd / "packed-refs") as fh:
-                for line in fh:
-                    if line.endswith(f" {ref}\n") and _is_sha(line[:40]):
-                        return line[:40]
-        except OSError:
-            pass
+        sha = _read_ref_files(gd, head[5:].strip())
+        if sha is not None:
+            return sha
     return rev_parse(path, "HEAD")
+
+
+def _read_ref_files(gd: Path, ref: str) -> str | None:
+    """A ref's SHA from the loose ref file or packed-refs; None if neither has it."""
+    try:
+        sha = (gd / ref).read_text().strip()
+        if _is_sha(sha):
+            return sha
+    except OSError:
+        pass
+    try:
+        with open(gd / "packed-refs") as fh:
+            for line in fh:
+                if line.endswith(f" {ref}\n") and _is_sha(line[:40]):
+                    return line[:40]
+    except OSError:
+        pass
+    return None
+
+
+def read_ref(repo: str | os.PathLike[str], ref: str) -> str | None:
+    """What a full ref name (``refs/remotes/origin/main``) points at, read from files:
+    no subprocess.  None when the files do not say (the caller may ask git)."""
+    gd = _git_dir(Path(repo))
+    return _read_ref_files(gd, ref) if gd is not None else None
+
+
+def origin_url_fast(repo: str | os.PathLike[str]) -> str | None:
+    """``remote.origin.url`` read from ``.git/config`` when that file is plain (no
+    includes); otherwise (or when absent) from git itself."""
+    gd = _git_dir(Path(repo))
+    if gd is not None:
+        try:
+            text = (gd / "config").read_text()
+        except OSError:
+            text = ""
+        if text and "[include" not in text.lower():
+            section = ""
+            for raw in text.splitlines():
+                line = raw.strip()
+                if line.startswith("["):
+                    section = line.replace(" ", "").lower()
+                elif section == '[remote"origin"]' and line.split("=", 1)[0].strip() == "url":
+                    return line.split("=", 1)[1].strip()
+    return remote_url(repo)
 
 
 def _verify(repo: Path, rev: str) -> str | None:

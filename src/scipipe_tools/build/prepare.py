@@ -203,7 +203,7 @@ class _Preparer:
         lfs = spec.lfs if spec else False
         url: str | None = None
         if path.exists():
-            url = git.remote_url(path)
+            url = git.origin_url_fast(path) if not self.o.fetch else git.remote_url(path)
             if url not in candidates:
                 if not self.o.fetch:
                     log.warning(
@@ -242,7 +242,11 @@ class _Preparer:
     def as_is(self, product: str, path: Path, url: str) -> Checkout:
         """An existing checkout under ``--no-fetch``: HEAD, named by the first ref naming it."""
         sha = git.head_sha(path)
-        for ref in self.ref_candidates(product):
+        candidates = self.ref_candidates(product)
+        for ref in candidates:  # the usual case, without a subprocess: a branch
+            if git.read_ref(path, f"refs/remotes/origin/{ref}") == sha:
+                return Checkout(product, path, url, sha, ref, "branch", False)
+        for ref in candidates:
             resolved = git.resolve_ref(path, ref)
             if resolved is not None and resolved.sha == sha:
                 return Checkout(product, path, url, sha, ref, resolved.kind, False)

@@ -135,3 +135,13 @@ def lint_repos_cmd(file: Path, schemes: tuple[str, ...], check_urls: bool) -> in
         click.echo(f"error: {p}", err=True)
     info(f"{len(repos)} entries, {len(problems)} problems")
     return 2 if problems else 0
+
+
+def _mount_stack_commands() -> None:
+    from .stack import declare_cmd, list_cmd, tags_cmd
+
+    for cmd in (list_cmd, tags_cmd, declare_cmd):
+        eups_group.add_command(cmd)
+
+
+_mount_stack_commands()

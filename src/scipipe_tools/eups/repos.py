@@ -18,6 +18,7 @@ import yaml
 from ..errors import InputError, Location, ResolutionError, did_you_mean
 from ..files import read_text
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 PRODUCT_KEY = re.compile(r"^[A-Za-z0-9_]+$")
 ALLOWED_KEYS = ("url", "ref", "lfs")
 DEFAULT_REF = "main"
@@ -94,7 +95,7 @@ def _line(node: yaml.Node) -> int:
 def parse_repos(text: str, path: str | Path = "repos.yaml") -> Repos:
     p = str(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         loc = Location(p, mark.line + 1, mark.column + 1) if mark else Location(p)
