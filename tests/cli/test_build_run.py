@@ -87,6 +87,9 @@ def test_full_build(built: tuple[Materialized, Path]) -> None:
     suite = ET.parse(root / "build" / "junit.xml").getroot()
     assert suite.get("tests") == "11" and suite.get("failures") == "0"
     assert (root / "build" / "timeline.html").read_text().count("<rect") >= 11
+    # build times kept for the next build's scheduling priorities
+    durations = json.loads((root / "build" / "durations.json").read_text())
+    assert set(durations) == set(manifest.names) and all(v >= 0 for v in durations.values())
     log = (root / "build" / "logs" / "utils.log").read_text()
     assert "-m pytest" in log or "unittest" in log
     # the installed table is pinned to what it was built against
