@@ -109,3 +109,26 @@ def test_copy_kind_skips_debris(tmp_path: Path) -> None:
     assert recipe.build(c) is recipe.Kind.COPY
     assert (c.prefix / "ups" / "demo.table").exists()
     assert not (c.prefix / ".git").exists() and not (c.prefix / "python" / "__pycache__").exists()
+
+
+def test_python_tests_without_pytest(tmp_path: Path) -> None:
+    """A fresh machine has no pytest: the tests run with unittest."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    src = tmp_path / "src"
+    write(src / "pyproject.toml", "[project]\nname='demo'\n")
+    write(src / "python" / "demo_pkg" / "__init__.py", "X = 1\n")
+    write(src / "tests" / "test_demo.py",
+          "import unittest\nimport demo_pkg\n\nclass T(unittest.TestCase):\n"
+          "    def test(self):\n        self.assertEqual(demo_pkg.X, 1)\n")  # fmt: skip
+    c = ctx(src, tmp_path, python=str(venv / "bin" / "python"))
+    recipe.build(c)
+    assert "-m unittest discover -s tests" in c.log.read_text()
+    write(src / "tests" / "test_demo.py",
+          "import unittest\n\nclass T(unittest.TestCase):\n"
+          "    def test(self):\n        self.assertEqual(1, 2)\n")  # fmt: skip
+    with pytest.raises(BuildError, match="Failed unit tests"):
+        recipe.build(ctx(src, tmp_path / "again", python=str(venv / "bin" / "python")))

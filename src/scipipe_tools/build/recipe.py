@@ -144,7 +144,7 @@ def _python_tests(ctx: BuildContext) -> list[str]:
     probe = proc.run([ctx.python, "-c", "import pytest"], env=ctx.env, check=False)
     if probe.returncode == 0:
         return [ctx.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
-    return [ctx.python, "-m", "unittest", "discover", "-s", "tests", "-t", "."]
+    return [ctx.python, "-m", "unittest", "discover", "-s", "tests"]
 
 
 def _check_test_markers(ctx: BuildContext) -> None:
