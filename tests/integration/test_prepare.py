@@ -29,6 +29,7 @@ from scipipe_tools.testing.samplestack import (
     OPEN_TICKET_PRODUCTS,
     Materialized,
 )
+from tests.recorder import Recorder
 
 
 @pytest.fixture(autouse=True)
@@ -101,20 +102,6 @@ def make_stack(root: Path, tables: dict[str, str], listed: Iterable[str] | None 
         "".join(f"{n}: {file_url(remotes / f'{n}.git')}\n" for n in names)
     )
     return read_repos(root / "repos.yaml")
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, object]] = []
-
-    def start(self, total: int, label: str) -> None:
-        self.events.append(("start", (total, label)))
-
-    def advance(self, item: str = "") -> None:
-        self.events.append(("advance", item))
-
-    def finish(self) -> None:
-        self.events.append(("finish", None))
 
 
 # --- the sample stack, read-only remotes ---------------------------------------------

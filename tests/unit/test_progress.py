@@ -6,20 +6,7 @@ from scipipe_tools.cli.common import App
 from scipipe_tools.cli.console import RichProgress, progress_for
 from scipipe_tools.progress import NULL
 from scipipe_tools.testing import demo
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, object]] = []
-
-    def start(self, total: int, label: str) -> None:
-        self.events.append(("start", (total, label)))
-
-    def advance(self, item: str = "") -> None:
-        self.events.append(("advance", item))
-
-    def finish(self) -> None:
-        self.events.append(("finish", None))
+from tests.recorder import Recorder
 
 
 def test_demo_init_reports_progress(tmp_path: Path, examples_dir: Path) -> None:
