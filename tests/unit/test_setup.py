@@ -260,3 +260,28 @@ def test_implicit_products_are_set_up_when_declared(stack: Stack) -> None:
     r = setup(stack, "utils", environ={})
     assert ("implicitProducts", "1") in r.products
     assert r.env["IMPLICIT"] == "yes"
+
+
+def test_setup_directory_pins_versions_over_expressions(tmp_path: Path) -> None:
+    """``setup -r .`` of a source tree: g<sha> versions never satisfy ``>= 1.0``, so the
+    build pins them, as lsst_build's --vro file does."""
+    from scipipe_tools.errors import ResolutionError
+    from scipipe_tools.eups.setup import setup_directory
+    from scipipe_tools.eups.stack import Stack
+
+    stack = Stack.create(tmp_path / "stack", "Linux64")
+    utils = stack.product_dir("utils", "g1")
+    (utils / "ups").mkdir(parents=True)
+    (utils / "ups" / "utils.table").write_text("envPrepend(PYTHONPATH, ${PRODUCT_DIR}/python)\n")
+    stack.declare("utils", "g1", utils, tags=["b1"])
+    src = tmp_path / "src" / "base"
+    (src / "ups").mkdir(parents=True)
+    (src / "ups" / "base.table").write_text(
+        "setupRequired(utils >= 1.0 && < 99)\nenvPrepend(PYTHONPATH, ${PRODUCT_DIR}/python)\n"
+    )
+    with pytest.raises(ResolutionError, match="no version matching"):
+        setup_directory(stack, "base", "g2", src, tag="b1", environ={})
+    r = setup_directory(stack, "base", "g2", src, tag="b1", environ={}, pins={"utils": "g1"})
+    assert r.products == [("base", "g2"), ("utils", "g1")]
+    assert r.env["PYTHONPATH"] == f"{src}/python:{utils}/python"  # prepended last
+    assert r.env["BASE_DIR"] == str(src)

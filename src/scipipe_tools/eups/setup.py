@@ -19,6 +19,7 @@ Differences from EUPS, on purpose:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -153,6 +154,40 @@ def setup(
     )
 
 
+def setup_directory(
+    stack: Stack,
+    product: str,
+    version: str,
+    directory: Path,
+    *,
+    tag: str | None = None,
+    environ: Mapping[str, str],
+    pins: Mapping[str, str] | None = None,
+) -> SetupResult:
+    """What ``setup -r DIRECTORY`` changes: an undeclared product (a source tree) set up
+    from its own ``ups/<product>.table``, its dependencies from ``stack``.  ``pins`` fix
+    dependency versions whatever the tables say, as lsst_build's ``--vro`` file does:
+    ``g<sha>`` versions do not order, so version expressions cannot choose them."""
+    table = directory / "ups" / f"{product}.table"
+    has_table = table.is_file()
+    local = VersionInfo(
+        product=product, version=version, flavor=stack.flavor, declarer="", declared="",
+        prod_dir=str(directory), ups_dir="ups" if has_table else "none",
+        table_file=table.name if has_table else "none", directory=directory,
+        table=table if has_table else None,
+    )  # fmt: skip
+    session = _Session(stack, tag, environ, pins=pins, local=local)
+    session.setup(product, version, depth=0, just=False)
+    return SetupResult(
+        products=session.order,
+        env=session.changes(),
+        aliases=session.aliases,
+        messages=session.messages,
+        flavor=stack.flavor,
+        stack=str(stack.root),
+    )
+
+
 def _pick(stack: Stack, dep: Dependency, tags: Sequence[str], versions: list[str]) -> str | None:
     """A dependency's version: exact, else tagged/current within its expression, else newest."""
     if dep.version is not None:
@@ -170,8 +205,20 @@ def _pick(stack: Stack, dep: Dependency, tags: Sequence[str], versions: list[str
 
 
 class _Session:
-    def __init__(self, stack: Stack, tag: str | None, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        tag: str | None,
+        environ: Mapping[str, str],
+        *,
+        pins: Mapping[str, str] | None = None,
+        local: VersionInfo | None = None,
+    ) -> None:
         self.stack = stack
+        #: versions that win over table versions and expressions (lsst_build's --vro)
+        self.pins = dict(pins or {})
+        #: an undeclared product set up from its directory (``setup -r DIR``)
+        self.local = local
         self.tags = [t for t in (tag, "current") if t]
         self.before = dict(environ)
         self.env = dict(environ)
@@ -208,7 +255,10 @@ class _Session:
                 return
             if product not in self.done and self._setup_version(product) == version:
                 return  # EUPS: "already setup; skipping"
-        info = self.stack.version_info(product, version)
+        if self.local is not None and (product, version) == (self.local.product, version):
+            info = self.local
+        else:
+            info = self.stack.version_info(product, version)
         table = read_table(info.table) if info.table is not None else None
         self.unsetup(product, set(), just=just)
         if info.directory is not None:
@@ -249,6 +299,9 @@ class _Session:
     def _dependency(self, dep: Dependency, table: Table, depth: int) -> None:
         if dep.product == "eups" or dep.external:
             return
+        pinned = self.pins.get(dep.product)
+        if pinned is not None:
+            dep = dataclasses.replace(dep, version=pinned, expr=None)
         where = table.location(dep.line) if dep.line else Location(table.path)
         if dep.root is not None:
             if dep.optional:
