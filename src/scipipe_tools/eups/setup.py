@@ -144,14 +144,7 @@ def setup(
     chosen = resolve_version(stack, product, version, tag)
     session = _Session(stack, tag, environ)
     session.setup(product, chosen, depth=0, just=False)
-    return SetupResult(
-        products=session.order,
-        env=session.changes(),
-        aliases=session.aliases,
-        messages=session.messages,
-        flavor=stack.flavor,
-        stack=str(stack.root),
-    )
+    return session.result()
 
 
 def setup_directory(
@@ -178,14 +171,7 @@ def setup_directory(
     )  # fmt: skip
     session = _Session(stack, tag, environ, pins=pins, local=local)
     session.setup(product, version, depth=0, just=False)
-    return SetupResult(
-        products=session.order,
-        env=session.changes(),
-        aliases=session.aliases,
-        messages=session.messages,
-        flavor=stack.flavor,
-        stack=str(stack.root),
-    )
+    return session.result()
 
 
 def _pick(stack: Stack, dep: Dependency, tags: Sequence[str], versions: list[str]) -> str | None:
@@ -238,6 +224,16 @@ class _Session:
             self.env[var] = value
         if var not in self.touched:
             self.touched.append(var)
+
+    def result(self) -> SetupResult:
+        return SetupResult(
+            products=self.order,
+            env=self.changes(),
+            aliases=self.aliases,
+            messages=self.messages,
+            flavor=self.stack.flavor,
+            stack=str(self.stack.root),
+        )
 
     def changes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
