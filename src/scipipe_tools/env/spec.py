@@ -1,0 +1,175 @@
+"""rubin-env environment specs as data (``envs/rubin-env-<version>.yaml``).
+
+::
+
+    name: rubin-env
+    version: 13.0.1
+    channels: [conda-forge]          # extra channels first; strict priority
+    dependencies: ["rubin-env ==13.0.1"]
+    variants:                        # added on top of dependencies: --variant developer
+      developer: ["rubin-env-developer ==13.0.1"]
+      rsp: ["rubin-env-rsp ==13.0.1"]
+    platforms: [linux-64, linux-aarch64, osx-64, osx-arm64]
+    virtual_packages:                # what each platform's solve may assume
+      linux-64: {__glibc: "2.17", __unix: "0"}
+
+Errors name the file and line.  The input hash of a (spec, variant, platform) is what
+``conda-lock.yml`` records, so ``scipipe env lock --check`` can tell when a spec changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import InputError, Location, did_you_mean
+from ..files import read_text
+
+KNOWN_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "noarch")
+DEFAULT_VIRTUAL: dict[str, dict[str, str]] = {
+    "linux-64": {"__glibc": "2.17", "__unix": "0", "__linux": "4.18"},
+    "linux-aarch64": {"__glibc": "2.17", "__unix": "0", "__linux": "4.18"},
+    "osx-64": {"__osx": "10.13", "__unix": "0"},
+    "osx-arm64": {"__osx": "11.0", "__unix": "0"},
+}
+_KEYS = ("name", "version", "channels", "dependencies", "variants", "platforms",
+         "virtual_packages")  # fmt: skip
+# name [version-constraints [build]]: constraints without spaces (``>=3.13,<3.14``)
+_SPEC = re.compile(r"^[A-Za-z0-9_.\-]+(\s+[<>=!~]*[^\s<>=!~]\S*(\s+[^\s<>=!~]\S*)?)?$")
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    path: str
+    name: str
+    version: str
+    channels: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    platforms: tuple[str, ...] = ("linux-64",)
+    virtual_packages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def specs(self, variant: str | None = None) -> list[str]:
+        if variant is None:
+            return list(self.dependencies)
+        if variant not in self.variants:
+            raise InputError(
+                f"{self.path}: no variant {variant!r}",
+                hint=did_you_mean(variant, self.variants)
+                or f"variants: {', '.join(self.variants)}",
+            )
+        return [*self.dependencies, *self.variants[variant]]
+
+    def virtual(self, platform: str) -> dict[str, str]:
+        return dict(self.virtual_packages.get(platform, DEFAULT_VIRTUAL.get(platform, {})))
+
+    def input_hash(self, platform: str, variant: str | None = None) -> str:
+        """sha256 of everything a platform's solve depends on, in a canonical form."""
+        data = {
+            "channels": list(self.channels),
+            "specs": sorted(self.specs(variant)),
+            "platform": platform,
+            "virtual_packages": sorted(self.virtual(platform).items()),
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _strings(node: yaml.Node, path: str, key: str) -> tuple[str, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise InputError(f"{key!r} must be a list", location=Location(path, _line(node)))
+    out = []
+    for item in node.value:
+        if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+            raise InputError(f"{key!r}: entries must be strings",
+                             location=Location(path, _line(item)))  # fmt: skip
+        out.append(str(item.value).strip())
+    return tuple(out)
+
+
+def _specs(node: yaml.Node, path: str, key: str) -> tuple[str, ...]:
+    specs = _strings(node, path, key)
+    for item, spec in zip(node.value, specs, strict=True):
+        if not _SPEC.match(spec):
+            raise InputError(f"{key!r}: invalid match spec {spec!r}",
+                             location=Location(path, _line(item)))  # fmt: skip
+    return specs
+
+
+def parse_spec(text: str, path: str | Path = "env.yaml") -> EnvSpec:
+    p = str(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        loc = Location(p, mark.line + 1, mark.column + 1) if mark else Location(p)
+        raise InputError(
+            f"invalid YAML: {' '.join(str(exc.problem).split())}", location=loc
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(
+            f"invalid YAML: {' '.join(str(exc).split())}", location=Location(p)
+        ) from exc
+    if not isinstance(root, yaml.MappingNode):
+        raise InputError("expected a mapping", location=Location(p, _line(root) if root else None))
+    fields: dict[str, yaml.Node] = {}
+    for k, v in root.value:
+        key = str(k.value)
+        if key not in _KEYS:
+            raise InputError(f"unknown key {key!r}", location=Location(p, _line(k)),
+                             hint=did_you_mean(key, _KEYS))  # fmt: skip
+        fields[key] = v
+    for required in ("name", "version", "channels", "dependencies"):
+        if required not in fields:
+            raise InputError(f"missing {required!r}", location=Location(p, 1))
+    scalars: dict[str, str] = {}
+    for key in ("name", "version"):
+        node = fields[key]
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value):
+            raise InputError(f"{key!r} must be a string", location=Location(p, _line(node)))
+        scalars[key] = str(node.value)
+    variants: dict[str, tuple[str, ...]] = {}
+    if "variants" in fields:
+        vnode = fields["variants"]
+        if not isinstance(vnode, yaml.MappingNode):
+            raise InputError("'variants' must be a mapping", location=Location(p, _line(vnode)))
+        for k, v in vnode.value:
+            variants[str(k.value)] = _specs(v, p, f"variants.{k.value}")
+    platforms: tuple[str, ...] = ("linux-64",)
+    if "platforms" in fields:
+        platforms = _strings(fields["platforms"], p, "platforms")
+        for item, plat in zip(fields["platforms"].value, platforms, strict=True):
+            if plat not in KNOWN_PLATFORMS:
+                raise InputError(f"unknown platform {plat!r}", location=Location(p, _line(item)),
+                                 hint=did_you_mean(plat, KNOWN_PLATFORMS))  # fmt: skip
+    virtual: dict[str, dict[str, str]] = {}
+    if "virtual_packages" in fields:
+        data: Any = yaml.safe_load(yaml.serialize(fields["virtual_packages"]))
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise InputError("'virtual_packages' must map platforms to {name: version}",
+                             location=Location(p, _line(fields["virtual_packages"])))  # fmt: skip
+        virtual = {str(k): {str(n): str(ver) for n, ver in v.items()} for k, v in data.items()}
+    return EnvSpec(
+        p,
+        scalars["name"],
+        scalars["version"],
+        _strings(fields["channels"], p, "channels"),
+        _specs(fields["dependencies"], p, "dependencies"),
+        variants,
+        platforms,
+        virtual,
+    )
+
+
+def read_spec(path: str | Path) -> EnvSpec:
+    return parse_spec(read_text(path, "environment spec"), path)
