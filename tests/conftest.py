@@ -34,3 +34,13 @@ def realdata() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data not available: {path} does not exist")
     return path
+
+
+@pytest.fixture(scope="session")
+def conda_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real local conda channel shaped like conda-forge around rubin-env 12.1.0 and
+    13.0.1, with packages for all four platforms; built once a session: never change it."""
+    from scipipe_tools.testing.channel import DEFAULT_SUBDIRS, make_channel, rubin_like_packages
+
+    root = tmp_path_factory.mktemp("conda") / "channel"
+    return make_channel(root, rubin_like_packages(DEFAULT_SUBDIRS))

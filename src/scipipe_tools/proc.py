@@ -12,7 +12,9 @@ import logging
 import os
 import re
 import shlex
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,10 @@ from .errors import CommandError, ScipipeError
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
+
+#: Exit statuses of a Python child killed at interpreter exit by py-rattler's
+#: pyo3/tokio shutdown race (see the peer survey): the child's work may be complete.
+CRASH_AT_EXIT = frozenset({-signal.SIGSEGV, -signal.SIGABRT})
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,28 @@ def run(
             detail = tail(stdout_path.read_text(errors="replace"))
         raise CommandError(args, proc.returncode, tail(detail))
     return result
+
+
+def python_module(module: str, *args: str | os.PathLike[str]) -> list[str]:
+    """argv that runs ``python -m module args`` with this interpreter."""
+    return [sys.executable, "-m", module, *(os.fspath(a) for a in args)]
+
+
+def child_pythonpath() -> dict[str, str]:
+    """PYTHONPATH for a Python child, so it imports this very copy of scipipe_tools."""
+    here = str(Path(__file__).resolve().parents[1])
+    current = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": here if not current else here + os.pathsep + current}
+
+
+def describe_exit(code: int) -> str:
+    """``exit code 3`` or ``signal SIGSEGV``."""
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 def run_logged(

@@ -85,5 +85,5 @@ def test_malformed_lock(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"not a valid conda-lock\.yml") as info:
         read_lock(bad)
     assert str(info.value.location) == str(bad)
-    with pytest.raises(InputError, match="no such lock file"):
+    with pytest.raises(InputError, match="cannot read lock file: No such file"):
         read_lock(tmp_path / "missing.yml")

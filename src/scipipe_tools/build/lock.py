@@ -20,8 +20,13 @@ class StackLock:
     block the next build.
     """
 
-    def __init__(self, stack: Path) -> None:
-        self.path = stack / LOCK_NAME
+    def __init__(
+        self, stack: Path, *, lock_file: Path | None = None, activity: str = "a build"
+    ) -> None:
+        #: the file locked; ``lock_file`` lets other work (an env create) lock elsewhere
+        self.path = lock_file or stack / LOCK_NAME
+        self.target = stack
+        self.activity = activity
         self._fd: int | None = None
 
     def __enter__(self) -> StackLock:
@@ -33,8 +38,8 @@ class StackLock:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise LockedError(
-                f"a build is already running in {self.path.parent} (pid {holder})",
-                hint="wait for it to finish; one build per stack at a time",
+                f"{self.activity} is already running in {self.target} (pid {holder})",
+                hint=f"wait for it to finish; one at a time in {self.target}",
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

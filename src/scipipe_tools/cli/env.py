@@ -1,10 +1,281 @@
-"""``scipipe env``."""
+"""``scipipe env``: lock, create and diff conda environments."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from ..env.lockfile import (
+    Lock,
+    LockDiff,
+    LockedPackage,
+    diff_locks,
+    explicit_text,
+    read_env,
+    read_lock,
+    write_lock,
+)
+from ..errors import ScipipeError
+from .common import columns, echo, emit_json, get_app, info, json_option
+
+CACHE_HELP = (
+    "Cache for repodata and packages [default: $SCIPIPE_CACHE_DIR or ~/.cache/scipipe-tools]."
+)
 
 
 @click.group("env")
 def env_group() -> None:
-    """Resolve, lock and create the rubin-env conda environment."""
+    """Resolve, lock and create the rubin-env conda environment.
+
+    \b
+      scipipe env lock envs/rubin-env-13.0.1.yaml          # conda-lock.yml + explicit files
+      scipipe env lock envs/rubin-env-13.0.1.yaml --check  # exit 1 if the spec changed
+      scipipe env create --lock envs/rubin-env-13.0.1.conda-lock.yml -p ./env
+      scipipe env diff old.conda-lock.yml new.conda-lock.yml
+    """
+
+
+def _cache(value: Path | None) -> Path:
+    from ..env.create import default_cache
+
+    return value if value is not None else default_cache()
+
+
+@env_group.command("lock")
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-p", "--platform", "platforms", multiple=True,
+              help="Platform to lock (repeatable) [default: the spec's platforms].")  # fmt: skip
+@click.option("--variant", default=None, help="Add a variant's packages (developer, rsp).")
+@click.option("-c", "--channel", "channels", multiple=True,
+              help="Channel to put before the spec's (repeatable; first wins).")  # fmt: skip
+@click.option("--override-channels", is_flag=True, help="Use only the -c channels.")
+@click.option("-o", "--lockfile", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Lock file to write [default: SPEC's name + .conda-lock.yml].")  # fmt: skip
+@click.option("--explicit/--no-explicit", default=True, show_default=True,
+              help="Also write <lock>-<platform>.env @EXPLICIT files.")  # fmt: skip
+@click.option("--check", is_flag=True,
+              help="Do not solve: exit 1 if the lock is out of date with the spec.")  # fmt: skip
+@click.option("--update", "update", multiple=True, metavar="PKG",
+              help="Relock only PKG (repeatable); keep the rest if possible.")  # fmt: skip
+@click.option("--strategy", type=click.Choice(["highest", "lowest", "lowest-direct"]),
+              default="highest", show_default=True, help="Solver version preference.")  # fmt: skip
+@click.option("--timeout", type=float, default=None, help="Give up a solve after SECONDS.")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help=CACHE_HELP)
+@click.option("--dry-run", is_flag=True, help="Solve and report; write nothing.")
+@json_option
+def lock_cmd(
+    spec_file: Path,
+    platforms: tuple[str, ...],
+    variant: str | None,
+    channels: tuple[str, ...],
+    override_channels: bool,
+    lockfile: Path | None,
+    explicit: bool,
+    check: bool,
+    update: tuple[str, ...],
+    strategy: str,
+    timeout: float | None,
+    cache: Path | None,
+    dry_run: bool,
+) -> None:
+    """Solve SPEC for each platform and write conda-lock.yml (version 1).
+
+    Each platform is solved with its own virtual packages (from the spec), so every
+    platform can be locked from any machine.  The lock records each platform's input
+    hash; --check compares it with the spec without solving.
+    """
+    from ..env.solve import (
+        LockRequest,
+        check_lock,
+        check_platforms,
+        default_lock_path,
+        effective_channels,
+        solve_lock,
+        with_channels,
+    )
+    from ..env.spec import read_spec
+
+    app = get_app()
+    spec = read_spec(spec_file)
+    spec = with_channels(spec, effective_channels(spec.channels, channels, override_channels))
+    spec.specs(variant)  # an unknown variant fails here, before anything else
+    plats = check_platforms(spec, platforms)
+    target = lockfile or default_lock_path(spec_file, variant)
+    if check:
+        stale = check_lock(spec, read_lock(target), plats, variant)
+        if app.json:
+            emit_json({"lockfile": str(target), "up_to_date": not stale, "stale": stale})
+        if stale:
+            detail = "; ".join(f"{p}: {why}" for p, why in stale.items())
+            raise ScipipeError(f"{target}: out of date ({detail})",
+                               hint=f"rerun: scipipe env lock {spec_file}")  # fmt: skip
+        if not app.json:
+            echo(f"{target}: up to date for {', '.join(plats)}")
+        return
+    info(f"solving {spec.name} {spec.version} for {', '.join(plats)} ...")
+    request = LockRequest(spec, plats, variant, strategy, update, target, timeout)
+    outcome = solve_lock(request, _cache(cache))
+    written = [] if dry_run else _write(outcome.lock, target, explicit)
+    if app.json:
+        emit_json(
+            {
+                "lockfile": str(target),
+                "dry_run": dry_run,
+                "written": [str(p) for p in written],
+                "platforms": {
+                    p: {
+                        "packages": len(outcome.lock.for_platform(p)),
+                        "solve_seconds": round(outcome.seconds[p], 4),
+                        "input_hash": outcome.lock.content_hash[p],
+                    }
+                    for p in plats
+                },
+                "diff": _diff_json(outcome.diff) if outcome.diff else None,
+            }
+        )
+        return
+    rows = [[p, str(len(outcome.lock.for_platform(p))), f"{outcome.seconds[p]:.3f} s"]
+            for p in plats]  # fmt: skip
+    echo(columns(["platform", "packages", "solve"], rows))
+    if outcome.diff is not None:
+        echo("")
+        echo(_diff_text(outcome.diff) if not outcome.diff.empty else "no changes to the lock")
+    for path in written:
+        info(f"wrote {path}")
+    if dry_run:
+        info(f"dry run: {target} not written")
+
+
+def _write(lock: Lock, target: Path, explicit: bool) -> list[Path]:
+    from ..env.solve import explicit_path
+    from ..files import write_atomic
+
+    write_lock(target, lock)
+    written = [target]
+    if explicit:
+        for platform in lock.platforms:
+            path = explicit_path(target, platform)
+            header = [
+                f"Generated by scipipe-tools (scipipe env lock) from {', '.join(lock.sources)}.",
+                "Do not edit. Create the environment with: "
+                f"scipipe env create --lock {path.name} --prefix DIR",
+                f"input_hash: {lock.content_hash.get(platform, '')}",
+                f"platform: {platform}",
+            ]
+            write_atomic(path, explicit_text(lock.for_platform(platform), header=header))
+            written.append(path)
+    return written
+
+
+@env_group.command("create")
+@click.option("--lock", "lock_file", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="conda-lock.yml, or an @EXPLICIT file (a server's env/<tag>.env).")  # fmt: skip
+@click.option("-p", "--prefix", type=click.Path(file_okay=False, path_type=Path),
+              help="Environment directory.")  # fmt: skip
+@click.option("-n", "--name", default=None, help="Environment name (in ROOT/envs/NAME).")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="conda root for -n [default: $SCIPIPE_CONDA_ROOT or $CONDA_EXE's].")  # fmt: skip
+@click.option("--platform", default=None, help="Platform to install [default: this machine's].")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Parallel downloads.")  # fmt: skip
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help=CACHE_HELP)
+@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@json_option
+def create_cmd(
+    lock_file: Path,
+    prefix: Path | None,
+    name: str | None,
+    root: Path | None,
+    platform: str | None,
+    jobs: int,
+    cache: Path | None,
+    dry_run: bool,
+) -> None:
+    """Create or update an environment from a lock: no solve, every hash verified.
+
+    Idempotent: an environment that already matches the lock is left alone (a no-op);
+    one that differs is brought to exactly the lock (extra packages removed).
+    """
+    from ..env.create import CreateOptions, create_env, env_prefix
+    from ..env.platforms import current_platform
+    from .console import progress_for
+
+    if (prefix is None) == (name is None):
+        raise click.UsageError("give exactly one of --prefix and --name")
+    target = prefix if prefix is not None else env_prefix(str(name), root)
+    plat = platform or current_platform()
+    lock = read_env(lock_file, plat)
+    app = get_app()
+    options = CreateOptions(target, plat, _cache(cache), jobs, dry_run, str(lock_file))
+    with progress_for(app) as progress:
+        result = create_env(lock, options, progress)
+    if app.json:
+        emit_json(result.to_json())
+        return
+    txn = result.transaction
+    if result.noop:
+        echo(f"{result.prefix}: already matches {lock_file} ({len(txn.keep)} packages)")
+        return
+    verb = "would" if dry_run else "did"
+    echo(f"{result.prefix} ({plat}): {verb} add {len(txn.add)}, change {len(txn.change)}, "
+         f"remove {len(txn.remove)}, keep {len(txn.keep)}")  # fmt: skip
+    if dry_run or get_app().verbosity > 0:
+        for p in txn.add:
+            echo(f"  + {p.name} {p.version} {p.build}")
+        for old, new in txn.change:
+            echo(f"  ~ {new.name} {old.version} {old.build} -> {new.version} {new.build}")
+        for gone in txn.remove:
+            echo(f"  - {gone.name} {gone.version} {gone.build}")
+    if not dry_run:
+        info(f"{'created' if result.created else 'updated'} in {result.seconds:.2f} s "
+             f"({result.downloaded} packages downloaded)")  # fmt: skip
+
+
+@env_group.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-p", "--platform", "platforms", multiple=True,
+              help="Only these platforms (repeatable).")  # fmt: skip
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the locks differ.")
+@json_option
+def diff_cmd(old: Path, new: Path, platforms: tuple[str, ...], exit_code: bool) -> None:
+    """Packages added, removed and changed between two locks (or explicit files)."""
+    a, b = read_env(old), read_env(new)
+    if platforms:
+        from dataclasses import replace
+
+        keep = set(platforms)
+        a = replace(a, packages=tuple(p for p in a.packages if p.platform in keep))
+        b = replace(b, packages=tuple(p for p in b.packages if p.platform in keep))
+    d = diff_locks(a, b)
+    if get_app().json:
+        emit_json(_diff_json(d))
+    else:
+        echo(_diff_text(d) if not d.empty else "no differences")
+    if exit_code and not d.empty:
+        raise click.exceptions.Exit(1)
+
+
+def _pkg(p: LockedPackage) -> dict[str, str]:
+    return {"platform": p.platform, "name": p.name, "version": p.version, "build": p.build}
+
+
+def _diff_json(d: LockDiff) -> dict[str, object]:
+    return {
+        "added": [_pkg(p) for p in d.added],
+        "removed": [_pkg(p) for p in d.removed],
+        "changed": [
+            {**_pkg(b), "old_version": a.version, "old_build": a.build} for a, b in d.changed
+        ],
+    }
+
+
+def _diff_text(d: LockDiff) -> str:
+    rows = [[p.platform, "+", p.name, "", f"{p.version} {p.build}"] for p in d.added]
+    rows += [[p.platform, "-", p.name, f"{p.version} {p.build}", ""] for p in d.removed]
+    rows += [[b.platform, "~", b.name, f"{a.version} {a.build}", f"{b.version} {b.build}"]
+             for a, b in d.changed]  # fmt: skip
+    rows.sort(key=lambda r: (r[0], r[2]))
+    return columns(["platform", "", "package", "old", "new"], rows)

@@ -30,7 +30,6 @@ import logging
 import os
 import random
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -57,8 +56,6 @@ BUILD_TIME = datetime(2025, 1, 1, tzinfo=UTC)
 
 ArchiveKind = Literal["conda", "tar.bz2"]
 _EXTENSIONS: dict[str, str] = {"conda": ".conda", "tar.bz2": ".tar.bz2"}
-#: Exit statuses of a child killed by the crash at interpreter exit.
-_CRASH_CODES = frozenset({-signal.SIGSEGV, -signal.SIGABRT})
 _SPEC_FORMAT = 1
 
 # conda's rules: lowercase names; no "-" or spaces in versions and build strings.
@@ -178,17 +175,17 @@ def make_channel(
         spec_path = Path(work) / "spec.json"
         staging = Path(work) / "channel"
         write_atomic(spec_path, json.dumps(spec, indent=1, sort_keys=True) + "\n")
-        argv = [sys.executable, "-m", __name__, "build", str(spec_path), str(staging)]
+        argv = proc.python_module(__name__, "build", spec_path, staging)
         started = time.monotonic()
-        result = proc.run(argv, check=False, timeout=timeout, extra_env=_pythonpath())
+        result = proc.run(argv, check=False, timeout=timeout, extra_env=proc.child_pythonpath())
         problems = check_channel(staging, packages, subdirs=all_subdirs, archive=archive)
         if result.returncode != 0:
-            if result.returncode not in _CRASH_CODES or problems:
+            if result.returncode not in proc.CRASH_AT_EXIT or problems:
                 raise CommandError(argv, result.returncode, proc.tail(result.stderr))
             log.warning(
                 "channel builder exited with %s after writing the whole channel; tolerated "
                 "(py-rattler's crash at interpreter exit)",
-                _describe(result.returncode),
+                proc.describe_exit(result.returncode),
             )
         elif problems:
             raise ScipipeError(
@@ -304,22 +301,6 @@ def _validate(packages: Sequence[PackageSpec], subdirs: Sequence[str]) -> None:
 
 def _near(word: str, candidates: Iterable[str]) -> str | None:
     return did_you_mean(word, sorted(candidates))
-
-
-def _pythonpath() -> dict[str, str]:
-    """PYTHONPATH for the child, so it imports this very copy of scipipe_tools."""
-    here = str(Path(__file__).resolve().parents[2])
-    current = os.environ.get("PYTHONPATH")
-    return {"PYTHONPATH": here if not current else here + os.pathsep + current}
-
-
-def _describe(code: int) -> str:
-    if code < 0:
-        try:
-            return f"signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
 
 
 # --------------------------------------------------------------------------- channels

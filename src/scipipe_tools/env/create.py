@@ -1,0 +1,177 @@
+"""Create or update a conda environment from a lock (``scipipe env create``).
+
+No solve: the lock says exactly which packages, from which URLs, with which hashes.
+
+1. Plan: compare the lock's packages for the platform with the prefix's
+   ``conda-meta``.  Nothing to do is a no-op that starts no process and reads no archive.
+2. Fetch: every archive to add is downloaded and verified against the lock's hashes
+   (:mod:`.fetch`) before the installer runs, so a tampered package means nothing is
+   installed.
+3. Install with py-rattler (in its worker process).  A new prefix is installed into a
+   staging sibling, with the final path patched into the files, and renamed into place:
+   a failed create leaves no half-made environment.  An existing prefix is updated in
+   place: packages not in the lock are removed, changed ones replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..build.lock import StackLock
+from ..errors import InputError, Location, ScipipeError
+from ..progress import NULL, Progress
+from .fetch import clear_partials, fetch_all
+from .lockfile import Lock, LockedPackage
+from .prefix import Transaction, plan_transaction, record_origin
+from .worker import call
+
+_ENV_NAME = re.compile(r"^[A-Za-z0-9_.+\-]+$")
+
+
+@dataclass(frozen=True)
+class CreateOptions:
+    prefix: Path
+    platform: str
+    #: archives (``archives/``), extracted packages (``pkgs/``) and repodata live here
+    cache: Path
+    jobs: int = 8
+    dry_run: bool = False
+    #: the lock's name in messages
+    source: str = "lock"
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    prefix: Path
+    platform: str
+    transaction: Transaction
+    created: bool
+    downloaded: int
+    seconds: float
+    dry_run: bool = False
+
+    @property
+    def noop(self) -> bool:
+        return self.transaction.empty
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "prefix": str(self.prefix),
+            "platform": self.platform,
+            "noop": self.noop,
+            "created": self.created,
+            "dry_run": self.dry_run,
+            "downloaded": self.downloaded,
+            "seconds": round(self.seconds, 3),
+            **self.transaction.to_json(),
+        }
+
+
+def default_cache() -> Path:
+    """``$SCIPIPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/scipipe-tools``, else ``~/.cache/...``."""
+    env = os.environ.get("SCIPIPE_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scipipe-tools"
+
+
+def conda_root(root: Path | None = None) -> Path:
+    """Where named environments live (``<root>/envs/<name>``): ``root``, else
+    ``$SCIPIPE_CONDA_ROOT``, ``$MAMBA_ROOT_PREFIX``, or the conda of ``$CONDA_EXE``."""
+    if root is not None:
+        return root
+    for var in ("SCIPIPE_CONDA_ROOT", "MAMBA_ROOT_PREFIX"):
+        if os.environ.get(var):
+            return Path(os.environ[var])
+    exe = os.environ.get("CONDA_EXE")
+    if exe:
+        return Path(exe).resolve().parent.parent
+    raise InputError(
+        "no conda root to put a named environment in",
+        hint="pass --prefix DIR, or --root DIR (or set SCIPIPE_CONDA_ROOT)",
+    )
+
+
+def env_prefix(name: str, root: Path | None = None) -> Path:
+    if not _ENV_NAME.match(name):
+        raise InputError(f"invalid environment name {name!r}")
+    return conda_root(root) / "envs" / name
+
+
+def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) -> CreateResult:
+    started = time.monotonic()
+    packages = lock.for_platform(options.platform)
+    if not packages:
+        raise InputError(
+            f"no packages for {options.platform}",
+            location=Location(options.source),
+            hint=f"the lock has: {', '.join(lock.platforms) or 'no platforms'}",
+        )
+    prefix = options.prefix.absolute()
+    options = replace(options, cache=options.cache.absolute())
+    if prefix.exists() and not prefix.is_dir():
+        raise InputError("not a directory", location=Location.of(prefix))
+    fresh = not (prefix / "conda-meta").is_dir()
+    if fresh and prefix.is_dir() and any(prefix.iterdir()):
+        raise InputError(
+            "exists and is not a conda environment (no conda-meta/): refusing to install into it",
+            location=Location.of(prefix),
+        )
+    txn = plan_transaction(prefix, packages)
+
+    def result(created: bool, downloaded: int = 0) -> CreateResult:
+        return CreateResult(prefix, options.platform, txn, created, downloaded,
+                            time.monotonic() - started, options.dry_run)  # fmt: skip
+
+    if txn.empty or options.dry_run:
+        return result(False)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    # The lock lives in the cache, so the directory of environments holds only those.
+    key = hashlib.sha256(str(prefix).encode()).hexdigest()[:16]
+    lock_file = options.cache / "locks" / f"{prefix.name}-{key}.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with StackLock(prefix, lock_file=lock_file, activity="an environment install"):
+        clear_partials(options.cache)
+        fetched = fetch_all(txn.to_fetch, options.cache, jobs=options.jobs, progress=progress)
+        archives = [str(f.archive) for f in fetched]
+        job: dict[str, object] = {
+            "platform": options.platform,
+            "cache_dir": str(options.cache),
+            "archives": archives,
+            "keep": [str(k.meta) for k in txn.keep],
+        }
+        if fresh:
+            _install_fresh(prefix, job, txn.to_fetch)
+        else:
+            call("install", {**job, "prefix": str(prefix), "placeholder_prefix": None})
+            record_origin(prefix, txn.to_fetch)
+    left = plan_transaction(prefix, packages)
+    if not left.empty:
+        raise ScipipeError(
+            f"{prefix}: the environment does not match the lock after installing "
+            f"({len(left.add)} missing, {len(left.change)} different, {len(left.remove)} extra)"
+        )
+    return result(fresh, sum(f.downloaded for f in fetched))
+
+
+def _install_fresh(prefix: Path, job: dict[str, object], packages: list[LockedPackage]) -> None:
+    staging = prefix.with_name(f".{prefix.name}.staging-{os.getpid()}")
+    # We hold the prefix lock: staging directories of killed runs are debris.
+    for stale in prefix.parent.glob(f".{prefix.name}.staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        call("install", {**job, "prefix": str(staging), "placeholder_prefix": str(prefix)})
+        record_origin(staging, packages)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if prefix.is_dir():
+        prefix.rmdir()  # empty: checked before anything was fetched
+    os.rename(staging, prefix)

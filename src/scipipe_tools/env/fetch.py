@@ -1,0 +1,177 @@
+"""Conda package archives downloaded and verified before anything is installed.
+
+py-rattler does not check a ``file://`` package against the hash in its record (a swapped
+archive installs under the wrong name; see the tests), so scipipe checks every archive
+itself: it streams the archive from its URL (``file://``, ``http://``, ``https://``) into
+a temporary file while hashing it, compares the sha256 (and md5, when the lock has it) with
+the lock, and only then renames it into a content-addressed cache,
+``<cache>/archives/<sha256 or md5>/<file name>``.  Only archives from that cache reach the
+installer.  A cache entry exists only if it was verified when written, so a hit needs no
+download and no rehash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import InputError, IntegrityError, NetworkError, ResolutionError
+from ..progress import NULL, Progress
+from .lockfile import LockedPackage
+
+USER_AGENT = "scipipe-tools"
+CHUNK = 1 << 20
+TRIES = 3
+
+
+@dataclass(frozen=True)
+class Fetched:
+    package: LockedPackage
+    archive: Path
+    #: False when the archive was already in the cache
+    downloaded: bool
+
+
+def file_name(url: str) -> str:
+    name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+    if not name.endswith((".conda", ".tar.bz2")):
+        raise InputError(f"not a conda package URL (.conda or .tar.bz2): {url}")
+    return name
+
+
+def cache_path(cache: Path, package: LockedPackage) -> Path:
+    key = package.sha256 or package.md5
+    if not key:
+        raise IntegrityError(
+            f"{package.name} {package.version} ({package.platform}) has no sha256 or md5 "
+            "in the lock: refusing to install what cannot be verified"
+        )
+    return cache / "archives" / key.lower() / file_name(package.url)
+
+
+def _open(url: str, timeout: float) -> BinaryIO:
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme == "file":
+        path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
+        try:
+            return open(path, "rb")
+        except FileNotFoundError:
+            raise ResolutionError(f"package not found: {url}") from None
+        except OSError as exc:
+            raise NetworkError(f"cannot read {url}: {exc.strerror or exc}") from exc
+    if scheme not in ("http", "https"):
+        raise InputError(f"unsupported URL scheme {scheme!r}: {url}")
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        response: BinaryIO = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise ResolutionError(f"package not found (HTTP 404): {url}") from exc
+        raise NetworkError(f"HTTP {exc.code} for {url}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise NetworkError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from exc
+    return response
+
+
+def _download(package: LockedPackage, dest: Path, timeout: float) -> None:
+    """Stream ``package.url`` to ``dest`` while hashing; verify, then rename into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    try:
+        with os.fdopen(fd, "wb") as out, _open(package.url, timeout) as src:
+            try:
+                for chunk in iter(lambda: src.read(CHUNK), b""):
+                    sha256.update(chunk)
+                    md5.update(chunk)
+                    out.write(chunk)
+            except OSError as exc:
+                raise NetworkError(f"download of {package.url} failed: {exc}") from exc
+        _verify(package, sha256.hexdigest(), md5.hexdigest())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _verify(package: LockedPackage, sha256: str, md5: str) -> None:
+    for kind, expected, actual in (("sha256", package.sha256, sha256), ("md5", package.md5, md5)):
+        if expected and expected.lower() != actual:
+            raise IntegrityError(
+                f"{package.name} {package.version}: {kind} mismatch for {package.url} "
+                f"(lock: {expected.lower()}, file: {actual}); refusing it, nothing installed"
+            )
+
+
+def fetch_one(package: LockedPackage, cache: Path, *, timeout: float = 60.0) -> Fetched:
+    """The verified archive of ``package`` in ``cache``, downloading it if needed."""
+    dest = cache_path(cache, package)
+    if dest.is_file():
+        return Fetched(package, dest, downloaded=False)
+    for attempt in range(1, TRIES + 1):
+        try:
+            _download(package, dest, timeout)
+            break
+        except NetworkError:
+            if attempt == TRIES:
+                raise
+            time.sleep(0.2 * 2**attempt)
+    return Fetched(package, dest, downloaded=True)
+
+
+def fetch_all(
+    packages: Sequence[LockedPackage],
+    cache: Path,
+    *,
+    jobs: int = 8,
+    progress: Progress = NULL,
+    timeout: float = 60.0,
+    fetch: Callable[..., Fetched] = fetch_one,
+) -> list[Fetched]:
+    """Fetch and verify every package concurrently; the first failure stops the rest.
+
+    Returns the results in the order of ``packages``.  Nothing is installed here, so a
+    failure leaves only verified archives in the cache.
+    """
+    for package in packages:
+        cache_path(cache, package)  # refuse unverifiable packages before any download
+    if not packages:
+        return []
+    progress.start(len(packages), "fetching")
+    results: dict[int, Fetched] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures: dict[Future[Fetched], int] = {
+                pool.submit(fetch, p, cache, timeout=timeout): i for i, p in enumerate(packages)
+            }
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        for other in pending:
+                            other.cancel()
+                        raise error
+                    fetched = future.result()
+                    results[futures[future]] = fetched
+                    progress.advance(fetched.package.name)
+    finally:
+        progress.finish()
+    return [results[i] for i in range(len(packages))]
+
+
+def clear_partials(cache: Path) -> None:
+    """Remove ``.part`` files that killed downloads left behind."""
+    for part in (cache / "archives").glob("*/.*.part"):
+        part.unlink(missing_ok=True)

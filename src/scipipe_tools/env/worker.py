@@ -1,0 +1,283 @@
+"""py-rattler, run in a child process: solve, install, and read lock files.
+
+py-rattler's ``solve`` and ``install`` are async and it can crash at interpreter exit
+(the pyo3/tokio shutdown race, see the peer survey), so scipipe never imports it in the
+process that runs the command.  The parent (:func:`call`) writes a job as JSON, runs
+``python -m scipipe_tools.env.worker OP JOB RESULT`` and reads RESULT, which the child
+writes atomically as its last act; a child that crashes after writing a complete result
+is tolerated.  Expected failures (an unsatisfiable spec, an unreadable lock) come back as
+``{"error": ...}`` entries for the parent to turn into scipipe errors.
+
+Ops:
+
+- ``solve``: ``{channels, cache_dir, timeout_s, jobs: [{platform, specs, virtual:
+  {name: version}, strategy, locked_from?, unlock?}]}`` -> ``{results: [{records,
+  seconds} | {error}]}``.  ``locked_from`` is a conda-lock.yml whose records for the
+  platform (except the names in ``unlock``) the solver keeps if it can (``--update``).
+- ``install``: ``{prefix, placeholder_prefix, platform, cache_dir, archives: [path],
+  keep: [conda-meta json path]}``: installs the verified archives and keeps the already
+  installed records named by ``keep``; everything else in the prefix is removed.
+- ``read-lock``: ``{path}`` -> ``{platforms: {platform: [records]}}`` (tests use it to
+  check that rattler reads our conda-lock.yml back).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import proc
+from ..errors import CommandError, InputError, NetworkError, ScipipeError
+from ..files import write_atomic
+
+log = logging.getLogger(__name__)
+
+#: Seconds a child may run unless the caller says otherwise.
+DEFAULT_TIMEOUT = 1800.0
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def call(op: str, job: Mapping[str, Any], *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+    """Run ``op`` with ``job`` in a child process and return its result (parsed JSON)."""
+    with tempfile.TemporaryDirectory(prefix="scipipe-rattler-") as work:
+        job_path = Path(work) / "job.json"
+        result_path = Path(work) / "result.json"
+        write_atomic(job_path, json.dumps(job, sort_keys=True))
+        argv = proc.python_module(__name__, op, job_path, result_path)
+        started = time.monotonic()
+        result = proc.run(argv, check=False, timeout=timeout, extra_env=proc.child_pythonpath())
+        log.debug("rattler %s: %.2f s, %s", op, time.monotonic() - started,
+                  proc.describe_exit(result.returncode))  # fmt: skip
+        if not result_path.is_file():
+            raise CommandError(
+                argv,
+                result.returncode,
+                proc.tail(result.stderr),
+                hint="py-rattler failed in its worker process; rerun with --debug",
+            )
+        if result.returncode != 0:
+            if result.returncode not in proc.CRASH_AT_EXIT:
+                raise CommandError(argv, result.returncode, proc.tail(result.stderr))
+            log.debug("rattler worker crashed at exit (%s) after writing its result; tolerated",
+                      proc.describe_exit(result.returncode))  # fmt: skip
+        data = json.loads(result_path.read_text("utf-8"))
+    if isinstance(data, dict) and "fatal" in data:
+        raise _error(data)
+    return data
+
+
+def _error(data: Mapping[str, Any]) -> ScipipeError:
+    message = str(data["fatal"])
+    kind = data.get("kind")
+    if kind == "network":
+        return NetworkError(message, hint="is the channel URL right and reachable?")
+    if kind == "input":
+        return InputError(message)
+    return ScipipeError(f"py-rattler {data.get('type', 'error')}: {message}")
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _record_json(record: Any) -> dict[str, Any]:
+    return {
+        "name": record.name.normalized,
+        "version": str(record.version),
+        "build": str(record.build),
+        "build_number": int(record.build_number),
+        "subdir": str(record.subdir),
+        "url": str(record.url),
+        "channel": str(record.channel) if record.channel is not None else None,
+        "file_name": str(record.file_name),
+        "sha256": record.sha256.hex() if record.sha256 else None,
+        "md5": record.md5.hex() if record.md5 else None,
+        "size": record.size,
+        "depends": [str(d) for d in record.depends],
+        "constrains": [str(c) for c in record.constrains],
+    }
+
+
+def _virtual(mapping: Mapping[str, str]) -> list[Any]:
+    from rattler import BuildString, GenericVirtualPackage, PackageName, Version
+
+    return [
+        GenericVirtualPackage(PackageName(name), Version(version), BuildString("0"))
+        for name, version in sorted(mapping.items())
+    ]
+
+
+def _locked_records(path: str, platform: str, unlock: Sequence[str]) -> list[Any]:
+    from rattler import LockFile
+
+    lock = LockFile.from_path(Path(path))
+    env = lock.default_environment()
+    if env is None:
+        return []
+    # Only platform objects the lock file made itself are safe to pass back (a fresh
+    # LockPlatform panics, see the peer survey).
+    for lock_platform in lock.platforms():
+        if str(lock_platform.name) == platform:
+            records = env.conda_repodata_records_for_platform(lock_platform) or []
+            drop = set(unlock)
+            return [r for r in records if r.name.normalized not in drop]
+    return []
+
+
+async def _solve_one(
+    gateway: Any, channels: list[str], job: Mapping[str, Any], timeout_s: float | None
+) -> dict[str, Any]:
+    from datetime import timedelta
+
+    import rattler
+    from rattler.exceptions import SolverError
+
+    started = time.monotonic()
+    platform = job["platform"]
+    locked = []
+    if job.get("locked_from"):
+        locked = _locked_records(job["locked_from"], platform, job.get("unlock", ()))
+    try:
+        records = await rattler.solve(
+            sources=channels,
+            specs=list(job["specs"]),
+            gateway=gateway,
+            platforms=[platform, "noarch"],
+            locked_packages=locked or None,
+            virtual_packages=_virtual(job.get("virtual", {})),
+            timeout=timedelta(seconds=timeout_s) if timeout_s else None,
+            strategy=job.get("strategy", "highest"),
+        )
+    except SolverError as exc:
+        return {"error": str(exc), "seconds": time.monotonic() - started}
+    return {
+        "records": sorted((_record_json(r) for r in records), key=lambda r: r["name"]),
+        "seconds": time.monotonic() - started,
+    }
+
+
+def _solve(job: Mapping[str, Any]) -> dict[str, Any]:
+    import asyncio
+
+    import rattler
+
+    gateway = rattler.Gateway(cache_dir=Path(job["cache_dir"]) / "repodata")
+
+    async def all_platforms() -> list[dict[str, Any]]:
+        return list(
+            await asyncio.gather(
+                *(
+                    _solve_one(gateway, job["channels"], j, job.get("timeout_s"))
+                    for j in job["jobs"]
+                )
+            )
+        )
+
+    return {"results": asyncio.run(all_platforms())}
+
+
+def _install(job: Mapping[str, Any]) -> dict[str, Any]:
+    import asyncio
+
+    import rattler
+    from rattler import PackageCache, PrefixRecord, Subdir
+
+    async def records() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                *(rattler.RepoDataRecord.from_package_archive(a) for a in job["archives"])
+            )
+        )
+
+    new = asyncio.run(records())
+    for record, archive in zip(new, job["archives"], strict=True):
+        # The archive was verified by the parent; rattler extracts it from there.
+        record.url = Path(archive).as_uri()
+    kept = [PrefixRecord.from_path(Path(p)) for p in job["keep"]]
+    prefix = Path(job["prefix"])
+    meta = prefix / "conda-meta"
+    installed = [PrefixRecord.from_path(p) for p in sorted(meta.glob("*.json"))]
+    started = time.monotonic()
+    # Keyed by origin, so the extracted-package cache never hands back another channel's
+    # package that happens to share a name-version-build.
+    cache = PackageCache.new_layered([Path(job["cache_dir"]) / "pkgs"], cache_origin=True)
+    asyncio.run(
+        rattler.install(
+            [*new, *kept],
+            target_prefix=prefix,
+            installed_packages=installed or None,
+            platform=Subdir(job["platform"]),
+            show_progress=False,
+            alternative_target_prefix=job.get("placeholder_prefix"),
+            package_cache=cache,
+        )
+    )
+    return {
+        "installed": [_record_json(r) for r in new],
+        "seconds": time.monotonic() - started,
+    }
+
+
+def _read_lock(job: Mapping[str, Any]) -> dict[str, Any]:
+    from rattler import LockFile
+
+    lock = LockFile.from_path(Path(job["path"]))
+    env = lock.default_environment()
+    out: dict[str, list[dict[str, Any]]] = {}
+    if env is not None:
+        for platform in lock.platforms():
+            records = env.conda_repodata_records_for_platform(platform) or []
+            out[str(platform.name)] = sorted(
+                (_record_json(r) for r in records), key=lambda r: r["name"]
+            )
+    return {"platforms": out}
+
+
+#: rattler exception -> how the parent reports it
+_KINDS = {
+    "GatewayError": "network",
+    "FetchRepoDataError": "network",
+    "CacheDirError": "network",
+    "InvalidMatchSpecError": "input",
+    "InvalidPackageNameError": "input",
+    "InvalidVersionError": "input",
+    "ParseCondaLockError": "input",
+    "ParseArchError": "input",
+    "ParsePlatformError": "input",
+}
+
+OPS = {"solve": _solve, "install": _install, "read-lock": _read_lock}
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 3 or argv[0] not in OPS:
+        print(f"usage: python -m {__name__} {{{'|'.join(OPS)}}} JOB RESULT", file=sys.stderr)
+        return 2
+    op, job_path, result_path = argv
+    job = json.loads(Path(job_path).read_text("utf-8"))
+    try:
+        result = OPS[op](job)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # rattler's panics are BaseExceptions; the parent reports it
+        kind = _KINDS.get(type(exc).__name__, "internal")
+        result = {"fatal": " ".join(str(exc).split())[:2000], "kind": kind,
+                  "type": type(exc).__name__}  # fmt: skip
+    write_atomic(result_path, json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The result is written; skip interpreter teardown, where py-rattler can crash.
+    os._exit(code)
