@@ -9,12 +9,17 @@ lists of ``url#md5``, the format of a distrib server's ``env/<tag>.env``.
 
 from __future__ import annotations
 
-import os
+import importlib
+import importlib.metadata
+import importlib.util
 import re
-import tempfile
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+
+import yaml
 
 from ..errors import InputError, Location
 from ..files import read_text, write_atomic
@@ -94,62 +99,94 @@ def _header(sources: Sequence[str], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def conda_lock_models() -> ModuleType:
+    """conda-lock's v1 lock-file models (``conda_lock.lockfile.v1.models``).
+
+    ``conda_lock/__init__.py`` imports conda-lock's whole command line (its solvers,
+    ensureconda, a vendored Poetry with dulwich): 0.7 s before the first line of a lock
+    is read.  The models need none of it, so when conda-lock is not imported yet its
+    package is registered without running that ``__init__``; the submodules load from the
+    same files as usual.  A process that later wants ``conda_lock.main`` imports
+    ``conda_lock.conda_lock`` directly.
+    """
+    if "conda_lock" not in sys.modules:
+        spec = importlib.util.find_spec("conda_lock")
+        if spec is not None and spec.submodule_search_locations is not None:
+            package = importlib.util.module_from_spec(spec)
+            package.__version__ = importlib.metadata.version("conda-lock")  # type: ignore[attr-defined]
+            sys.modules["conda_lock"] = package
+    return importlib.import_module("conda_lock.lockfile.v1.models")
+
+
+def _yaml_loader() -> type[yaml.SafeLoader]:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster on big locks
+
+
 def write_lock(path: Path, lock: Lock, *, command: str = "scipipe env lock") -> None:
-    """Write ``lock`` as conda-lock.yml version 1, atomically, with our header."""
-    from conda_lock.lockfile import lockfile_v1_to_v2, write_conda_lock_file
-    from conda_lock.lockfile.v1.models import HashModel, LockedDependency, LockMeta
-    from conda_lock.lockfile.v1.models import Lockfile as LockfileV1
+    """Write ``lock`` as conda-lock.yml version 1, atomically, with our header.
+
+    The document is conda-lock's own: its v1 models, validated and serialized by its
+    ``dict_for_output``, packages in its order (manager, name, platform); only the YAML
+    emitter is libyaml's.
+    """
+    models = conda_lock_models()
     from conda_lock.models.channel import Channel
 
     deps = [
-        LockedDependency(
+        models.LockedDependency(
             name=p.name,
             version=p.version,
             manager="conda",
             platform=p.platform,
             dependencies=depends_mapping(p.depends),
             url=p.url,
-            hash=HashModel(md5=p.md5, sha256=p.sha256),
+            hash=models.HashModel(md5=p.md5, sha256=p.sha256),
             build=p.build,
             category="main",
             optional=False,
         )
-        for p in sorted(lock.packages)
+        for p in sorted(lock.packages, key=lambda p: (p.name, p.platform))
+        if not p.name.startswith("__")
     ]
-    meta = LockMeta(
+    meta = models.LockMeta(
         content_hash=dict(lock.content_hash),
         channels=[Channel(url=c, used_env_vars=()) for c in lock.channels],
         platforms=list(lock.platforms),
         sources=list(lock.sources),
         custom_metadata={"generator": GENERATOR, **lock.custom},
     )
-    content = lockfile_v1_to_v2(LockfileV1(package=deps, metadata=meta))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write_conda_lock_file(content, Path(tmp), metadata_choices=None, include_help_text=False)
-        body = Path(tmp).read_text()
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    output = models.Lockfile(package=deps, metadata=meta).dict_for_output()
+    dumper = getattr(yaml, "CDumper", yaml.Dumper)
+    body = yaml.dump(output, Dumper=dumper, sort_keys=False)
     write_atomic(path, _header(lock.sources, command) + body)
 
 
 def read_lock(path: Path) -> Lock:
-    """A conda-lock.yml (version 1); a malformed one is an InputError naming the file."""
-    import yaml
-    from conda_lock.lockfile import parse_conda_lock_file
+    """A conda-lock.yml (version 1), validated by conda-lock's own models.
+
+    A malformed one is an InputError naming the file and the line, or the key path.
+    """
     from pydantic import ValidationError
 
     text = read_text(path, "lock file")
     try:
-        yaml.safe_load(text)
+        data = yaml.load(text, Loader=_yaml_loader())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
         raise InputError(f"not valid YAML: {exc.problem}", location=where) from exc
+    if not isinstance(data, dict):
+        raise InputError("not a conda-lock.yml: expected a mapping", location=Location(str(path)))
+    version = data.pop("version", None)
+    if version != 1:
+        raise InputError(
+            f"not a conda-lock.yml version 1 (version: {version!r})",
+            location=Location(str(path)),
+            hint="scipipe reads and writes conda-lock.yml version 1",
+        )
+    models = conda_lock_models()
     try:
-        content = parse_conda_lock_file(path)
+        content = models.Lockfile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(k) for k in first["loc"])
@@ -157,11 +194,6 @@ def read_lock(path: Path) -> Lock:
             f"not a valid conda-lock.yml: {key}: {first['msg']}"
             + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""),
             location=Location(str(path)),
-        ) from exc
-    except Exception as exc:  # conda-lock raises its own and yaml errors too
-        reason = " ".join(str(exc).split())[:300]
-        raise InputError(
-            f"not a valid conda-lock.yml: {reason}", location=Location(str(path))
         ) from exc
     packages = tuple(
         sorted(
