@@ -198,7 +198,7 @@ def create_cmd(
     Idempotent: an environment that already matches the lock is left alone (a no-op);
     one that differs is brought to exactly the lock (extra packages removed).
     """
-    from ..env.create import CreateOptions, create_env, env_prefix
+    from ..env.create import CreateOptions, already_created, create_env, env_prefix, file_digest
     from ..env.platforms import current_platform
     from .console import progress_for
 
@@ -206,9 +206,18 @@ def create_cmd(
         raise click.UsageError("give exactly one of --prefix and --name")
     target = prefix if prefix is not None else env_prefix(str(name), root)
     plat = platform or current_platform()
-    lock = read_env(lock_file, plat)
     app = get_app()
-    options = CreateOptions(target, plat, _cache(cache), jobs, dry_run, str(lock_file))
+    digest = file_digest(lock_file) if lock_file.is_file() else None
+    count = already_created(target, digest, plat) if digest else None
+    if count is not None:  # made from these very bytes, untouched since: nothing to parse
+        if app.json:
+            emit_json({"prefix": str(target.absolute()), "platform": plat, "noop": True,
+                       "created": False, "dry_run": dry_run, "keep": count})  # fmt: skip
+        else:
+            echo(f"{target.absolute()}: already matches {lock_file} ({count} packages)")
+        return
+    lock = read_env(lock_file, plat)
+    options = CreateOptions(target, plat, _cache(cache), jobs, dry_run, str(lock_file), digest)
     with progress_for(app) as progress:
         result = create_env(lock, options, progress)
     if app.json:

@@ -16,6 +16,8 @@ No solve: the lock says exactly which packages, from which URLs, with which hash
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import re
 import shutil
@@ -25,11 +27,14 @@ from pathlib import Path
 
 from ..build.lock import StackLock
 from ..errors import InputError, Location, ScipipeError
+from ..files import write_atomic
 from ..progress import NULL, Progress
 from .fetch import clear_partials, fetch_all
 from .lockfile import Lock, LockedPackage
 from .prefix import Transaction, plan_transaction, record_origin
 from .worker import call
+
+log = logging.getLogger(__name__)
 
 _ENV_NAME = re.compile(r"^[A-Za-z0-9_.+\-]+$")
 
@@ -44,6 +49,9 @@ class CreateOptions:
     dry_run: bool = False
     #: the lock's name in messages
     source: str = "lock"
+    #: sha256 of the lock file's bytes; when given, a successful create stamps the prefix
+    #: with it so that the next create from the same file is a no-op without parsing it
+    lock_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,42 @@ def env_prefix(name: str, root: Path | None = None) -> Path:
     return conda_root(root) / "envs" / name
 
 
+STAMP = "scipipe-env.stamp"  # in conda-meta/, not *.json: installers read those as records
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _records(prefix: Path) -> list[str]:
+    return sorted(p.name for p in (prefix / "conda-meta").glob("*.json"))
+
+
+def _stamp(prefix: Path, options: CreateOptions) -> None:
+    if options.lock_digest is None:
+        return
+    data = {"lock_sha256": options.lock_digest, "platform": options.platform,
+            "records": _records(prefix)}  # fmt: skip
+    write_atomic(prefix / "conda-meta" / STAMP, json.dumps(data, sort_keys=True) + "\n")
+
+
+def already_created(prefix: Path, lock_digest: str, platform: str) -> int | None:
+    """The number of packages if ``prefix`` was made from a lock with these exact bytes
+    for ``platform`` and its package records have not changed since; else None.
+
+    This lets a repeated ``env create`` finish without parsing the lock; anything that
+    does not match (another lock, a package added or removed by hand) takes the full path.
+    """
+    try:
+        data = json.loads((prefix / "conda-meta" / STAMP).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    records = _records(prefix)
+    if data == {"lock_sha256": lock_digest, "platform": platform, "records": records}:
+        return len(records)
+    return None
+
+
 def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) -> CreateResult:
     started = time.monotonic()
     packages = lock.for_platform(options.platform)
@@ -125,12 +169,15 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
             location=Location.of(prefix),
         )
     txn = plan_transaction(prefix, packages)
+    log.debug("create: planned in %.3f s", time.monotonic() - started)
 
     def result(created: bool, downloaded: int = 0) -> CreateResult:
         return CreateResult(prefix, options.platform, txn, created, downloaded,
                             time.monotonic() - started, options.dry_run)  # fmt: skip
 
     if txn.empty or options.dry_run:
+        if txn.empty and not options.dry_run:
+            _stamp(prefix, options)
         return result(False)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     # The lock lives in the cache, so the directory of environments holds only those.
@@ -140,6 +187,7 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
     with StackLock(prefix, lock_file=lock_file, activity="an environment install"):
         clear_partials(options.cache)
         fetched = fetch_all(txn.to_fetch, options.cache, jobs=options.jobs, progress=progress)
+        log.debug("create: fetched and verified at %.3f s", time.monotonic() - started)
         archives = [str(f.archive) for f in fetched]
         job: dict[str, object] = {
             "platform": options.platform,
@@ -150,14 +198,18 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
         if fresh:
             _install_fresh(prefix, job, txn.to_fetch)
         else:
-            call("install", {**job, "prefix": str(prefix), "placeholder_prefix": None})
+            _log_install(
+                call("install", {**job, "prefix": str(prefix), "placeholder_prefix": None})
+            )
             record_origin(prefix, txn.to_fetch)
+    log.debug("create: installed at %.3f s", time.monotonic() - started)
     left = plan_transaction(prefix, packages)
     if not left.empty:
         raise ScipipeError(
             f"{prefix}: the environment does not match the lock after installing "
             f"({len(left.add)} missing, {len(left.change)} different, {len(left.remove)} extra)"
         )
+    _stamp(prefix, options)
     return result(fresh, sum(f.downloaded for f in fetched))
 
 
@@ -167,7 +219,9 @@ def _install_fresh(prefix: Path, job: dict[str, object], packages: list[LockedPa
     for stale in prefix.parent.glob(f".{prefix.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
     try:
-        call("install", {**job, "prefix": str(staging), "placeholder_prefix": str(prefix)})
+        _log_install(
+            call("install", {**job, "prefix": str(staging), "placeholder_prefix": str(prefix)})
+        )
         record_origin(staging, packages)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -175,3 +229,8 @@ def _install_fresh(prefix: Path, job: dict[str, object], packages: list[LockedPa
     if prefix.is_dir():
         prefix.rmdir()  # empty: checked before anything was fetched
     os.rename(staging, prefix)
+
+
+def _log_install(data: dict[str, float]) -> None:
+    log.debug("create: rattler read the archives in %.3f s, installed in %.3f s",
+              data["read_seconds"], data["seconds"])  # fmt: skip

@@ -30,7 +30,7 @@ from ..progress import NULL, Progress
 from .lockfile import LockedPackage
 
 USER_AGENT = "scipipe-tools"
-CHUNK = 1 << 20
+CHUNK = 4 << 20
 TRIES = 3
 
 
@@ -84,33 +84,33 @@ def _open(url: str, timeout: float) -> BinaryIO:
 
 
 def _download(package: LockedPackage, dest: Path, timeout: float) -> None:
-    """Stream ``package.url`` to ``dest`` while hashing; verify, then rename into place."""
+    """Stream ``package.url`` to ``dest`` while hashing; verify, then rename into place.
+
+    The strongest hash the lock has is checked: sha256, else md5.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    kind, expected = ("sha256", package.sha256) if package.sha256 else ("md5", package.md5)
+    digest = hashlib.new(kind, usedforsecurity=kind != "md5")
     try:
         with os.fdopen(fd, "wb") as out, _open(package.url, timeout) as src:
             try:
                 for chunk in iter(lambda: src.read(CHUNK), b""):
-                    sha256.update(chunk)
-                    md5.update(chunk)
+                    digest.update(chunk)
                     out.write(chunk)
             except OSError as exc:
                 raise NetworkError(f"download of {package.url} failed: {exc}") from exc
-        _verify(package, sha256.hexdigest(), md5.hexdigest())
+        actual = digest.hexdigest()
+        if (expected or "").lower() != actual:
+            raise IntegrityError(
+                f"{package.name} {package.version}: {kind} mismatch for {package.url} "
+                f"(lock: {(expected or '').lower()}, file: {actual}); refusing it, "
+                "nothing installed"
+            )
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _verify(package: LockedPackage, sha256: str, md5: str) -> None:
-    for kind, expected, actual in (("sha256", package.sha256, sha256), ("md5", package.md5, md5)):
-        if expected and expected.lower() != actual:
-            raise IntegrityError(
-                f"{package.name} {package.version}: {kind} mismatch for {package.url} "
-                f"(lock: {expected.lower()}, file: {actual}); refusing it, nothing installed"
-            )
 
 
 def fetch_one(package: LockedPackage, cache: Path, *, timeout: float = 60.0) -> Fetched:

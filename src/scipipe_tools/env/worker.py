@@ -197,7 +197,9 @@ def _install(job: Mapping[str, Any]) -> dict[str, Any]:
             )
         )
 
+    started = time.monotonic()
     new = asyncio.run(records())
+    read_seconds = time.monotonic() - started
     for record, archive in zip(new, job["archives"], strict=True):
         # The archive was verified by the parent; rattler extracts it from there.
         record.url = Path(archive).as_uri()
@@ -223,6 +225,7 @@ def _install(job: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "installed": [_record_json(r) for r in new],
         "seconds": time.monotonic() - started,
+        "read_seconds": read_seconds,
     }
 
 
