@@ -31,3 +31,18 @@ def test_read_text_names_the_file(tmp_path: Path) -> None:
     assert (
         str(info.value) == f"{tmp_path}/nope.txt: cannot read manifest: No such file or directory"
     )
+
+
+def test_write_atomic_gives_new_files_the_umask_mode_and_keeps_old_modes(tmp_path: Path) -> None:
+    import os
+
+    from scipipe_tools.files import UMASK
+
+    fresh = tmp_path / "fresh.txt"
+    write_atomic(fresh, "x\n")
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~UMASK  # not mkstemp's 0600
+    script = tmp_path / "run.sh"
+    script.write_text("#!/bin/sh\n")
+    os.chmod(script, 0o750)
+    write_atomic(script, "#!/bin/sh\necho hi\n")
+    assert script.stat().st_mode & 0o777 == 0o750

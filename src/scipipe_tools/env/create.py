@@ -179,7 +179,6 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
         if txn.empty and not options.dry_run:
             _stamp(prefix, options)
         return result(False)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
     # The lock lives in the cache, so the directory of environments holds only those.
     key = hashlib.sha256(str(prefix).encode()).hexdigest()[:16]
     lock_file = options.cache / "locks" / f"{prefix.name}-{key}.lock"
@@ -189,6 +188,7 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
         fetched = fetch_all(txn.to_fetch, options.cache, jobs=options.jobs, progress=progress)
         log.debug("create: fetched and verified at %.3f s", time.monotonic() - started)
         archives = [str(f.archive) for f in fetched]
+        prefix.parent.mkdir(parents=True, exist_ok=True)  # only now: a refusal leaves nothing
         job: dict[str, object] = {
             "platform": options.platform,
             "cache_dir": str(options.cache),

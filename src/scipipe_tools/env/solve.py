@@ -33,6 +33,8 @@ class LockRequest:
     update: tuple[str, ...] = ()
     previous: Path | None = None
     timeout: float | None = None
+    #: solve with this machine's virtual packages instead of the spec's (an installer)
+    detect_virtual: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def solve_lock(request: LockRequest, cache: Path) -> LockOutcome:
         job: dict[str, Any] = {
             "platform": platform,
             "specs": specs,
-            "virtual": spec.virtual(platform),
+            "virtual": None if request.detect_virtual else spec.virtual(platform),
             "strategy": request.strategy,
         }
         if request.update and request.previous is not None:

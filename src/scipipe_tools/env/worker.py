@@ -12,8 +12,9 @@ Ops:
 
 - ``solve``: ``{channels, cache_dir, timeout_s, jobs: [{platform, specs, virtual:
   {name: version}, strategy, locked_from?, unlock?}]}`` -> ``{results: [{records,
-  seconds} | {error}]}``.  ``locked_from`` is a conda-lock.yml whose records for the
-  platform (except the names in ``unlock``) the solver keeps if it can (``--update``).
+  seconds} | {error}]}``.  A null ``virtual`` means this machine's virtual packages.
+  ``locked_from`` is a conda-lock.yml whose records for the platform (except the names
+  in ``unlock``) the solver keeps if it can (``--update``).
 - ``install``: ``{prefix, placeholder_prefix, platform, cache_dir, archives: [path],
   keep: [conda-meta json path]}``: installs the verified archives and keeps the already
   installed records named by ``keep``; everything else in the prefix is removed.
@@ -142,6 +143,10 @@ async def _solve_one(
 
     started = time.monotonic()
     platform = job["platform"]
+    if job.get("virtual") is None:  # this machine's, as an installer solves
+        virtual = [v.into_generic() for v in rattler.VirtualPackage.detect()]
+    else:
+        virtual = _virtual(job["virtual"])
     locked = []
     if job.get("locked_from"):
         locked = _locked_records(job["locked_from"], platform, job.get("unlock", ()))
@@ -152,7 +157,7 @@ async def _solve_one(
             gateway=gateway,
             platforms=[platform, "noarch"],
             locked_packages=locked or None,
-            virtual_packages=_virtual(job.get("virtual", {})),
+            virtual_packages=virtual,
             timeout=timedelta(seconds=timeout_s) if timeout_s else None,
             strategy=job.get("strategy", "highest"),
         )

@@ -409,9 +409,13 @@ def rubin_like_packages(
 
 
 def _eups_files(version: str) -> dict[str, str]:
+    # As the real eups package: its activation script puts the stack in the environment.
     return {
         "bin/eups": f'#!/bin/sh\necho "EUPS Version: {version}"\n',
         "share/eups/VERSION": f"{version}\n",
+        "etc/conda/activate.d/eups_activate.sh": (
+            'export EUPS_DIR="$CONDA_PREFIX/eups"\nexport EUPS_PATH="$CONDA_PREFIX/share/eups"\n'
+        ),
     }
 
 
@@ -502,7 +506,13 @@ def _rubin_like_platform(p: str) -> list[PackageSpec]:
             build_number=number,
             depends=deps,
             subdir=p,
-            files={f"etc/conda/activate.d/rubin-env-{v}.sh": 'export EUPS_PATH="$CONDA_PREFIX"\n'},
+            # As rubin-env's activation hook: a shared stack first, when there is one.
+            files={
+                f"etc/conda/activate.d/rubin-env-{v}.sh": (
+                    'if [ -n "${RUBIN_EUPS_PATH:-}" ]; then\n'
+                    '    export EUPS_PATH="$RUBIN_EUPS_PATH:$EUPS_PATH"\nfi\n'
+                )
+            },
         )
         pin = f"rubin-env-nosysroot =={v} {nosysroot.build_string}"
         out.append(nosysroot)
