@@ -515,6 +515,13 @@ def reset_hard(
     )
 
 
+def archive(repo: str | os.PathLike[str], rev: str, dest: Path) -> None:
+    """``git archive --format=tar -o DEST REV``: the tree at ``rev`` as a tar file."""
+    path = Path(repo)
+    _run(path, ["archive", "--format=tar", "-o", dest, rev],
+         what=f"cannot archive {rev} of {path}")  # fmt: skip
+
+
 def clean(repo: str | os.PathLike[str]) -> None:
     """``git clean -dfqx``: remove untracked and ignored files (old build products)."""
     path = Path(repo)

@@ -9,19 +9,22 @@ from ..errors import InputError
 
 #: The platforms rubin-env is built for (spec section 9: no Windows).
 SUPPORTED = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
+#: (``uname -s``, ``uname -m``), lower case -> conda platform
+_SYSTEMS = {
+    ("linux", "x86_64"): "linux-64",
+    ("linux", "aarch64"): "linux-aarch64",
+    ("linux", "arm64"): "linux-aarch64",
+    ("darwin", "x86_64"): "osx-64",
+    ("darwin", "arm64"): "osx-arm64",
+}
 
 
-def conda_platform(system: str, machine: str) -> str:
-    """The conda subdir for a ``uname -s``/``uname -m`` pair."""
-    table = {
-        ("Linux", "x86_64"): "linux-64",
-        ("Linux", "aarch64"): "linux-aarch64",
-        ("Linux", "arm64"): "linux-aarch64",
-        ("Darwin", "x86_64"): "osx-64",
-        ("Darwin", "arm64"): "osx-arm64",
-    }
+def conda_platform(system: str | None = None, machine: str | None = None) -> str:
+    """The conda platform of a ``uname -s``/``uname -m`` pair (default: this machine's)."""
+    system = system or _platform.system()
+    machine = machine or _platform.machine()
     try:
-        return table[system, machine]
+        return _SYSTEMS[system.lower(), machine.lower()]
     except KeyError:
         raise InputError(
             f"unsupported system {system} {machine}",
@@ -31,4 +34,18 @@ def conda_platform(system: str, machine: str) -> str:
 
 def current_platform() -> str:
     """``$CONDA_SUBDIR``, else this machine's platform."""
-    return os.environ.get("CONDA_SUBDIR") or conda_platform(_platform.system(), _platform.machine())
+    return os.environ.get("CONDA_SUBDIR") or conda_platform()
+
+
+def normalize_platform(value: str) -> str:
+    """A conda platform from itself or from ``Linux-x86_64`` / ``Darwin arm64``."""
+    if value in SUPPORTED:
+        return value
+    for sep in ("-", " ", "/"):
+        system, found, machine = value.partition(sep)
+        if found and (system.lower(), machine.lower()) in _SYSTEMS:
+            return _SYSTEMS[system.lower(), machine.lower()]
+    raise InputError(
+        f"unknown platform {value!r}",
+        hint=f"use a conda platform ({', '.join(SUPPORTED)}) or SYSTEM-MACHINE",
+    )

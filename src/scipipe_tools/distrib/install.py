@@ -1,0 +1,412 @@
+"""``scipipe distrib install``: ``eups distrib install -t TAG PRODUCT`` from server roots.
+
+Plan, then act:
+
+1. **Plan** (reads only): the first root whose ``<TAG>.list`` lists the product (for the
+   flavor or ``generic``) wins; its manifest gives the rows, deepest first.  A row
+   already declared in the stack is skipped; the others are looked up across all roots,
+   binary (``<p>-<v>@<flavor>.tar.gz``) before source (``products/<p>-<v>.eupspkg``).
+2. **Fetch**: every artifact downloads in parallel and is verified against its
+   ``.sha256``; then every one is unpacked into a work directory inside the stack.
+   Nothing is declared until all of that succeeded, so a bad artifact installs nothing.
+3. **Install**, in manifest order under the stack lock: the unpacked tree renamed into
+   ``<stack>/<flavor>/<p>/<v>`` (a source package is built first), then declared.
+4. **Tags**: TAG on every row, the top product last; the other server tags whose lists
+   name the same product and version (unless ``only_tag``); ``current`` only with
+   ``current``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import archive
+from ..build.lock import StackLock
+from ..errors import InputError, ResolutionError, ScipipeError, did_you_mean
+from ..eups.stack import Stack, check_tag
+from ..eups.taglist import TagList
+from ..progress import NULL, Progress
+from . import layout
+from .fetch import Download, download_all
+from .manifest import DistManifest, DistRow, parse_dist_manifest
+from .roots import RETRIES, TIMEOUT, Root, find_taglist, open_root
+from .servertags import server_tags
+
+log = logging.getLogger(__name__)
+
+SKIP, BINARY, SOURCE = "skip", "binary", "source"
+DEFAULT_JOBS = 8
+#: the work directory (downloads, staging) an install makes inside the stack
+WORK_PREFIX = ".distrib-"
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    #: root specs (directories or http(s) URLs), searched in order
+    roots: tuple[str, ...]
+    products: tuple[str, ...]
+    stack: Path
+    flavor: str
+    tag: str | None = None
+    #: the product's version (one product only); without a tag, it picks the manifest
+    version: str | None = None
+    jobs: int = DEFAULT_JOBS
+    #: -U: assign only TAG, not the other server tags that list the same versions
+    only_tag: bool = False
+    #: -C: also tag what was installed ``current``
+    current: bool = False
+    no_deps: bool = False
+    deps_only: bool = False
+    dry_run: bool = False
+    timeout: float = TIMEOUT
+    retries: int = RETRIES
+    #: the environment source builds start from (default: ours)
+    base_env: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    product: str
+    version: str
+    action: str  # skip | binary | source
+    #: the root the artifact comes from (None for skip)
+    root: str | None = None
+    #: the artifact's path in that root
+    artifact: str | None = None
+    #: source rows: the expanded table's path in that root, when the product has one
+    table: str | None = None
+    top: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "product": self.product,
+            "version": self.version,
+            "action": self.action,
+            "root": self.root,
+            "artifact": self.artifact,
+            "top": self.top,
+        }
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    tag: str | None
+    stack: Path
+    flavor: str
+    #: (product, version, the manifest's URL) for each requested product
+    top: tuple[tuple[str, str, str], ...]
+    rows: tuple[PlanRow, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "tag": self.tag,
+            "stack": str(self.stack),
+            "flavor": self.flavor,
+            "top": [{"product": p, "version": v, "manifest": m} for p, v, m in self.top],
+            "rows": [r.to_json() for r in self.rows],
+        }
+
+
+@dataclass
+class InstallResult:
+    plan: InstallPlan
+    dry_run: bool
+    installed: list[PlanRow] = field(default_factory=list)
+    #: tag -> the products it was assigned to
+    tags: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            **self.plan.to_json(),
+            "dry_run": self.dry_run,
+            "installed": [
+                {"product": r.product, "version": r.version, "action": r.action}
+                for r in self.installed
+            ],
+            "tags": self.tags,
+        }
+
+
+# --- planning -------------------------------------------------------------------------
+
+
+def open_roots(options: InstallOptions) -> list[Root]:
+    if not options.roots:
+        raise InputError(
+            "No repositories specified",
+            hint="set EUPS_PKGROOT (roots separated by '|') or pass --root",
+        )
+    return [open_root(s, timeout=options.timeout, retries=options.retries) for s in options.roots]
+
+
+def _declared(stack: Stack, product: str, version: str) -> bool:
+    if not stack.is_declared(product, version):
+        return False
+    try:
+        stack.version_info(product, version)
+    except ScipipeError:
+        return False
+    return True
+
+
+class _Planner:
+    def __init__(self, options: InstallOptions, roots: list[Root]) -> None:
+        self.opt = options
+        self.roots = roots
+        self._lists: dict[int, TagList | None] = {}
+
+    def taglist(self, i: int) -> TagList | None:
+        if i not in self._lists:
+            assert self.opt.tag is not None
+            self._lists[i] = find_taglist(self.roots[i], self.opt.tag)
+        return self._lists[i]
+
+    def find(self, product: str) -> tuple[Root, str]:
+        """The winning root and the version: the first root whose list has the product."""
+        tag, flavor, wanted = self.opt.tag, self.opt.flavor, self.opt.version
+        if tag is None:
+            assert wanted is not None
+            for root in self.roots:
+                if any(root.exists(m) for m in self.manifests(product, wanted)):
+                    return root, wanted
+            raise ResolutionError(f"no root has a manifest for {product} {wanted}")
+        listed: dict[str, str] = {}
+        for i, root in enumerate(self.roots):
+            tl = self.taglist(i)
+            if tl is None:
+                continue
+            version = tl.version_of(product, flavor)
+            if version is not None and wanted in (None, version):
+                return root, version
+            listed |= {r.product: r.version for r in tl.rows if r.matches_flavor(flavor)}
+        roots = " | ".join(str(r) for r in self.roots)
+        if all(self._lists.get(i) is None for i in range(len(self.roots))):
+            raise ResolutionError(
+                f"unknown tag {tag!r}: no {tag}.list in {roots}", hint=self._tag_hint(tag)
+            )
+        if product in listed:
+            raise ResolutionError(f"tag {tag} has {product} {listed[product]}, not {wanted}")
+        raise ResolutionError(
+            f"{product} is not in tag {tag} for {flavor} in {roots}",
+            hint=did_you_mean(product, listed),
+        )
+
+    def _tag_hint(self, tag: str) -> str | None:
+        known: set[str] = set()
+        for root in self.roots:
+            try:
+                known |= set(root.list_tags() or ())
+            except ScipipeError:
+                continue
+        return did_you_mean(tag, known) or (f"tags: {', '.join(sorted(known))}" if known else None)
+
+    def manifests(self, product: str, version: str) -> tuple[str, str]:
+        return (
+            layout.binary_manifest(product, version, self.opt.flavor),
+            layout.source_manifest(product, version),
+        )
+
+    def manifest(self, root: Root, product: str, version: str) -> tuple[DistManifest, str]:
+        for rel in self.manifests(product, version):
+            try:
+                text = root.read_text(rel)
+            except ResolutionError:
+                continue
+            m = parse_dist_manifest(text, root.url(rel))
+            if (m.product, m.version) != (product, version):
+                raise InputError(
+                    f"{root.url(rel)}:1: manifest for {m.product} {m.version}, "
+                    f"expected {product} {version}"
+                )
+            return m, root.url(rel)
+        raise ResolutionError(
+            f"{root}: tag {self.opt.tag} lists {product} {version} but there is no manifest",
+            hint=f"looked for {' and '.join(self.manifests(product, version))}",
+        )
+
+    def locate(self, row: DistRow, top: bool, stack: Stack, where: str) -> PlanRow:
+        p, v = row.product, row.version
+        if _declared(stack, p, v):
+            return PlanRow(p, v, SKIP, top=top)
+        tarball = layout.tarball(p, v, self.opt.flavor)
+        for root in self.roots:
+            if root.exists(tarball):
+                return PlanRow(p, v, BINARY, root.spec, tarball, top=top)
+        eupspkg = layout.eupspkg(p, v)
+        for root in self.roots:
+            if root.exists(eupspkg):
+                table = layout.table(p, v) if row.has_table else None
+                return PlanRow(p, v, SOURCE, root.spec, eupspkg, table, top=top)
+        raise ResolutionError(
+            f"{p} {v} (listed in {where}): no root has {tarball} or {eupspkg}",
+            hint="the server is incomplete: republish the tag",
+        )
+
+
+def plan_install(options: InstallOptions, roots: list[Root] | None = None) -> InstallPlan:
+    """What installing would do; reads the roots and the stack, writes nothing."""
+    roots = roots if roots is not None else open_roots(options)
+    if not options.products:
+        raise InputError("no product given")
+    if options.tag is None and options.version is None:
+        raise InputError("give a tag (-t TAG) or the product's VERSION")
+    if options.version is not None and len(options.products) > 1:
+        raise InputError("a VERSION goes with one product only")
+    if options.no_deps and options.deps_only:
+        raise InputError("--no-deps and --deps-only exclude each other")
+    if options.tag is not None:
+        check_tag(options.tag)
+    planner = _Planner(options, roots)
+    stack = Stack(options.stack, options.flavor)
+    rows: dict[str, tuple[DistRow, str]] = {}
+    tops: list[tuple[str, str, str]] = []
+    for product in dict.fromkeys(options.products):
+        root, version = planner.find(product)
+        manifest, url = planner.manifest(root, product, version)
+        tops.append((product, version, url))
+        for row in manifest.rows:
+            seen = rows.get(row.product)
+            if seen is not None and seen[0].version != row.version:
+                raise ResolutionError(
+                    f"{url}: {row.product} {row.version}, but {seen[1]} needs {seen[0].version}"
+                )
+            rows.setdefault(row.product, (row, url))
+    # Each manifest lists a product after everything it needs, so the union in order of
+    # first appearance does too; with one product, it comes last.
+    top_names = {p for p, _, _ in tops}
+    ordered = list(rows.values())
+    if options.no_deps:
+        ordered = [r for r in ordered if r[0].product in top_names]
+    elif options.deps_only:
+        ordered = [r for r in ordered if r[0].product not in top_names]
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        located = list(
+            pool.map(
+                lambda r: planner.locate(r[0], r[0].product in top_names, stack, r[1]), ordered
+            )
+        )
+    return InstallPlan(options.tag, stack.root, options.flavor, tuple(tops), tuple(located))
+
+
+# --- acting ---------------------------------------------------------------------------
+
+
+class _Installer:
+    def __init__(self, plan: InstallPlan, options: InstallOptions, roots: list[Root]) -> None:
+        self.plan = plan
+        self.opt = options
+        self.roots = {r.spec: r for r in roots}
+        self.stack = Stack.create(plan.stack, plan.flavor)
+        #: product -> its unpacked artifact, in the work directory inside the stack (the
+        #: same file system, so the rename into place is atomic)
+        self.unpacked: dict[str, Path] = {}
+
+    def stage(self, rows: list[PlanRow], work: Path, progress: Progress) -> None:
+        """Download and verify everything, then unpack everything."""
+        downloads: list[Download] = []
+        for row in rows:
+            assert row.root is not None and row.artifact is not None
+            root = self.roots[row.root]
+            downloads.append(Download(root, row.artifact, work / "dl" / Path(row.artifact).name))
+            if row.table is not None:
+                dest = work / "tables" / Path(row.table).name
+                downloads.append(Download(root, row.table, dest, verify=False))
+        download_all(downloads, self.opt.jobs, progress)
+
+        def unpack(row: PlanRow) -> None:
+            assert row.artifact is not None
+            name = Path(row.artifact).name
+            kind = "stage" if row.action == BINARY else "src"
+            dest = self.unpacked[row.product] = work / kind / row.product
+            archive.safe_extract(work / "dl" / name, dest, name)
+            progress.advance(row.product)
+
+        progress.start(len(rows), "unpacking")
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.opt.jobs)) as pool:
+                list(pool.map(unpack, rows))
+        finally:
+            progress.finish()
+
+    def install(self, row: PlanRow, work: Path) -> None:
+        final = self.stack.product_dir(row.product, row.version)
+        staged = self.unpacked[row.product]
+        if row.action == SOURCE:
+            from .source import SourceBuild, build_source  # the build machinery: only if needed
+
+            source, staged = staged, work / "stage" / row.product
+            table = work / "tables" / Path(row.table).name if row.table else None
+            logfile = work / "logs" / f"{row.product}.log"
+            job = SourceBuild(row.product, row.version, source, table, staged, logfile)
+            base = dict(os.environ if self.opt.base_env is None else self.opt.base_env)
+            tag = self.opt.tag or "current"
+            build_source(self.stack, job, tag=tag, base_env=base, jobs=self.opt.jobs)
+        if final.exists():  # left by an install that died before declaring it
+            shutil.rmtree(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staged, final)
+        self.stack.declare(row.product, row.version, final)
+
+    def run(self, progress: Progress) -> InstallResult:
+        result = InstallResult(self.plan, dry_run=False)
+        with StackLock(self.stack.root, activity="another build or install"):
+            # declared since the plan was made (another install): skip those too
+            todo = [
+                r
+                for r in self.plan.rows
+                if r.action != SKIP and not _declared(self.stack, r.product, r.version)
+            ]
+            for stale in self.stack.root.glob(f"{WORK_PREFIX}*"):  # left by killed installs
+                shutil.rmtree(stale, ignore_errors=True)
+            with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=self.stack.root) as work:
+                self.stage(todo, Path(work), progress)
+                progress.start(len(todo), "installing")
+                for row in todo:
+                    self.install(row, Path(work))
+                    result.installed.append(row)
+                    progress.advance(f"{row.product} {row.version}")
+                progress.finish()
+            result.tags = self.assign_tags()
+        return result
+
+    def assign_tags(self) -> dict[str, list[str]]:
+        rows = [(r.product, r.version) for r in self.plan.rows]  # the top products come last
+        wanted: dict[str, list[tuple[str, str]]] = {}
+        if self.opt.tag is not None:
+            wanted[self.opt.tag] = rows
+        if self.opt.current:
+            wanted["current"] = rows
+        if not self.opt.only_tag:
+            lists = server_tags(
+                list(self.roots.values()),
+                self.opt.flavor,
+                self.opt.jobs,
+                skip={self.opt.tag, "current"},
+            )
+            for tag, listed in lists.items():
+                wanted[tag] = [(p, v) for p, v in rows if listed.get(p) == v]
+        out: dict[str, list[str]] = {}
+        for tag, assign in wanted.items():
+            if not assign:
+                continue
+            self.stack.register_global_tag(tag)
+            for product, version in assign:
+                self.stack.assign_tag(product, version, tag)
+            out[tag] = [p for p, _ in assign]
+        return out
+
+
+def install(options: InstallOptions, progress: Progress = NULL) -> InstallResult:
+    """Plan the install and, unless ``dry_run``, perform it."""
+    roots = open_roots(options)
+    plan = plan_install(options, roots)
+    if options.dry_run:
+        return InstallResult(plan, dry_run=True)
+    return _Installer(plan, options, roots).run(progress)

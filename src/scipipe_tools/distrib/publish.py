@@ -1,0 +1,440 @@
+"""``scipipe distrib publish``: a build's products onto a distribution server root.
+
+What ``publish`` (lsstsw) does with ``eups distrib create`` and ``eups distrib declare``,
+as one plan and one atomic apply:
+
+- per product, in the binary root: ``<p>-<v>@<flavor>.tar.gz`` (the installed tree)
+  with its ``.sha256``, and ``manifests/<p>-<v>@<flavor>.manifest``; with sources, in
+  the source root: ``products/<p>-<v>.eupspkg`` (the checkout at its SHA) with its
+  ``.sha256``, ``tables/<p>-<v>.table`` and ``manifests/<p>-<v>.manifest``;
+- ``env/<tag>.env`` and ``config.txt`` in every root;
+- last, the tag lists (``tags/<tag>.list`` and ``<tag>.list``), so a reader never sees a
+  tag whose artifacts are incomplete; with ``-t`` the ``bN`` list is then removed.
+
+Published bytes are immutable: an artifact already there is kept (after checking that
+its ``.sha256`` still matches) and never rewritten.  Every file goes to a temporary
+sibling renamed into place.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import archive, git
+from ..env.platforms import current_platform, normalize_platform
+from ..errors import InputError, IntegrityError, Location, ResolutionError
+from ..eups.stack import Stack, check_tag
+from ..eups.taglist import TagList, TagRow, parse_taglist
+from ..progress import NULL, Progress
+from . import layout
+from .collect import Collection, Product, collect
+from .envfile import load_env_file
+from .manifest import DistManifest, DistRow
+
+#: Actions on a file: what apply does to it.
+CREATE, KEEP, REPLACE, DELETE = "create", "exists", "replace", "delete"
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    build_id: str
+    products: tuple[str, ...]
+    stack: Path
+    flavor: str
+    #: one root holding everything
+    server_dir: Path | None = None
+    #: an EUPS-style tree: binary root at ``<dir>/<binary path>``, source root at ``<dir>/src``
+    eups_root: Path | None = None
+    #: the distribution tag (``-t``); the list is named after the build id without it
+    tag: str | None = None
+    rolling: tuple[str, ...] = ()
+    #: checkouts (``<dir>/<product>``) to publish source packages from
+    sources: Path | None = None
+    env_file: Path | None = None
+    #: conda platform of the env file and of the binary root path (default: this machine)
+    platform: str | None = None
+    conda_env: str | None = None
+    jobs: int = os.cpu_count() or 1
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class FileAction:
+    root: Path
+    rel: str
+    kind: str  # tarball | eupspkg | manifest | table | env | config | taglist
+    action: str  # create | exists | replace | delete
+    product: str | None = None
+    version: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.rel
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "path": str(self.path),
+            "kind": self.kind,
+            "action": self.action,
+            "product": self.product,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    options: PublishOptions
+    collection: Collection
+    binary_root: Path
+    source_root: Path | None
+    #: the names the tag list is written under: the tag (or build id), then rolling ones
+    tags: tuple[str, ...]
+    conda_env: str
+    actions: tuple[FileAction, ...]
+    #: the content of every text file to write, by path
+    texts: dict[Path, str] = field(default_factory=dict)
+    #: product -> the SHA1 its source package is made from
+    shas: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "build_id": self.collection.build_id,
+            "tags": list(self.tags),
+            "conda_env": self.conda_env,
+            "binary_root": str(self.binary_root),
+            "source_root": str(self.source_root) if self.source_root else None,
+            "products": [
+                {"product": p.name, "version": p.version} for p in self.collection.products
+            ],
+            "files": [a.to_json() for a in self.actions],
+            "dry_run": self.options.dry_run,
+        }
+
+    @property
+    def written(self) -> list[FileAction]:
+        return [a for a in self.actions if a.action in (CREATE, REPLACE)]
+
+
+# --- planning -------------------------------------------------------------------------
+
+
+def _existing_artifact(path: Path) -> str:
+    """The action for a tarball: kept when it and its ``.sha256`` agree."""
+    sums = path.with_name(layout.sha256_of(path.name))
+    if not path.is_file():
+        return CREATE
+    if not sums.is_file():
+        return REPLACE  # an earlier publish died before writing the checksum
+    words = sums.read_text().split()
+    if not words or archive.sha256_file(path) != words[0].lower():
+        raise IntegrityError(
+            f"{path}: already published, but it does not match {sums.name}",
+            hint="published files are never rewritten: inspect the server root by hand",
+        )
+    return KEEP
+
+
+def _existing_text(path: Path, text: str, *, immutable: bool) -> str:
+    if not path.is_file():
+        return CREATE
+    if path.read_text(encoding="utf-8", errors="surrogateescape") == text:
+        return KEEP
+    if immutable:
+        raise IntegrityError(
+            f"{path}: already published with different content",
+            hint="published files are never rewritten: the same version must have the same "
+            "dependencies",
+        )
+    return REPLACE
+
+
+def _source_sha(product: Product) -> str:
+    pkginfo = product.directory / "ups" / "pkginfo"
+    sha = None
+    if pkginfo.is_file():
+        for line in pkginfo.read_text(errors="replace").splitlines():
+            if line.startswith("SHA1="):
+                sha = line.removeprefix("SHA1=").strip()
+    if not sha:
+        raise ResolutionError(
+            f"{product.name} {product.version}: no SHA1 in {pkginfo}",
+            hint="source packages need products built by `scipipe build`",
+        )
+    return sha
+
+
+def _manifest(coll: Collection, product: Product, row: Callable[[Product], DistRow]) -> str:
+    rows = tuple(row(p) for p in coll.closure(product.name))
+    return DistManifest(product.name, product.version, rows).to_text()
+
+
+def _binary_row(flavor: str) -> Callable[[Product], DistRow]:
+    def row(p: Product) -> DistRow:
+        table = f"{p.name}.table" if p.table else "none"
+        dist_id = layout.tarball(p.name, p.version, flavor)
+        return DistRow(p.name, flavor, p.version, table, f"{p.name}/{p.version}", dist_id)
+
+    return row
+
+
+def _source_row(p: Product) -> DistRow:
+    table = f"{p.name}-{p.version}.table" if p.table else "none"
+    dist_id = f"eupspkg:{layout.eupspkg_name(p.name, p.version)}"
+    return DistRow(p.name, "generic", p.version, table, f"{p.name}/{p.version}", dist_id)
+
+
+def _taglist(root: Path, name: str, rows: tuple[TagRow, ...], headers: dict[str, str]) -> TagList:
+    """The list to write: merged into an existing one of the same build, else new."""
+    existing = None
+    for rel in layout.taglist_paths(name):
+        if (root / rel).is_file():
+            existing = parse_taglist((root / rel).read_text(), root / rel, expect_tag=name)
+            break
+    merged = {r.product: r for r in rows}
+    if existing is not None and existing.build_id == headers["BUILD"]:
+        merged = {r.product: r for r in existing.rows} | merged
+    return TagList(name, tuple(sorted(merged.values())), dict(headers))
+
+
+class _Planner:
+    def __init__(self, options: PublishOptions, coll: Collection, conda_env: str) -> None:
+        self.opt = options
+        self.coll = coll
+        self.conda_env = conda_env
+        self.actions: list[FileAction] = []
+        self.texts: dict[Path, str] = {}
+        self.shas: dict[str, str] = {}
+
+    def add(self, root: Path, rel: str, kind: str, action: str, p: Product | None = None) -> None:
+        name, version = (p.name, p.version) if p else (None, None)
+        self.actions.append(FileAction(root, rel, kind, action, name, version))
+
+    def text(
+        self,
+        root: Path,
+        rel: str,
+        kind: str,
+        text: str,
+        *,
+        immutable: bool,
+        product: Product | None = None,
+    ) -> None:
+        self.texts[root / rel] = text
+        self.add(root, rel, kind, _existing_text(root / rel, text, immutable=immutable), product)
+
+    def binary(self, root: Path) -> None:
+        flavor = self.opt.flavor
+        for p in self.coll.products:
+            rel = layout.tarball(p.name, p.version, flavor)
+            self.add(root, rel, "tarball", _existing_artifact(root / rel), p)
+            text = _manifest(self.coll, p, _binary_row(flavor))
+            rel = layout.binary_manifest(p.name, p.version, flavor)
+            self.text(root, rel, "manifest", text, immutable=True, product=p)
+
+    def source(self, root: Path, sources: Path) -> None:
+        for p in self.coll.products:
+            rel = layout.eupspkg(p.name, p.version)
+            action = _existing_artifact(root / rel)
+            if action != KEEP:
+                checkout = sources / p.name
+                if not git.is_repo(checkout):
+                    raise InputError(
+                        f"no git checkout of {p.name}", location=Location(str(checkout))
+                    )
+                self.shas[p.name] = git.rev_parse(checkout, _source_sha(p))
+            self.add(root, rel, "eupspkg", action, p)
+            if p.table is not None:
+                text = p.table.read_text(errors="surrogateescape")
+                rel = layout.table(p.name, p.version)
+                self.text(root, rel, "table", text, immutable=True, product=p)
+            text = _manifest(self.coll, p, _source_row)
+            rel = layout.source_manifest(p.name, p.version)
+            self.text(root, rel, "manifest", text, immutable=True, product=p)
+
+    def common(self, root: Path, config: str, tags: tuple[str, ...], env_text: str | None) -> None:
+        if env_text is not None:
+            for tag in tags:
+                self.text(root, layout.env_file(tag), "env", env_text, immutable=False)
+        self.text(root, layout.CONFIG, "config", config, immutable=False)
+
+    def taglists(self, root: Path, tags: tuple[str, ...], flavor: str) -> None:
+        rows = tuple(TagRow(p.name, flavor, p.version) for p in self.coll.products)
+        headers = {"BUILD": self.coll.build_id, "CONDA_ENV": self.conda_env}
+        for tag in tags:
+            text = _taglist(root, tag, rows, headers).to_text()
+            for rel in layout.taglist_paths(tag):
+                self.text(root, rel, "taglist", text, immutable=False)
+        build_id = self.coll.build_id
+        if self.opt.tag is not None and build_id not in tags:
+            for rel in layout.taglist_paths(build_id):  # publish -t renames the bN list
+                if (root / rel).is_file():
+                    self.add(root, rel, "taglist", DELETE)
+
+
+@dataclass(frozen=True)
+class _RootKind:
+    path: Path
+    config: str
+    #: the flavor of the tag list rows: a root that carries sources serves every flavor
+    row_flavor: str
+
+
+def _roots(options: PublishOptions, conda_env: str) -> tuple[Path, Path | None, list[_RootKind]]:
+    """(binary root, source root, every root with its kind)."""
+    if (options.server_dir is None) == (options.eups_root is None):
+        raise InputError("pass exactly one of --server-dir and --eups-root")
+    if options.server_dir is not None:
+        root = options.server_dir.absolute()
+        if options.sources is None:
+            return root, None, [_RootKind(root, layout.BINARY_CONFIG, options.flavor)]
+        return root, root, [_RootKind(root, layout.SOURCE_CONFIG, "generic")]
+    assert options.eups_root is not None
+    base = options.eups_root.absolute()
+    platform = options.platform or current_platform()
+    binary = base / layout.binary_root_path(platform, conda_env)
+    source = base / layout.SOURCE_ROOT
+    kinds = [
+        _RootKind(binary, layout.BINARY_CONFIG, options.flavor),
+        _RootKind(source, layout.SOURCE_CONFIG, "generic"),
+    ]
+    return binary, source, kinds
+
+
+def plan_publish(options: PublishOptions) -> PublishPlan:
+    """What publishing would write, checked against what the roots already hold."""
+    check_tag(options.build_id)
+    tags = (options.tag or options.build_id, *options.rolling)
+    for t in tags:
+        check_tag(t)
+    tags = tuple(dict.fromkeys(tags))
+    env = None
+    platform = normalize_platform(options.platform or current_platform())
+    if options.env_file is not None:
+        env = load_env_file(options.env_file, platform)
+    conda_env = options.conda_env or (env.rubin_env if env else None)
+    if not conda_env:
+        raise InputError(
+            "no rubin-env version for the tag list's #CONDA_ENV"
+            + (f" (no rubin-env package in {options.env_file})" if env else ""),
+            hint="pass --conda-env VERSION (or an --env-file that pins rubin-env)",
+        )
+    stack = Stack.open(options.stack, options.flavor)
+    coll = collect(stack, options.build_id, options.products)
+    binary_root, source_root, kinds = _roots(options, conda_env)
+    planner = _Planner(options, coll, conda_env)
+    planner.binary(binary_root)
+    if options.sources is not None and source_root is not None:
+        planner.source(source_root, options.sources)
+    for kind in kinds:
+        planner.common(kind.path, kind.config, tags, env.text if env else None)
+    for kind in kinds:
+        planner.taglists(kind.path, tags, kind.row_flavor)
+    return PublishPlan(
+        options,
+        coll,
+        binary_root,
+        source_root,
+        tags,
+        conda_env,
+        tuple(planner.actions),
+        planner.texts,
+        planner.shas,
+    )
+
+
+# --- applying -------------------------------------------------------------------------
+
+
+def _put_text(path: Path, text: str) -> None:
+    """Atomic, and world-readable: a web server may run as another user."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.write(text)
+            os.fchmod(fh.fileno(), 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _put_checksum(path: Path) -> None:
+    _put_text(
+        path.with_name(layout.sha256_of(path.name)), f"{archive.sha256_file(path)}  {path.name}\n"
+    )
+
+
+def _make_tarball(source: Path, dest: Path) -> None:
+    archive.make_tarball(source, dest)
+    os.chmod(dest, 0o644)
+    _put_checksum(dest)
+
+
+def _make_eupspkg(checkout: Path, product: Product, sha: str, dest: Path) -> None:
+    """A gzip source tarball of the checkout at ``sha``, plus ``ups/pkginfo``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".eupspkg-", dir=dest.parent) as tmp:
+        plain = Path(tmp) / "src.tar"
+        git.archive(checkout, sha, plain)
+        info = f"PRODUCT={product.name}\nVERSION={product.version}\nSHA1={sha}\n".encode()
+        packed = Path(tmp) / dest.name
+        with tarfile.open(plain) as src, tarfile.open(packed, "w:gz") as out:
+            for member in src.getmembers():
+                if member.name != "ups/pkginfo":
+                    out.addfile(member, src.extractfile(member) if member.isfile() else None)
+            entry = tarfile.TarInfo("ups/pkginfo")
+            entry.size, entry.mode, entry.mtime = len(info), 0o644, 0
+            out.addfile(entry, io.BytesIO(info))
+        os.chmod(packed, 0o644)
+        os.replace(packed, dest)
+    _put_checksum(dest)
+
+
+def apply_publish(plan: PublishPlan, progress: Progress = NULL) -> None:
+    """Write the plan: artifacts (in parallel), then texts, then the tag lists last."""
+    opt = plan.options
+    by_name = plan.collection.by_name()
+    heavy = [a for a in plan.written if a.kind in ("tarball", "eupspkg")]
+
+    def make(a: FileAction) -> str:
+        assert a.product is not None
+        p = by_name[a.product]
+        if a.kind == "tarball":
+            _make_tarball(p.directory, a.path)
+        else:
+            assert opt.sources is not None
+            _make_eupspkg(opt.sources / p.name, p, plan.shas[p.name], a.path)
+        return a.path.name
+
+    progress.start(len(heavy), "packing")
+    with ThreadPoolExecutor(max_workers=max(1, opt.jobs)) as pool:
+        for name in pool.map(make, heavy):
+            progress.advance(name)
+    progress.finish()
+    later = ("taglist",)
+    for a in plan.written:
+        if a.kind not in ("tarball", "eupspkg", *later):
+            _put_text(a.path, plan.texts[a.path])
+    # Tag lists last: a reader who sees the tag finds every artifact it names.
+    for a in plan.written:
+        if a.kind in later:
+            _put_text(a.path, plan.texts[a.path])
+    for a in plan.actions:
+        if a.action == DELETE:
+            a.path.unlink(missing_ok=True)
+
+
+def publish(options: PublishOptions, progress: Progress = NULL) -> PublishPlan:
+    """Plan, then (unless ``dry_run``) apply; the plan is the result."""
+    plan = plan_publish(options)
+    if not options.dry_run:
+        apply_publish(plan, progress)
+    return plan
