@@ -44,3 +44,27 @@ def test_bench_noop_rebuild_prints_its_ratio() -> None:
     out = run("benchmarks.bench_noop_rebuild", "--products", "12", "--rounds", "1")
     assert "stack: 12 products, already built" in out
     assert "ratio no-op/rev-parse:" in out and "target <= 3x" in out
+
+
+def test_bench_distrib_install_prints_its_speed_up() -> None:
+    out = run("benchmarks.bench_distrib_install", "--rounds", "1", "--baseline", "no-tests")
+    assert "stack: 11 products (the sample stack), published as w_bench" in out
+    assert "scipipe build --no-tests (from source):" in out
+    assert "scipipe distrib install -t TAG (HTTP):" in out
+    assert "speed-up distrib install over source build:" in out
+
+
+def test_bench_env_lock_prints_per_platform_solves() -> None:
+    out = run("benchmarks.bench_env_lock", "--records", "300", "--rounds", "1")
+    assert "channel: 300 records" in out
+    for platform in ("linux-64", "linux-aarch64", "osx-64", "osx-arm64"):
+        assert f"  {platform}" in out and "solve" in out
+    assert "scipipe env lock, 4 platforms:" in out and "ratio lock/parse-repodata:" in out
+
+
+def test_bench_env_create_prints_its_ratio() -> None:
+    out = run("benchmarks.bench_env_create", "--packages", "6", "--files", "3", "--kb", "8",
+              "--rounds", "1")  # fmt: skip
+    assert "environment: 7 packages" in out
+    assert "scipipe env create, already matching:" in out
+    assert "ratio create/copy:" in out and "target <= 3x" in out

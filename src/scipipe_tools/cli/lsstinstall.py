@@ -1,19 +1,124 @@
-"""The ``lsstinstall`` entry point (the end-user installer)."""
+"""The ``lsstinstall`` entry point (the end-user installer), with lsstinstall's flags."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from ..errors import ScipipeError
 from .app import run
+from .common import App, configure_logging, emit_json
 
 
 @click.command("lsstinstall", context_settings={"help_option_names": ["-h", "--help"]})
-def lsstinstall() -> None:
-    """Install a rubin-env conda environment and an EUPS stack (not yet available)."""
-    raise ScipipeError("lsstinstall is not implemented yet in this version of scipipe-tools")
+@click.option("-n", "dry_run", is_flag=True, help="Dry run: print each step as '$ step'.")
+@click.option(
+    "-T",
+    "tag",
+    metavar="TAG",
+    help="rubin-env of this EUPS tag (its #CONDA_ENV in <-E>/src/tags/TAG.list).",
+)
+@click.option(
+    "-X",
+    "exact_tag",
+    metavar="TAG",
+    help="The exact environment of this tag (<binary root>/env/TAG.env).",
+)
+@click.option(
+    "-v",
+    "version",
+    metavar="VER",
+    help="rubin-env version [default: latest: the newest this machine can install].",
+)
+@click.option("-e", "env_name", metavar="ENV", help="Environment name [default: lsst-scipipe-VER].")
+@click.option("-u", "update", is_flag=True, help="Update rubin-env in an existing environment.")
+@click.option("-d", "developer", is_flag=True, help="Add rubin-env-developer.")
+@click.option(
+    "-p",
+    "conda_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="conda root holding envs/ [default: the active conda, else $PWD/conda].",
+)
+@click.option("-P", "new_conda", is_flag=True, help="Ignore an active conda; use -p.")
+@click.option(
+    "-C",
+    "channels",
+    multiple=True,
+    metavar="CH",
+    help="Channel before conda-forge (repeatable; the first wins).",
+)
+@click.option("-E", "eups_root", default="https://eups.lsst.cloud/stack", show_default=True,
+              metavar="URL", help="EUPS distribution root.")  # fmt: skip
+@click.option("-B", "no_binary", is_flag=True, help="No binary root in pkgroot.")
+@click.option("-S", "no_source", is_flag=True, help="No source root in pkgroot.")
+@click.option("-b", "_ignored_b", is_flag=True, hidden=True)
+@click.option("-c", "_ignored_c", is_flag=True, hidden=True)
+@click.option("-t", "_ignored_t", is_flag=True, hidden=True)
+@click.option(
+    "--install",
+    "install_products",
+    multiple=True,
+    metavar="PRODUCT",
+    help="Then install PRODUCT from the -T/-X tag (scipipe distrib install).",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Package cache [default: $SCIPIPE_CACHE_DIR or ~/.cache/scipipe-tools].",
+)
+@click.option("--json", "json_", is_flag=True, help="Print the result as JSON.")
+@click.option("--debug", is_flag=True, help="Debug logging, and a traceback on errors.")
+def lsstinstall(
+    dry_run: bool,
+    tag: str | None,
+    exact_tag: str | None,
+    version: str | None,
+    env_name: str | None,
+    update: bool,
+    developer: bool,
+    conda_root: Path | None,
+    new_conda: bool,
+    channels: tuple[str, ...],
+    eups_root: str,
+    no_binary: bool,
+    no_source: bool,
+    _ignored_b: bool,
+    _ignored_c: bool,
+    _ignored_t: bool,
+    install_products: tuple[str, ...],
+    cache: Path | None,
+    json_: bool,
+    debug: bool,
+) -> None:
+    """Install the rubin-env conda environment and an EUPS stack for the LSST Science
+    Pipelines, ready for `scipipe distrib install` (or `eups distrib install`).
+
+    Needs no conda: environments are made with py-rattler, every package verified.
+    -T, -X and -v are mutually exclusive; -b -c -t are accepted and ignored.
+    """
+    from ..installer.plan import InstallerOptions
+    from ..installer.run import install, next_steps
+    from .console import progress_for
+
+    configure_logging(0, debug)
+    options = InstallerOptions(
+        dry_run=dry_run, tag=tag, exact_tag=exact_tag, version=version, env_name=env_name,
+        update=update, developer=developer, conda_root=conda_root, new_conda=new_conda,
+        channels=channels, eups_root=eups_root, no_binary=no_binary, no_source=no_source,
+        install_products=install_products, cache=cache,
+    )  # fmt: skip
+
+    def say(text: str) -> None:
+        if not json_:
+            click.echo(text, err=not dry_run)
+
+    with progress_for(App(json=json_)) as progress:
+        result = install(options, say, progress)
+    if json_:
+        emit_json(result.to_json())
+    elif not dry_run:
+        click.echo(next_steps(result, options.home))
 
 
 def main() -> None:

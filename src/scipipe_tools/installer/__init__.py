@@ -1,0 +1,1 @@
+"""lsstinstall: the rubin-env environment and an EUPS stack ready for binary installs."""

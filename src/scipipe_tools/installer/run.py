@@ -1,0 +1,256 @@
+"""``lsstinstall``: the rubin-env environment and an empty EUPS stack, ready for binaries.
+
+1. Choose rubin-env: ``-v`` (default: the newest this machine can install), ``-T TAG``
+   (the tag list's ``#CONDA_ENV``) or ``-X TAG`` (the tag's exact ``env/<tag>.env``).
+2. Make the environment ``<root>/envs/lsst-scipipe-<ver>[-exact]`` with py-rattler: a
+   solve for this machine (``-v``/``-T``; an existing environment is reused unless ``-u``
+   or ``-d``) or the exact file, every package verified (``-X``).  No conda is needed.
+3. The EUPS stack at ``$CONDA_PREFIX/share/eups`` (where the eups package's activation
+   puts ``EUPS_PATH``): ``ups_db/``, ``site/startup.py``, ``site/distribInstallPostHook.py``
+   and ``pkgroot`` (``bin|src``).
+4. ``loadLSST.{sh,ash,bash,zsh}`` in the current directory, unless present.
+5. With ``--install``: ``scipipe distrib install -t TAG PRODUCT`` into the stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..env.lockfile import Lock
+from ..errors import ResolutionError
+from ..files import write_atomic
+from ..progress import NULL, Progress
+from . import plan
+from .plan import InstallerOptions
+
+log = logging.getLogger(__name__)
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class InstallerResult:
+    version: str
+    exact: bool
+    env_name: str
+    prefix: Path
+    eups_path: Path
+    pkgroot: str
+    tag: str | None
+    actions: list[str] = field(default_factory=list)
+    env_noop: bool = False
+    installed: list[dict[str, object]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rubin_env": self.version,
+            "exact": self.exact,
+            "env_name": self.env_name,
+            "prefix": str(self.prefix),
+            "eups_path": str(self.eups_path),
+            "pkgroot": self.pkgroot,
+            "tag": self.tag,
+            "env_noop": self.env_noop,
+            "actions": self.actions,
+            "installed": self.installed,
+        }
+
+
+def install(
+    o: InstallerOptions, say: Say = lambda _: None, progress: Progress = NULL
+) -> InstallerResult:
+    from ..env.create import CreateOptions, create_env, default_cache
+    from ..env.platforms import current_platform
+    from ..eups.flavor import current_flavor
+
+    plan.check_options(o)
+    platform = o.platform or current_platform()
+    flavor = o.flavor or current_flavor()
+    cache = o.cache or default_cache()
+    root = plan.conda_root(o)
+    source_url = plan.source_root_url(o.eups_root)
+    tag = o.tag or o.exact_tag
+    version: str | None = None
+    if tag:
+        version = _tag_env(source_url, tag)
+    elif o.version and o.version != "latest":
+        version = o.version
+
+    exact = o.exact_tag is not None
+    lock: Lock | None
+    if exact:
+        assert o.exact_tag is not None and version is not None
+        binary_url = plan.binary_root_url(o.eups_root, platform, version)
+        lock = _exact_env(binary_url, o.exact_tag, platform)
+        source = f"{binary_url}/env/{o.exact_tag}.env"
+    else:
+        existing = _existing_version(root, o.env_name, version)
+        if existing is not None and not (o.update or o.developer):
+            version, lock, source = existing, None, "reused"
+        else:
+            lock, version = _solve(o, version, platform, cache)
+            source = f"a solve of {' '.join(plan.specs(version, o.developer))} for {platform}"
+    name = plan.env_name(version, exact, o.env_name)
+    prefix = root / "envs" / name
+    eups_path = prefix / "share" / "eups"
+    binary = None if o.no_binary else plan.binary_root_url(o.eups_root, platform, version)
+    pkgroot = plan.pkgroot(binary, None if o.no_source else source_url)
+    result = InstallerResult(version, exact, name, prefix, eups_path, pkgroot, tag)
+
+    def act(text: str) -> None:
+        result.actions.append(text)
+        say(f"$ {text}" if o.dry_run else text)
+
+    if lock is None:
+        result.env_noop = True
+        act(f"reuse the environment {prefix} (rubin-env {version}; -u updates it)")
+    else:
+        act(f"scipipe env create --lock <{source}> --prefix {prefix}")
+        options = CreateOptions(prefix, platform, cache, dry_run=o.dry_run, source=source)
+        created = create_env(lock, options, progress)
+        result.env_noop = created.noop
+    _stack(o, result, flavor, act)
+    home = o.home.absolute()
+    if (home / "loadLSST.sh").exists():
+        act(f"keep {home / 'loadLSST.sh'} (it exists)")
+    else:
+        act(f"write {home}/loadLSST.{{sh,ash,bash,zsh}}")
+        if not o.dry_run:
+            from .scripts import write_load_scripts
+
+            write_load_scripts(home, root, name)
+    if o.install_products:
+        _distrib(o, result, flavor, act, progress)
+    return result
+
+
+def _tag_env(source_url: str, tag: str) -> str:
+    from ..distrib.roots import open_root, read_taglist
+
+    source = open_root(source_url)
+    taglist = read_taglist(source, tag)
+    return plan.conda_env_of_tag(taglist.conda_env, tag, source.url(f"tags/{tag}.list"))
+
+
+def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
+    import tempfile
+
+    from ..distrib.roots import open_root
+    from ..env.lockfile import read_explicit
+
+    root = open_root(binary_url)
+    rel = f"env/{tag}.env"
+    if not root.exists(rel):
+        raise ResolutionError(
+            f"no exact environment for {tag} on {platform}: {root.url(rel)} does not exist",
+            hint="this platform may have only source packages; use -T instead of -X",
+        )
+    with tempfile.TemporaryDirectory(prefix="lsstinstall-") as tmp:
+        local = Path(tmp) / f"{tag}.env"
+        root.fetch(rel, local)
+        return read_explicit(local, platform)
+
+
+def _existing_version(root: Path, env_name: str | None, version: str | None) -> str | None:
+    """The rubin-env version of the environment this run would reuse, if it exists."""
+    from ..env.prefix import installed
+
+    if version is None and env_name is None:
+        # "latest" names the environment after what the solve finds: nothing to reuse yet
+        return None
+    name = plan.env_name(version or "", False, env_name)
+    prefix = root / "envs" / name
+    if not (prefix / "conda-meta").is_dir():
+        return None
+    have = installed(prefix).get("rubin-env")
+    if have is None:
+        return None
+    if version is not None and have.version != version:
+        return None
+    return have.version
+
+
+def _solve(
+    o: InstallerOptions, version: str | None, platform: str, cache: Path
+) -> tuple[Lock, str]:
+    from ..env.solve import LockRequest, solve_lock
+    from ..env.spec import EnvSpec
+
+    spec = EnvSpec(
+        path="lsstinstall",
+        name="rubin-env",
+        version=version or "latest",
+        channels=plan.channels(o, version),
+        dependencies=tuple(plan.specs(version, o.developer)),
+        platforms=(platform,),
+    )
+    outcome = solve_lock(LockRequest(spec, (platform,), detect_virtual=True), cache)
+    found = next((p.version for p in outcome.lock.packages if p.name == "rubin-env"), None)
+    if found is None:
+        raise ResolutionError("the solve has no rubin-env package")
+    return outcome.lock, found
+
+
+def _stack(
+    o: InstallerOptions, r: InstallerResult, flavor: str, act: Callable[[str], None]
+) -> None:
+    from ..eups.stack import Stack
+
+    act(f"create the EUPS stack {r.eups_path} (flavor {flavor})")
+    act(f"write {r.eups_path / 'pkgroot'}: {r.pkgroot or '(empty: -B and -S)'}")
+    act(f"write {r.eups_path / 'site' / 'distribInstallPostHook.py'}")
+    if o.dry_run:
+        return
+    Stack.create(r.eups_path, flavor)
+    write_atomic(r.eups_path / "pkgroot", r.pkgroot + "\n")
+    hook = Path(__file__).with_name("posthook.py")
+    target = r.eups_path / "site" / "distribInstallPostHook.py"
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(hook, tmp)
+    tmp.replace(target)
+
+
+def _distrib(
+    o: InstallerOptions,
+    r: InstallerResult,
+    flavor: str,
+    act: Callable[[str], None],
+    progress: Progress,
+) -> None:
+    from ..distrib.install import InstallOptions
+    from ..distrib.install import install as distrib_install
+    from ..distrib.roots import split_pkgroot
+
+    assert r.tag is not None
+    products = " ".join(o.install_products)
+    act(f"scipipe distrib install -t {r.tag} {products} --stack {r.eups_path}")
+    options = InstallOptions(
+        roots=tuple(split_pkgroot(r.pkgroot)),
+        tag=r.tag,
+        products=o.install_products,
+        stack=r.eups_path,
+        flavor=flavor,
+        dry_run=o.dry_run,
+    )
+    outcome = distrib_install(options, progress)
+    r.installed = [row.to_json() for row in outcome.installed]
+
+
+def next_steps(r: InstallerResult, home: Path) -> str:
+    """What lsstinstall tells the user at the end."""
+    tag = r.tag or "<TAG>"
+    return "\n".join(
+        [
+            "Bootstrap complete. To continue installing (and to use) the LSST stack, type one of:",
+            f"    . {home}/loadLSST.sh     # sh, ash",
+            f"    source {home}/loadLSST.bash  # bash",
+            f"    source {home}/loadLSST.zsh   # zsh",
+            "then:",
+            f"    scipipe distrib install -t {tag} lsst_distrib   # or: eups distrib install",
+            "    setup lsst_distrib",
+        ]
+    )
