@@ -119,6 +119,25 @@ def run(
     return result
 
 
+def spawn(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    stdout_path: Path,
+    stderr_path: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` without waiting: its stdin is a pipe for the caller to write, its
+    stdout and stderr go to files (no pipe to fill up and deadlock)."""
+    args = [os.fspath(a) for a in argv]
+    env = {**os.environ, **extra_env} if extra_env else None
+    log.debug("$ %s &", redact(shlex.join(args)))
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        try:
+            return subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err)
+        except FileNotFoundError as exc:
+            raise ScipipeError(f"cannot run {args[0]!r}: not found") from exc
+
+
 def python_module(module: str, *args: str | os.PathLike[str]) -> list[str]:
     """argv that runs ``python -m module args`` with this interpreter."""
     return [sys.executable, "-m", module, *(os.fspath(a) for a in args)]

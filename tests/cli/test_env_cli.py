@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -253,7 +254,7 @@ def test_create_installs_exactly_the_lock_then_is_a_noop(
     def no_worker(*args: object, **kwargs: object) -> None:
         raise AssertionError("a satisfied environment must not start py-rattler")
 
-    monkeypatch.setattr("scipipe_tools.env.create.call", no_worker)
+    monkeypatch.setattr("scipipe_tools.env.create.Started", no_worker)
     (prefix / "conda-meta" / "scipipe-env.stamp").unlink()  # the full comparison
     r = scipipe("env", "create", "--lock", locked, "-p", prefix, "--platform", "linux-64")
     assert r.code == 0, r.err
@@ -385,14 +386,17 @@ def test_a_failed_install_leaves_no_environment(
 ) -> None:
     from scipipe_tools.errors import ScipipeError
 
-    def half_install(op: str, job: dict[str, Any], **kw: object) -> None:
-        staging = Path(job["prefix"])
-        (staging / "conda-meta").mkdir(parents=True)
-        (staging / "bin").mkdir()
-        (staging / "bin" / "python3").write_text("half")
-        raise ScipipeError("py-rattler RustPanic: disk full")
+    class HalfInstall(worker.Started):
+        """The real worker starts; its install dies half-way through writing the prefix."""
 
-    monkeypatch.setattr("scipipe_tools.env.create.call", half_install)
+        def run(self, job: Mapping[str, Any], **kw: object) -> None:
+            staging = Path(job["prefix"])
+            (staging / "conda-meta").mkdir(parents=True)
+            (staging / "bin").mkdir()
+            (staging / "bin" / "python3").write_text("half")
+            raise ScipipeError("py-rattler RustPanic: disk full")
+
+    monkeypatch.setattr("scipipe_tools.env.create.Started", HalfInstall)
     prefix = tmp_path / "envs" / "env"
     r = scipipe("env", "create", "--lock", locked, "-p", prefix, "--platform", "linux-64")
     assert r.code == 1 and "disk full" in r.err

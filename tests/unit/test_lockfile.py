@@ -87,3 +87,25 @@ def test_malformed_lock(tmp_path: Path) -> None:
     assert str(info.value.location) == str(bad)
     with pytest.raises(InputError, match="cannot read lock file: No such file"):
         read_lock(tmp_path / "missing.yml")
+
+
+def test_the_models_load_without_conda_locks_cli_and_the_rest_still_imports() -> None:
+    """conda-lock's package __init__ is deferred, never lost: in a fresh interpreter the
+    models load alone, and later imports of conda-lock's API and CLI still work."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from scipipe_tools.env.lockfile import conda_lock_models
+models = conda_lock_models()
+assert "conda_lock.conda_lock" not in sys.modules and "conda_lock.lookup" not in sys.modules
+from conda_lock.lockfile import parse_conda_lock_file
+from conda_lock import main
+import conda_lock.lockfile.v1.models as again
+assert callable(parse_conda_lock_file) and callable(main) and again is models
+print("ok", sys.modules["conda_lock"].__version__)
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ok 4.")

@@ -25,22 +25,38 @@ def demo_group() -> None:
     help="The sample stack [default: examples/sample-stack].",
 )
 @click.option("--no-checkouts", is_flag=True, help="Only the remotes and repos.yaml.")
+@click.option("--no-channel", is_flag=True, help="No local conda channel and rubin-env.yaml.")
 @click.option("--force", is_flag=True, help="Replace an earlier demo in DEST.")
 @click.option("--dry-run", is_flag=True, help="Say what would be created; create nothing.")
 @json_option
 def init_cmd(
-    dest: Path, source: Path | None, no_checkouts: bool, force: bool, dry_run: bool
+    dest: Path,
+    source: Path | None,
+    no_checkouts: bool,
+    no_channel: bool,
+    force: bool,
+    dry_run: bool,
 ) -> None:
-    """Create DEST/remotes (bare git repos with history), DEST/repos.yaml, DEST/sources."""
+    """Create DEST/remotes (bare git repos with history), DEST/repos.yaml, DEST/sources,
+    and a local conda channel DEST/channel with DEST/rubin-env.yaml, an environment spec
+    that solves from it (the channel needs py-rattler-build: pip install 'scipipe-tools[demo]').
+    """
     src = demo.find_source(source)
+    channel = not no_channel
+    if channel and not demo.can_make_channel():
+        channel = False
+        info("note: py-rattler-build is not installed, so no conda channel is made "
+             "(pip install 'scipipe-tools[demo]')")  # fmt: skip
     if dry_run:
         echo(
             f"would materialize {src} into {dest}/remotes, {dest}/repos.yaml"
             + ("" if no_checkouts else f", {dest}/sources")
+            + ("" if not channel else f", {dest}/channel, {dest}/rubin-env.yaml")
         )
         return
     with progress_for(get_app()) as progress:
-        d = demo.init(src, dest, checkouts=not no_checkouts, force=force, progress=progress)
+        d = demo.init(src, dest, checkouts=not no_checkouts, channel=channel, force=force,
+                      progress=progress)  # fmt: skip
     if get_app().json:
         emit_json(
             {
@@ -48,11 +64,16 @@ def init_cmd(
                 "repos_yaml": str(d.stack.repos_yaml),
                 "exclusions": str(d.stack.exclusions) if d.stack.exclusions else None,
                 "sources": str(d.sources) if d.sources else None,
+                "channel": str(d.channel) if d.channel else None,
+                "env_spec": str(d.env_spec) if d.env_spec else None,
             }
         )
         return
     echo(f"{len(d.stack.products)} products: {d.stack.dest / 'remotes'}")
     echo(f"repos.yaml: {d.stack.repos_yaml}")
+    if d.channel and d.env_spec:
+        echo(f"conda channel: {d.channel}")
+        echo(f"environment spec: {d.env_spec}")
     if d.sources:
         echo(f"checkouts: {d.sources}")
         info(

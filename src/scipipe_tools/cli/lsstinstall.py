@@ -118,7 +118,7 @@ def lsstinstall(
     if json_:
         emit_json(result.to_json())
     elif not dry_run:
-        click.echo(next_steps(result, options.home))
+        click.echo(next_steps(result, options.home.absolute(), options.install_products))
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from ..progress import NULL, Progress
 from .fetch import clear_partials, fetch_all
 from .lockfile import Lock, LockedPackage
 from .prefix import Transaction, plan_transaction, record_origin
-from .worker import call
+from .worker import Started
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,10 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
     key = hashlib.sha256(str(prefix).encode()).hexdigest()[:16]
     lock_file = options.cache / "locks" / f"{prefix.name}-{key}.lock"
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with StackLock(prefix, lock_file=lock_file, activity="an environment install"):
+    with (
+        StackLock(prefix, lock_file=lock_file, activity="an environment install"),
+        Started("install") as worker,  # Python and py-rattler start while we fetch
+    ):
         clear_partials(options.cache)
         fetched = fetch_all(txn.to_fetch, options.cache, jobs=options.jobs, progress=progress)
         log.debug("create: fetched and verified at %.3f s", time.monotonic() - started)
@@ -196,11 +199,9 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
             "keep": [str(k.meta) for k in txn.keep],
         }
         if fresh:
-            _install_fresh(prefix, job, txn.to_fetch)
+            _install_fresh(prefix, job, txn.to_fetch, worker)
         else:
-            _log_install(
-                call("install", {**job, "prefix": str(prefix), "placeholder_prefix": None})
-            )
+            _log_install(worker.run({**job, "prefix": str(prefix), "placeholder_prefix": None}))
             record_origin(prefix, txn.to_fetch)
     log.debug("create: installed at %.3f s", time.monotonic() - started)
     left = plan_transaction(prefix, packages)
@@ -213,15 +214,15 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
     return result(fresh, sum(f.downloaded for f in fetched))
 
 
-def _install_fresh(prefix: Path, job: dict[str, object], packages: list[LockedPackage]) -> None:
+def _install_fresh(
+    prefix: Path, job: dict[str, object], packages: list[LockedPackage], worker: Started
+) -> None:
     staging = prefix.with_name(f".{prefix.name}.staging-{os.getpid()}")
     # We hold the prefix lock: staging directories of killed runs are debris.
     for stale in prefix.parent.glob(f".{prefix.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
     try:
-        _log_install(
-            call("install", {**job, "prefix": str(staging), "placeholder_prefix": str(prefix)})
-        )
+        _log_install(worker.run({**job, "prefix": str(staging), "placeholder_prefix": str(prefix)}))
         record_origin(staging, packages)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

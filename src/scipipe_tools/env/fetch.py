@@ -16,9 +16,7 @@ import hashlib
 import os
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -60,6 +58,9 @@ def cache_path(cache: Path, package: LockedPackage) -> Path:
 
 
 def _open(url: str, timeout: float) -> BinaryIO:
+    import urllib.error
+    import urllib.request  # only for URLs that need it: 20 ms of imports
+
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme == "file":
         path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)

@@ -104,18 +104,37 @@ def conda_lock_models() -> ModuleType:
 
     ``conda_lock/__init__.py`` imports conda-lock's whole command line (its solvers,
     ensureconda, a vendored Poetry with dulwich): 0.7 s before the first line of a lock
-    is read.  The models need none of it, so when conda-lock is not imported yet its
-    package is registered without running that ``__init__``; the submodules load from the
-    same files as usual.  A process that later wants ``conda_lock.main`` imports
-    ``conda_lock.conda_lock`` directly.
+    is read, and ``conda_lock/lockfile/__init__.py`` 0.1 s more (PyPI name lookups).  The
+    models need neither, so when conda-lock is not imported yet both packages are
+    registered with their ``__init__`` deferred (:func:`_deferred_package`): the models
+    load from the same files as usual, and the packages finish importing the moment any
+    other code asks them for something.
     """
-    if "conda_lock" not in sys.modules:
-        spec = importlib.util.find_spec("conda_lock")
-        if spec is not None and spec.submodule_search_locations is not None:
-            package = importlib.util.module_from_spec(spec)
-            package.__version__ = importlib.metadata.version("conda-lock")  # type: ignore[attr-defined]
-            sys.modules["conda_lock"] = package
+    for name in ("conda_lock", "conda_lock.lockfile"):
+        if name not in sys.modules and not _deferred_package(name):
+            break  # not laid out as expected: import normally
     return importlib.import_module("conda_lock.lockfile.v1.models")
+
+
+def _deferred_package(name: str) -> bool:
+    """Register package ``name`` without running its ``__init__``, which runs on the
+    first lookup of a name the package does not have yet (PEP 562 ``__getattr__``)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return False
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def __getattr__(attr: str) -> object:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        del package.__dict__["__getattr__"]
+        loader.exec_module(package)  # the real __init__, into the same module
+        return getattr(package, attr)
+
+    package.__dict__["__getattr__"] = __getattr__
+    sys.modules[name] = package
+    return True
 
 
 def _yaml_loader() -> type[yaml.SafeLoader]:

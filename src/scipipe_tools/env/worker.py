@@ -2,11 +2,12 @@
 
 py-rattler's ``solve`` and ``install`` are async and it can crash at interpreter exit
 (the pyo3/tokio shutdown race, see the peer survey), so scipipe never imports it in the
-process that runs the command.  The parent (:func:`call`) writes a job as JSON, runs
-``python -m scipipe_tools.env.worker OP JOB RESULT`` and reads RESULT, which the child
-writes atomically as its last act; a child that crashes after writing a complete result
-is tolerated.  Expected failures (an unsatisfiable spec, an unreadable lock) come back as
-``{"error": ...}`` entries for the parent to turn into scipipe errors.
+process that runs the command.  The parent (:func:`call`, or :class:`Started` to start
+the child early) runs ``python -m scipipe_tools.env.worker OP - RESULT``, writes the job
+as JSON to its stdin and reads RESULT, which the child writes atomically as its last
+act; a child that crashes after writing a complete result is tolerated.  Expected
+failures (an unsatisfiable spec, an unreadable lock) come back as ``{"error": ...}``
+entries for the parent to turn into scipipe errors.
 
 Ops:
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,31 +51,74 @@ DEFAULT_TIMEOUT = 1800.0
 
 def call(op: str, job: Mapping[str, Any], *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
     """Run ``op`` with ``job`` in a child process and return its result (parsed JSON)."""
-    with tempfile.TemporaryDirectory(prefix="scipipe-rattler-") as work:
-        job_path = Path(work) / "job.json"
-        result_path = Path(work) / "result.json"
-        write_atomic(job_path, json.dumps(job, sort_keys=True))
-        argv = proc.python_module(__name__, op, job_path, result_path)
-        started = time.monotonic()
-        result = proc.run(argv, check=False, timeout=timeout, extra_env=proc.child_pythonpath())
-        log.debug("rattler %s: %.2f s, %s", op, time.monotonic() - started,
-                  proc.describe_exit(result.returncode))  # fmt: skip
-        if not result_path.is_file():
+    with Started(op) as worker:
+        return worker.run(job, timeout=timeout)
+
+
+class Started:
+    """A worker started before its job is known, so that starting Python and importing
+    py-rattler overlap with the caller's own work (``env create`` fetches meanwhile).
+
+    ``with Started("install") as w: ...; w.run(job)``; leaving the block without
+    :meth:`run` stops the child.
+    """
+
+    def __init__(self, op: str) -> None:
+        self.op = op
+        self._dir = tempfile.TemporaryDirectory(prefix="scipipe-rattler-")
+        work = Path(self._dir.name)
+        self.result_path = work / "result.json"
+        self.stderr_path = work / "stderr"
+        self.argv = proc.python_module(__name__, op, "-", self.result_path)
+        self.started = time.monotonic()
+        self._child = proc.spawn(self.argv, stdout_path=work / "stdout",
+                                 stderr_path=self.stderr_path,
+                                 extra_env=proc.child_pythonpath())  # fmt: skip
+
+    def __enter__(self) -> Started:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._child.poll() is None:
+            self._child.kill()
+            self._child.wait()
+        self._dir.cleanup()
+
+    def run(self, job: Mapping[str, Any], *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        assert self._child.stdin is not None
+        try:
+            self._child.stdin.write(json.dumps(job, sort_keys=True).encode())
+            self._child.stdin.close()
+        except BrokenPipeError:
+            pass  # the child died early: judged below
+        try:
+            code = self._child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._child.kill()
+            self._child.wait()
+            raise CommandError(self.argv, -1, f"timed out after {timeout} s") from None
+        stderr = self.stderr_path.read_text(errors="replace")
+        log.debug("rattler %s: %.2f s, %s", self.op, time.monotonic() - self.started,
+                  proc.describe_exit(code))  # fmt: skip
+        if not self.result_path.is_file():
             raise CommandError(
-                argv,
-                result.returncode,
-                proc.tail(result.stderr),
+                self.argv,
+                code,
+                proc.tail(stderr),
                 hint="py-rattler failed in its worker process; rerun with --debug",
             )
-        if result.returncode != 0:
-            if result.returncode not in proc.CRASH_AT_EXIT:
-                raise CommandError(argv, result.returncode, proc.tail(result.stderr))
+        if code != 0:
+            if code not in proc.CRASH_AT_EXIT:
+                raise CommandError(self.argv, code, proc.tail(stderr))
             log.debug("rattler worker crashed at exit (%s) after writing its result; tolerated",
-                      proc.describe_exit(result.returncode))  # fmt: skip
-        data = json.loads(result_path.read_text("utf-8"))
-    if isinstance(data, dict) and "fatal" in data:
-        raise _error(data)
-    return data
+                      proc.describe_exit(code))  # fmt: skip
+        data = json.loads(self.result_path.read_text("utf-8"))
+        if isinstance(data, dict) and "fatal" in data:
+            raise _error(data)
+        return data
 
 
 def _error(data: Mapping[str, Any]) -> ScipipeError:
@@ -267,10 +312,16 @@ OPS = {"solve": _solve, "install": _install, "read-lock": _read_lock}
 
 def main(argv: Sequence[str]) -> int:
     if len(argv) != 3 or argv[0] not in OPS:
-        print(f"usage: python -m {__name__} {{{'|'.join(OPS)}}} JOB RESULT", file=sys.stderr)
+        print(f"usage: python -m {__name__} {{{'|'.join(OPS)}}} JOB|- RESULT", file=sys.stderr)
         return 2
     op, job_path, result_path = argv
-    job = json.loads(Path(job_path).read_text("utf-8"))
+    if job_path == "-":
+        # Started early by the parent: import py-rattler while the parent prepares the job.
+        import rattler  # noqa: F401
+
+        job = json.loads(sys.stdin.buffer.read())
+    else:
+        job = json.loads(Path(job_path).read_text("utf-8"))
     try:
         result = OPS[op](job)
     except KeyboardInterrupt:

@@ -132,6 +132,13 @@ def pkgroot(binary_url: str | None, source_url: str | None) -> str:
     return "|".join(u for u in (binary_url, source_url) if u)
 
 
+def eups_root(value: str) -> str:
+    """``-E``: a URL as given; a local directory made absolute and normalized."""
+    if "://" in value:
+        return value.rstrip("/")
+    return str(Path(value).expanduser().resolve())
+
+
 def source_root_url(eups_root: str) -> str:
     return f"{eups_root.rstrip('/')}/src"
 

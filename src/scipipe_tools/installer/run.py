@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from collections.abc import Callable
@@ -68,6 +69,7 @@ def install(
     from ..eups.flavor import current_flavor
 
     plan.check_options(o)
+    o = dataclasses.replace(o, eups_root=plan.eups_root(o.eups_root))
     platform = o.platform or current_platform()
     flavor = o.flavor or current_flavor()
     cache = o.cache or default_cache()
@@ -240,17 +242,20 @@ def _distrib(
     r.installed = [row.to_json() for row in outcome.installed]
 
 
-def next_steps(r: InstallerResult, home: Path) -> str:
+def next_steps(r: InstallerResult, home: Path, products: tuple[str, ...] = ()) -> str:
     """What lsstinstall tells the user at the end."""
     tag = r.tag or "<TAG>"
-    return "\n".join(
-        [
-            "Bootstrap complete. To continue installing (and to use) the LSST stack, type one of:",
-            f"    . {home}/loadLSST.sh     # sh, ash",
-            f"    source {home}/loadLSST.bash  # bash",
-            f"    source {home}/loadLSST.zsh   # zsh",
-            "then:",
-            f"    scipipe distrib install -t {tag} lsst_distrib   # or: eups distrib install",
-            "    setup lsst_distrib",
-        ]
-    )
+    lines = [
+        "Bootstrap complete. To continue installing (and to use) the LSST stack, type one of:",
+        f"    . {home}/loadLSST.sh          # sh, ash",
+        f"    source {home}/loadLSST.bash   # bash",
+        f"    source {home}/loadLSST.zsh    # zsh",
+        "then:",
+    ]
+    if not products:
+        lines.append(
+            f"    scipipe distrib install -t {tag} lsst_distrib   # or: eups distrib install"
+        )
+    top = products[0] if products else "lsst_distrib"
+    lines.append(f'    setup {top} -t {tag}     # or: eval "$(scipipe setup {top} -t {tag})"')
+    return "\n".join(lines)

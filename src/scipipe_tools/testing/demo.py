@@ -22,6 +22,35 @@ class Demo:
     stack: Materialized
     #: ``sources/<product>`` checkouts of main, as lsstsw's ``build/`` holds them
     sources: Path | None
+    #: a local conda channel standing in for conda-forge (needs py-rattler-build)
+    channel: Path | None = None
+    #: ``rubin-env.yaml``: an environment spec that solves from ``channel``
+    env_spec: Path | None = None
+
+
+def can_make_channel() -> bool:
+    """Whether py-rattler-build (the ``demo`` extra) is installed to build packages."""
+    import importlib.util
+
+    return importlib.util.find_spec("rattler_build") is not None
+
+
+ENV_SPEC = """\
+# The demo's rubin-env: the local channel next to this file stands in for conda-forge.
+# Made by `scipipe demo init`.  Lock it:  scipipe env lock {path}
+name: rubin-env
+version: 13.0.1
+channels: [{channel}]
+dependencies: ["rubin-env ==13.0.1"]
+variants:
+  developer: ["rubin-env-developer ==13.0.1"]
+platforms: [linux-64, linux-aarch64, osx-64, osx-arm64]
+virtual_packages:
+  linux-64: {{__glibc: "2.28", __unix: "0", __linux: "4.18"}}
+  linux-aarch64: {{__glibc: "2.28", __unix: "0", __linux: "4.18"}}
+  osx-64: {{__osx: "11.0", __unix: "0"}}
+  osx-arm64: {{__osx: "11.0", __unix: "0"}}
+"""
 
 
 def find_source(source: Path | None) -> Path:
@@ -61,10 +90,12 @@ def init(
     dest: Path,
     *,
     checkouts: bool = True,
+    channel: bool = True,
     force: bool = False,
     progress: Progress = NULL,
 ) -> Demo:
-    """Materialize the stack under ``dest``: ``remotes/``, ``repos.yaml`` and ``sources/``.
+    """Materialize the stack under ``dest``: ``remotes/``, ``repos.yaml``, ``sources/``,
+    and (with ``channel``) ``channel/`` and ``rubin-env.yaml``.
 
     With ``force`` an earlier demo in ``dest`` is replaced; anything else there is not.
     """
@@ -77,7 +108,15 @@ def init(
         shutil.rmtree(dest)
     created = not dest.exists()
     try:
-        return _init(source, dest, checkouts, progress)
+        made = _init(source, dest, checkouts, progress)
+        if not channel:
+            return made
+        progress.start(1, "building the conda channel")
+        try:
+            conda, spec = _channel(dest)
+        finally:
+            progress.finish()
+        return Demo(made.stack, made.sources, conda, spec)
     except BaseException:
         # nothing half-made stays behind
         if created:
@@ -103,3 +142,13 @@ def _init(source: Path, dest: Path, checkouts: bool, progress: Progress) -> Demo
         list(pool.map(clone, stack.products))
     progress.finish()
     return Demo(stack, sources)
+
+
+def _channel(dest: Path) -> tuple[Path, Path]:
+    from ..files import write_atomic
+    from .channel import DEFAULT_SUBDIRS, channel_url, make_channel, rubin_like_packages
+
+    conda = make_channel(dest / "channel", rubin_like_packages(DEFAULT_SUBDIRS))
+    spec = dest / "rubin-env.yaml"
+    write_atomic(spec, ENV_SPEC.format(path=spec, channel=channel_url(conda)))
+    return conda, spec
