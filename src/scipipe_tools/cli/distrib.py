@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import click
 
 from ..distrib.roots import open_root, read_taglist, split_pkgroot
-from ..errors import InputError, ResolutionError
+from ..errors import ResolutionError
 from ..eups.flavor import current_flavor
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
-from .stack import STACK_HELP, flavor_option, open_stack
+from .stack import STACK_HELP, flavor_option, open_stack, stack_path
 
 if TYPE_CHECKING:
     from ..distrib.install import InstallResult
@@ -32,15 +32,6 @@ def distrib_group() -> None:
       scipipe distrib install -t w_2025_10 lsst_distrib     # roots from $EUPS_PKGROOT
       scipipe distrib list https://eups.example.org/stack/src -t w_2025_10
     """
-
-
-def _stack_dir(stack_dir: Path | None) -> Path:
-    if stack_dir is not None:
-        return stack_dir
-    first = os.environ.get("EUPS_PATH", "").split(":")[0]
-    if not first:
-        raise InputError("no stack given", hint="pass --stack DIR or set EUPS_PATH")
-    return Path(first)
 
 
 @distrib_group.command("publish")
@@ -211,7 +202,7 @@ def install_cmd(
     options = InstallOptions(
         roots=_roots(roots),
         products=(product,),
-        stack=_stack_dir(stack_dir).absolute(),
+        stack=stack_path(stack_dir).absolute(),
         flavor=flavor or current_flavor(),
         tag=tag,
         version=version,

@@ -29,14 +29,19 @@ flavor_option = click.option(
 )
 
 
+def stack_path(stack_dir: Path | None) -> Path:
+    """``--stack``, else the first entry of ``$EUPS_PATH`` (it need not exist yet)."""
+    if stack_dir is not None:
+        return stack_dir
+    first = os.environ.get("EUPS_PATH", "").split(":")[0]
+    if not first:
+        raise InputError("no stack given", hint="pass --stack DIR or set EUPS_PATH")
+    return Path(first)
+
+
 def open_stack(stack_dir: Path | None, flavor: str | None) -> Stack:
     """``--stack``, else the first entry of ``$EUPS_PATH``; it must be a stack."""
-    if stack_dir is None:
-        first = os.environ.get("EUPS_PATH", "").split(":")[0]
-        if not first:
-            raise InputError("no stack given", hint="pass --stack DIR or set EUPS_PATH")
-        stack_dir = Path(first)
-    return Stack.open(stack_dir, flavor or current_flavor())
+    return Stack.open(stack_path(stack_dir), flavor or current_flavor())
 
 
 @click.command("list")
