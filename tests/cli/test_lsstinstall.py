@@ -329,3 +329,26 @@ def test_exact_env_and_binary_install_in_one_command(
     r = lsst(capsys, "-X", "w_2025_15", "-E", url, "--install", "lsst_demo", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["env_noop"] is True and json.loads(r.out)["installed"] == []
+
+
+def test_u_updates_an_existing_env_and_C_puts_a_channel_first(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from scipipe_tools.testing.channel import PackageSpec, make_channel
+
+    assert lsst(capsys, "-v", "13.0.1").code == 0
+    prefix = home / "conda" / "envs" / "lsst-scipipe-13.0.1"
+    eups = next((prefix / "conda-meta").glob("eups-*.json"))
+    eups.unlink()  # the environment drifts from rubin-env
+    r = lsst(capsys, "-v", "13.0.1", "--json")
+    assert json.loads(r.out)["env_noop"] is True  # reused as it is: no solve
+    assert "eups" not in packages(prefix)
+    mirror = make_channel(tmp_path / "mirror", [PackageSpec(
+        "eups", "2.2.14", depends=("python >=3.9", "__unix"), build="mirror_0")],
+        subdirs=["linux-64"])  # fmt: skip
+    r = lsst(capsys, "-v", "13.0.1", "-u", "-C", channel_url(mirror), "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["env_noop"] is False
+    record = json.loads(next((prefix / "conda-meta").glob("eups-*.json")).read_text())
+    assert (record["version"], record["build"]) == ("2.2.14", "mirror_0")
+    assert record["url"].startswith(channel_url(mirror))
