@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from .errors import InputError, Location
 
@@ -38,20 +42,35 @@ def new_file_mode(target: Path) -> int:
         return 0o666 & ~UMASK
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to a temporary sibling and rename it over ``path``.
+@contextmanager
+def atomic_writer(
+    path: str | os.PathLike[str], *, mode: int | None = None, suffix: str = ".tmp"
+) -> Iterator[IO[bytes]]:
+    """``with atomic_writer(path) as out:`` writes to a temporary sibling that becomes
+    ``path`` (``os.replace``) when the block ends, and is removed if it raises.
 
     Readers see the old file or the new one, never a part of it, and a crash leaves at
-    most a stray ``.<name>.*.tmp`` file.  The file keeps its mode, or gets the umask's.
+    most a stray ``.<name>.*<suffix>`` file.  The file gets ``mode``, else keeps its own,
+    else gets the umask's (not mkstemp's private 0600).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     try:
-        os.fchmod(fd, new_file_mode(target))
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        os.fchmod(fd, new_file_mode(target) if mode is None else mode)
+        with os.fdopen(fd, "wb") as out:
+            yield out
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` (UTF-8; surrogate escapes as :func:`read_text` makes them) through
+    :func:`atomic_writer`."""
+    with (
+        atomic_writer(path, mode=mode) as out,
+        io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape") as fh,
+    ):
+        fh.write(text)

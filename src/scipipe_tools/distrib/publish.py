@@ -32,6 +32,7 @@ from ..env.platforms import current_platform, normalize_platform
 from ..errors import InputError, IntegrityError, Location, ResolutionError
 from ..eups.stack import Stack, check_tag
 from ..eups.taglist import TagList, TagRow, parse_taglist
+from ..files import write_atomic
 from ..progress import NULL, Progress
 from . import layout
 from .collect import Collection, Product, collect
@@ -354,16 +355,7 @@ def plan_publish(options: PublishOptions) -> PublishPlan:
 
 def _put_text(path: Path, text: str) -> None:
     """Atomic, and world-readable: a web server may run as another user."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
-            fh.write(text)
-            os.fchmod(fh.fileno(), 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, mode=0o644)
 
 
 def _put_checksum(path: Path) -> None:

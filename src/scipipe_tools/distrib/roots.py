@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import http.client
 import logging
-import os
 import re
 import shutil
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import IO, TypeVar
+from typing import TypeVar
 
 from ..errors import InputError, NetworkError, ResolutionError
 from ..eups.taglist import TagList, parse_taglist
+from ..files import atomic_writer
 from ..http import USER_AGENT
 from . import layout
 
@@ -96,19 +94,6 @@ def _missing(root: Root, rel: str) -> ResolutionError:
     return ResolutionError(f"{root.url(rel)}: not found")
 
 
-@contextmanager
-def _atomic_file(dest: Path) -> Iterator[IO[bytes]]:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class LocalRoot(Root):
     """A root on the local file system (a path or a ``file://`` URL)."""
 
@@ -136,7 +121,7 @@ class LocalRoot(Root):
     def fetch(self, rel: str, dest: Path) -> None:
         src = self.path / check_rel(rel)
         try:
-            with open(src, "rb") as fh, _atomic_file(dest) as out:
+            with open(src, "rb") as fh, atomic_writer(dest, suffix=".part") as out:
                 shutil.copyfileobj(fh, out, 1 << 20)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise _missing(self, rel) from None
@@ -204,7 +189,7 @@ class HttpRoot(Root):
 
     def fetch(self, rel: str, dest: Path) -> None:
         def save(resp: http.client.HTTPResponse) -> None:
-            with _atomic_file(dest) as out:
+            with atomic_writer(dest, suffix=".part") as out:
                 shutil.copyfileobj(resp, out, 1 << 20)
                 length = resp.getheader("Content-Length")
                 if length is not None and out.tell() != int(length):

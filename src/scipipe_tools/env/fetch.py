@@ -13,8 +13,6 @@ download and no rehash.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InputError, IntegrityError, NetworkError, ResolutionError
+from ..files import atomic_writer
 from ..progress import NULL, Progress
 from .lockfile import LockedPackage
 
@@ -89,29 +88,22 @@ def _download(package: LockedPackage, dest: Path, timeout: float) -> None:
 
     The strongest hash the lock has is checked: sha256, else md5.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     kind, expected = ("sha256", package.sha256) if package.sha256 else ("md5", package.md5)
     digest = hashlib.new(kind, usedforsecurity=kind != "md5")
-    try:
-        with os.fdopen(fd, "wb") as out, _open(package.url, timeout) as src:
-            try:
-                for chunk in iter(lambda: src.read(CHUNK), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-            except OSError as exc:
-                raise NetworkError(f"download of {package.url} failed: {exc}") from exc
+    with atomic_writer(dest, suffix=".part") as out, _open(package.url, timeout) as src:
+        try:
+            for chunk in iter(lambda: src.read(CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        except OSError as exc:
+            raise NetworkError(f"download of {package.url} failed: {exc}") from exc
         actual = digest.hexdigest()
-        if (expected or "").lower() != actual:
+        if (expected or "").lower() != actual:  # raised inside: the partial file goes
             raise IntegrityError(
                 f"{package.name} {package.version}: {kind} mismatch for {package.url} "
                 f"(lock: {(expected or '').lower()}, file: {actual}); refusing it, "
                 "nothing installed"
             )
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def fetch_one(package: LockedPackage, cache: Path, *, timeout: float = 60.0) -> Fetched:
