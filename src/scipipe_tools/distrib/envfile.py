@@ -7,9 +7,11 @@ it is the tag list's ``#CONDA_ENV`` unless one is given.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..env.lockfile import LockedPackage, explicit_text, parse_explicit, read_lock
 from ..errors import InputError, Location
 from ..files import read_text
 
@@ -26,31 +28,19 @@ class EnvFile:
     source: Path
 
 
-def _package_of(url: str) -> tuple[str, str] | None:
-    """(name, version) from a package URL ``.../name-version-build.conda#hash``."""
-    filename = url.split("#", 1)[0].rsplit("/", 1)[-1]
-    for ext in (".conda", ".tar.bz2"):
-        if filename.endswith(ext):
-            parts = filename.removesuffix(ext).rsplit("-", 2)
-            return (parts[0], parts[1]) if len(parts) == 3 else None
-    return None
+def _explicit(path: Path, text: str, platform: str) -> EnvFile:
+    """Copied as is (its platform is its own business), once it parses."""
+    packages = parse_explicit(text, path, platform).packages
+    return EnvFile(text if text.endswith("\n") else text + "\n", _rubin_env(packages), path)
 
 
-def _explicit(path: Path, text: str) -> EnvFile:
-    version = None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", "@")):
-            continue
-        found = _package_of(line)
-        if found is not None and found[0] in RUBIN_ENV:
-            version = found[1]
-    return EnvFile(text if text.endswith("\n") else text + "\n", version, path)
+def _rubin_env(packages: Sequence[LockedPackage]) -> str | None:
+    """The version of rubin-env, else of rubin-env-nosysroot (which it pins exactly)."""
+    versions = {p.name: p.version for p in packages}
+    return next((versions[n] for n in RUBIN_ENV if n in versions), None)
 
 
 def _from_lock(path: Path, platform: str) -> EnvFile:
-    from ..env.lockfile import explicit_text, read_lock
-
     lock = read_lock(path)
     packages = lock.for_platform(platform)
     if not packages:
@@ -63,13 +53,12 @@ def _from_lock(path: Path, platform: str) -> EnvFile:
         f"Written by scipipe distrib publish from {path.name} for {platform}.",
         f"platform: {platform}",
     ]
-    version = next((p.version for p in packages if p.name in RUBIN_ENV), None)
-    return EnvFile(explicit_text(packages, header=header), version, path)
+    return EnvFile(explicit_text(packages, header=header), _rubin_env(packages), path)
 
 
 def load_env_file(path: Path, platform: str) -> EnvFile:
     """An explicit file as is, or a conda-lock.yml rendered for ``platform``."""
     text = read_text(path, "environment file")
     if any(line.strip() == "@EXPLICIT" for line in text.splitlines()):
-        return _explicit(path, text)
+        return _explicit(path, text, platform)
     return _from_lock(path, platform)

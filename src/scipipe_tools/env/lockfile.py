@@ -185,9 +185,13 @@ def read_lock(path: Path) -> Lock:
 
     A malformed one is an InputError naming the file and the line, or the key path.
     """
+    return parse_lock(read_text(path, "lock file"), path)
+
+
+def parse_lock(text: str, path: str | Path = "conda-lock.yml") -> Lock:
+    """:func:`read_lock` of text already read."""
     from pydantic import ValidationError
 
-    text = read_text(path, "lock file")
     try:
         data = yaml.load(text, Loader=_yaml_loader())
     except yaml.MarkedYAMLError as exc:
@@ -302,8 +306,8 @@ def parse_explicit(text: str, path: str | Path = "env", platform: str | None = N
     """conda's ``@EXPLICIT`` file (``url#md5`` lines) as a one-platform :class:`Lock`.
 
     The file's platform is its ``# platform: X`` header, else the subdir of its first
-    non-noarch package URL; ``platform`` is what the caller wants: a file for another
-    platform is an error, and a file that does not say takes ``platform``.
+    non-noarch package URL, else ``platform``.  Whether that is the platform a caller
+    wants is the caller's business (:func:`read_env` refuses another one).
     """
     p = str(path)
     header_platform: str | None = None
@@ -336,10 +340,7 @@ def parse_explicit(text: str, path: str | Path = "env", platform: str | None = N
         raise InputError("not an explicit environment file: no '@EXPLICIT' line",
                          location=Location(p))  # fmt: skip
     subdirs = [u.rsplit("/", 2)[-2] for _, u, _, _ in packages if u.count("/") >= 2]
-    own = header_platform or next((s for s in subdirs if s != "noarch"), None)
-    if own and platform and own != platform:
-        raise InputError(f"this environment is for {own}, not {platform}", location=Location(p))
-    chosen = own or platform
+    chosen = header_platform or next((s for s in subdirs if s != "noarch"), None) or platform
     if chosen is None:
         raise InputError("cannot tell the platform: add a '# platform: <subdir>' line",
                          location=Location(p))  # fmt: skip
@@ -361,13 +362,16 @@ def parse_explicit(text: str, path: str | Path = "env", platform: str | None = N
     return Lock(tuple(sorted(locked)), (chosen,), tuple(channels))
 
 
-def read_explicit(path: Path, platform: str | None = None) -> Lock:
-    return parse_explicit(read_text(path, "explicit environment file"), path, platform)
-
-
 def read_env(path: Path, platform: str | None = None) -> Lock:
-    """A conda-lock.yml or an ``@EXPLICIT`` file, told apart by content."""
+    """A conda-lock.yml or an ``@EXPLICIT`` file, told apart by content.  An explicit
+    file for another platform than ``platform`` is refused (a lock says per package)."""
     text = read_text(path, "environment lock")
-    if re.search(r"^@EXPLICIT\s*$", text, re.M):
-        return parse_explicit(text, path, platform)
-    return read_lock(path)
+    if not re.search(r"^@EXPLICIT\s*$", text, re.M):
+        return parse_lock(text, path)
+    lock = parse_explicit(text, path, platform)
+    if platform and lock.platforms != (platform,):
+        raise InputError(
+            f"this environment is for {lock.platforms[0]}, not {platform}",
+            location=Location(str(path)),
+        )
+    return lock

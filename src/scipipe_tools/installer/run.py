@@ -142,7 +142,7 @@ def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
     import tempfile
 
     from ..distrib.roots import open_root
-    from ..env.lockfile import read_explicit
+    from ..env.lockfile import read_env
 
     root = open_root(binary_url)
     rel = f"env/{tag}.env"
@@ -154,7 +154,7 @@ def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
     with tempfile.TemporaryDirectory(prefix="lsstinstall-") as tmp:
         local = Path(tmp) / f"{tag}.env"
         root.fetch(rel, local)
-        return read_explicit(local, platform)
+        return read_env(local, platform)
 
 
 def _existing_version(root: Path, env_name: str | None, version: str | None) -> str | None:
