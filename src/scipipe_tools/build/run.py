@@ -20,15 +20,14 @@ import logging
 import os
 import shutil
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import archive, git
-from ..errors import BuildError, IntegrityError, NetworkError, ScipipeError
+from ..distrib import layout
+from ..errors import BuildError, IntegrityError, ScipipeError
 from ..eups.expandtable import expand_table
 from ..eups.graph import transitive_deps
 from ..eups.stack import Stack
@@ -39,6 +38,9 @@ from .lock import StackLock
 from .plan import Plan, PlannedProduct
 from .scheduler import NodeResult, Status, run_dag
 from .setupenv import build_env
+
+if TYPE_CHECKING:
+    from ..distrib.roots import Root
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +81,6 @@ class BuildResult:
         return all(r.status in report.OK_STATUSES for r in self.reports)
 
 
-def tarball_name(product: str, version: str, flavor: str) -> str:
-    return f"{product}-{version}@{flavor}.tar.gz"
-
-
 class _Builder:
     def __init__(self, plan: Plan, build_id: str, options: BuildOptions, stack: Stack) -> None:
         self.plan = plan
@@ -93,6 +91,12 @@ class _Builder:
         self.graph = {p.name: p.deps for p in plan.products}
         self.logs = options.build_dir / "logs"
         self.base_env = dict(os.environ if options.base_env is None else options.base_env)
+        #: the distrib root prebuilt tarballs come from (``--binary-root``), if any
+        self.binary_root: Root | None = None
+        if options.binary_root:
+            from ..distrib.roots import open_root  # HTTP machinery: only when asked for
+
+            self.binary_root = open_root(options.binary_root)
 
     # -- one product ---------------------------------------------------------------
 
@@ -121,22 +125,16 @@ class _Builder:
         return how
 
     def _fetch_binary(self, p: PlannedProduct, staging: Path, logfile: Path) -> str | None:
-        root = self.opt.binary_root
-        if not root:
+        if self.binary_root is None:
             return None
-        name = tarball_name(p.name, p.version, self.opt.flavor)
-        tmpdir = self.opt.build_dir / "downloads"
-        tmpdir.mkdir(parents=True, exist_ok=True)
-        tarball = tmpdir / name
+        from ..distrib.fetch import Download, download
+
+        name = layout.tarball(p.name, p.version, self.opt.flavor)
+        if not self.binary_root.exists(name):
+            return None
+        tarball = self.opt.build_dir / "downloads" / name
         try:
-            if not _fetch(root, name, tarball):
-                return None
-            sums = tmpdir / f"{name}.sha256"
-            if not _fetch(root, name + ".sha256", sums):
-                log.warning("%s: %s has no .sha256 beside it: building from source", p.name, name)
-                return None
-            words = sums.read_text().split()
-            archive.verify_sha256(tarball, words[0] if words else "", name)
+            download(Download(self.binary_root, name, tarball))  # verified against .sha256
             archive.safe_extract(tarball, staging, name)
         except IntegrityError as exc:
             log.warning("%s: %s; building from source", p.name, exc)
@@ -147,7 +145,7 @@ class _Builder:
         finally:
             tarball.unlink(missing_ok=True)
         with open(logfile, "a") as fh:
-            fh.write(f"installed prebuilt {name} from {root}\n")
+            fh.write(f"installed prebuilt {name} from {self.binary_root}\n")
         return "installed-binary"
 
     def _build_source(self, p: PlannedProduct, staging: Path, logfile: Path) -> None:
@@ -266,27 +264,6 @@ def _message(error: BaseException | None) -> str:
     if isinstance(error, ScipipeError):
         return str(error)
     return f"{type(error).__name__}: {error}"
-
-
-def _fetch(root: str, name: str, dest: Path) -> bool:
-    """Copy ``root/name`` to ``dest``; False when it does not exist there."""
-    if root.startswith(("http://", "https://")):
-        url = root.rstrip("/") + "/" + urllib.parse.quote(name)
-        try:
-            with urllib.request.urlopen(url, timeout=60) as resp, open(dest, "wb") as out:
-                shutil.copyfileobj(resp, out)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return False
-            raise NetworkError(f"{url}: HTTP {exc.code}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise NetworkError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
-        return True
-    path = Path(root.removeprefix("file://")) / name
-    if not path.is_file():
-        return False
-    shutil.copyfile(path, dest)
-    return True
 
 
 def build(
