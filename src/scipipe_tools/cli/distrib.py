@@ -13,7 +13,7 @@ from ..errors import ResolutionError
 from ..eups.flavor import current_flavor
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
-from .stack import STACK_HELP, flavor_option, open_stack, stack_path
+from .stack import flavor_option, open_stack, stack_option, stack_path
 
 if TYPE_CHECKING:
     from ..distrib.install import InstallResult
@@ -51,9 +51,7 @@ def distrib_group() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="An EUPS tree: binary root at DIR/<platform path>, source root at DIR/src.",
 )
-@click.option(
-    "--stack", "stack_dir", type=click.Path(file_okay=False, path_type=Path), help=STACK_HELP
-)
+@stack_option
 @click.option(
     "--sources",
     type=click.Path(file_okay=False, path_type=Path),
@@ -164,9 +162,7 @@ def _roots(values: tuple[str, ...]) -> tuple[str, ...]:
     multiple=True,
     help="Server root (dir or URL), tried in order [default: $EUPS_PKGROOT, '|'-separated].",
 )
-@click.option(
-    "--stack", "stack_dir", type=click.Path(file_okay=False, path_type=Path), help=STACK_HELP
-)
+@stack_option
 @flavor_option
 @click.option(
     "-j",
