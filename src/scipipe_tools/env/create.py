@@ -107,10 +107,16 @@ def conda_root(root: Path | None = None) -> Path:
     )
 
 
-def env_prefix(name: str, root: Path | None = None) -> Path:
+def check_env_name(name: str, option: str | None = None) -> str:
+    """A conda environment name: letters, digits and ``_.+-``; ``option`` names the flag
+    it came from in the message."""
     if not _ENV_NAME.match(name):
-        raise InputError(f"invalid environment name {name!r}")
-    return conda_root(root) / "envs" / name
+        raise InputError(f"{option + ': ' if option else ''}invalid environment name {name!r}")
+    return name
+
+
+def env_prefix(name: str, root: Path | None = None) -> Path:
+    return conda_root(root) / "envs" / check_env_name(name)
 
 
 STAMP = "scipipe-env.stamp"  # in conda-meta/, not *.json: installers read those as records

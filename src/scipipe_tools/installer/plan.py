@@ -93,9 +93,9 @@ def conda_env_of_tag(value: str | None, tag: str, where: str) -> str:
 def env_name(version: str, exact: bool, override: str | None = None) -> str:
     """``lsst-scipipe-<ver>`` (``-exact`` appended for an exact environment) unless ``-e``."""
     if override:
-        if not re.match(r"^[A-Za-z0-9_.+\-]+$", override):
-            raise InputError(f"-e: invalid environment name {override!r}")
-        return override
+        from ..env.create import check_env_name
+
+        return check_env_name(override, "-e")
     return f"{ENV_PREFIX}{version}{'-exact' if exact else ''}"
 
 
