@@ -104,3 +104,21 @@ def test_http_errors(channel_copy: Path, tmp_path: Path) -> None:
                                 sha256="0" * 64)  # fmt: skip
     with pytest.raises(NetworkError, match="cannot reach"):
         fetch_one(unreachable, tmp_path / "cache", timeout=5)
+
+
+def test_only_abandoned_partial_downloads_are_cleared(tmp_path: Path) -> None:
+    """The cache is shared: another process's download in flight must survive."""
+    import os
+    import time
+
+    from scipipe_tools.env.fetch import STALE_PART_SECONDS, clear_partials
+
+    folder = tmp_path / "cache" / "archives" / ("0" * 64)
+    folder.mkdir(parents=True)
+    running, abandoned = folder / ".x.conda.abc.part", folder / ".x.conda.def.part"
+    running.write_bytes(b"in flight")
+    abandoned.write_bytes(b"killed")
+    old = time.time() - STALE_PART_SECONDS - 60
+    os.utime(abandoned, (old, old))
+    clear_partials(tmp_path / "cache")
+    assert running.exists() and not abandoned.exists()

@@ -164,7 +164,20 @@ def fetch_all(
     return [results[i] for i in range(len(packages))]
 
 
-def clear_partials(cache: Path) -> None:
-    """Remove ``.part`` files that killed downloads left behind."""
+#: A ``.part`` file untouched this long belongs to no download still running.
+STALE_PART_SECONDS = 24 * 3600
+
+
+def clear_partials(cache: Path, *, older_than: float = STALE_PART_SECONDS) -> None:
+    """Remove ``.part`` files that killed downloads left behind.
+
+    The cache is shared by every environment, and another process may be downloading
+    into it right now, so only files untouched for ``older_than`` seconds go.
+    """
+    cutoff = time.time() - older_than
     for part in (cache / "archives").glob("*/.*.part"):
-        part.unlink(missing_ok=True)
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass  # finished (renamed) or removed meanwhile
