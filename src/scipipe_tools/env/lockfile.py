@@ -363,9 +363,13 @@ def parse_explicit(text: str, path: str | Path = "env", platform: str | None = N
 
 
 def read_env(path: Path, platform: str | None = None) -> Lock:
-    """A conda-lock.yml or an ``@EXPLICIT`` file, told apart by content.  An explicit
-    file for another platform than ``platform`` is refused (a lock says per package)."""
-    text = read_text(path, "environment lock")
+    """A conda-lock.yml or an ``@EXPLICIT`` file, told apart by content."""
+    return parse_env(read_text(path, "environment lock"), path, platform)
+
+
+def parse_env(text: str, path: str | Path = "env", platform: str | None = None) -> Lock:
+    """:func:`read_env` of text already read.  An explicit file for another platform than
+    ``platform`` is refused (a lock says per package)."""
     if not re.search(r"^@EXPLICIT\s*$", text, re.M):
         return parse_lock(text, path)
     lock = parse_explicit(text, path, platform)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,10 +138,8 @@ def _tag_env(source_url: str, tag: str) -> str:
 
 
 def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
-    import tempfile
-
     from ..distrib.roots import open_root
-    from ..env.lockfile import read_env
+    from ..env.lockfile import parse_env
 
     root = open_root(binary_url)
     rel = f"env/{tag}.env"
@@ -151,10 +148,7 @@ def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
             f"no exact environment for {tag} on {platform}: {root.url(rel)} does not exist",
             hint="this platform may have only source packages; use -T instead of -X",
         )
-    with tempfile.TemporaryDirectory(prefix="lsstinstall-") as tmp:
-        local = Path(tmp) / f"{tag}.env"
-        root.fetch(rel, local)
-        return read_env(local, platform)
+    return parse_env(root.read_text(rel), root.url(rel), platform)
 
 
 def _existing_version(root: Path, env_name: str | None, version: str | None) -> str | None:
@@ -209,11 +203,8 @@ def _stack(
         return
     Stack.create(r.eups_path, flavor)
     write_atomic(r.eups_path / "pkgroot", r.pkgroot + "\n")
-    hook = Path(__file__).with_name("posthook.py")
-    target = r.eups_path / "site" / "distribInstallPostHook.py"
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(hook, tmp)
-    tmp.replace(target)
+    hook = Path(__file__).with_name("posthook.py").read_text(encoding="utf-8")
+    write_atomic(r.eups_path / "site" / "distribInstallPostHook.py", hook)
 
 
 def _distrib(
