@@ -593,3 +593,11 @@ def lfs_pull(repo: str | os.PathLike[str], *, timeout: float = REMOTE_TIMEOUT) -
         remote=True,
         timeout=timeout,
     )
+
+
+def config_get(key: str, repo: str | os.PathLike[str] | None = None) -> str | None:
+    """``git config --get key`` (global and system config, or ``repo``'s), or None."""
+    cwd = Path(repo) if repo is not None else Path.home()
+    res = proc.run(["git", "config", "--get", key], cwd=cwd, env=_env(None), check=False)
+    value = res.stdout.strip()
+    return value if res.returncode == 0 and value else None

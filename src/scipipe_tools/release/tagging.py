@@ -1,0 +1,348 @@
+"""``scipipe release tag``: tag every product repo of a release (codekit github-tag-release).
+
+Read everything, then write.  The read phase (the manifest, the EUPS tag, repos.yaml, the
+teams, each repo's current tag) runs concurrently and collects every problem; if there
+is any, nothing is written and the exit code is their number.  The write phase then runs
+``jobs`` repos at a time; each write is recorded in the ledger, so that a rerun after a
+partial failure skips what is done and finishes the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import InputError, ScipipeError
+from ..eups.manifest import Manifest
+from ..eups.repos import Repos
+from ..eups.taglist import TagList
+from ..progress import NULL, Progress
+from . import plan, tagnames
+from .forge import Forge, ForgeStats, RateLimitError, Tagger
+from .ledger import Ledger
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_JOBS = 8
+MAX_EXIT = 255
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    IN_SYNC = "in-sync"
+    DONE_EARLIER = "done-earlier"
+    WOULD_CREATE = "would-create"
+    WOULD_UPDATE = "would-update"
+    ERROR = "error"
+    FAILED = "failed"
+    NOT_RUN = "not-run"
+
+
+@dataclass(frozen=True)
+class TagRequest:
+    git_tag: str
+    manifest: Manifest
+    repos: Repos
+    tagger: Tagger
+    allow_teams: Sequence[str]
+    taglist: TagList | None = None
+    deny_teams: Sequence[str] = ()
+    external_teams: Sequence[str] = ()
+    dry_run: bool = False
+    verify: bool = False
+    force_tag: bool = False
+    ignore_manifest_versions: bool = False
+    ignore_git_message: bool = False
+    ignore_git_tagger: bool = False
+    limit: int | None = None
+    fail_fast: bool = False
+    jobs: int = DEFAULT_JOBS
+    ledger: Path | None = None
+    forge_key: str = ""
+
+    @property
+    def eups_tag(self) -> str | None:
+        return self.taglist.tag if self.taglist is not None else None
+
+
+@dataclass
+class RepoResult:
+    product: str
+    repo: str
+    tag: str
+    sha: str
+    outcome: Outcome
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "product": self.product,
+            "repo": self.repo,
+            "tag": self.tag,
+            "sha": self.sha,
+            "outcome": self.outcome.value,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class TagResult:
+    git_tag: str
+    build_id: str
+    eups_tag: str | None
+    mode: str
+    results: list[RepoResult] = field(default_factory=list)
+    problems: list[plan.Problem] = field(default_factory=list)
+    stats: ForgeStats | None = None
+    aborted: str | None = None
+
+    @property
+    def errors(self) -> int:
+        return len(self.problems) + sum(r.outcome is Outcome.FAILED for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        return min(self.errors, MAX_EXIT)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.outcome.value] = out.get(r.outcome.value, 0) + 1
+        return dict(sorted(out.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        stats = self.stats
+        return {
+            "git_tag": self.git_tag,
+            "manifest": self.build_id,
+            "eups_tag": self.eups_tag,
+            "mode": self.mode,
+            "errors": self.errors,
+            "problems": [{"product": p.product, "message": p.message} for p in self.problems],
+            "counts": self.counts(),
+            "repos": [r.to_json() for r in self.results],
+            "aborted": self.aborted,
+            "api": None
+            if stats is None
+            else {
+                "calls": stats.total_calls,
+                "by_kind": dict(sorted(stats.calls.items())),
+                "rate_limit": stats.rate_limit,
+                "rate_remaining": stats.rate_remaining,
+                "rate_reset": stats.rate_reset,
+                "waited_seconds": round(stats.waited, 3),
+            },
+        }
+
+
+def _parallel(
+    items: Sequence[T],
+    fn: Callable[[T], R],
+    jobs: int,
+    progress: Progress,
+    label: str,
+    name: Callable[[T], str],
+    stop: threading.Event | None = None,
+) -> list[tuple[T, R | None, BaseException | None]]:
+    """``fn`` over ``items``, ``jobs`` at a time; stops submitting once ``stop`` is set.
+
+    Items never started come back with neither a result nor an error.
+    """
+    out: dict[int, tuple[T, R | None, BaseException | None]] = {}
+    progress.start(len(items), label)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            pending: dict[Future[R], int] = {}
+            queue = list(enumerate(items))
+            queue.reverse()
+            while queue or pending:
+                while queue and len(pending) < max(1, jobs) and not (stop and stop.is_set()):
+                    i, item = queue.pop()
+                    pending[pool.submit(fn, item)] = i
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    exc = fut.exception()
+                    out[i] = (items[i], None if exc else fut.result(), exc)
+                    progress.advance(name(items[i]))
+            for i, item in queue:
+                out[i] = (item, None, None)
+    finally:
+        progress.finish()
+    return [out[i] for i in range(len(items))]
+
+
+def tag_release(request: TagRequest, forge: Forge, progress: Progress = NULL) -> TagResult:
+    """Plan, check and (unless dry-run or verify) write the release tags."""
+    req = request
+    tagnames.check_git_tag(req.git_tag)
+    if req.dry_run and req.verify:
+        raise InputError("--dry-run and --verify cannot be combined")
+    if not req.allow_teams:
+        raise InputError("give at least one --allow-team")
+    build_id = req.manifest.build_id or "?"
+    mode = "verify" if req.verify else "dry-run" if req.dry_run else "write"
+    result = TagResult(req.git_tag, build_id, req.eups_tag, mode)
+
+    products, problems = plan.select(
+        req.manifest,
+        req.taglist,
+        ignore_versions=req.ignore_manifest_versions,
+        limit=req.limit,
+    )
+    targets, more = plan.resolve_repos(products, req.repos)
+    problems += more
+    wanted = list(dict.fromkeys([*req.allow_teams, *req.deny_teams, *req.external_teams]))
+    members = forge.teams(wanted)
+    targets, more = plan.gate(
+        targets,
+        members,
+        allow=req.allow_teams,
+        deny=req.deny_teams,
+        external=req.external_teams,
+        git_tag=req.git_tag,
+        build_id=build_id,
+        eups_tag=req.eups_tag,
+    )
+    problems += more
+
+    ledger = Ledger(req.ledger, req.forge_key) if req.ledger is not None else None
+    compare = plan.Compare(message=not req.ignore_git_message, tagger=not req.ignore_git_tagger)
+    results: dict[str, RepoResult] = {}
+    to_read: list[plan.Target] = []
+    for t in targets:
+        if (
+            ledger is not None
+            and not req.verify
+            and ledger.done(t.repo.full_name, t.tag, t.sha, t.message)
+        ):
+            results[t.product] = RepoResult(
+                t.product, t.repo.full_name, t.tag, t.sha, Outcome.DONE_EARLIER, str(req.ledger)
+            )
+        else:
+            to_read.append(t)
+
+    def read(t: plan.Target) -> plan.Decision:
+        rid = forge.repo(t.repo.full_name)
+        return plan.decide(
+            t, forge.get_tag(rid, t.tag), req.tagger, compare=compare, force=req.force_tag
+        )
+
+    decisions: dict[str, plan.Decision] = {}
+    try:
+        for t, decision, exc in _parallel(
+            to_read, read, req.jobs, progress, "checking tags", lambda t: t.product
+        ):
+            if isinstance(exc, RateLimitError):
+                raise exc
+            if exc is not None:
+                if not isinstance(exc, ScipipeError):
+                    raise exc
+                problems.append(plan.Problem(t.product, f"{t.repo}: {exc.message}"))
+                results[t.product] = _result(t, Outcome.ERROR, exc.message)
+                continue
+            assert decision is not None
+            decisions[t.product] = decision
+            if decision.action is plan.Action.CONFLICT:
+                problems.append(
+                    plan.Problem(
+                        t.product,
+                        f"{t.repo}: tag {t.tag} exists and differs: {decision.reason} "
+                        "(--force-tag moves it)",
+                    )
+                )
+                results[t.product] = _result(t, Outcome.ERROR, decision.reason)
+            elif decision.action is plan.Action.IN_SYNC:
+                log.warning("%s: %s already in sync", t.repo, t.tag)
+                results[t.product] = _result(t, Outcome.IN_SYNC)
+                if ledger is not None and not (req.dry_run or req.verify):
+                    ledger.record(t.repo.full_name, t.tag, t.sha, t.message, "in-sync")
+
+        writes = [t for t in to_read if decisions.get(t.product) and t.product not in results]
+        if req.verify:
+            for t in writes:
+                verb = decisions[t.product].action.value
+                problems.append(plan.Problem(t.product, f"{t.repo}: tag {t.tag} needs {verb}"))
+                results[t.product] = _result(t, Outcome.ERROR, f"needs {verb}")
+            writes = []
+        result.problems = problems
+        if problems:
+            for t in writes:
+                results[t.product] = _result(t, Outcome.NOT_RUN, "errors found while checking")
+            writes = []
+        if req.dry_run:
+            for t in writes:
+                update = decisions[t.product].action is plan.Action.UPDATE
+                log.info(
+                    "(noop) %s: %s %s -> %s",
+                    t.repo,
+                    "update" if update else "create",
+                    t.tag,
+                    t.sha[:12],
+                )
+                results[t.product] = _result(
+                    t,
+                    Outcome.WOULD_UPDATE if update else Outcome.WOULD_CREATE,
+                    decisions[t.product].reason,
+                )
+            writes = []
+
+        stop = threading.Event()
+
+        def write(t: plan.Target) -> Outcome:
+            update = decisions[t.product].action is plan.Action.UPDATE
+            rid = forge.repo(t.repo.full_name)
+            forge.create_tag(rid, t.tag, t.sha, t.message, req.tagger, force=update)
+            if ledger is not None:
+                ledger.record(
+                    t.repo.full_name, t.tag, t.sha, t.message, "updated" if update else "created"
+                )
+            return Outcome.UPDATED if update else Outcome.CREATED
+
+        def write_guarded(t: plan.Target) -> Outcome:
+            try:
+                return write(t)
+            except BaseException:
+                if req.fail_fast:
+                    stop.set()
+                raise
+
+        for t, outcome, exc in _parallel(
+            writes, write_guarded, req.jobs, progress, "writing tags", lambda t: t.product, stop
+        ):
+            if isinstance(exc, RateLimitError):
+                raise exc
+            if exc is not None:
+                if not isinstance(exc, ScipipeError):
+                    raise exc
+                results[t.product] = _result(t, Outcome.FAILED, exc.message)
+            elif outcome is None:
+                results[t.product] = _result(t, Outcome.NOT_RUN, "stopped by --fail-fast")
+            else:
+                results[t.product] = _result(t, outcome, decisions[t.product].reason)
+    except RateLimitError as exc:
+        result.aborted = exc.message
+        raise
+    finally:
+        if ledger is not None:
+            ledger.close()
+        order = {t.product: i for i, t in enumerate(targets)}
+        result.results = sorted(results.values(), key=lambda r: order.get(r.product, 0))
+        result.problems = problems
+        result.stats = forge.stats()
+    return result
+
+
+def _result(t: plan.Target, outcome: Outcome, detail: str = "") -> RepoResult:
+    return RepoResult(t.product, t.repo.full_name, t.tag, t.sha, outcome, detail)
