@@ -380,3 +380,6 @@ def _report(result: Any) -> None:
         f"{result.git_tag} from {result.build_id} ({result.mode}): {counts}; "
         f"{result.errors} error(s){api}"
     )
+
+
+from . import release_flows  # noqa: E402, F401

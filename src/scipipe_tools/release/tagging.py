@@ -144,7 +144,7 @@ class TagResult:
         }
 
 
-def _parallel(
+def run_parallel(
     items: Sequence[T],
     fn: Callable[[T], R],
     jobs: int,
@@ -241,7 +241,7 @@ def tag_release(request: TagRequest, forge: Forge, progress: Progress = NULL) ->
 
     decisions: dict[str, plan.Decision] = {}
     try:
-        for t, decision, exc in _parallel(
+        for t, decision, exc in run_parallel(
             to_read, read, req.jobs, progress, "checking tags", lambda t: t.product
         ):
             if isinstance(exc, RateLimitError):
@@ -264,7 +264,7 @@ def tag_release(request: TagRequest, forge: Forge, progress: Progress = NULL) ->
                 )
                 results[t.product] = _result(t, Outcome.ERROR, decision.reason)
             elif decision.action is plan.Action.IN_SYNC:
-                log.warning("%s: %s already in sync", t.repo, t.tag)
+                log.info("%s: %s already in sync", t.repo, t.tag)
                 results[t.product] = _result(t, Outcome.IN_SYNC)
                 if ledger is not None and not (req.dry_run or req.verify):
                     ledger.record(t.repo.full_name, t.tag, t.sha, t.message, "in-sync")
@@ -318,7 +318,7 @@ def tag_release(request: TagRequest, forge: Forge, progress: Progress = NULL) ->
                     stop.set()
                 raise
 
-        for t, outcome, exc in _parallel(
+        for t, outcome, exc in run_parallel(
             writes, write_guarded, req.jobs, progress, "writing tags", lambda t: t.product, stop
         ):
             if isinstance(exc, RateLimitError):
