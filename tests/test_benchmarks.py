@@ -68,3 +68,13 @@ def test_bench_env_create_prints_its_ratio() -> None:
     assert "environment: 7 packages" in out
     assert "scipipe env create, already matching:" in out
     assert "ratio create/copy:" in out and "target <= 3x" in out
+
+
+def test_bench_release_tag_prints_speed_up_and_calls_per_repo() -> None:
+    out = run(
+        "benchmarks.bench_release_tag", "--products", "12", "--latency", "0.01", "--jobs", "4"
+    )
+    assert "repos: 12 (bare git remotes) behind the local GitHub server, 10 ms per call" in out
+    assert "codekit-shaped serial:" in out and "5.00 API calls/repo" in out
+    assert "scipipe -j 4:" in out and "in-sync rerun:" in out
+    assert "speed-up -j 4 over scipipe -j 1:" in out and "target >= 8x" in out
