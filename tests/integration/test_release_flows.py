@@ -534,3 +534,30 @@ def test_versiondb_sync_fast_forwards_and_refuses_a_diverged_checkout(tmp_path: 
     with pytest.raises(ScipipeError, match="cannot push") as err:
         publish_versiondb(two.path)
     assert "moved" in str(err.value.hint)
+
+
+def test_weekly_through_the_github_forge(setup: Setup, tmp_path: Path) -> None:
+    from scipipe_tools.testing.githubserver import GitHubServer
+
+    world = setup.world
+    token = tmp_path / "token"
+    token.write_text("flow-token-123\n")
+    token.chmod(0o600)
+    with GitHubServer(
+        world.remotes, org=world.org, teams=world.team_members(), token="flow-token-123"
+    ) as srv:
+        text = setup.config_path.read_text().replace(
+            f"forge: {{kind: git, teams_file: {world.policy}, cache_dir: cache}}",
+            f"forge: {{kind: github, org: {world.org}, github_url: '{srv.url}', "
+            f"token_path: {token}}}",
+        )
+        setup.config_path.write_text(text)
+        result = run_flow(WEEKLY, setup.config)
+        assert list(statuses(result).values()) == ["done"] * 5 + ["skipped", "done"]
+        assert srv.calls["POST /repos/{o}/{n}/git/tags"] == 4 + 2  # products, then aux
+        assert srv.errors == []
+    for p in world.products:
+        assert tag_info(world, p, "w.2025.15")[1] == "Version w.2025.15 release from w_2025_15/b1"
+    for aux in world.aux:
+        assert tag_info(world, aux, "w.2025.15")[1] == "Version w.2025.15"
+    assert setup.results()["tag_release"] == {"counts": {"created": 4}, "errors": 0}
