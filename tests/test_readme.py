@@ -41,13 +41,14 @@ def test_the_first_command_installs_and_builds_the_sample_stack() -> None:
 
 @pytest.mark.slow
 def test_the_sample_stack_walkthrough_runs_as_written(tmp_path: Path) -> None:
-    first, _, walkthrough = blocks()[:3]
+    first, _, walkthrough, release = blocks()[:4]
     (tmp_path / ".venv").symlink_to(Path(sys.prefix))
     env = {**os.environ, "SCIPIPE_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("CONDA_EXE", None)
     env.pop("EUPS_PATH", None)
     env.pop("EUPS_PKGROOT", None)
-    for line in [without_setup(first), *walkthrough.strip().splitlines()]:
+    lines = [*walkthrough.strip().splitlines(), *release.strip().splitlines()]
+    for line in [without_setup(first), *lines]:
         r = subprocess.run(["sh", "-c", line], cwd=tmp_path, env=env, capture_output=True,
                            text=True, check=False)  # fmt: skip
         assert r.returncode == 0, f"{line}\n{r.stderr}"
@@ -59,3 +60,9 @@ def test_the_sample_stack_walkthrough_runs_as_written(tmp_path: Path) -> None:
     installed = list((exact / "share" / "eups" / "ups_db" / "lsst_demo").glob("*.version"))
     assert len(installed) == 1
     assert (exact / "share" / "eups" / "ups_db" / "lsst_demo" / "w_2025_15.chain").is_file()
+    # the release manager's weekly: every demo remote tagged, results.json written
+    demo = work / "demo"
+    tagged = subprocess.run(["git", "cat-file", "-p", "w.2026.48"], cwd=demo / "remotes" / "afw.git",
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "Version w.2026.48 release from w_2026_48/b1" in tagged
+    assert '"manifest_id": "b1"' in (demo / "release" / "build" / "results.json").read_text()

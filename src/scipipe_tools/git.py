@@ -528,18 +528,48 @@ def clean(repo: str | os.PathLike[str]) -> None:
     _run(path, ["clean", "-d", "-f", "-q", "-x"], what=f"cannot clean {path}")
 
 
-def commit_all(repo: str | os.PathLike[str], message: str) -> str:
+Identity = tuple[str, str]
+
+
+def identity_env(identity: Identity | None) -> dict[str, str] | None:
+    """Author and committer ``(name, email)`` as git's environment variables."""
+    if identity is None:
+        return None
+    name, email = identity
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+
+
+def commit_all(
+    repo: str | os.PathLike[str], message: str, *, identity: Identity | None = None
+) -> str:
     """Stage every change (``add -A``) and commit it; return the new commit's SHA."""
     path = Path(repo)
     _run(path, ["add", "--all"], what=f"cannot stage changes in {path}")
-    _run(path, ["commit", "--quiet", "-m", message], what=f"cannot commit in {path}")
+    _run(
+        path,
+        ["commit", "--quiet", "-m", message],
+        what=f"cannot commit in {path}",
+        extra_env=identity_env(identity),
+    )
     return head_sha(path)
 
 
-def commit_paths(repo: str | os.PathLike[str], message: str, paths: Sequence[str]) -> str:
+def commit_paths(
+    repo: str | os.PathLike[str],
+    message: str,
+    paths: Sequence[str],
+    *,
+    identity: Identity | None = None,
+) -> str:
     """Stage and commit ``paths`` (relative to ``repo``) only; return the new SHA.
 
     Whatever else is modified or staged in the repository stays out of the commit.
+    ``identity`` (name, email) overrides git's configured author and committer.
     """
     path = Path(repo)
     _run(path, ["add", "--", *paths], what=f"cannot stage {', '.join(paths)} in {path}")
@@ -547,6 +577,7 @@ def commit_paths(repo: str | os.PathLike[str], message: str, paths: Sequence[str
         path,
         ["commit", "--quiet", "--only", "-m", message, "--", *paths],
         what=f"cannot commit in {path}",
+        extra_env=identity_env(identity),
     )
     return head_sha(path)
 
@@ -557,13 +588,21 @@ def unstage(repo: str | os.PathLike[str], paths: Sequence[str]) -> None:
     _run(path, ["reset", "--quiet", "--", *paths], what=f"cannot unstage files in {path}")
 
 
-def tag_annotated(repo: str | os.PathLike[str], name: str, message: str, ref: str = "HEAD") -> None:
+def tag_annotated(
+    repo: str | os.PathLike[str],
+    name: str,
+    message: str,
+    ref: str = "HEAD",
+    *,
+    identity: Identity | None = None,
+) -> None:
     path = Path(repo)
     check_ref(name)
     _run(
         path,
         ["tag", "--annotate", "-m", message, name, ref],
         what=f"cannot create tag {name} in {path}",
+        extra_env=identity_env(identity),
     )
 
 

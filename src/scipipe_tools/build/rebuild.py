@@ -66,6 +66,8 @@ class RebuildOptions:
     binary_root: str | None = None
     tags: Sequence[str] = ()
     build_id: str | None = None
+    #: (name, email) of the versiondb's commits and tags [default: git's configured user]
+    identity: tuple[str, str] | None = None
 
 
 @dataclass
@@ -116,7 +118,7 @@ def rebuild(
         build_id, reused = allocate_build_id(manifest, lay, options.flavor)
     manifest = manifest.with_build_id(build_id)
     if lay.versiondb is not None and not options.build_id:
-        VersionDb(lay.versiondb).record(manifest)
+        VersionDb(lay.versiondb, options.identity).record(manifest)
     write_atomic(lay.build_dir / "manifest.txt", manifest.to_text())
     result = RebuildResult(plan, manifest, build_id, reused)
     stack = Stack(lay.stack, options.flavor)

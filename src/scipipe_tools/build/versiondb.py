@@ -41,10 +41,12 @@ CONTENT_DB = "content_sha.db.txt"
 
 
 class VersionDb:
-    """A versiondb checkout at ``path``."""
+    """A versiondb checkout at ``path``; commits and tags by ``identity`` (name, email)
+    when given, else by git's configured user."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, identity: git.Identity | None = None) -> None:
         self.path = Path(path)
+        self.identity = identity
 
     def __repr__(self) -> str:
         return f"VersionDb({str(self.path)!r})"
@@ -61,15 +63,15 @@ class VersionDb:
         return self.manifests_dir / f"{build_id}.txt"
 
     @classmethod
-    def init(cls, path: Path) -> VersionDb:
+    def init(cls, path: Path, identity: git.Identity | None = None) -> VersionDb:
         """Create an empty versiondb: a git repository with ``manifests/`` and one commit."""
         path = Path(path)
         if path.exists() and any(path.iterdir()):
             raise InputError(f"cannot create a versiondb in {path}: the directory is not empty")
         git.init(path)
-        db = cls(path)
+        db = cls(path, identity)
         write_atomic(db.content_db_path, "")
-        git.commit_all(path, "Initialize the versiondb.")
+        git.commit_all(path, "Initialize the versiondb.", identity=identity)
         return db
 
     def _check(self) -> None:
@@ -146,7 +148,7 @@ class VersionDb:
             write_atomic(target, text)
             sep = "\n" if old and not old.endswith("\n") else ""
             write_atomic(self.content_db_path, old + sep + format_content_line(content, bid))
-            git.commit_paths(self.path, f"Updates for build {bid}.", rel)
+            git.commit_paths(self.path, f"Updates for build {bid}.", rel, identity=self.identity)
         except BaseException:
             # leave the versiondb as it was, so that the next attempt can record bid
             if git.head_sha(self.path) == head:
@@ -157,6 +159,6 @@ class VersionDb:
                 else:
                     self.content_db_path.unlink(missing_ok=True)
             raise
-        git.tag_annotated(self.path, bid, f"Build ID {bid}")
+        git.tag_annotated(self.path, bid, f"Build ID {bid}", identity=self.identity)
         log.info("recorded build %s in %s", bid, self.path)
         return True

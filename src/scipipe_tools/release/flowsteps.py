@@ -245,8 +245,12 @@ def _rebuild(ctx: FlowContext, *, refs: Sequence[str], prep_only: bool) -> dict[
 
     cfg = ctx.config
     vdb = cfg.versiondb
+    identity = None
     if vdb is not None:
-        ensure_checkout(vdb.path, url=vdb.url, remote=vdb.remote)
+        # the versiondb's commits are the release manager's, as its tags are
+        tagger = ctx.tagger()
+        identity = (tagger.name, tagger.email)
+        ensure_checkout(vdb.path, url=vdb.url, remote=vdb.remote, identity=identity)
         if vdb.push:
             sync(vdb.path, remote=vdb.remote)
     b = cfg.build
@@ -263,6 +267,7 @@ def _rebuild(ctx: FlowContext, *, refs: Sequence[str], prep_only: bool) -> dict[
         fail_fast=b.fail_fast,
         run_tests=b.run_tests,
         binary_root=b.binary_root,
+        identity=identity,
     )
     result = rebuild(list(ctx.names.products), options, ctx.progress)
     manifest_file = ctx.state_dir / f"manifest-{result.build_id}.txt"

@@ -117,7 +117,13 @@ def _branch(path: Path) -> str:
 # --- checkout, sync, publish ---------------------------------------------------------------
 
 
-def ensure_checkout(path: Path, *, url: str | None = None, remote: str = "origin") -> VersionDb:
+def ensure_checkout(
+    path: Path,
+    *,
+    url: str | None = None,
+    remote: str = "origin",
+    identity: git.Identity | None = None,
+) -> VersionDb:
     """The versiondb at ``path``: cloned from ``url`` (as ``remote``) or created if absent.
 
     An existing checkout is used as it is, with ``remote`` added when ``url`` is given
@@ -127,11 +133,11 @@ def ensure_checkout(path: Path, *, url: str | None = None, remote: str = "origin
     if git.is_repo(path):
         if url and not _has_remote(path, remote):
             _run(path, ["remote", "add", remote, url], what=f"cannot add remote {remote} to {path}")
-        return VersionDb(path)
+        return VersionDb(path, identity)
     if path.exists() and any(path.iterdir()):
         raise InputError(f"versiondb {path} exists but is not a git repository")
     if url is None:
-        return VersionDb.init(path)
+        return VersionDb.init(path, identity)
     path.parent.mkdir(parents=True, exist_ok=True)
     _run(
         None,
@@ -140,10 +146,12 @@ def ensure_checkout(path: Path, *, url: str | None = None, remote: str = "origin
         url=url,
         timeout=git.REMOTE_TIMEOUT,
     )
-    db = VersionDb(path)
+    db = VersionDb(path, identity)
     if _local(path, "HEAD") is None:  # an empty remote: start its history
         write_atomic(db.content_db_path, "")
-        git.commit_paths(path, "Initialize the versiondb.", [f"manifests/{CONTENT_DB}"])
+        git.commit_paths(
+            path, "Initialize the versiondb.", [f"manifests/{CONTENT_DB}"], identity=identity
+        )
     return db
 
 

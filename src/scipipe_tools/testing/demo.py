@@ -53,6 +53,46 @@ virtual_packages:
 """
 
 
+TEAMS = """\
+# The demo's tagging policy for the plain-git forge (GitHub teams' stand-in).
+# Made by `scipipe demo init`.
+org: remotes
+teams:
+  Data Management: [{products}]
+  DM Externals: []
+  DM Auxilliaries: []
+"""
+
+RELEASE = """\
+# The demo's release flow: build, record in a versiondb, publish, tag every repo.
+# Made by `scipipe demo init`.  Run:  scipipe release weekly --config {path} --date 2026-11-26
+products: [lsst_demo]
+repos: repos.yaml
+root: release
+{exclusions}build: {{run_tests: false}}
+versiondb: {{url: '{versiondb}'}}
+distrib: {{root: release/srv/src, conda_env: 13.0.1}}
+forge: {{kind: git, teams_file: teams.yaml, cache_dir: release/forge-cache}}
+tagger: {{user: Demo Release Manager, email: release@lsst-demo.example}}
+"""
+
+
+def write_release_files(stack: Materialized) -> tuple[Path, Path]:
+    """``teams.yaml`` and ``release.yaml`` (a weekly release of the demo), and an empty
+    bare ``remotes/versiondb.git`` for the flow to push the versiondb to."""
+    from ..files import write_atomic
+
+    dest = stack.dest
+    vdb = dest / "remotes" / "versiondb.git"
+    git(["init", "-q", "--bare", str(vdb)])
+    teams = dest / "teams.yaml"
+    write_atomic(teams, TEAMS.format(products=", ".join(stack.products)))
+    release = dest / "release.yaml"
+    excl = "exclusions: exclusions.txt\n" if stack.exclusions else ""
+    write_atomic(release, RELEASE.format(path=release, exclusions=excl, versiondb=file_url(vdb)))
+    return teams, release
+
+
 def find_source(source: Path | None) -> Path:
     """The sample stack: ``source``, else ``examples/sample-stack`` here or in the checkout."""
     candidates = (
@@ -127,6 +167,7 @@ def init(
 def _init(source: Path, dest: Path, checkouts: bool, progress: Progress) -> Demo:
     progress.start(1, "making git remotes")
     stack = materialize(source, dest)
+    write_release_files(stack)
     progress.finish()
     if not checkouts:
         return Demo(stack, None)

@@ -239,7 +239,7 @@ def make_release_world(
     versions = compute_versions(graph, heads)
     manifest = build_manifest(stack.products, graph, heads, versions, build_id).toposorted()
     versiondb = root / "versiondb"
-    VersionDb.init(versiondb).record(manifest)
+    VersionDb.init(versiondb, (DEVELOPER.name, DEVELOPER.email)).record(manifest)
 
     eups_tag = git_to_eups(git_tag)
     taglist = TagList(
