@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,21 @@ import pytest
 from scipipe_tools.testing.samplestack import Materialized, materialize
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ensure_git_identity() -> None:
+    """Builds commit to their versiondb as the configured git user; a fresh CI machine has
+    none, so the tests (and the commands they run) get one from the environment."""
+    found = subprocess.run(
+        ["git", "config", "user.email"], capture_output=True, text=True, check=False
+    )
+    if found.returncode != 0 or not found.stdout.strip():
+        for role in ("AUTHOR", "COMMITTER"):
+            os.environ.setdefault(f"GIT_{role}_NAME", "scipipe-tools tests")
+            os.environ.setdefault(f"GIT_{role}_EMAIL", "tests@scipipe-tools.invalid")
+
+
+_ensure_git_identity()
 
 
 @pytest.fixture(scope="session")

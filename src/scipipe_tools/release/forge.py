@@ -140,6 +140,16 @@ class ForgeStats:
     def total_calls(self) -> int:
         return sum(self.calls.values())
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "calls": self.total_calls,
+            "by_kind": dict(sorted(self.calls.items())),
+            "rate_limit": self.rate_limit,
+            "rate_remaining": self.rate_remaining,
+            "rate_reset": self.rate_reset,
+            "waited_seconds": round(self.waited, 3),
+        }
+
 
 class Forge(Protocol):
     """Where the product repositories live."""

@@ -131,16 +131,7 @@ class TagResult:
             "counts": self.counts(),
             "repos": [r.to_json() for r in self.results],
             "aborted": self.aborted,
-            "api": None
-            if stats is None
-            else {
-                "calls": stats.total_calls,
-                "by_kind": dict(sorted(stats.calls.items())),
-                "rate_limit": stats.rate_limit,
-                "rate_remaining": stats.rate_remaining,
-                "rate_reset": stats.rate_reset,
-                "waited_seconds": round(stats.waited, 3),
-            },
+            "api": None if stats is None else stats.to_json(),
         }
 
 
