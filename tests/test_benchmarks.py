@@ -78,3 +78,9 @@ def test_bench_release_tag_prints_speed_up_and_calls_per_repo() -> None:
     assert "codekit-shaped serial:" in out and "5.00 API calls/repo" in out
     assert "scipipe -j 4:" in out and "in-sync rerun:" in out
     assert "speed-up -j 4 over scipipe -j 1:" in out and "target >= 8x" in out
+
+
+def test_bench_changelog_prints_both_ratios() -> None:
+    out = run("benchmarks.bench_changelog", "--repos", "8", "--commits", "200", "--rounds", "1")
+    assert "ratio changelog/git log:" in out and "target <= 1.5x" in out
+    assert "rerun/cold:" in out and "target <= 10%" in out

@@ -640,3 +640,9 @@ def config_get(key: str, repo: str | os.PathLike[str] | None = None) -> str | No
     res = proc.run(["git", "config", "--get", key], cwd=cwd, env=_env(None), check=False)
     value = res.stdout.strip()
     return value if res.returncode == 0 and value else None
+
+
+def is_ancestor(repo: str | os.PathLike[str], ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is reachable from ``descendant`` (``merge-base --is-ancestor``)."""
+    res = _query(Path(repo), ["merge-base", "--is-ancestor", ancestor, descendant])
+    return res.returncode == 0

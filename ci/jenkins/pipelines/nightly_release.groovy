@@ -1,0 +1,24 @@
+// release/nightly-release: `scipipe release nightly` on the release agent: the weekly
+// flow with d_YYYY_MM_DD and d_latest, both tagging steps dry runs.  Parameters: DATE
+// ('' for now), DRY_RUN.
+def util
+node {
+  checkout scm
+  util = load 'ci/jenkins/pipelines/lib/util.groovy'
+}
+
+timeout(time: 30, unit: 'HOURS') {
+  def props = util.planMatrix()
+  util.onCanonical(props) {
+    util.withRelease {
+      withEnv(["DRY_RUN_FLAG=${util.flag(params.DRY_RUN, '--dry-run')}"]) {
+        retry(3) {
+          sh label: 'scipipe release nightly', script: '''
+            scipipe release nightly --config "$RELEASE_CONFIG" ${DATE:+--date "$DATE"} $DRY_RUN_FLAG --results results.json
+          '''
+        }
+      }
+    }
+    archiveArtifacts artifacts: 'results.json', allowEmptyArchive: true
+  }
+}

@@ -1,0 +1,28 @@
+// release/official-release: `scipipe release official` on the release agent.  Whether the
+// release is final (a tag starting with a digit), which refs to build and what to
+// publish are scipipe's decisions; O_LATEST for an RC is refused there.
+// Parameters: SOURCE_GIT_REFS, RELEASE_GIT_TAG, O_LATEST, EXCLUDE_FROM_BUILDS, DRY_RUN.
+def util
+node {
+  checkout scm
+  util = load 'ci/jenkins/pipelines/lib/util.groovy'
+}
+
+timeout(time: 30, unit: 'HOURS') {
+  def props = util.planMatrix()
+  util.onCanonical(props) {
+    util.withRelease {
+      def release_flags = util.flags([[params.O_LATEST, '--o-latest'], [params.DRY_RUN, '--dry-run']])
+      withEnv(["RELEASE_FLAGS=${release_flags}"]) {
+        retry(3) {
+          sh label: 'scipipe release official', script: '''
+            set --
+            for product in $EXCLUDE_FROM_BUILDS; do set -- "$@" --exclude "$product"; done
+            scipipe release official --config "$RELEASE_CONFIG" --source-refs "$SOURCE_GIT_REFS" --tag "$RELEASE_GIT_TAG" $RELEASE_FLAGS --results results.json "$@"
+          '''
+        }
+      }
+    }
+    archiveArtifacts artifacts: 'results.json', allowEmptyArchive: true
+  }
+}

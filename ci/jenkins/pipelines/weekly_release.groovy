@@ -1,0 +1,28 @@
+// release/weekly-release: `scipipe release weekly` on the release agent.  The flow (build,
+// versiondb, publish w_YYYY_WW and w_latest, product tags once the EUPS tag is visible,
+// auxiliary tags, results.json) is scipipe's and resumable, so a retry finishes what is
+// left.  Parameters: DATE ('' for now), DRY_RUN.
+def util
+node {
+  checkout scm
+  util = load 'ci/jenkins/pipelines/lib/util.groovy'
+}
+
+timeout(time: 30, unit: 'HOURS') {
+  def props = util.planMatrix()
+  util.onCanonical(props) {
+    util.withRelease {
+      withEnv(["DRY_RUN_FLAG=${util.flag(params.DRY_RUN, '--dry-run')}"]) {
+        retry(3) {
+          sh label: 'scipipe release weekly', script: '''
+            scipipe release weekly --config "$RELEASE_CONFIG" ${DATE:+--date "$DATE"} $DRY_RUN_FLAG --results results.json
+          '''
+        }
+      }
+    }
+    archiveArtifacts artifacts: 'results.json', allowEmptyArchive: true
+  }
+  if (!params.DRY_RUN) {
+    build job: 'release/changelog', wait: false
+  }
+}

@@ -1,0 +1,343 @@
+"""Collect what changed between release points into :class:`~.model.Release` objects.
+
+For each product present in both points, the first-parent commits between its two
+SHAs (:func:`.walk.walk`, or the :class:`.cache.Cache`) are grouped by ticket: a
+:class:`~.model.Ticket` per key with the products, changes and fragments that name it;
+commits naming no ticket go to the release's ``other`` (never dropped, unlike the
+reference changelog).  Products only in the new point are ``added``, only in the old
+one ``removed`` (their history is not walked).  A product whose commits cannot be
+walked -- no SHA, no clone, a SHA absent from the clone -- is listed in ``missing`` with
+the reason, and the rest of the release is still collected.
+
+Products named ``testdata_*`` or ``*_testdata`` (large data repositories) are not
+walked unless asked for; they still count as added, removed and in ``products``.
+
+Every walk of a series runs in one thread pool, so a series is as parallel as a range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from fnmatch import fnmatchcase
+from operator import attrgetter
+from pathlib import Path
+
+from ..errors import ScipipeError
+from ..progress import NULL, Progress
+from .cache import Cache, repo_identity
+from .clones import Clones
+from .model import Change, Release, Ticket
+from .points import Point
+from .walk import Walked, paused_gc, read_git_log, read_log
+
+#: data repositories, not walked (spec section 7)
+TESTDATA_PATTERNS = ("testdata_*", "*_testdata")
+
+_Key = tuple[str, str, str]  # product, old SHA, new SHA
+_by_date = attrgetter("date")
+
+
+def is_testdata(product: str) -> bool:
+    return any(fnmatchcase(product, pattern) for pattern in TESTDATA_PATTERNS)
+
+
+def _never(product: str) -> bool:
+    return False
+
+
+def collect_range(
+    old: Point | None,
+    new: Point,
+    clones: Mapping[str, Path] | Clones,
+    *,
+    cache: Cache | None = None,
+    jobs: int = 8,
+    progress: Progress = NULL,
+    branch: str = "main",
+    include_testdata: bool = False,
+    skip: Callable[[str], bool] | None = None,
+    repo_urls: Mapping[str, str] | None = None,
+) -> Release:
+    """What changed from ``old`` to ``new`` (with no ``old``: nothing to compare with,
+    so only the products are listed).
+
+    ``branch`` is the branch the changes landed on (``main``, ``v29.1.x``) for the
+    tickets.  ``skip(product)`` says which products not to walk (default: the testdata
+    patterns, unless ``include_testdata``).  ``repo_urls`` (product ->
+    ``https://github.com/org/repo``) gives merges of pull requests their ``pr_url``.
+    """
+    return _collect(
+        [(old, new)],
+        clones,
+        cache=cache,
+        jobs=jobs,
+        progress=progress,
+        branch=branch,
+        include_testdata=include_testdata,
+        skip=skip,
+        repo_urls=repo_urls,
+    )[0]
+
+
+def collect_ranges(
+    pairs: Sequence[tuple[Point | None, Point]],
+    clones: Mapping[str, Path] | Clones,
+    *,
+    cache: Cache | None = None,
+    jobs: int = 8,
+    progress: Progress = NULL,
+    include_testdata: bool = False,
+    skip: Callable[[str], bool] | None = None,
+    repo_urls: Mapping[str, str] | None = None,
+) -> list[Release]:
+    """:func:`collect_range` of each pair, in the order given, with every walk in one
+    thread pool (the callers label the branches)."""
+    return _collect(
+        pairs,
+        clones,
+        cache=cache,
+        jobs=jobs,
+        progress=progress,
+        branch="main",
+        include_testdata=include_testdata,
+        skip=skip,
+        repo_urls=repo_urls,
+    )
+
+
+def collect_series(
+    points: Sequence[Point],
+    clones: Mapping[str, Path] | Clones,
+    *,
+    cache: Cache | None = None,
+    jobs: int = 8,
+    progress: Progress = NULL,
+    branch: str = "main",
+    include_testdata: bool = False,
+    skip: Callable[[str], bool] | None = None,
+    repo_urls: Mapping[str, str] | None = None,
+) -> list[Release]:
+    """One release per point (given oldest first) against the point before it, newest
+    first; the oldest point's release has no ``previous`` and no changes."""
+    pairs = [(points[i - 1] if i else None, point) for i, point in enumerate(points)]
+    releases = _collect(
+        pairs,
+        clones,
+        cache=cache,
+        jobs=jobs,
+        progress=progress,
+        branch=branch,
+        include_testdata=include_testdata,
+        skip=skip,
+        repo_urls=repo_urls,
+    )
+    return releases[::-1]
+
+
+def _collect(
+    pairs: Sequence[tuple[Point | None, Point]],
+    clones: Mapping[str, Path] | Clones,
+    *,
+    cache: Cache | None,
+    jobs: int,
+    progress: Progress,
+    branch: str,
+    include_testdata: bool,
+    skip: Callable[[str], bool] | None,
+    repo_urls: Mapping[str, str] | None,
+) -> list[Release]:
+    with paused_gc():
+        return _collect_unpaused(
+            pairs, clones, cache=cache, jobs=jobs, progress=progress, branch=branch,
+            skip=skip or (_never if include_testdata else is_testdata), repo_urls=repo_urls,
+        )  # fmt: skip
+
+
+def _collect_unpaused(
+    pairs: Sequence[tuple[Point | None, Point]],
+    clones: Mapping[str, Path] | Clones,
+    *,
+    cache: Cache | None,
+    jobs: int,
+    progress: Progress,
+    branch: str,
+    skip: Callable[[str], bool],
+    repo_urls: Mapping[str, str] | None,
+) -> list[Release]:
+    if isinstance(clones, Clones):
+        paths: Mapping[str, Path] = clones.paths
+        no_clone: Mapping[str, str] = clones.failed
+    else:  # a plain mapping
+        paths, no_clone = clones, {}
+    releases: list[Release] = []
+    plans: list[list[tuple[str, _Key]]] = []
+    for old, new in pairs:
+        release = Release(
+            name=new.name,
+            eups=new.eups,
+            kind=new.kind,
+            date=new.date,
+            previous=old.name if old is not None else None,
+        )
+        release.products = {p: v for p in new.products if (v := new.version(p))}
+        plan: list[tuple[str, _Key]] = []
+        if old is not None:
+            before, after = set(old.products), set(new.products)
+            release.added = sorted(after - before)
+            release.removed = sorted(before - after)
+            for product in sorted(before & after):
+                if skip(product):
+                    continue
+                problem = _problem(product, old, new, paths, no_clone)
+                if problem is not None:
+                    release.missing[product] = problem
+                    continue
+                old_sha, new_sha = old.shas[product], new.shas[product]
+                if old_sha != new_sha:
+                    plan.append((product, (product, old_sha, new_sha)))
+        releases.append(release)
+        plans.append(plan)
+
+    results, failures = _walk_all(
+        {key for plan in plans for _p, key in plan}, paths, cache, jobs, progress
+    )
+    for release, plan in zip(releases, plans, strict=True):
+        walked: list[tuple[str, Walked]] = []
+        for product, key in plan:
+            if key in failures:
+                release.missing[product] = failures[key]
+            else:
+                walked.append((product, results[key]))
+        _fill(release, walked, branch, repo_urls or {})
+    return releases
+
+
+def _problem(
+    product: str,
+    old: Point,
+    new: Point,
+    paths: Mapping[str, Path],
+    no_clone: Mapping[str, str],
+) -> str | None:
+    """Why ``product``'s range cannot be walked, or None."""
+    for point, label in ((new, ""), (old, f"previous release {old.name}: ")):
+        if product not in point.shas:
+            why = point.unresolved.get(product, "no commit SHA known")
+            return f"{label}{why}"
+    if product not in paths:
+        return no_clone.get(product, "no clone of the product")
+    return None
+
+
+def _walk_all(
+    keys: set[_Key],
+    paths: Mapping[str, Path],
+    cache: Cache | None,
+    jobs: int,
+    progress: Progress,
+) -> tuple[dict[_Key, Walked], dict[_Key, str]]:
+    """Every range's walk: misses ``jobs`` at a time in a pool, while this thread reads
+    the cache hits and then git's output as it comes.
+
+    Parsing in the pool instead would make its threads fight for the interpreter lock
+    and leave git processes waiting to be started; reading the hits while git runs
+    hides them behind the walks of the new ranges.
+    """
+    results: dict[_Key, Walked] = {}
+    failures: dict[_Key, str] = {}
+    ordered = sorted(keys)
+    identities: dict[str, str] = {}
+    if cache is not None:
+        for product in {key[0] for key in ordered}:
+            identities[product] = repo_identity(paths[product])
+    progress.start(len(ordered), "walking history")
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures: dict[Future[str], _Key] = {}
+
+        def submit(key: _Key) -> None:
+            futures[pool.submit(read_git_log, paths[key[0]], *key)] = key
+
+        cached: list[_Key] = []
+        for key in ordered:
+            product, old, new = key
+            if cache is not None and cache.has(product, identities[product], old, new):
+                cached.append(key)
+                continue
+            if cache is not None:
+                cache.missed()
+            submit(key)
+        for key in cached:
+            assert cache is not None
+            product, old, new = key
+            hit = cache.get(product, identities[product], old, new)
+            if hit is None:
+                submit(key)  # unreadable: walk it after all
+                continue
+            results[key] = hit
+            progress.advance(product)
+        for future in as_completed(futures):
+            key = futures[future]
+            product, old, new = key
+            try:
+                walked = read_log(paths[product], product, future.result())
+            except ScipipeError as exc:
+                failures[key] = str(exc)
+            else:
+                results[key] = walked
+                if cache is not None:
+                    cache.put(product, identities[product], old, new, walked)
+            progress.advance(product)
+    finally:
+        pool.shutdown(cancel_futures=True)
+        progress.finish()
+    return results, failures
+
+
+def _fill(
+    release: Release,
+    walked: Sequence[tuple[str, Walked]],
+    branch: str,
+    repo_urls: Mapping[str, str],
+) -> None:
+    """Group the walked changes of ``release`` by ticket (products in name order)."""
+    tickets: dict[str, Ticket] = {}
+    other: list[Change] = []
+    newest = ""
+    for product, result in walked:
+        url = repo_urls.get(product)
+        changes = result.changes
+        if changes and changes[0].date > newest:
+            newest = changes[0].date
+        if url is not None:
+            base = url.rstrip("/")
+            changes = tuple(
+                dataclasses.replace(c, pr_url=f"{base}/pull/{c.pr}") if c.pr is not None else c
+                for c in changes
+            )
+        for change in changes:
+            if not change.tickets:
+                other.append(change)
+                continue
+            for key in change.tickets:
+                ticket = tickets.get(key)
+                if ticket is None:
+                    ticket = tickets[key] = Ticket(key, branch=branch)
+                ticket.changes.append(change)
+        for fragment in result.fragments:
+            ticket = tickets.get(fragment.ticket)
+            if ticket is None:
+                ticket = tickets[fragment.ticket] = Ticket(fragment.ticket, branch=branch)
+            ticket.fragments.append(fragment)
+    for ticket in tickets.values():
+        ticket.changes.sort(key=_by_date, reverse=True)
+        ticket.products = sorted(
+            {c.product for c in ticket.changes} | {f.product for f in ticket.fragments}
+        )
+        ticket.last_merge = ticket.changes[0].date if ticket.changes else ""
+    release.tickets = sorted(tickets.values(), key=lambda t: (t.last_merge, t.key), reverse=True)
+    release.other = other
+    if release.date is None and newest:
+        release.date = newest

@@ -1,0 +1,122 @@
+"""``scipipe changelog`` end to end on the sample stack's real git history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scipipe_tools.testing.gitrepo import git
+from scipipe_tools.testing.samplestack import Materialized, materialize
+
+from .conftest import Invoke
+
+OLD, NEW = "w.2025.01", "w.2025.02"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def eups_root(stack: Materialized, dest: Path, tags: tuple[str, ...] = (OLD, NEW)) -> Path:
+    """A distribution root whose tag lists name each product at its weekly tag's commit."""
+    (dest / "tags").mkdir(parents=True)
+    for tag in tags:
+        eups = tag.replace(".", "_")
+        rows = []
+        for product, remote in stack.remotes.items():
+            sha = git(["rev-parse", f"{tag}^{{commit}}"], cwd=remote)
+            rows.append(f"{product} generic g{sha[:10]}\n")
+        text = f"EUPS distribution {eups} version list. Version 1.0\n#BUILD=b1\n" + "".join(rows)
+        (dest / "tags" / f"{eups}.list").write_text(text)
+    return dest
+
+
+def test_between_two_git_tags(scipipe: Invoke, sample_stack: Materialized, env: Path) -> None:
+    out = scipipe("--json", "changelog", OLD, NEW, "--repos", str(sample_stack.repos_yaml))
+    assert out.code == 0, out.err
+    model = json.loads(out.out)
+    (release,) = [r for r in model["releases"] if r["name"] == NEW]
+    tickets = {t["key"]: t for t in release["tickets"]}
+    merged = {b.split("/")[-1].upper() for bs in sample_stack.tickets.values() for b in bs}
+    assert set(tickets) <= merged and tickets
+    # every ticket's products are real products; merges carry their PR number
+    for t in tickets.values():
+        assert set(t["products"]) <= set(sample_stack.products)
+    assert any(c["pr"] for t in tickets.values() for c in t["changes"])
+    # direct pushes without a ticket are kept as other changes
+    assert {c["product"] for c in release["other"]} == set(sample_stack.products)
+    assert release["added"] == [] and release["removed"] == []
+
+
+def test_weekly_series_from_an_eups_root_as_a_site(
+    scipipe: Invoke, sample_stack: Materialized, env: Path
+) -> None:
+    root = eups_root(sample_stack, env / "root")
+    site = env / "site"
+    args = ["changelog", "--weekly", "--eups-root", str(root), "--repos",
+            str(sample_stack.repos_yaml), "-f", "html", "-f", "md", "-o", str(site)]  # fmt: skip
+    out = scipipe(*args)
+    assert out.code == 0, out.err
+    pages = sorted(p.name for p in (site / "html").glob("*.html"))
+    assert pages == ["index.html", "main.html", "w_2025_01.html", "w_2025_02.html"]
+    md = (site / "CHANGELOG.md").read_text()
+    assert "\n## w.2025.02\n" in md and "\n## \\~main\n" in md
+    page = (site / "html" / "w_2025_02.html").read_text()
+    assert "https://ls.st/DM-" in page
+    # a broken template: one line, exit 2, the good site untouched
+    before = {p: p.read_bytes() for p in (site / "html").iterdir()}
+    bad = env / "templates"
+    bad.mkdir()
+    (bad / "release.html.j2").write_text("{% for x in %}\n")
+    broken = scipipe(*args, "--templates", str(bad))
+    assert broken.code == 2 and "release.html.j2:1" in broken.err
+    assert "Traceback" not in broken.err
+    assert {p: p.read_bytes() for p in (site / "html").iterdir()} == before
+
+
+def test_fragments_attach_to_their_ticket(scipipe: Invoke, examples_dir: Path, env: Path) -> None:
+    stack = materialize(examples_dir / "sample-stack", env / "stack")
+    for remote in stack.remotes.values():  # a weekly on the first commit
+        root = git(["rev-list", "--max-parents=0", "main"], cwd=remote)
+        git(["tag", "w.2024.52", root], cwd=remote)
+    out = scipipe("--json", "changelog", "w.2024.52", OLD, "--repos", str(stack.repos_yaml))
+    assert out.code == 0, out.err
+    model = json.loads(out.out)
+    fragments = [
+        (t["key"], f) for r in model["releases"] for t in r["tickets"] for f in t["fragments"]
+    ]
+    # each product's first ticket branch adds doc/changes/<ticket>.feature.md
+    assert {f["product"] for _, f in fragments} == set(stack.products)
+    for key, f in fragments:
+        assert f["ticket"] == key and f["type"] == "feature"
+        assert f["path"] == f"doc/changes/{key}.feature.md"
+        assert f["text"].strip().endswith(".")
+
+
+def test_bad_inputs_are_one_line_errors(
+    scipipe: Invoke, sample_stack: Materialized, env: Path
+) -> None:
+    root = eups_root(sample_stack, env / "root")
+    repos = str(sample_stack.repos_yaml)
+    out = scipipe("changelog", "w_2025_01", "w_2025_09", "--eups-root", str(root), "--repos", repos)
+    assert out.code == 3 and "unknown EUPS tag 'w_2025_09'" in out.err
+    ovr = env / "ovr.yaml"
+    ovr.write_text("first_tag: w.2025.01\ndiscard_tags: []\n")
+    out = scipipe("changelog", "--weekly", "--eups-root", str(root), "--repos", repos,
+                  "--overrides", str(ovr))  # fmt: skip
+    assert out.code == 2 and f"{ovr}:2: unknown key 'discard_tags'" in out.err
+    # a commit the clone does not have: an error unless --allow-missing
+    lst = root / "tags" / "w_2025_02.list"
+    lst.write_text(lst.read_text().replace("afw generic g", "afw generic gdeadbeef0"))
+    out = scipipe("changelog", "w_2025_01", "w_2025_02", "--eups-root", str(root), "--repos", repos)
+    assert out.code == 3 and "afw" in out.err and "--allow-missing" in out.err
+    assert out.out == ""
+    out = scipipe("--json", "changelog", "w_2025_01", "w_2025_02", "--eups-root", str(root),
+                  "--repos", repos, "--allow-missing")  # fmt: skip
+    assert out.code == 0 and "afw" in json.loads(out.out)["releases"][0]["missing"]
+    for o in (out,):
+        assert "Traceback" not in o.err

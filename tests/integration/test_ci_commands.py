@@ -1,0 +1,367 @@
+"""The ``scipipe`` steps of every workflow, composite action and Jenkins pipeline, run.
+
+Each GitHub ``run:`` and each Jenkins ``sh`` script that calls ``scipipe`` is taken from
+the definition files as written and run by a real shell (bash as GitHub runs it, sh as
+Jenkins does) against the sample stack: a local conda channel for rubin-env, local git
+remotes, a versiondb, a distribution root, and the local GitHub REST server for the
+GitHub forge.  Only the environment variables (what GitHub's ``env:`` and Jenkins'
+parameters would give) are the test's.
+
+``scipipe`` on PATH is a wrapper that logs each argv, so the test also checks that every
+option written after a ``scipipe`` command in the definitions was passed in some run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scipipe_tools.testing import demo
+from scipipe_tools.testing.channel import channel_url
+from scipipe_tools.testing.githubserver import GitHubServer
+from scipipe_tools.testing.gitrepo import git
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUPS = {"ci", "env", "release", "distrib", "eups", "manifest", "demo"}
+CALL = re.compile(r"(?:^|[\s;|&(\"])scipipe\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
+GITHUB_SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
+JENKINS_SHELL = ["sh", "-e", "-c"]
+TOKEN = "ghp_ci_commands_0123456789"
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Block:
+    """One shell script of a CI definition that calls scipipe."""
+
+    id: str
+    script: str
+    shell: tuple[str, ...]
+    #: the variables the definition's env: sets (GitHub), which the test must all give
+    env: tuple[str, ...] = ()
+
+    def calls(self) -> list[tuple[str, set[str]]]:
+        """Each ``scipipe`` command written in the script, with the options written after
+        it (continuation lines joined; the command ends at a pipe, redirect or ``)``)."""
+        text = self.script.replace("\\\n", " ")
+        out = []
+        for m in CALL.finditer(text):
+            cmd = m.group(1)
+            if cmd in GROUPS and m.group(2):
+                cmd += " " + m.group(2)
+            rest = re.split(r"[|>;)]|&&", text[m.end() :], maxsplit=1)[0].split("\n")[0]
+            options = {o for o in re.findall(r"(?<![\w$/.-])(-{1,2}[A-Za-z][\w-]*)", rest)}
+            out.append((cmd, options))
+        return out
+
+
+def github_blocks() -> list[Block]:
+    files = [*sorted((ROOT / ".github" / "workflows").glob("*.yaml")),
+             *sorted((ROOT / "workflows").glob("*/action.yaml"))]  # fmt: skip
+    blocks = []
+    for path in files:
+        rel = path.relative_to(ROOT).as_posix()
+        data = yaml.safe_load(path.read_text())
+        top_env = list((data.get("env") or {}).keys())
+        jobs = data.get("jobs") or {"": {"steps": (data.get("runs") or {}).get("steps", [])}}
+        for job_name, job in jobs.items():
+            job_env = list((job.get("env") or {}).keys())
+            for i, step in enumerate(job.get("steps") or []):
+                script = step.get("run")
+                if not script or not CALL.search(script):
+                    continue
+                where = f"{job_name}/" if job_name else ""
+                env = (*top_env, *job_env, *(step.get("env") or {}).keys())
+                blocks.append(
+                    Block(f"{rel}::{where}{step.get('name', i)}", script, tuple(GITHUB_SHELL), env)
+                )
+    return blocks
+
+
+def jenkins_blocks() -> list[Block]:
+    blocks = []
+    for path in sorted((ROOT / "ci" / "jenkins" / "pipelines").rglob("*.groovy")):
+        rel = path.relative_to(ROOT).as_posix()
+        text = path.read_text()
+        for m in re.finditer(r"sh label: '([^']+)', script: '''(.*?)'''", text, re.S):
+            if CALL.search(m.group(2)):
+                blocks.append(Block(f"{rel}::{m.group(1)}", m.group(2), tuple(JENKINS_SHELL)))
+    return blocks
+
+
+def test_the_definitions_call_scipipe_where_expected() -> None:
+    ids = {b.id for b in [*github_blocks(), *jenkins_blocks()]}
+    assert {
+        ".github/workflows/build-stack.yaml::plan/Plan the matrix",
+        ".github/workflows/ci.yaml::validate/scipipe ci validate",
+        "workflows/setup-stack/action.yaml::Build",
+        "ci/jenkins/pipelines/weekly_release.groovy::scipipe release weekly",
+        "ci/jenkins/pipelines/lib/util.groovy::scipipe build",
+    } <= ids
+    commands = {c for b in [*github_blocks(), *jenkins_blocks()] for c, _ in b.calls()}
+    assert commands == {
+        "build", "changelog", "ci lint-tools", "ci matrix", "ci validate", "distrib publish",
+        "env create", "env lock", "release nightly", "release official", "release tag",
+        "release weekly",
+    }  # fmt: skip
+
+
+class Runner:
+    """Runs blocks with a base environment, records which ran and every scipipe argv."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.log = tmp / "argv.jsonl"
+        bindir = tmp / "bin"
+        bindir.mkdir()
+        wrapper = bindir / "scipipe"
+        wrapper.write_text(
+            f"#!{sys.executable}\n"
+            "import json, sys\n"
+            f"with open({str(self.log)!r}, 'a') as fh:\n"
+            "    fh.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+            "from scipipe_tools.cli.app import main\n"
+            "main()\n"
+        )
+        wrapper.chmod(0o755)
+        drop = ("EUPS_PATH", "EUPS_PKGROOT", "CONDA_EXE", "SCIPIPE_REPOS", "GITHUB_TOKEN",
+                "SCIPIPE_BUILD_MATRIX", "SCIPIPE_RELEASE_CONFIG", "GITHUB_API_URL")  # fmt: skip
+        self.base = {k: v for k, v in os.environ.items() if k not in drop}
+        self.base.update(
+            PATH=f"{bindir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            SCIPIPE_CACHE_DIR=str(tmp / "cache"),
+            XDG_CACHE_HOME=str(tmp / "xdg-cache"),
+            XDG_STATE_HOME=str(tmp / "xdg-state"),
+        )
+        self.blocks = {b.id: b for b in [*github_blocks(), *jenkins_blocks()]}
+        self.ran: set[str] = set()
+
+    def run(self, block_id: str, cwd: Path, **env: str) -> dict[str, str]:
+        """Run a block; returns what it wrote to $GITHUB_OUTPUT."""
+        block = self.blocks[block_id]
+        missing = [name for name in block.env if name not in env]
+        assert not missing, f"{block_id} sets {missing}: give them values in the test"
+        output = self.tmp / "github-output"
+        output.write_text("")
+        cwd.mkdir(parents=True, exist_ok=True)
+        full = {**self.base, "GITHUB_OUTPUT": str(output), **env}
+        r = subprocess.run([*block.shell, block.script], cwd=cwd, env=full, capture_output=True,
+                           text=True, check=False, timeout=600)  # fmt: skip
+        assert r.returncode == 0, f"{block_id} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+        self.ran.add(block_id)
+        return dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+
+    def argvs(self) -> Iterator[list[str]]:
+        for line in self.log.read_text().splitlines():
+            yield json.loads(line)
+
+
+def command_of(argv: list[str]) -> str:
+    if argv and argv[0] in GROUPS and len(argv) > 1:
+        return f"{argv[0]} {argv[1]}"
+    return argv[0] if argv else ""
+
+
+MATRIX = """\
+rubin_env: 13.0.1
+platforms:
+  - {name: linux-64, runner: ubuntu-24.04, image: img:9, label: docker, eups_flavor: Linux64}
+  - {name: osx-arm64, runner: macos-14, label: mac, eups_flavor: Darwin}
+canonical:
+  products: [lsst_demo]
+"""
+
+
+def test_every_scipipe_step_runs_against_the_sample_stack(
+    tmp_path: Path, conda_channel: Path
+) -> None:
+    made = demo.init(ROOT / "examples" / "sample-stack", tmp_path / "demo", channel=False)
+    d = made.stack.dest
+    spec = d / "rubin-env.yaml"
+    spec.write_text(demo.ENV_SPEC.format(path=spec, channel=channel_url(conda_channel)))
+    config = d / "release.yaml"
+    config.write_text(config.read_text().replace("products: [lsst_demo]",
+                                                 "products: [lsst_demo, pipe_base]"))  # fmt: skip
+    matrix = tmp_path / "build-matrix.yaml"
+    matrix.write_text(MATRIX)
+    repos = str(d / "repos.yaml")
+    r = Runner(tmp_path)
+    action_dir = str(ROOT / "workflows" / "setup-stack")
+
+    # --- GitHub: setup-stack (lock, create, build), as build-stack's build job runs it
+    gh = tmp_path / "gh"
+    stack = dict(RUBIN_ENV="13.0.1", PLATFORM="linux-64", WORK_DIR="work",
+                 GITHUB_ACTION_PATH=action_dir)  # fmt: skip
+    r.run("workflows/setup-stack/action.yaml::Lock rubin-env", gh, ENV_SPEC=str(spec), **stack)
+    assert (gh / "work" / "rubin-env.conda-lock.yml").is_file()
+    r.run("workflows/setup-stack/action.yaml::Create the environment", gh, **stack)
+    assert (gh / "work" / "env" / "conda-meta").is_dir()
+    out = r.run("workflows/setup-stack/action.yaml::Build", gh, PRODUCTS="lsst_demo",
+                REPOS=repos, REFS="main", WORK_DIR="work", BUILD_OPTIONS="--no-tests -j 2")  # fmt: skip
+    assert out == {"stack": "work/stack"}
+    assert "lsst_demo" in (gh / "work" / "build" / "status.yaml").read_text()
+
+    # --- GitHub: build-stack's plan, with a change (prep-only clone) and without
+    plan = dict(MATRIX_FILE=str(matrix), PRODUCTS="", SINCE="", REFS="main", REPOS=repos,
+                WORK_DIR="work")  # fmt: skip
+    out = r.run(".github/workflows/build-stack.yaml::plan/Plan the matrix", tmp_path / "plan",
+                CHANGED="geom", PLATFORMS="linux-64", **plan)  # fmt: skip
+    include = json.loads(out["matrix"])["include"]
+    assert [(e["platform"], e["products"]) for e in include] == [
+        ("linux-64", "geom afw meas_base lsst_demo")
+    ]
+    out = r.run(".github/workflows/build-stack.yaml::plan/Plan the matrix", tmp_path / "plan2",
+                CHANGED="", PLATFORMS="", **plan)  # fmt: skip
+    assert [e["products"] for e in json.loads(out["matrix"])["include"]] == ["lsst_demo"] * 2
+
+    # --- GitHub: python-lint's tooling, and this repository's own validation
+    lint = tmp_path / "lint"
+    lint.mkdir()
+    (lint / "pyproject.toml").write_text("[tool.ruff.lint]\nselect = ['I']\n[tool.black]\n")
+    out = r.run(".github/workflows/python-lint.yaml::tooling/Which tools", lint)
+    assert out == {"lint": "ruff", "format": "black", "isort": "ruff"}
+    r.run(".github/workflows/ci.yaml::validate/scipipe ci validate", ROOT)
+
+    # --- the weekly release: GitHub's step, then Jenkins' (which resumes: all done)
+    out = r.run(".github/workflows/weekly-release.yaml::weekly/Weekly release", d,
+                CONFIG=str(config), RELEASE_DATE="2026-11-26", DRY_RUN="",
+                RESULTS="results.json", GITHUB_TOKEN="")  # fmt: skip
+    assert out == {"git-tag": "w.2026.48"}
+    results = json.loads((d / "results.json").read_text())
+    assert results["eups_tag"] == "w_2026_48"
+    release = dict(RELEASE_CONFIG=str(config), GITHUB_TOKEN="")
+    r.run("ci/jenkins/pipelines/weekly_release.groovy::scipipe release weekly", d,
+          DATE="2026-11-26", DRY_RUN_FLAG="", **release)  # fmt: skip
+    r.run("ci/jenkins/pipelines/weekly_release.groovy::scipipe release weekly", d,
+          DATE="2026-11-26", DRY_RUN_FLAG="--dry-run", **release)  # fmt: skip
+    r.run("ci/jenkins/pipelines/nightly_release.groovy::scipipe release nightly", d,
+          DATE="2026-11-27", DRY_RUN_FLAG="", **release)  # fmt: skip
+    assert (d / "release" / "srv" / "src" / "tags" / "d_2026_11_27.list").is_file()
+
+    # --- official releases: a real RC from GitHub's step; a final (o_latest, an
+    # excluded product) planned by Jenkins' as a dry run
+    r.run(".github/workflows/official-release.yaml::official/Official release", d,
+          CONFIG=str(config), SOURCE_REFS="w.2026.48", RELEASE_TAG="v99.0.0.rc1", O_LATEST="",
+          EXCLUDE="", DRY_RUN="", RESULTS="results.json", GITHUB_TOKEN="")  # fmt: skip
+    assert "v99.0.0.rc1" in git(["tag"], cwd=d / "remotes" / "afw.git").split()
+    r.run("ci/jenkins/pipelines/official_release.groovy::scipipe release official", d,
+          SOURCE_GIT_REFS="v99.0.0.rc1", RELEASE_GIT_TAG="99.0.0",
+          RELEASE_FLAGS="--o-latest --dry-run", EXCLUDE_FROM_BUILDS="pipe_base",
+          **release)  # fmt: skip
+
+    # --- Jenkins: run-rebuild (util.buildStack) then run-publish, in one work root
+    jk = tmp_path / "jenkins"
+    rebuild = dict(ENV_SPEC=str(spec), SCIPIPE_TOOLS=str(ROOT), RUBIN_ENV="13.0.1",
+                   PLATFORM="linux-64", WORK=str(jk / "work"))  # fmt: skip
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env lock", jk, **rebuild)
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env create", jk, **rebuild)
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe build", jk, PRODUCTS="lsst_demo",
+          REPOS_FILE=repos, REFS="w.2026.48", BUILD_FLAGS="-B", **rebuild)  # fmt: skip
+    manifest = (jk / "work" / "build" / "manifest.txt").read_text()
+    build_id = re.search(r"^BUILD=(b\d+)", manifest, re.M)
+    assert build_id is not None
+    r.run("ci/jenkins/pipelines/run_publish.groovy::scipipe distrib publish", jk,
+          MANIFEST_ID=build_id.group(1), EUPS_TAG="w_2026_48", ROLLING_TAGS="w_latest",
+          PRODUCTS="lsst_demo", EUPS_ROOT=str(jk / "eups"), **rebuild)  # fmt: skip
+    assert (jk / "eups" / "src" / "tags" / "w_2026_48.list").is_file()
+    assert (jk / "eups" / "src" / "tags" / "w_latest.list").is_file()
+
+    # --- Jenkins: tag-release through the GitHub forge (the local REST server over the
+    # demo's remotes): the weekly's tags verify as in sync
+    remotes = {f"remotes/{p}": d / "remotes" / f"{p}.git" for p in made.stack.products}
+    teams = {"Data Management": sorted(remotes), "DM Externals": [], "DM Auxilliaries": []}
+    with GitHubServer(remotes, org="remotes", teams=teams, token=TOKEN) as server:
+        r.run("ci/jenkins/pipelines/tag_release.groovy::scipipe release tag", d,
+              GIT_TAG="w.2026.48", MANIFEST_ID=results["manifest_id"], EUPS_TAG="w_2026_48",
+              REPOS_FILE=repos, GITHUB_ORG="remotes", TAGGER_USER="Demo Release Manager",
+              TAGGER_EMAIL="release@lsst-demo.example", TAG_FLAGS="--verify",
+              LSST_VERSIONDB_BASE_URL=str(d / "release" / "versiondb"),
+              LSST_EUPSTAG_BASE_URL=str(d / "release" / "srv" / "src"),
+              GITHUB_TOKEN=TOKEN, GITHUB_API_URL=server.url)  # fmt: skip
+        assert server.errors == []
+
+    # --- the changelog sites, from GitHub's step and Jenkins'
+    srv = str(d / "release" / "srv" / "src")
+    r.run(".github/workflows/changelog-publish.yaml::site/Write the changelog site", d,
+          SERIES="weekly", REPOS=repos, EUPS_ROOT=srv, SITE_DIR="site-gh")  # fmt: skip
+    assert (d / "site-gh" / "index.html").is_file()
+    r.run("ci/jenkins/pipelines/changelog.groovy::scipipe changelog", d, REPOS_URL=repos,
+          EUPS_ROOT_URL=srv)  # fmt: skip
+    assert (d / "site" / "weekly" / "index.html").is_file()
+    assert (d / "site" / "releases" / "index.html").is_file()
+
+    # --- Jenkins: the build matrix, for the release jobs and for stack-os-matrix
+    som = tmp_path / "som"
+    r.run("ci/jenkins/pipelines/stack_os_matrix.groovy::plan", som, REFS="", PRODUCTS="",
+          CHANGED="geom", PLATFORMS="osx-arm64", REPOS_FILE=repos, WORK=str(som / "work"),
+          SCIPIPE_BUILD_MATRIX=str(matrix))  # fmt: skip
+    props = (som / "matrix.properties").read_text()
+    assert "PLATFORMS=osx-arm64\n" in props
+    assert "PRODUCTS_osx_arm64=geom afw meas_base lsst_demo\n" in props
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe ci matrix", som,
+          SCIPIPE_BUILD_MATRIX=str(matrix))  # fmt: skip
+    assert "CANONICAL_PLATFORM=linux-64\n" in (som / "matrix.properties").read_text()
+
+    # every block that calls scipipe ran, and every option written after a scipipe
+    # command in the definitions was passed by some run of that command
+    assert r.ran == set(r.blocks)
+    passed: dict[str, set[str]] = {}
+    for argv in r.argvs():
+        opts = {a.split("=", 1)[0] for a in argv if a.startswith("-")}
+        passed.setdefault(command_of(argv), set()).update(opts)
+    for block in r.blocks.values():
+        for cmd, options in block.calls():
+            assert cmd in passed, f"{block.id}: scipipe {cmd} never ran"
+            assert options <= passed[cmd], f"{block.id}: scipipe {cmd} {options - passed[cmd]}"
+
+
+# --- the rebase checker (shell only) on real histories ----------------------------------
+
+
+def _rebase_block() -> str:
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / "rebase-checker.yaml").read_text())
+    steps = data["jobs"]["rebase-checker"]["steps"]
+    script: str = next(s["run"] for s in steps if s.get("name", "").startswith("No merges"))
+    return script
+
+
+@pytest.mark.parametrize("merge", ["main", "v29.0.x", None])
+def test_rebase_checker(tmp_path: Path, merge: str | None) -> None:
+    repo = tmp_path / "repo"
+    git(["init", "-q", "-b", "main", str(repo)])
+    (repo / "a").write_text("a\n")
+    git(["add", "a"], cwd=repo)
+    git(["commit", "-q", "-m", "Initial"], cwd=repo)
+    base = git(["rev-parse", "HEAD"], cwd=repo)
+    git(["checkout", "-q", "-b", "tickets/DM-1"], cwd=repo)
+    (repo / "b").write_text("b\n")
+    git(["add", "b"], cwd=repo)
+    git(["commit", "-q", "-m", "Work"], cwd=repo)
+    if merge is not None:
+        git(["branch", "-f", merge, base], cwd=repo)
+        git(["checkout", "-q", merge], cwd=repo)
+        (repo / "c").write_text("c\n")
+        git(["add", "c"], cwd=repo)
+        git(["commit", "-q", "-m", "Upstream"], cwd=repo)
+        git(["checkout", "-q", "tickets/DM-1"], cwd=repo)
+        git(["merge", "-q", "--no-ff", "--no-edit", merge], cwd=repo)
+    head = git(["rev-parse", "HEAD"], cwd=repo)
+    env = {**os.environ, "BASE_SHA": base, "HEAD_SHA": head}
+    r = subprocess.run([*GITHUB_SHELL, _rebase_block()], cwd=repo, env=env,
+                       capture_output=True, text=True, check=False)  # fmt: skip
+    if merge is None:
+        assert r.returncode == 0, r.stdout + r.stderr
+    else:
+        assert r.returncode == 1
+        assert f"Merge branch '{merge}'" in r.stdout
+        assert "::error::" in r.stdout

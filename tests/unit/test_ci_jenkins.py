@@ -1,0 +1,102 @@
+"""The Jenkins jobs: rendered XML against golden files, and each job's pipeline script.
+
+Regenerate the golden files on purpose with ``SCIPIPE_UPDATE_GOLDEN=1 pytest <this file>``
+(they change with the job definitions and with the pinned jenkins-job-builder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scipipe_tools.ci.validate import render_jenkins
+
+ROOT = Path(__file__).resolve().parents[2]
+JOBS = ROOT / "ci" / "jenkins" / "jobs"
+PIPELINES = ROOT / "ci" / "jenkins" / "pipelines"
+GOLDEN = ROOT / "tests" / "golden" / "jenkins"
+UPDATE = os.environ.get("SCIPIPE_UPDATE_GOLDEN") == "1"
+
+#: the jobs of spec section 6 this repository defines
+EXPECTED_JOBS = {
+    "release/weekly-release", "release/nightly-release", "release/official-release",
+    "release/run-rebuild", "release/run-publish", "release/tag-release", "release/changelog",
+    "stack-os-matrix",
+}  # fmt: skip
+
+
+def jobs() -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for path in sorted(JOBS.glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text()):
+            if "job" in item:
+                out[item["job"]["name"]] = item["job"]
+    return out
+
+
+def test_rendered_xml_matches_golden(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = render_jenkins(JOBS, out)
+    assert res.returncode == 0, res.stderr
+    if UPDATE:
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        shutil.copytree(out, GOLDEN)
+    assert GOLDEN.is_dir(), "no golden files: run with SCIPIPE_UPDATE_GOLDEN=1"
+    produced = sorted(p.relative_to(out).as_posix() for p in out.rglob("config.xml"))
+    golden = sorted(p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("config.xml"))
+    assert produced == golden
+    assert {p.removesuffix("/config.xml") for p in produced} == EXPECTED_JOBS | {"release"}
+    for name in produced:
+        assert (out / name).read_text() == (GOLDEN / name).read_text(), f"{name} differs"
+
+
+def test_every_job_runs_its_pipeline_script() -> None:
+    defined = jobs()
+    assert set(defined) >= EXPECTED_JOBS
+    used = set()
+    for name in EXPECTED_JOBS:
+        scm = defined[name]["pipeline-scm"]
+        assert isinstance(scm, dict)
+        script = scm["script-path"]
+        # jenkins-dm-jobs' Plumber convention: pipelines/<last part, - as _>.groovy
+        assert script == f"ci/jenkins/pipelines/{name.split('/')[-1].replace('-', '_')}.groovy"
+        assert (ROOT / script).is_file()
+        used.add(Path(script).name)
+    assert used == {p.name for p in PIPELINES.glob("*.groovy")}
+
+
+def test_schedules_and_parameters() -> None:
+    defined = jobs()
+    triggers = {n: j.get("triggers") for n, j in defined.items()}
+    assert triggers["release/weekly-release"] == [{"timed": "TZ=America/Los_Angeles\n0 0 * * 4"}]
+    assert triggers["release/nightly-release"] == [
+        {"timed": "TZ=America/Los_Angeles\n0 0 * * 0-3,5-7"}
+    ]
+    assert triggers["release/changelog"] == [{"timed": "TZ=America/Los_Angeles\n15 * * * *"}]
+
+    def params(name: str) -> list[str]:
+        raw = defined[name]["parameters"]
+        assert isinstance(raw, list)
+        return [next(iter(p.values()))["name"] for p in raw]
+
+    assert params("release/official-release") == [
+        "SOURCE_GIT_REFS", "RELEASE_GIT_TAG", "O_LATEST", "EXCLUDE_FROM_BUILDS", "DRY_RUN",
+    ]  # fmt: skip
+    assert {"REFS", "PRODUCTS", "NO_BINARY_FETCH", "PREP_ONLY", "TIMEOUT", "SPLENV_REF"} <= set(
+        params("release/run-rebuild")
+    )
+
+
+@pytest.mark.parametrize("script", sorted(PIPELINES.rglob("*.groovy")), ids=lambda p: p.name)
+def test_pipelines_leave_expansion_to_the_shell(script: Path) -> None:
+    """Every sh script is single-quoted Groovy: parameters reach the shell as environment
+    variables, never spliced into the command by Groovy (no injection, no quoting bugs)."""
+    text = script.read_text()
+    for m in re.finditer(r"\bsh\b[^\n]*?script:\s*(\S)", text):
+        assert m.group(1) == "'", f"{script.name}: sh script is not single-quoted: {m.group(0)}"
+    assert 'sh "' not in text and 'sh("' not in text
