@@ -66,3 +66,5 @@ def test_the_sample_stack_walkthrough_runs_as_written(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "Version w.2026.48 release from w_2026_48/b1" in tagged
     assert '"manifest_id": "b1"' in (demo / "release" / "build" / "results.json").read_text()
+    site = demo / "release" / "changelog"
+    assert (site / "html" / "w_2026_48.html").is_file() and (site / "CHANGELOG.md").is_file()

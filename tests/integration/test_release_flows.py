@@ -184,7 +184,7 @@ def test_weekly_end_to_end_then_a_rerun_does_nothing(
         "tagging_dry_run": False,
         "tag_release": {"counts": {"created": 4}, "errors": 0},
         "tag_teams": {"counts": {"created": 2}, "errors": 0},
-        "changelog": "skipped: changelog not available",
+        "changelog": "skipped: no changelog section in the config",
         "steps": {
             "rebuild": "done",
             "versiondb": "done",
@@ -534,6 +534,18 @@ def test_versiondb_sync_fast_forwards_and_refuses_a_diverged_checkout(tmp_path: 
     with pytest.raises(ScipipeError, match="cannot push") as err:
         publish_versiondb(two.path)
     assert "moved" in str(err.value.hint)
+
+
+def test_weekly_regenerates_the_changelog_series(setup: Setup) -> None:
+    text = setup.config_path.read_text() + "changelog: {output: site, formats: [html, json]}\n"
+    setup.config_path.write_text(text)
+    result = run_flow(WEEKLY, setup.config)
+    assert statuses(result)["changelog"] == "done"
+    site = setup.base / "site"
+    assert (site / "html" / "w_2025_15.html").is_file()
+    model = json.loads((site / "changelog.json").read_text())
+    assert [r["name"] for r in model["releases"]] == ["~main", "w.2025.15"]
+    assert set(model["releases"][1]["products"]) == set(setup.world.products)
 
 
 def test_weekly_through_the_github_forge(setup: Setup, tmp_path: Path) -> None:

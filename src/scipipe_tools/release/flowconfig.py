@@ -136,6 +136,16 @@ class AuxTeamsConfig:
 
 
 @dataclass(frozen=True)
+class ChangelogConfig:
+    """The flows' changelog step: the series regenerated after each release."""
+
+    output: Path
+    formats: tuple[str, ...] = ("html",)
+    jira: str | None = None
+    overrides: Path | None = None
+
+
+@dataclass(frozen=True)
 class FlowConfig:
     path: Path
     products: tuple[str, ...]
@@ -153,6 +163,7 @@ class FlowConfig:
     aux_teams: AuxTeamsConfig = field(default_factory=AuxTeamsConfig)
     tagger_user: str | None = None
     tagger_email: str | None = None
+    changelog: ChangelogConfig | None = None
 
     @property
     def layout(self) -> Layout:
@@ -273,7 +284,10 @@ def _compose(text: str, path: Path) -> yaml.Node | None:
 
 
 TOP_KEYS = ("products", "repos", "root", "flavor", "exclusions", "state_dir", "results",
-            "build", "versiondb", "distrib", "forge", "teams", "aux_teams", "tagger")  # fmt: skip
+            "build", "versiondb", "distrib", "forge", "teams", "aux_teams", "tagger",
+            "changelog")  # fmt: skip
+CHANGELOG_KEYS = ("output", "formats", "jira", "overrides")
+CHANGELOG_FORMATS = ("md", "rst", "json", "html")
 BUILD_KEYS = ("jobs", "fetch_jobs", "tries", "run_tests", "fail_fast", "binary_root")
 VERSIONDB_KEYS = ("path", "url", "remote", "push")
 DISTRIB_KEYS = ("root", "read_url", "visible_timeout", "env_file", "conda_env", "platform",
@@ -379,6 +393,26 @@ def _aux(r: _Reader, node: yaml.Node) -> AuxTeamsConfig:
     return AuxTeamsConfig(**kw)
 
 
+def _changelog(r: _Reader, node: yaml.Node) -> ChangelogConfig:
+    m = r.mapping(node, "changelog", CHANGELOG_KEYS)
+    if "output" not in m:
+        raise r.fail(node, "changelog needs 'output' (the directory of the pages)")
+    kw: dict[str, Any] = {"output": r.path(m["output"][1], "changelog.output")}
+    if "formats" in m:
+        formats = r.strings(m["formats"][1], "changelog.formats")
+        for f in formats:
+            if f not in CHANGELOG_FORMATS:
+                hint = did_you_mean(f, CHANGELOG_FORMATS)
+                raise r.fail(m["formats"][1], f"unknown changelog format {f!r}" +
+                             (f" ({hint})" if hint else ""))  # fmt: skip
+        kw["formats"] = formats
+    if "jira" in m:
+        kw["jira"] = r.optional_string(m["jira"][1], "changelog.jira")
+    if "overrides" in m:
+        kw["overrides"] = r.path(m["overrides"][1], "changelog.overrides")
+    return ChangelogConfig(**kw)
+
+
 def parse_flow_config(text: str, path: str | Path = "release.yaml") -> FlowConfig:
     """Parse a flow configuration; paths are made relative to ``path``'s directory."""
     where = Path(path).absolute()
@@ -418,6 +452,8 @@ def parse_flow_config(text: str, path: str | Path = "release.yaml") -> FlowConfi
         kw["teams"] = _teams(r, m["teams"][1])
     if "aux_teams" in m:
         kw["aux_teams"] = _aux(r, m["aux_teams"][1])
+    if "changelog" in m:
+        kw["changelog"] = _changelog(r, m["changelog"][1])
     if "tagger" in m:
         t = r.mapping(m["tagger"][1], "tagger", TAGGER_KEYS)
         if "user" in t:

@@ -13,7 +13,7 @@ weekly (``w.YYYY.WW`` / ``w_YYYY_WW`` + ``w_latest``), nightly (``d.YYYY.MM.DD``
                  read back from the root (it must be visible first)
     tag-teams    tag the aux repos at their default branch (after the product tags, on
                  purpose: an aux repo pulled into the build fails tag-release first)
-    changelog    the changelog hook (not available yet: recorded as skipped)
+    changelog    regenerate the series changelog (skipped without a changelog section)
     results      write results.json
 
 The nightly flow runs both tagging steps as dry runs.

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: seconds between two looks for a published EUPS tag
 POLL_SECONDS = 5.0
-CHANGELOG_UNAVAILABLE = "changelog not available"
+CHANGELOG_UNAVAILABLE = "no changelog section in the config"
 #: the tag-release ledger, next to the state file (a restart removes it)
 LEDGER_FILE = "tag-release.jsonl"
 
@@ -431,10 +431,40 @@ def _tag_teams(ctx: FlowContext) -> dict[str, Any]:
 
 
 def run_changelog(ctx: FlowContext) -> dict[str, Any]:
-    """THE CHANGELOG HOOK.  ``scipipe changelog`` does not exist yet; when it does, this
-    step runs it for ``ctx.names.git_tag`` (the manifest ids are in ``ctx.state``) and
-    returns what it wrote.  Until then the step is recorded as skipped."""
-    return {"skipped": CHANGELOG_UNAVAILABLE}
+    """Regenerate the series' changelog (weekly for weekly flows, releases for official
+    ones) from the distribution root, with the release just published in it.  Without a
+    ``changelog`` section in the config, or for a nightly, the step is skipped."""
+    cfg = ctx.config.changelog
+    if cfg is None:
+        return {"skipped": CHANGELOG_UNAVAILABLE}
+    if ctx.names.kind is FlowKind.NIGHTLY:
+        return {"skipped": "dailies are not in a changelog series"}
+    from ..changelog.build import ChangelogRequest, build_model
+    from ..changelog.jira import Jira
+    from ..changelog.overrides import Overrides, read_overrides
+    from ..changelog.render import render
+
+    work = ctx.config.root / "changelog"
+    vdb = ctx.config.versiondb
+    request = ChangelogRequest(
+        mode="weekly" if ctx.names.kind is FlowKind.WEEKLY else "releases",
+        repos=ctx.repos(),
+        clones_dir=work / "clones",
+        eups_root=ctx.config.distrib.read_base,
+        versiondb=str(vdb.path) if vdb is not None else None,
+        cache_dir=work / "ranges",
+        overrides=read_overrides(cfg.overrides) if cfg.overrides else Overrides(),
+        jira=Jira(cfg.jira, work / "jira") if cfg.jira else None,
+        jobs=ctx.config.build.fetch_jobs,
+    )
+    model = build_model(request, ctx.progress)
+    written: list[str] = []
+    for fmt in cfg.formats:
+        target = cfg.output
+        if len(cfg.formats) > 1:
+            target = cfg.output / {"md": "CHANGELOG.md", "json": "changelog.json"}.get(fmt, fmt)
+        written += [str(p) for p in render(model, fmt, target)]
+    return {"output": str(cfg.output), "files": len(written), "releases": len(model.releases)}
 
 
 def results_document(ctx: FlowContext) -> dict[str, Any]:
@@ -501,7 +531,7 @@ def steps_for(names: FlowNames, config: FlowConfig) -> list[Step]:
     teams = ", ".join(config.teams.allow)
     aux = ", ".join(config.aux_teams.allow) or "none"
     tail = [
-        Step("changelog", "the changelog hook (not available yet)", run_changelog),
+        Step("changelog", "regenerate the series changelog (scipipe changelog)", run_changelog),
         Step("results", f"write {config.results_path}", _results),
     ]
     if names.kind is not FlowKind.OFFICIAL:

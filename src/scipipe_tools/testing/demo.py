@@ -74,6 +74,7 @@ versiondb: {{url: '{versiondb}'}}
 distrib: {{root: release/srv/src, conda_env: 13.0.1}}
 forge: {{kind: git, teams_file: teams.yaml, cache_dir: release/forge-cache}}
 tagger: {{user: Demo Release Manager, email: release@lsst-demo.example}}
+changelog: {{output: release/changelog, formats: [html, md]}}
 """
 
 
