@@ -39,7 +39,7 @@ REMOTE_TIMEOUT = 1800.0
 _HTTP_LIMITS = ("-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=120")
 
 #: Variables that make git operate on a repository other than the one in cwd.
-_REPO_VARS = frozenset(
+REPO_VARS = frozenset(
     {
         "GIT_DIR",
         "GIT_WORK_TREE",
@@ -116,7 +116,7 @@ class ResolvedRef:
 
 
 def _env(repo: Path | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in REPO_VARS}
     env["GIT_TERMINAL_PROMPT"] = "0"
     if repo is not None:
         env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(os.path.realpath(repo))
@@ -258,24 +258,32 @@ def read_ref(repo: str | os.PathLike[str], ref: str) -> str | None:
     return _read_ref_files(gd, ref) if gd is not None else None
 
 
+def origin_url_in_config(repo: str | os.PathLike[str]) -> str | None:
+    """``remote.origin.url`` read from the repository's plain config file (no git
+    process); None when there is none or the file uses includes (ask git then)."""
+    gd = _git_dir(Path(repo))
+    if gd is None:
+        return None
+    try:
+        text = (gd / "config").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if "[include" in text.lower():
+        return None
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            section = line.replace(" ", "").lower()
+        elif section == '[remote"origin"]' and line.split("=", 1)[0].strip() == "url":
+            return line.split("=", 1)[1].strip()
+    return None
+
+
 def origin_url_fast(repo: str | os.PathLike[str]) -> str | None:
     """``remote.origin.url`` read from ``.git/config`` when that file is plain (no
     includes); otherwise (or when absent) from git itself."""
-    gd = _git_dir(Path(repo))
-    if gd is not None:
-        try:
-            text = (gd / "config").read_text()
-        except OSError:
-            text = ""
-        if text and "[include" not in text.lower():
-            section = ""
-            for raw in text.splitlines():
-                line = raw.strip()
-                if line.startswith("["):
-                    section = line.replace(" ", "").lower()
-                elif section == '[remote"origin"]' and line.split("=", 1)[0].strip() == "url":
-                    return line.split("=", 1)[1].strip()
-    return remote_url(repo)
+    return origin_url_in_config(repo) or remote_url(repo)
 
 
 def _verify(repo: Path, rev: str) -> str | None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import write_atomic
+from ..git import origin_url_in_config
 from .model import Fragment
 from .walk import Row, Walked, changes_from_rows
 
@@ -37,20 +38,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")
 def repo_identity(repo: Path) -> str:
     """What the clone is a clone of: ``remote.origin.url`` from its config file, else its
     resolved path.  Read from the file (no git process: a cache hit runs no git)."""
-    for config in (repo / "config", repo / ".git" / "config"):
-        try:
-            text = config.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        section = ""
-        for raw in text.splitlines():
-            line = raw.strip()
-            if line.startswith("["):
-                section = line.replace(" ", "").lower()
-            elif section == '[remote"origin"]' and line.split("=", 1)[0].strip() == "url":
-                return line.split("=", 1)[1].strip()
-        break
-    return str(repo.resolve())
+    return origin_url_in_config(repo) or str(repo.resolve())
 
 
 def _digest(*parts: str) -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .. import proc
 from ..errors import EXIT_COMMAND, InputError, ResolutionError, ScipipeError
+from ..git import REPO_VARS
 from .model import Change, Fragment
 from .tickets import parse as parse_message
 
@@ -42,20 +43,6 @@ FRAGMENT_DIR = "doc/changes/"
 FRAGMENT_NAME = re.compile(r"^((?i:DM|SP)-\d+)\.(feature|bugfix|api|removal|perf|misc)\.(rst|md)$")
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
-#: Variables that would point git at another repository (a hook sets some of them).
-_REPO_VARS = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_COMMON_DIR",
-        "GIT_NAMESPACE",
-        "GIT_PREFIX",
-        "GIT_CEILING_DIRECTORIES",
-    }
-)
 #: Seven NUL-terminated fields per commit (the first NUL opens the record), so that
 #: ``stdout.split("\0")`` gives ``[""]`` then 7 tokens per commit, the 7th being the
 #: commit's patch text (NUL cannot occur in messages or in git's patch output).
@@ -119,7 +106,7 @@ class Walked:
 def git_env() -> dict[str, str]:
     """Our environment for git: no variable naming another repository, no prompt, UTC
     dates, untranslated messages."""
-    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in REPO_VARS}
     env.update(GIT_TERMINAL_PROMPT="0", TZ="UTC", LC_ALL="C")
     return env
 
