@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import git
 from ..distrib.roots import Root, open_root
@@ -33,6 +34,9 @@ from .overrides import Overrides
 from .points import Point
 from .series import Page, Span, apply_overrides, release_key, release_pages, weekly_key
 from .series import weekly_pages as weekly_pages_of
+
+if TYPE_CHECKING:
+    from .prs import PullRequests
 
 log = logging.getLogger(__name__)
 _BUILD = re.compile(r"^b\d+$")
@@ -57,6 +61,8 @@ class ChangelogRequest:
     cache_dir: Path | None = None
     overrides: Overrides = field(default_factory=Overrides)
     jira: Jira | None = None
+    #: merged pull requests from GitHub: tickets of merges whose message names none
+    github: PullRequests | None = None
     jobs: int = 8
     title: str = ""
     unreleased: bool = True
@@ -264,6 +270,10 @@ def build_model(req: ChangelogRequest, progress: Progress = NULL) -> ChangelogMo
                       kind=ReleaseKind.UNRELEASED, date=None, note=f"Updated at {now}")  # fmt: skip
         releases.append(rel)
     _apply_patches(req, releases, pts, clones.paths)
+    if req.github is not None:
+        from .prs import attach_pulls
+
+        attach_pulls(releases, req.github, req.repos)
     if req.jira is not None:
         summaries = req.jira.summaries({t.key for r in releases for t in r.tickets})
         for r in releases:

@@ -41,6 +41,14 @@ def _cache_home() -> Path:
 @click.option("--jira", "jira_url", envvar="SCIPIPE_JIRA_URL", default=None,
               help="JIRA base URL for ticket summaries (token: $JIRA_TOKEN) "
               "[env: SCIPIPE_JIRA_URL; default: none].")  # fmt: skip
+@click.option("--github-org", metavar="ORG",
+              help="Also take tickets from the merged pull requests of ORG's repositories "
+              "(head branch name, else title) through the GitHub API [default: off].")  # fmt: skip
+@click.option("--github-url", envvar="GITHUB_API_URL", default="https://api.github.com",
+              show_default=True, help="GitHub API base URL [env: GITHUB_API_URL].")  # fmt: skip
+@click.option("--token-path", type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the GitHub token [default: $GITHUB_TOKEN, else "
+              "~/.sq_github_token_delete].")  # fmt: skip
 @click.option("-f", "--format", "formats", multiple=True,
               type=click.Choice(["md", "rst", "json", "html"]),
               help="Output format (repeatable) [default: md to stdout].")  # fmt: skip
@@ -75,8 +83,9 @@ def changelog_group(points: tuple[str, ...], mode: str | None, repos_arg: str, *
       scipipe changelog --releases --eups-root ROOT --notes 29.1.0 > v29_1_0.rst
 
     POINTS are EUPS tags (with --eups-root), manifests bNNNN (with --versiondb) or git
-    tags (each product repo's tag).  Tickets come from merge commits (DM- and SP- keys);
-    commits without a ticket are listed as other changes.
+    tags (each product repo's tag).  Tickets come from merge commits (DM- and SP- keys),
+    and with --github-org from pull requests' branch names and titles; commits without a
+    ticket are listed as other changes.
     """
     from ..changelog.build import ChangelogRequest, build_model
     from ..changelog.jira import Jira
@@ -98,6 +107,18 @@ def changelog_group(points: tuple[str, ...], mode: str | None, repos_arg: str, *
     cache_dir = None if kw["no_cache"] else (kw["cache_dir"] or home / "ranges")
     overrides = read_overrides(kw["overrides"]) if kw["overrides"] else Overrides()
     jira = Jira(kw["jira_url"], home / "jira") if kw["jira_url"] else None
+    github = None
+    if kw["github_org"]:
+        from ..changelog.prs import PullRequests
+        from ..release.github import load_token
+
+        github = PullRequests(
+            kw["github_url"],
+            load_token(kw["token_path"], os.environ),
+            org=kw["github_org"],
+            cache_dir=None if kw["no_cache"] else home / "prs",
+            jobs=kw["jobs"],
+        )
     request = ChangelogRequest(
         mode=mode or "range",
         repos=read_repos_arg(repos_arg),
@@ -110,6 +131,7 @@ def changelog_group(points: tuple[str, ...], mode: str | None, repos_arg: str, *
         cache_dir=cache_dir,
         overrides=overrides,
         jira=jira,
+        github=github,
         jobs=kw["jobs"],
         title=kw["title"],
     )

@@ -3,7 +3,8 @@
 ``with GitHubServer(repos, org=..., teams=..., token=...) as srv:`` serves, on an
 ephemeral port of 127.0.0.1, the subset of the REST API that release tagging calls
 through PyGithub (``Github(base_url=srv.url, ...)``): the organisation and its teams,
-repositories, git refs and tag objects, branches, commits and minimal releases.  Reads
+repositories, git refs and tag objects, branches, commits, minimal releases and the
+merged pull requests a test declares (:meth:`GitHubServer.add_pull`).  Reads
 come from the bare repositories (refs cached from one ``git for-each-ref``, objects from
 ``git cat-file --batch``, both kept up to date by our own writes); writes go to them
 (``git mktag``, ``git update-ref`` with the old-value check).
@@ -51,6 +52,7 @@ RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-res
 API_VERSION = "2022-11-28"
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+_ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 _ID_LINE = re.compile(r"^(?P<name>.*?) <(?P<email>[^>]*)> (?P<epoch>-?\d+) (?P<tz>[+-]\d{4})$")
 _DEFAULT_MESSAGES = {
     400: "Problems parsing JSON",
@@ -143,6 +145,8 @@ class _Repo:
     head: str | None = None
     objects: dict[str, _Obj] = field(default_factory=dict)
     releases: list[Json] = field(default_factory=list)
+    #: pull requests declared by :meth:`GitHubServer.add_pull`, by number
+    pulls: dict[int, Json] = field(default_factory=dict)
 
     @property
     def owner(self) -> str:
@@ -211,6 +215,7 @@ _ROUTES: tuple[_Route, ...] = (
     _route("GET", "/orgs/{org}/repos", "org_repos"),
     _route("GET", "/repos/{o}/{n}", "repo"),
     _route("GET", "/repos/{o}/{n}/teams", "repo_teams"),
+    _route("GET", "/repos/{o}/{n}/pulls", "pulls"),
     _route("GET", "/repos/{o}/{n}/git/ref/{ref}", "get_ref"),
     _route("GET", "/repos/{o}/{n}/git/matching-refs/{ref}", "matching_refs"),
     _route("GET", "/repos/{o}/{n}/git/tags/{sha}", "get_tag"),
@@ -402,6 +407,83 @@ class GitHubServer:
                     dict(headers or {}),
                 )
             )
+
+    def add_pull(
+        self,
+        full_name: str,
+        number: int,
+        title: str,
+        head_ref: str,
+        merge_commit_sha: str,
+        merged_at: str,
+        base: str = "main",
+        *,
+        head_sha: str | None = None,
+        updated_at: str | None = None,
+    ) -> None:
+        """Declare a merged (closed) pull request of ``full_name``.
+
+        ``merged_at`` and ``updated_at`` (default: ``merged_at``) are ISO 8601 UTC
+        (``2025-01-02T10:00:00Z``); ``head_sha`` defaults to ``merge_commit_sha``.
+        Declaring a number again replaces the pull request (an edit on GitHub).
+        """
+        repo = self._repo_or_error(full_name)
+        for stamp in (merged_at, updated_at):
+            if stamp is not None and not _ISO_UTC.match(stamp):
+                raise ValueError(f"not an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ): {stamp!r}")
+        api = self._api(repo)
+        html = f"{self.url}/{repo.full_name}/pull/{number}"
+        updated = updated_at or merged_at
+        with repo.lock:
+            pr_id = 900000 + repo.id * 1000 + number
+            repo.pulls[number] = {
+                "url": f"{api}/pulls/{number}",
+                "id": pr_id,
+                "node_id": _node("PR_", f"{repo.full_name}#{number}"),
+                "html_url": html,
+                "diff_url": f"{html}.diff",
+                "patch_url": f"{html}.patch",
+                "issue_url": f"{api}/issues/{number}",
+                "commits_url": f"{api}/pulls/{number}/commits",
+                "comments_url": f"{api}/issues/{number}/comments",
+                "number": number,
+                "state": "closed",
+                "locked": False,
+                "title": title,
+                "user": self._owner_json("vera-rubin"),
+                "body": None,
+                "labels": [],
+                "milestone": None,
+                "created_at": merged_at,
+                "updated_at": updated,
+                "closed_at": merged_at,
+                "merged_at": merged_at,
+                "merge_commit_sha": merge_commit_sha,
+                "assignee": None,
+                "assignees": [],
+                "requested_reviewers": [],
+                "draft": False,
+                "head": self._pull_ref_json(repo, head_ref, head_sha or merge_commit_sha),
+                "base": self._pull_ref_json(repo, base, merge_commit_sha),
+                "author_association": "MEMBER",
+                "auto_merge": None,
+                "active_lock_reason": None,
+            }
+
+    def _repo_or_error(self, full_name: str) -> _Repo:
+        repo = self._repos.get(full_name.lower())
+        if repo is None:
+            raise ValueError(f"no repository {full_name!r} on this server")
+        return repo
+
+    def _pull_ref_json(self, repo: _Repo, ref: str, sha: str) -> Json:
+        return {
+            "label": f"{repo.owner}:{ref}",
+            "ref": ref,
+            "sha": sha,
+            "user": self._owner_json(repo.owner),
+            "repo": self._repo_json(repo),
+        }
 
     def exhaust_rate_limit(self, seconds: float) -> None:
         """Make the remaining count 0 for ``seconds``; then a fresh window starts."""
@@ -891,6 +973,28 @@ class GitHubServer:
         teams = [self._team_json(t) for t in self._teams if repo.full_name in t.repos]
         return self._page(req, teams)
 
+    def _h_pulls(self, req: _Request) -> _Answer:
+        """``GET pulls``: ``state`` (open, closed, all), ``sort`` (created, updated,
+        popularity, long-running), ``direction`` (asc, desc), paged.  Every declared pull
+        request is closed (merged)."""
+        repo = self._req_repo(req)
+        doc = f"{DOCS}/pulls/pulls#list-pull-requests"
+        state = (req.query.get("state") or ["open"])[-1]
+        sort = (req.query.get("sort") or ["created"])[-1]
+        if state not in ("open", "closed", "all"):
+            raise _invalid_param("state", state, doc)
+        if sort not in ("created", "updated", "popularity", "long-running"):
+            raise _invalid_param("sort", sort, doc)
+        direction = (req.query.get("direction") or ["desc" if sort == "created" else "asc"])[-1]
+        if direction not in ("asc", "desc"):
+            raise _invalid_param("direction", direction, doc)
+        with repo.lock:
+            pulls = list(repo.pulls.values()) if state != "open" else []
+        field_ = "updated_at" if sort == "updated" else "created_at"
+        # GitHub orders equal times by number: keep a total order so pages never overlap
+        pulls.sort(key=lambda p: (_parse_date(p[field_]), p["number"]), reverse=direction == "desc")
+        return self._page(req, pulls)
+
     def _h_get_ref(self, req: _Request) -> _Answer:
         repo = self._req_repo(req)
         refs = self._nonempty_refs(repo)
@@ -1211,6 +1315,17 @@ def _unsigned() -> Json:
         "payload": None,
         "verified_at": None,
     }
+
+
+def _invalid_param(name: str, value: str, doc: str) -> ApiError:
+    return ApiError(
+        422,
+        "Validation Failed",
+        doc,
+        extra={
+            "errors": [{"resource": "Search", "field": name, "code": "invalid", "value": value}]
+        },
+    )
 
 
 def _invalid(detail: str) -> ApiError:
