@@ -436,6 +436,23 @@ def test_official_rc_then_final_from_the_source_refs(
     assert latest.build_id == "b1"
 
 
+def test_official_final_of_a_stack_without_external_repos(tmp_path: Path) -> None:
+    """No repo carries v<tag> (only externals get it): the build from v<tag> <tag> uses
+    <tag> alone instead of failing on the unused ref."""
+    world = make_release_world(tmp_path / "world", products=3, aux=0, externals=0)
+    vdb_remote = tmp_path / "versiondb.git"
+    git(["init", "-q", "--bare", str(vdb_remote)])
+    s = Setup(world, tmp_path, tmp_path / "release.yaml", vdb_remote)
+    s.write_config()
+    run_flow(WEEKLY, s.config)
+    final = FlowRequest(FlowKind.OFFICIAL, git_tag="29.0.0", source_refs=("w.2025.15",))
+    result = run_flow(final, s.config)
+    assert statuses(result)["rebuild"] == "done"
+    assert s.results()["build_refs"] == ["v29.0.0", "29.0.0"]
+    for p in world.products:
+        assert tag_info(world, p, "29.0.0")[1] == "Version 29.0.0 release from manifest b1"
+
+
 def test_official_excludes_products_and_refuses_other_inputs_for_its_state(
     tmp_path: Path,
 ) -> None:

@@ -82,6 +82,9 @@ class PrepareOptions:
     sources: Path
     #: user refs (``--ref``), tried in order before the repos.yaml ref and ``main``
     refs: Sequence[str] = ()
+    #: refs of ``refs`` that no product needs to use (a final release's ``v<tag>``, which
+    #: only external repos carry); any other unused ref is an error, as in lsst_build
+    optional_refs: Sequence[str] = ()
     exclusions: Exclusions = DEFAULT_EXCLUSIONS
     ctx: TableContext = field(default_factory=TableContext)
     #: False: ``--no-fetch``
@@ -441,7 +444,9 @@ def _fetch_all(
 
 def _check_refs(options: PrepareOptions, checkouts: Mapping[str, Checkout]) -> None:
     used = {c.ref for c in checkouts.values()}
-    missed = [r for r in dict.fromkeys(options.refs) if r not in used]
+    missed = [
+        r for r in dict.fromkeys(options.refs) if r not in used and r not in options.optional_refs
+    ]
     if missed:
         hint = None
         if not options.fetch:

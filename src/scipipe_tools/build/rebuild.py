@@ -54,6 +54,7 @@ class RebuildOptions:
     repos: Repos
     flavor: str
     refs: Sequence[str] = ()
+    optional_refs: Sequence[str] = ()
     exclusions: Exclusions = DEFAULT_EXCLUSIONS
     fetch: bool = True
     prep_only: bool = False
@@ -101,6 +102,7 @@ def rebuild(
             repos=options.repos,
             sources=lay.sources,
             refs=options.refs,
+            optional_refs=options.optional_refs,
             exclusions=options.exclusions,
             ctx=TableContext(flavor=options.flavor),
             fetch=options.fetch,

@@ -238,7 +238,9 @@ class Step:
     run: StepFn
 
 
-def _rebuild(ctx: FlowContext, *, refs: Sequence[str], prep_only: bool) -> dict[str, Any]:
+def _rebuild(
+    ctx: FlowContext, *, refs: Sequence[str], prep_only: bool, optional: Sequence[str] = ()
+) -> dict[str, Any]:
     from ..build.rebuild import RebuildOptions, rebuild
     from ..eups.exclusions import DEFAULT, read_exclusions
     from .vdbpublish import ensure_checkout, sync
@@ -259,6 +261,7 @@ def _rebuild(ctx: FlowContext, *, refs: Sequence[str], prep_only: bool) -> dict[
         repos=ctx.repos(),
         flavor=ctx.flavor,
         refs=tuple(refs),
+        optional_refs=tuple(optional),
         exclusions=read_exclusions(cfg.exclusions) if cfg.exclusions else DEFAULT,
         prep_only=prep_only,
         jobs=b.jobs,
@@ -577,7 +580,10 @@ def steps_for(names: FlowNames, config: FlowConfig) -> list[Step]:
         Step(
             "rebuild",
             f"build {products} from {' '.join(names.build_refs)}; record manifest M",
-            lambda c: _rebuild(c, refs=names.build_refs, prep_only=False),
+            # a final's v<tag> is only in external repos: a stack may have none
+            lambda c: _rebuild(
+                c, refs=names.build_refs, prep_only=False, optional=names.build_refs[:-1]
+            ),
         ),
         Step(
             "versiondb",
