@@ -29,7 +29,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 import re
 import threading
 import time
@@ -230,21 +229,11 @@ class PullRequests:
         return NetworkError(f"{what}: {message or 'refused'} ({status})")
 
     def _client(self) -> github.Github:
-        import github
+        from ..release.github import new_client
 
         client: github.Github | None = getattr(self._local, "client", None)
         if client is None:
-            client = github.Github(
-                auth=github.Auth.Token(self.__token),
-                base_url=self.base_url,
-                timeout=max(1, math.ceil(self.timeout)),
-                user_agent="scipipe-tools",
-                per_page=PER_PAGE,
-                retry=None,
-                seconds_between_requests=None,
-                seconds_between_writes=None,
-                lazy=True,
-            )
+            client = new_client(self.__token, self.base_url, timeout=self.timeout)
             self._local.client = client
             with self._lock:
                 self._clients.append(client)

@@ -191,6 +191,25 @@ def _differences(existing: TagInfo | None, sha: str, message: str, tagger: Tagge
     return "; ".join(out) or "it differs"
 
 
+def new_client(
+    token: str, base_url: str, *, timeout: float, pool_size: int | None = None
+) -> github.Github:
+    """A PyGithub client as scipipe uses them: no PyGithub throttling or retries (the
+    callers pace and retry themselves), 100 items a page, lazy objects."""
+    return github.Github(
+        auth=github.Auth.Token(token),
+        base_url=base_url,
+        timeout=max(1, math.ceil(timeout)),
+        user_agent="scipipe-tools",
+        per_page=PER_PAGE,
+        retry=None,
+        pool_size=pool_size,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        lazy=True,
+    )
+
+
 class GitHubForge:
     """The :class:`~.forge.Forge` of a GitHub organisation, through PyGithub.
 
@@ -637,17 +656,11 @@ class GitHubForge:
     def _client(self) -> github.Github:
         client: github.Github | None = getattr(self._local, "client", None)
         if client is None:
-            client = github.Github(
-                auth=github.Auth.Token(self.__token),
-                base_url=self.base_url,
-                timeout=max(1, math.ceil(self.timeout)),
-                user_agent="scipipe-tools",
-                per_page=PER_PAGE,
-                retry=None,
+            client = new_client(
+                self.__token,
+                self.base_url,
+                timeout=self.timeout,
                 pool_size=max(10, self.jobs_hint),
-                seconds_between_requests=None,
-                seconds_between_writes=None,
-                lazy=True,
             )
             self._local.client = client
             with self._lock:
