@@ -68,7 +68,7 @@ def collect_range(
     patterns, unless ``include_testdata``).  ``repo_urls`` (product ->
     ``https://github.com/org/repo``) gives merges of pull requests their ``pr_url``.
     """
-    return _collect(
+    return collect_ranges(
         [(old, new)],
         clones,
         cache=cache,
@@ -79,32 +79,6 @@ def collect_range(
         skip=skip,
         repo_urls=repo_urls,
     )[0]
-
-
-def collect_ranges(
-    pairs: Sequence[tuple[Point | None, Point]],
-    clones: Mapping[str, Path] | Clones,
-    *,
-    cache: Cache | None = None,
-    jobs: int = 8,
-    progress: Progress = NULL,
-    include_testdata: bool = False,
-    skip: Callable[[str], bool] | None = None,
-    repo_urls: Mapping[str, str] | None = None,
-) -> list[Release]:
-    """:func:`collect_range` of each pair, in the order given, with every walk in one
-    thread pool (the callers label the branches)."""
-    return _collect(
-        pairs,
-        clones,
-        cache=cache,
-        jobs=jobs,
-        progress=progress,
-        branch="main",
-        include_testdata=include_testdata,
-        skip=skip,
-        repo_urls=repo_urls,
-    )
 
 
 def collect_series(
@@ -122,7 +96,7 @@ def collect_series(
     """One release per point (given oldest first) against the point before it, newest
     first; the oldest point's release has no ``previous`` and no changes."""
     pairs = [(points[i - 1] if i else None, point) for i, point in enumerate(points)]
-    releases = _collect(
+    releases = collect_ranges(
         pairs,
         clones,
         cache=cache,
@@ -136,18 +110,20 @@ def collect_series(
     return releases[::-1]
 
 
-def _collect(
+def collect_ranges(
     pairs: Sequence[tuple[Point | None, Point]],
     clones: Mapping[str, Path] | Clones,
     *,
-    cache: Cache | None,
-    jobs: int,
-    progress: Progress,
-    branch: str,
-    include_testdata: bool,
-    skip: Callable[[str], bool] | None,
-    repo_urls: Mapping[str, str] | None,
+    cache: Cache | None = None,
+    jobs: int = 8,
+    progress: Progress = NULL,
+    branch: str = "main",
+    include_testdata: bool = False,
+    skip: Callable[[str], bool] | None = None,
+    repo_urls: Mapping[str, str] | None = None,
 ) -> list[Release]:
+    """:func:`collect_range` of each pair, in the order given, with every walk in one
+    thread pool."""
     with paused_gc():
         return _collect_unpaused(
             pairs, clones, cache=cache, jobs=jobs, progress=progress, branch=branch,

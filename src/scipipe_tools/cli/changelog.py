@@ -91,7 +91,7 @@ def changelog_group(points: tuple[str, ...], mode: str | None, repos_arg: str, *
     from ..changelog.jira import Jira
     from ..changelog.overrides import Overrides, read_overrides
     from ..changelog.render import release_notes_rst, render
-    from .release import read_repos_arg
+    from ..eups.repos import load_repos
 
     app = get_app()
     if kw["json_"]:
@@ -121,7 +121,7 @@ def changelog_group(points: tuple[str, ...], mode: str | None, repos_arg: str, *
         )
     request = ChangelogRequest(
         mode=mode or "range",
-        repos=read_repos_arg(repos_arg),
+        repos=load_repos(repos_arg),
         clones_dir=clones,
         old=points[0] if points else None,
         new=points[1] if points else None,

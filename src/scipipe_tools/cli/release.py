@@ -141,18 +141,6 @@ def forge_config(kw: dict[str, Any]) -> Any:
     )
 
 
-def read_repos_arg(value: str) -> Any:
-    """repos.yaml from a path or an http(s) URL."""
-    from ..eups.repos import parse_repos, read_repos
-
-    if value.startswith(("http://", "https://")):
-        from ..distrib.roots import open_root
-
-        base, _, name = value.rpartition("/")
-        return parse_repos(open_root(base).read_text(name), value)
-    return read_repos(value)
-
-
 def tagger_for(user: str | None, email: str | None) -> Any:
     from .. import git
     from ..release.forge import Tagger
@@ -296,6 +284,7 @@ def tag_cmd(
     Every check runs for every repo before the first write; the exit code is the number
     of errors (at most 255).  A rerun skips what is already tagged.
     """
+    from ..eups.repos import load_repos
     from ..release import ledger as ledger_mod
     from ..release import sources
     from ..release.connect import open_forge
@@ -312,7 +301,7 @@ def tag_cmd(
     taglist = None
     if not manifest_only:
         taglist = sources.load_eups_tag(eups_tag or tagnames.git_to_eups(git_tag), eupstag_base_url)
-    repos = read_repos_arg(repos_arg)
+    repos = load_repos(repos_arg)
     ledger_path = None if no_ledger else ledger or ledger_mod.default_path(git_tag, build_id)
     request = TagRequest(
         git_tag=git_tag,
@@ -356,29 +345,40 @@ def _debug_level(level: int) -> None:
         http.client.HTTPConnection.debuglevel = 1
 
 
-def _report(result: Any) -> None:
-    app = get_app()
-    if app.json:
+def report_result(
+    result: Any, headers: list[str], rows: list[list[str]], what: str, empty: str
+) -> None:
+    """A tagging result: JSON, or its problems (stderr), a table of ``rows`` and a
+    summary line ``what: counts; errors; API calls``."""
+    if get_app().json:
         emit_json(result.to_json())
         return
     for p in result.problems:
         click.echo(f"error: {p}", err=True)
-    rows = [
-        [r.product, r.repo, r.tag, r.sha[:12], r.outcome.value, r.detail]
-        for r in result.results
-        if app.verbosity > 0 or r.outcome.value not in ("in-sync", "done-earlier")
-    ]
     if rows:
-        echo(columns(["product", "repo", "tag", "sha", "outcome", "detail"], rows))
-    counts = ", ".join(f"{n} {k}" for k, n in result.counts().items()) or "nothing to do"
+        echo(columns(headers, rows))
+    counts = ", ".join(f"{n} {k}" for k, n in result.counts().items()) or empty
     api = ""
     if result.stats is not None:
         api = f"; {result.stats.total_calls} API calls"
         if result.stats.rate_remaining is not None:
             api += f", rate limit {result.stats.rate_remaining}/{result.stats.rate_limit} left"
-    info(
-        f"{result.git_tag} from {result.build_id} ({result.mode}): {counts}; "
-        f"{result.errors} error(s){api}"
+    info(f"{what}: {counts}; {result.errors} error(s){api}")
+
+
+def _report(result: Any) -> None:
+    verbose = get_app().verbosity > 0
+    rows = [
+        [r.product, r.repo, r.tag, r.sha[:12], r.outcome.value, r.detail]
+        for r in result.results
+        if verbose or r.outcome.value not in ("in-sync", "done-earlier")
+    ]
+    report_result(
+        result,
+        ["product", "repo", "tag", "sha", "outcome", "detail"],
+        rows,
+        f"{result.git_tag} from {result.build_id} ({result.mode})",
+        "nothing to do",
     )
 
 

@@ -10,9 +10,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InputError
+from ..eups.repos import load_repos
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
-from .release import forge_config, forge_options, read_repos_arg, release_group, tagger_for
+from .release import (
+    forge_config,
+    forge_options,
+    release_group,
+    report_result,
+    tagger_for,
+)
 
 if TYPE_CHECKING:
     from ..release.flows import FlowKind, FlowResult, StepStatus
@@ -88,7 +95,7 @@ def tag_teams_cmd(
     from ..release.teamtags import TeamTagRequest, tag_teams
 
     config = forge_config(kw)
-    repos = read_repos_arg(repos_arg) if repos_arg else None
+    repos = load_repos(repos_arg) if repos_arg else None
     request = TeamTagRequest(
         tags=tags,
         tagger=tagger_for(user, email),
@@ -122,22 +129,19 @@ def _countdown(planned: TeamTagResult) -> None:
 
 
 def _report_teams(result: TeamTagResult) -> None:
-    app = get_app()
-    if app.json:
-        emit_json(result.to_json())
-        return
-    for p in result.problems:
-        click.echo(f"error: {p}", err=True)
+    verbose = get_app().verbosity > 0
     rows = [
         [r.repo, r.tag, r.sha[:12], r.ref, r.outcome.value, r.detail]
         for r in result.results
-        if app.verbosity > 0 or r.outcome.value != "exists" or r.detail != "matches"
+        if verbose or r.outcome.value != "exists" or r.detail != "matches"
     ]
-    if rows:
-        echo(columns(["repo", "tag", "sha", "ref", "outcome", "detail"], rows))
-    counts = ", ".join(f"{n} {k}" for k, n in result.counts().items()) or "no repos"
-    calls = f"; {result.stats.total_calls} API calls" if result.stats else ""
-    info(f"{', '.join(result.tags)} ({result.mode}): {counts}; {result.errors} error(s){calls}")
+    report_result(
+        result,
+        ["repo", "tag", "sha", "ref", "outcome", "detail"],
+        rows,
+        f"{', '.join(result.tags)} ({result.mode})",
+        "no repos",
+    )
 
 
 # ---------------------------------------------------------------- list-repos
@@ -172,7 +176,7 @@ def list_repos_cmd(
     from ..release.listrepos import format_rows, list_repos
 
     config = forge_config(kw)
-    repos = read_repos_arg(repos_arg) if repos_arg else None
+    repos = load_repos(repos_arg) if repos_arg else None
     forge = open_forge(config, repos)
     try:
         rows = list_repos(forge, hide=hide, mint=mint, maxt=maxt, extra=repo_urls(repos))

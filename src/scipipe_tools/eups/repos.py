@@ -206,6 +206,17 @@ def read_repos(path: str | Path) -> Repos:
     return parse_repos(text, path)
 
 
+def load_repos(spec: str | Path) -> Repos:
+    """repos.yaml from a path or an http(s) URL (``lsst/repos``' raw file)."""
+    text = str(spec)
+    if text.startswith(("http://", "https://")):
+        from ..distrib.roots import open_root
+
+        base, _, name = text.rpartition("/")
+        return parse_repos(open_root(base).read_text(name), text)
+    return read_repos(spec)
+
+
 @dataclass(frozen=True)
 class LintProblem:
     location: Location

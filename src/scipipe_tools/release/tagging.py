@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -94,6 +95,11 @@ class RepoResult:
         }
 
 
+def outcome_counts(outcomes: Iterable[StrEnum]) -> dict[str, int]:
+    """How many results had each outcome, by outcome name (sorted)."""
+    return dict(sorted(Counter(o.value for o in outcomes).items()))
+
+
 @dataclass
 class TagResult:
     git_tag: str
@@ -114,10 +120,7 @@ class TagResult:
         return min(self.errors, MAX_EXIT)
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.results:
-            out[r.outcome.value] = out.get(r.outcome.value, 0) + 1
-        return dict(sorted(out.items()))
+        return outcome_counts(r.outcome for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
         stats = self.stats

@@ -31,7 +31,7 @@ from ..progress import NULL, Progress
 from . import tagnames
 from .forge import Forge, ForgeStats, RateLimitError, RepoId, Tagger, TagInfo
 from .plan import Problem
-from .tagging import DEFAULT_JOBS, MAX_EXIT, run_parallel
+from .tagging import DEFAULT_JOBS, MAX_EXIT, outcome_counts, run_parallel
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,7 @@ class TeamTagResult:
         )
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.results:
-            out[r.outcome.value] = out.get(r.outcome.value, 0) + 1
-        return dict(sorted(out.items()))
+        return outcome_counts(r.outcome for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
         stats = self.stats
