@@ -404,13 +404,50 @@ def test_cache_hit_runs_no_git(
     )
     assert "DM-200" not in {t.key for t in partial.tickets}
 
-    # a corrupt entry is ignored (and rewritten)
-    entry = cache.walk_path("afw", _identity(clones, "afw"), old.shas["afw"], new.shas["afw"])
-    entry.write_text("{not json")
+    # a corrupt entry is ignored (and rewritten): the release's first, then a walk's
+    releases = sorted((cache.base / "release").glob("*.json"))
+    assert len(releases) == 2  # the two releases collected above
+    for path in releases:
+        path.write_text("{not json")
+    walks = cache.walk_log("afw", _identity(clones, "afw"))
+    key = f"{old.shas['afw']} {new.shas['afw']} "
+    lines = walks.read_text().splitlines()
+    assert sum(line.startswith(key) for line in lines) == 1
+    walks.write_text("".join(key + "{not json\n" if ln.startswith(key) else ln + "\n"
+                             for ln in lines))  # fmt: skip
     fourth = Cache(tmp_path / "cache")
     assert collect_range(old, new, clones, cache=fourth) == cold
     assert (fourth.hits, fourth.misses) == (1, 1)
-    assert entry.read_text().startswith('{"schema":1')
+    # the walk was appended again, and the good line is the one read from now on
+    assert [ln[len(key) :][:11] for ln in walks.read_text().splitlines()
+            if ln.startswith(key)] == ["{not json", '{"schema":2']  # fmt: skip
+    assert sum(p.read_text().startswith('{"schema":2') for p in releases) == 1
+
+
+def test_release_entry_keys(world: World, clones: Clones, tmp_path: Path) -> None:
+    """A release entry answers only the very ranges, branch and URLs it was made from."""
+    old = from_git_tag(OLD, None, clones.paths)
+    new = from_git_tag(NEW, None, clones.paths)
+    cache = Cache(tmp_path / "cache")
+    cold = collect_range(old, new, clones, cache=cache)
+    entries = list((cache.base / "release").glob("*.json"))
+    assert len(entries) == 1
+    # the same release again: one entry read, both ranges counted as hits
+    again = Cache(tmp_path / "cache")
+    assert collect_range(old, new, clones, cache=again) == cold
+    assert (again.hits, again.misses) == (2, 0)
+    # another branch or other pull-request URLs: another entry, same walks from the cache
+    urls = {"afw": "https://github.com/lsst/afw", "base": "https://github.com/lsst/base"}
+    other = Cache(tmp_path / "cache")
+    linked = collect_range(old, new, clones, cache=other, branch="v29.1.x", repo_urls=urls)
+    assert (other.hits, other.misses) == (2, 0)
+    assert len(list((cache.base / "release").glob("*.json"))) == 2
+    assert {t.branch for t in linked.tickets} == {"v29.1.x"}
+    pr_urls = {c.pr_url for t in linked.tickets for c in t.changes if c.pr is not None}
+    assert pr_urls == {"https://github.com/lsst/afw/pull/7"}
+    # and the entry gives back exactly that release, shared changes included
+    fifth = Cache(tmp_path / "cache")
+    assert collect_range(old, new, clones, cache=fifth, branch="v29.1.x", repo_urls=urls) == linked
 
 
 def _identity(clones: Clones, product: str) -> str:

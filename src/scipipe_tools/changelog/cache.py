@@ -7,31 +7,44 @@ release point therefore walks only the new range.
 
 Layout under the cache root (``~/.cache/scipipe/changelog`` by the CLI's default)::
 
-    v1/walk/<product>/<sha256 of identity, old, new>.json    one Walked
-    v1/revs/<product>/<sha256 of identity>.json              g<sha10> prefix -> full SHA
+    v2/walk/<product>/<sha256 of identity>.jsonl        "<old> <new> <walk>" lines
+    v2/release/<sha256 of its ranges and options>.json  a release's tickets
+    v2/revs/<product>/<sha256 of identity>.json         g<sha10> prefix -> full SHA
 
-Writes are atomic (a temporary sibling renamed into place), so readers see a whole
-entry or none.  An entry that does not parse, has another schema or another key is
-ignored (and rewritten by the next walk): the cache can only cost a walk, never give a
-wrong answer.  The schema version is part of the path: a new version starts afresh.
+A product's walks are lines of one file, appended once a run (a file per range made a
+cold series of 50 weeklies write 5,000 files).
+
+A release entry holds what the collector made of a release's walks -- its tickets and
+other changes, each change once -- keyed by every range it walked (product, clone
+identity, old and new SHA), the branch and the pull-request URLs.  Regenerating a
+series after a new release point reads one entry per old release instead of a walk
+entry per product and grouping them again; that is what keeps the rerun of a long
+series small beside its cold run.
+
+Files are replaced atomically (a temporary sibling renamed into place) and walk lines
+appended whole, so readers see whole entries.  An entry that does not parse, has
+another schema or another key is ignored (and written again by the next walk): the
+cache can only cost a walk, never give a wrong answer.  The schema version is part of
+the path: a new version starts afresh.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..files import write_atomic
 from ..git import origin_url_in_config
-from .model import Fragment
-from .walk import Row, Walked, changes_from_rows
+from .model import Change, Fragment, Release, Ticket
+from .walk import Row, Walked, changes_from_columns, changes_from_rows, new_fragments
 
-SCHEMA = 1
+SCHEMA = 2
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")
 
 
@@ -57,6 +70,8 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()
+        self._index: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+        self._unwritten: dict[tuple[str, str], list[str]] = {}
 
     def __repr__(self) -> str:
         return f"Cache({str(self.root)!r})"
@@ -65,8 +80,9 @@ class Cache:
     def base(self) -> Path:
         return self.root / f"v{SCHEMA}"
 
-    def walk_path(self, product: str, identity: str, old: str, new: str) -> Path:
-        return self.base / "walk" / _dirname(product) / f"{_digest(identity, old, new)}.json"
+    def walk_log(self, product: str, identity: str) -> Path:
+        """The file of ``product``'s walks in the clone ``identity``: one line per range."""
+        return self.base / "walk" / _dirname(product) / f"{_digest(identity)}.jsonl"
 
     def _count(self, hit: bool) -> None:
         with self._lock:
@@ -75,10 +91,28 @@ class Cache:
             else:
                 self.misses += 1
 
+    def _lines(self, product: str, identity: str) -> dict[tuple[str, str], str]:
+        """``{(old, new): entry}`` of the product's walk file, read once per run (later
+        lines win; a line cut short by a crash is dropped when it does not parse)."""
+        with self._lock:
+            lines = self._index.get((product, identity))
+            if lines is None:
+                lines = self._index[(product, identity)] = {}
+                try:
+                    text = self.walk_log(product, identity).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    text = ""
+                for line in text.split("\n"):
+                    old, _, rest = line.partition(" ")
+                    new, _, entry = rest.partition(" ")
+                    if entry:
+                        lines[(old, new)] = entry
+            return lines
+
     def has(self, product: str, identity: str, old: str, new: str) -> bool:
-        """Whether there is an entry for ``old..new`` (one ``stat``; it may still turn
-        out unreadable).  Not counted: a caller that finds none calls :meth:`missed`."""
-        return self.walk_path(product, identity, old, new).is_file()
+        """Whether there is an entry for ``old..new`` (it may still turn out unreadable).
+        Not counted: a caller that finds none calls :meth:`missed`."""
+        return (old, new) in self._lines(product, identity)
 
     def missed(self) -> None:
         """Count a miss found with :meth:`has`."""
@@ -86,16 +120,18 @@ class Cache:
 
     def get(self, product: str, identity: str, old: str, new: str) -> Walked | None:
         """The cached walk of ``old..new``, or None."""
-        path = self.walk_path(product, identity, old, new)
-        try:
-            doc = json.loads(path.read_bytes())
-            walked = _decode(doc, product, identity, old, new)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
-            walked = None
+        entry = self._lines(product, identity).get((old, new))
+        walked = None
+        if entry is not None:
+            try:
+                walked = _decode(json.loads(entry), product, identity, old, new)
+            except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+                walked = None
         self._count(walked is not None)
         return walked
 
     def put(self, product: str, identity: str, old: str, new: str, walked: Walked) -> None:
+        """Add the walk of ``old..new``; written by :meth:`flush`."""
         doc = {
             "schema": SCHEMA,
             "product": product,
@@ -108,8 +144,108 @@ class Cache:
             ],
             "fragments": [[f.ticket, f.type, f.path, f.text] for f in walked.fragments],
         }
+        entry = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        lines = self._lines(product, identity)
+        with self._lock:
+            lines[(old, new)] = entry
+            self._unwritten.setdefault((product, identity), []).append(f"{old} {new} {entry}\n")
+
+    def flush(self) -> None:
+        """Append the walks added since the last flush: one write per product's file.
+
+        One ``write`` on a file opened for appending is not interleaved with another
+        process's, so concurrent runs only ever add whole lines (a crash may cut the
+        last one short: it is dropped on reading)."""
+        with self._lock:
+            unwritten, self._unwritten = self._unwritten, {}
+        for (product, identity), lines in unwritten.items():
+            path = self.walk_log(product, identity)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+            try:
+                fd = os.open(path, flags, 0o666)
+            except FileNotFoundError:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, flags, 0o666)
+            try:
+                data = "".join(lines).encode()
+                while data:
+                    data = data[os.write(fd, data) :]
+            finally:
+                os.close(fd)
+
+    # --- releases --------------------------------------------------------------------
+
+    def release_path(self, digest: str) -> Path:
+        return self.base / "release" / f"{digest}.json"
+
+    def has_release(self, digest: str) -> bool:
+        """Whether there is a release entry ``digest`` (it may still turn out bad)."""
+        return self.release_path(digest).is_file()
+
+    def get_release(self, digest: str, release: Release, ranges: int) -> bool:
+        """Fill ``release``'s tickets and other changes (and its date when it has none)
+        from the entry ``digest`` of :func:`release_digest`; whether there was one.
+        Its ``ranges`` count as hits."""
+        try:
+            doc = json.loads(self.release_path(digest).read_bytes())
+            if doc["schema"] != SCHEMA or doc["digest"] != digest:
+                return False
+            changes = changes_from_columns([doc["changes"][f] for f in Change._fields])
+            fragments = new_fragments(_rows([doc["fragments"][f] for f in _FRAGMENT_FIELDS]))
+            tickets = []
+            for key, branch, last, products, picks, notes in doc["tickets"]:
+                ticket = Ticket(key, products=products, last_merge=last, branch=branch)
+                ticket.changes = [changes[i] for i in picks]
+                ticket.fragments = [fragments[i] for i in notes]
+                tickets.append(ticket)
+            other = [changes[i] for i in doc["other"]]
+            newest = doc["newest"]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
+            return False
+        release.tickets, release.other = tickets, other
+        if release.date is None and newest:
+            release.date = newest
+        with self._lock:
+            self.hits += ranges
+        return True
+
+    def put_release(self, digest: str, release: Release, newest: str) -> None:
+        """Record ``release``'s tickets and other changes under ``digest``: each change
+        once, by columns (decoded as ten lists rather than 10^4 small ones)."""
+        index: dict[int, int] = {}
+        columns: list[list[Any]] = [[] for _ in Change._fields]
+        notes: list[list[str]] = [[] for _ in _FRAGMENT_FIELDS]
+
+        def pick(change: Change) -> int:
+            at = index.get(id(change))
+            if at is None:
+                at = index[id(change)] = len(columns[0])
+                for column, value in zip(columns, change, strict=True):
+                    column.append(value)
+            return at
+
+        def note(fragment: Fragment) -> int:
+            for column, value in zip(notes, _fragment_row(fragment), strict=True):
+                column.append(value)
+            return len(notes[0]) - 1
+
+        tickets = [
+            [t.key, t.branch, t.last_merge, t.products, [pick(c) for c in t.changes],
+             [note(f) for f in t.fragments]]
+            for t in release.tickets
+        ]  # fmt: skip
+        other = [pick(c) for c in release.other]
+        doc = {
+            "schema": SCHEMA,
+            "digest": digest,
+            "newest": newest,
+            "changes": dict(zip(Change._fields, columns, strict=True)),
+            "fragments": dict(zip(_FRAGMENT_FIELDS, notes, strict=True)),
+            "tickets": tickets,
+            "other": other,
+        }
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-        write_atomic(self.walk_path(product, identity, old, new), text)
+        write_atomic(self.release_path(digest), text)
 
     # --- version prefixes ------------------------------------------------------------
 
@@ -132,6 +268,32 @@ class Cache:
         write_atomic(self.revs_path(product, identity), json.dumps(doc, separators=(",", ":")))
 
 
+_FRAGMENT_FIELDS = ("ticket", "type", "product", "path", "text")
+
+
+def _fragment_row(fragment: Fragment) -> tuple[str, str, str, str, str]:
+    return (fragment.ticket, fragment.type, fragment.product, fragment.path, fragment.text)
+
+
+def _rows(columns: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Columns of equal length as rows."""
+    if len({len(c) for c in columns}) > 1:
+        raise ValueError("columns of different lengths")
+    return list(zip(*columns, strict=True))
+
+
+def release_digest(
+    keys: Sequence[tuple[str, str, str]],
+    identities: Mapping[str, str],
+    branch: str,
+    repo_urls: Mapping[str, str],
+) -> str:
+    """The key of a release entry: every range walked (product, clone identity, old and
+    new SHA), the branch its tickets are on and the products' repository URLs."""
+    ranges = sorted((p, identities[p], old, new, repo_urls.get(p, "")) for p, old, new in keys)
+    return hashlib.sha256(json.dumps([SCHEMA, branch, ranges]).encode()).hexdigest()[:40]
+
+
 #: the name the changelog pipeline (:mod:`.build`) knows it by
 RangeCache = Cache
 
@@ -148,7 +310,7 @@ def _decode(doc: Any, product: str, identity: str, old: str, new: str) -> Walked
     rows: list[Row] = doc["changes"]
     changes = tuple(changes_from_rows(product, rows))
     fragments = tuple(
-        Fragment(ticket, type_, product, path, text)
-        for ticket, type_, path, text in doc["fragments"]
-    )
+        new_fragments((ticket, type_, product, path, text)
+                      for ticket, type_, path, text in doc["fragments"])
+    )  # fmt: skip
     return Walked(changes, fragments)

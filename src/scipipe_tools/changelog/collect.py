@@ -17,8 +17,7 @@ Every walk of a series runs in one thread pool, so a series is as parallel as a 
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from fnmatch import fnmatchcase
 from operator import attrgetter
@@ -26,12 +25,26 @@ from pathlib import Path
 
 from ..errors import ScipipeError
 from ..progress import NULL, Progress
-from .cache import Cache, repo_identity
+from . import fragdiff
+from .cache import Cache, release_digest, repo_identity
 from .clones import Clones
 from .model import Change, Release, Ticket
 from .points import Point
-from .walk import Walked, paused_gc, read_git_log, read_log
+from .scratch import Scratch, objects_dir
+from .walk import (
+    Walked,
+    commit_dates,
+    diff_fragments,
+    paused_gc,
+    read_batch_log,
+    read_git_log,
+    read_log,
+    split_batch,
+    with_fragments,
+)
 
+#: at most this many ranges in one batch of :func:`.walk.read_batch_log`
+BATCH = 25
 #: data repositories, not walked (spec section 7)
 TESTDATA_PATTERNS = ("testdata_*", "*_testdata")
 
@@ -176,17 +189,52 @@ def _collect_unpaused(
         releases.append(release)
         plans.append(plan)
 
+    urls = repo_urls or {}
+    identities = {p: repo_identity(paths[p]) for p in {k[0] for plan in plans for _p, k in plan}}
+    # a release collected before from the very same ranges comes whole from the cache
+    digests: list[str | None] = [None] * len(releases)
+    todo: list[int] = []
+    entries: list[int] = []
+    for i, plan in enumerate(plans):
+        if cache is not None and plan:
+            digests[i] = release_digest([k for _p, k in plan], identities, branch, urls)
+            if cache.has_release(digests[i] or ""):
+                entries.append(i)
+                continue
+        todo.append(i)
+
+    def read_entries() -> list[_Key]:
+        """Read the release entries (while git walks the new ranges); the ranges of
+        those that turn out unreadable, to walk after all."""
+        again: list[_Key] = []
+        for i in entries:
+            assert cache is not None
+            if not cache.get_release(digests[i] or "", releases[i], len(plans[i])):
+                todo.append(i)
+                again += [key for _p, key in plans[i]]
+        return again
+
     results, failures = _walk_all(
-        {key for plan in plans for _p, key in plan}, paths, cache, jobs, progress
+        {key for i in todo for _p, key in plans[i]},
+        paths,
+        identities,
+        cache,
+        jobs,
+        progress,
+        read_entries,
     )
-    for release, plan in zip(releases, plans, strict=True):
+    for i in todo:
+        release, plan = releases[i], plans[i]
         walked: list[tuple[str, Walked]] = []
         for product, key in plan:
             if key in failures:
                 release.missing[product] = failures[key]
             else:
                 walked.append((product, results[key]))
-        _fill(release, walked, branch, repo_urls or {})
+        newest = _fill(release, walked, branch, urls)
+        entry = digests[i]
+        if cache is not None and entry is not None and len(walked) == len(plan):
+            cache.put_release(entry, release, newest)
     return releases
 
 
@@ -210,12 +258,22 @@ def _problem(
 def _walk_all(
     keys: set[_Key],
     paths: Mapping[str, Path],
+    identities: Mapping[str, str],
     cache: Cache | None,
     jobs: int,
     progress: Progress,
+    meanwhile: Callable[[], list[_Key]] | None = None,
 ) -> tuple[dict[_Key, Walked], dict[_Key, str]]:
-    """Every range's walk: misses ``jobs`` at a time in a pool, while this thread reads
-    the cache hits and then git's output as it comes.
+    """Every range's walk, with git ``jobs`` processes at a time in a pool while this
+    thread reads the cache hits and then git's output as it comes.  ``meanwhile()``
+    runs once the first walks are started, and returns more ranges to walk.
+
+    The misses go in batches of a dozen ranges of distinct repositories: each batch is
+    one ``git log`` (:func:`.walk.read_batch_log`) and one ``git diff-tree``
+    (:mod:`.fragdiff`) in a scratch repository borrowing their objects -- two
+    processes instead of two dozen.  A range the batch cannot answer exactly is
+    logged on its own; one whose fragments need the merges' diffs
+    (:data:`.fragdiff.WALK_MERGES`) is logged again with them.
 
     Parsing in the pool instead would make its threads fight for the interpreter lock
     and leave git processes waiting to be started; reading the hits while git runs
@@ -224,52 +282,160 @@ def _walk_all(
     results: dict[_Key, Walked] = {}
     failures: dict[_Key, str] = {}
     ordered = sorted(keys)
-    identities: dict[str, str] = {}
-    if cache is not None:
-        for product in {key[0] for key in ordered}:
-            identities[product] = repo_identity(paths[product])
     progress.start(len(ordered), "walking history")
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    scratch = Scratch()
     try:
-        futures: dict[Future[str], _Key] = {}
-
-        def submit(key: _Key) -> None:
-            futures[pool.submit(read_git_log, paths[key[0]], *key)] = key
-
         cached: list[_Key] = []
-        for key in ordered:
-            product, old, new = key
-            if cache is not None and cache.has(product, identities[product], old, new):
-                cached.append(key)
-                continue
+
+        def sort_out(todo: Iterable[_Key]) -> list[_Key]:
+            """The cache hits to ``cached``; the misses returned."""
+            misses: list[_Key] = []
+            for key in todo:
+                product, old, new = key
+                if cache is not None and cache.has(product, identities[product], old, new):
+                    cached.append(key)
+                else:
+                    if cache is not None:
+                        cache.missed()
+                    misses.append(key)
+            return misses
+        logs: dict[_Key, Walked] = {}
+        answers: dict[_Key, fragdiff.Answer] = {}
+
+        def done(key: _Key, walked: Walked) -> None:
+            results[key] = walked
             if cache is not None:
-                cache.missed()
-            submit(key)
+                product, old, new = key
+                cache.put(product, identities[product], old, new, walked)
+        diffs: list[tuple[list[_Key], Future[list[fragdiff.Answer]]]] = []
+        batches: dict[Future[str | None], list[_Key]] = {}
+        alone: dict[Future[str], _Key] = {}
+
+        def log_alone(key: _Key, merge_diffs: bool = False) -> None:
+            future = pool.submit(read_git_log, paths[key[0]], *key, merge_diffs=merge_diffs)
+            alone[future] = key
+
+        def start(todo: list[_Key]) -> None:
+            for batch in _batches(todo, paths, identities, jobs, scratch):
+                requests = [fragdiff.Request(k[0], paths[k[0]], k[1], k[2]) for k in batch]
+                if len(batch) == 1:
+                    log_alone(batch[0])
+                    diffs.append((batch, pool.submit(diff_fragments, requests)))
+                    continue
+                gitdir = scratch.borrow(paths[k[0]] for k in batch)
+                ranges = [(k[1], k[2]) for k in batch]
+                batches[pool.submit(read_batch_log, gitdir, ranges)] = batch
+                diffs.append((batch, pool.submit(diff_fragments, requests, gitdir)))
+
+        start(sort_out(ordered))
+        if meanwhile is not None:
+            more = sorted(set(meanwhile()) - keys)
+            if more:  # rare: an unreadable release entry
+                start(sort_out(more))
+                progress.start(len(more), "walking history again")
         for key in cached:
             assert cache is not None
             product, old, new = key
             hit = cache.get(product, identities[product], old, new)
             if hit is None:
-                submit(key)  # unreadable: walk it after all
+                start([key])  # unreadable: walk it after all
                 continue
             results[key] = hit
             progress.advance(product)
-        for future in as_completed(futures):
-            key = futures[future]
-            product, old, new = key
+        for finished in as_completed(batches):
+            batch = batches[finished]
+            out = finished.result()
+            walks = split_batch(out, batch) if out is not None else [None] * len(batch)
+            for key, walked in zip(batch, walks, strict=True):
+                if walked is None:
+                    log_alone(key)
+                else:
+                    logs[key] = walked
+        for chunk, diffed in diffs:
+            answers.update(zip(chunk, diffed.result(), strict=True))
+        for key, walked in logs.items():
+            if answers[key] is fragdiff.WALK_MERGES:
+                log_alone(key, merge_diffs=True)
+            else:
+                done(key, with_fragments(walked, answers[key]))
+                progress.advance(key[0])
+        while alone:  # the ranges logged on their own; a plain log may need another
+            future = next(as_completed(alone))
+            key = alone.pop(future)
             try:
-                walked = read_log(paths[product], product, future.result())
+                walked = read_log(paths[key[0]], key[0], future.result())
             except ScipipeError as exc:
                 failures[key] = str(exc)
             else:
-                results[key] = walked
-                if cache is not None:
-                    cache.put(product, identities[product], old, new, walked)
-            progress.advance(product)
+                if key not in logs and answers[key] is fragdiff.WALK_MERGES:
+                    logs[key] = walked
+                    log_alone(key, merge_diffs=True)
+                    continue
+                if key not in logs:
+                    walked = with_fragments(walked, answers[key])
+                done(key, walked)
+            progress.advance(key[0])
     finally:
         pool.shutdown(cancel_futures=True)
+        scratch.close()
+        if cache is not None:
+            cache.flush()
         progress.finish()
     return results, failures
+
+
+def _batches(
+    keys: Sequence[_Key],
+    paths: Mapping[str, Path],
+    identities: Mapping[str, str],
+    jobs: int,
+    scratch: Scratch,
+) -> list[list[_Key]]:
+    """``keys`` in batches for :func:`.walk.read_batch_log`; a batch of one is walked
+    in its own clone.
+
+    One walk over several repositories is ordered by commit date: while any range
+    still has commits to give, git keeps walking back the history below every other
+    range's old end too.  So a batch holds ranges whose old ends are close in time:
+    none more than its own span (at least an hour) newer than the batch's oldest, so
+    that the extra history walked in a repository is at most its range's own -- a
+    product untouched for a year is not batched with this week's.  The dates of the
+    ends come from one process that walks nothing (:func:`.walk.commit_dates`).
+    Batches hold at most one range per repository (by identity), about
+    ``len(keys) / jobs`` ranges (at most :data:`BATCH`).
+    """
+    lends = {p: objects_dir(paths[p]) is not None for p in {k[0] for k in keys}}
+    alone = [[k] for k in keys if not lends[k[0]]]
+    shared = [k for k in keys if lends[k[0]]]
+    size = max(1, min(BATCH, -(-len(keys) // max(1, jobs))))
+    if size == 1 or len({identities[k[0]] for k in shared}) < 2:
+        return [[k] for k in shared] + alone
+    gitdir = scratch.borrow(dict.fromkeys(paths[k[0]] for k in shared))
+    dates = commit_dates(gitdir, sorted({sha for k in shared for sha in k[1:]}))
+    if dates is None:  # a commit is missing: the walks on their own will say which
+        return [[k] for k in keys]
+    # newest old end first, each into the first open batch it fits; a batch whose
+    # floor is above this old end can take nothing older: it is closed
+    batches: list[list[_Key]] = []
+    Open = tuple[list[_Key], set[str], list[int]]  # the batch, its identities, [floor]
+    open_: list[Open] = []
+    for key in sorted(shared, key=lambda k: (-dates[k[1]], k)):
+        old_date = dates[key[1]]
+        identity = identities[key[0]]
+        span = max(3600, dates[key[2]] - old_date)
+        open_ = [entry for entry in open_ if entry[2][0] <= old_date and len(entry[0]) < size]
+        fit = next((entry for entry in open_ if identity not in entry[1]), None)
+        if fit is None:
+            fit = ([], set(), [old_date - span])
+            batches.append(fit[0])
+            open_.append(fit)
+        fit[0].append(key)
+        fit[1].add(identity)
+        fit[2][0] = max(fit[2][0], old_date - span)
+    return batches + alone
+
+
 
 
 def _fill(
@@ -277,8 +443,9 @@ def _fill(
     walked: Sequence[tuple[str, Walked]],
     branch: str,
     repo_urls: Mapping[str, str],
-) -> None:
-    """Group the walked changes of ``release`` by ticket (products in name order)."""
+) -> str:
+    """Group the walked changes of ``release`` by ticket (products in name order);
+    the date of its newest change (the release's own when it has none)."""
     tickets: dict[str, Ticket] = {}
     other: list[Change] = []
     newest = ""
@@ -290,7 +457,7 @@ def _fill(
         if url is not None:
             base = url.rstrip("/")
             changes = tuple(
-                dataclasses.replace(c, pr_url=f"{base}/pull/{c.pr}") if c.pr is not None else c
+                c._replace(pr_url=f"{base}/pull/{c.pr}") if c.pr is not None else c
                 for c in changes
             )
         for change in changes:
@@ -317,3 +484,4 @@ def _fill(
     release.other = other
     if release.date is None and newest:
         release.date = newest
+    return newest

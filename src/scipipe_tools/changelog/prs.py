@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -340,8 +340,9 @@ def attach_pulls(releases: Sequence[Release], github: PullRequests, repos: Repos
 
 
 def _with_pull(change: Change, pull: PullRequest, tickets: tuple[str, ...]) -> Change:
-    return replace(change, tickets=tickets, pr=pull.number, pr_url=pull.html_url or change.pr_url,
-                   branch=pull.head_ref or change.branch)  # fmt: skip
+    return change._replace(tickets=tickets, pr=pull.number,
+                           pr_url=pull.html_url or change.pr_url,
+                           branch=pull.head_ref or change.branch)  # fmt: skip
 
 
 def _attach(release: Release, by_product: Mapping[str, Mapping[str, PullRequest]]) -> int:

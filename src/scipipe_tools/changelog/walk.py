@@ -2,20 +2,14 @@
 
 One ``git log --first-parent old..new`` process per repository and range gives every
 commit (NUL-separated fields: SHA, parents, author, committer date in UTC, subject,
-body) and, in the same output, the first-parent patch of every *merge* restricted to
-``doc/changes/`` (``--diff-merges=first-parent --relative=doc/changes/``): a ticket
-branch's towncrier fragments ``doc/changes/DM-N.<type>.{rst,md}`` arrive with its merge,
-and a new file's patch is its whole text.  Only merges: asking for the diff of every
-commit (``--raw``/``--name-status``) makes git read the trees of each direct commit too
-(measured: +60% over a plain log, against +40% for the merges alone, nearly all of it
-reading the ``doc/changes`` trees); fragments pushed directly, without a merge, are not
-seen -- rare where main takes ``--no-ff`` merges only.  A second process per repository
-for the endpoints' ``doc/changes`` costs as much (its start-up alone is a third of a
-``git log``).
-
-A fragment's text is that of its newest added or modified version in the range; when
-that version is not a complete new file in the log (an edit, a binary file), one
-``git cat-file --batch`` reads the blobs.  Nothing else runs git.
+body).  The towncrier fragments the range adds come from one diff of its two ends
+(:mod:`.fragdiff`, which diffs every range of a run in one process); a range whose
+fragments may have been compiled away inside it is walked again with the first-parent
+patch of every *merge* restricted to ``doc/changes/`` (``--diff-merges=first-parent
+--relative=doc/changes/``): a ticket branch's fragments arrive with its merge, and a
+new file's patch is its whole text.  Diffing every merge is what that costs (measured:
++45% over a plain log, nearly all of it reading the ``doc/changes`` trees), which is
+why it is the exception.
 
 A commit absent from the clone is a :class:`MissingCommitError` (exit code 3) naming
 the product and the SHA; the collector reports the product as missing.
@@ -29,23 +23,23 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from .. import proc
 from ..errors import EXIT_COMMAND, InputError, ResolutionError, ScipipeError
 from ..git import REPO_VARS
+from . import fragdiff
+from .fragdiff import FRAGMENT_DIR, FileChange
 from .model import Change, Fragment
 from .tickets import parse as parse_message
 
-#: Where towncrier fragments live in a product's repository.
-FRAGMENT_DIR = "doc/changes/"
-#: ``DM-12345.feature.md``; the ticket in any case, the type and suffix in lower case.
-FRAGMENT_NAME = re.compile(r"^((?i:DM|SP)-\d+)\.(feature|bugfix|api|removal|perf|misc)\.(rst|md)$")
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 #: Seven NUL-terminated fields per commit (the first NUL opens the record), so that
-#: ``stdout.split("\0")`` gives ``[""]`` then 7 tokens per commit, the 7th being the
-#: commit's patch text (NUL cannot occur in messages or in git's patch output).
+#: ``stdout.split("\\0")`` gives ``[""]`` then 7 tokens per commit, the 7th being the
+#: commit's patch text, if any (NUL cannot occur in messages or in git's patch output).
 _FORMAT = "--format=%x00%H%x00%P%x00%an%x00%cd%x00%s%x00%b%x00"
 #: the git log arguments of a walk, before ``old..new --``
 LOG = (
@@ -56,6 +50,9 @@ LOG = (
     "--encoding=UTF-8",
     _FORMAT,
     "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+)
+#: what a walk that diffs every merge adds to :data:`LOG`
+MERGE_DIFFS = (
     "--diff-merges=first-parent",
     "--full-index",
     "--no-renames",
@@ -64,13 +61,6 @@ LOG = (
     "--src-prefix=a/",
     "--dst-prefix=b/",
     f"--relative={FRAGMENT_DIR}",
-)
-_DIFF_HEADER = re.compile(r"(?m)^diff --git ")
-#: a new text file's whole patch after ``diff --git ``: name, blob, ``+`` lines, and
-#: whether the last line has no newline
-_NEW_TEXT = re.compile(
-    r"a/(\S+) b/\1\nnew file mode [0-7]+\nindex 0+\.\.([0-9a-f]+)\n--- /dev/null\n"
-    r"\+\+\+ b/\1\n@@ -0,0 \+1(?:,\d+)? @@[^\n]*\n((?:\+[^\n]*\n)*)(\\ [^\n]*\n?)?(?:\n|$)"
 )
 
 
@@ -148,30 +138,126 @@ def check_sha(sha: str, what: str) -> str:
 
 
 def walk(repo: Path, product: str, old: str, new: str) -> Walked:
-    """The first-parent commits in ``old..new`` of ``product``'s clone ``repo``.
+    """The first-parent commits in ``old..new`` of ``product``'s clone ``repo``, and the
+    fragments the range adds.
 
     ``old`` and ``new`` are full commit SHAs.  Raises :class:`MissingCommitError` when
     either is not in the clone, :class:`WalkError` when git fails otherwise.
     """
-    return read_log(repo, product, read_git_log(repo, product, old, new))
+    out = read_git_log(repo, product, old, new)
+    (answer,) = diff_fragments([fragdiff.Request(product, repo, old, new)])
+    if answer is fragdiff.WALK_MERGES:
+        return read_log(repo, product, read_git_log(repo, product, old, new, merge_diffs=True))
+    return with_fragments(read_log(repo, product, out), answer)
 
 
-def read_git_log(repo: Path, product: str, old: str, new: str) -> str:
-    """The first half of :func:`walk`: git's output (the part that waits on git)."""
+def read_git_log(repo: Path, product: str, old: str, new: str, *,
+                 merge_diffs: bool = False) -> str:  # fmt: skip
+    """The first half of :func:`walk`: git's output (the part that waits on git), with
+    the merges' ``doc/changes`` patches when ``merge_diffs``."""
     check_sha(old, f"{product}: old commit")
     check_sha(new, f"{product}: new commit")
     if old == new:
         return ""
-    result = run_git(repo, [*LOG, f"{old}..{new}", "--"])
+    extra = MERGE_DIFFS if merge_diffs else ()
+    result = run_git(repo, [*LOG, *extra, f"{old}..{new}", "--"])
     if result.returncode != 0:
         raise _failure(repo, product, (old, new), result)
     return result.stdout
+
+
+def diff_fragments(
+    requests: Sequence[fragdiff.Request], gitdir: Path | None = None
+) -> list[fragdiff.Answer]:
+    """:func:`.fragdiff.diff_ranges` with our git (SHAs checked first), or
+    :func:`.fragdiff.diff_in` a scratch repository ``gitdir`` borrowing their objects."""
+    for req in requests:
+        check_sha(req.old, f"{req.product}: old commit")
+        check_sha(req.new, f"{req.product}: new commit")
+    if gitdir is not None:
+        return fragdiff.diff_in(gitdir, requests, _run)
+    return fragdiff.diff_ranges(requests, _run)
+
+
+def _run(repo: Path, args: Sequence[str], input: bytes) -> tuple[int, str]:
+    result = run_git(repo, args, input=input)
+    return result.returncode, result.stdout
+
+
+def with_fragments(walked: Walked, answer: fragdiff.Answer) -> Walked:
+    """``walked`` with the fragments of :func:`diff_fragments`' ``answer`` (not
+    :data:`.fragdiff.WALK_MERGES`)."""
+    assert not isinstance(answer, fragdiff._WalkMerges)
+    return Walked(walked.changes, answer)
 
 
 def read_log(repo: Path, product: str, out: str) -> Walked:
     """The second half of :func:`walk`: the changes and fragments in git's output (the
     part that holds the interpreter)."""
     return _parse(repo, product, out) if out else Walked()
+
+
+# --- many ranges in one process ----------------------------------------------------
+
+
+def read_batch_log(gitdir: Path, ranges: Sequence[tuple[str, str]]) -> str | None:
+    """One ``git log --first-parent new1 ^old1 new2 ^old2 ...`` in ``gitdir``, a
+    scratch repository borrowing the objects of the ranges' clones (:mod:`.scratch`),
+    or None when git fails (a commit missing, a shallow clone): the ranges are then
+    walked one by one, which names the culprit.
+
+    The ranges must be of unrelated histories (one per repository): the walk gives
+    the commits reachable from a new end and from no old end, and :func:`split_batch`
+    checks that each range's share is what its own log would be.
+    """
+    revs: list[str] = []
+    for old, new in ranges:
+        revs += [check_sha(new, "new commit"), "^" + check_sha(old, "old commit")]
+    result = run_git(gitdir, [*LOG, *revs, "--"])
+    return result.stdout if result.returncode == 0 else None
+
+
+def commit_dates(gitdir: Path, shas: Sequence[str]) -> dict[str, int] | None:
+    """The committer date (Unix time) of each commit, in one process that walks nothing;
+    None when one is missing (or git fails)."""
+    stdin = "".join(check_sha(sha, "commit") + "\n" for sha in shas).encode()
+    result = run_git(gitdir, ["log", "--no-walk=unsorted", "--format=%H %ct", "--stdin"],
+                     input=stdin)  # fmt: skip
+    if result.returncode != 0:
+        return None
+    dates: dict[str, int] = {}
+    for line in result.stdout.splitlines():
+        sha, _, when = line.partition(" ")
+        if when.isdigit():
+            dates[sha] = int(when)
+    return dates if len(dates) == len(set(shas)) else None
+
+
+def split_batch(out: str, keys: Sequence[tuple[str, str, str]]) -> list[Walked | None]:
+    """Each ``(product, old, new)``'s walk out of :func:`read_batch_log`'s output: the
+    first-parent chain from ``new``, which must end on ``old``'s child -- then it is
+    exactly ``git log --first-parent old..new`` -- else None (walk it alone: ``old``
+    is not on ``new``'s first-parent line, or another range hid some of its commits).
+    """
+    tokens = out.split("\0")
+    if (len(tokens) - 1) % 7 or tokens[0].strip():
+        return [None] * len(keys)
+    fields = iter(tokens)
+    next(fields)
+    records = {
+        sha: (parents, author, date, subject, body)
+        for sha, parents, author, date, subject, body, _patch in zip(*[fields] * 7, strict=True)
+    }
+    walks: list[Walked | None] = []
+    for product, old, new in keys:
+        rows: list[Row] = []
+        sha = new
+        while (record := records.get(sha)) is not None:
+            parents, author, date, subject, body = record
+            rows.append(_row(sha, parents, author, date, subject, body))
+            sha = parents.partition(" ")[0]
+        walks.append(Walked(tuple(changes_from_rows(product, rows))) if sha == old else None)
+    return walks
 
 
 def _failure(repo: Path, product: str, shas: Sequence[str], result: proc.Result) -> ScipipeError:
@@ -184,64 +270,84 @@ def _failure(repo: Path, product: str, shas: Sequence[str], result: proc.Result)
     return WalkError(f"{product}: git log failed in {repo}: {reason(result)}")
 
 
-#: Change's fields, in order, when it is a plain (dict-backed) frozen dataclass.
-_CHANGE_FIELDS = tuple(f.name for f in fields(Change))
-_FAST = _CHANGE_FIELDS == (
-    "product", "sha", "subject", "date", "author", "tickets", "merge", "pr", "pr_url", "branch",
-) and not hasattr(Change, "__slots__") and "__post_init__" not in vars(Change)  # fmt: skip
-
 #: ``(sha, subject, date, author, tickets, merge, pr, branch)`` of one change; the
 #: tickets may also be a list (as JSON gives them back)
 Row = tuple[str, str, str, str, Sequence[str], bool, int | None, str | None]
 
 
 def changes_from_rows(product: str, rows: Iterable[Row]) -> list[Change]:
-    """``Change(product, *row)`` for each row, without the frozen dataclass's per-field
-    ``__setattr__`` calls (the tickets made a tuple).
+    """``Change(product, *row)`` for each row (no ``pr_url``): :func:`new_changes`."""
+    return new_changes(
+        (product, s, su, d, a, t, m, pr, None, b) for s, su, d, a, t, m, pr, b in rows
+    )
 
-    A series' changelog holds some 10^5 changes, and building them is most of the Python
-    time of a walk and of a cache hit; setting each instance's dict at once is about
-    twice as fast and gives equal objects.  Falls back to the constructor should Change
-    gain slots or a ``__post_init__``.
+
+def new_changes(rows: Iterable[Sequence[Any]]) -> list[Change]:
+    """``Change(*row)`` for rows of all ten fields, the tickets a list or a tuple (a
+    row that is a list, as JSON gives it, gets its tickets made a tuple in place).
+
+    A series holds some 10^5 changes, and making them is most of the Python time of
+    a walk and of a cache hit: so one ``tuple.__new__`` each, mapped in C.
     """
-    if not _FAST:
-        return [
-            Change(product, s, su, d, a, tuple(t), m, pr, None, b)
-            for s, su, d, a, t, m, pr, b in rows
-        ]
+    todo = rows if isinstance(rows, list) else list(rows)
+    if todo and set(map(len, todo)) != {10}:
+        raise ValueError("a change has 10 fields")
+    for i, row in enumerate(todo):
+        tickets = row[5]
+        if type(tickets) is not tuple:
+            if type(row) is list:
+                row[5] = tuple(tickets)
+            else:
+                todo[i] = (*row[:5], tuple(tickets), *row[6:])
+    return list(map(_MAKE_CHANGE, todo))
+
+
+_MAKE_CHANGE = partial(tuple.__new__, Change)
+_NO_TICKETS: tuple[str, ...] = ()
+
+
+def changes_from_columns(columns: Sequence[Sequence[Any]]) -> list[Change]:
+    """The changes of ten columns of equal length, in :class:`Change`'s field order
+    (the tickets lists, as JSON gives them back)."""
+    if len(columns) != len(Change._fields) or len({len(c) for c in columns}) > 1:
+        raise ValueError("not the columns of changes")
+    tickets = [tuple(t) if t else _NO_TICKETS for t in columns[5]]
+    return list(map(_MAKE_CHANGE, zip(*columns[:5], tickets, *columns[6:], strict=True)))
+
+
+_FRAGMENT_FIELDS = ("ticket", "type", "product", "path", "text")
+_FAST_FRAGMENTS = tuple(f.name for f in fields(Fragment)) == _FRAGMENT_FIELDS and not hasattr(
+    Fragment, "__slots__"
+) and "__post_init__" not in vars(Fragment)  # fmt: skip
+
+
+def new_fragments(rows: Iterable[Sequence[str]]) -> list[Fragment]:
+    """``Fragment(*row)`` for each row, as :func:`new_changes` makes changes."""
+    if not _FAST_FRAGMENTS:
+        return [Fragment(t, ty, p, pa, tx) for t, ty, p, pa, tx in rows]
     new = object.__new__
     setattr_ = object.__setattr__
-    out: list[Change] = []
-    append = out.append
-    for sha, subject, date, author, tickets, merge, pr, branch in rows:
-        change = new(Change)
-        setattr_(
-            change,
-            "__dict__",
-            {
-                "product": product,
-                "sha": sha,
-                "subject": subject,
-                "date": date,
-                "author": author,
-                "tickets": tuple(tickets) if tickets else (),
-                "merge": merge,
-                "pr": pr,
-                "pr_url": None,
-                "branch": branch,
-            },
-        )
-        append(change)
+    out: list[Fragment] = []
+    for ticket, type_, product, path, text in rows:
+        fragment = new(Fragment)
+        setattr_(fragment, "__dict__", {"ticket": ticket, "type": type_, "product": product,
+                                        "path": path, "text": text})  # fmt: skip
+        out.append(fragment)
     return out
 
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off while a block builds many objects.
+    """The cyclic garbage collector off while a block builds many objects, and those
+    objects left out of its later passes.
 
     The model is a tree of plain objects (no cycles); with the collector on, building
     10^5 of them triggers full collections that scan everything built so far, which
-    costs about a third of the time of a cached series.
+    costs about a third of the time of a cached series.  Turned back on, the collector
+    would scan them all at the next allocation (a tenth of a second for a year of
+    weeklies), so they are first moved to its permanent generation (``gc.freeze``):
+    reference counting still frees them; only a reference cycle among them would
+    never be collected, and the model has none.
     """
     was = gc.isenabled()
     gc.disable()
@@ -249,7 +355,15 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was:
+            gc.freeze()
             gc.enable()
+
+
+def _row(sha: str, parents: str, author: str, date: str, subject: str, body: str) -> Row:
+    if "-" in subject or "-" in body or "(#" in subject or subject.startswith("Merge "):
+        tickets, pr, branch, _form = parse_message(subject, body)
+        return (sha, subject, date, author, tickets, " " in parents, pr, branch)
+    return (sha, subject, date, author, (), " " in parents, None, None)
 
 
 def _parse(repo: Path, product: str, out: str) -> Walked:
@@ -258,131 +372,23 @@ def _parse(repo: Path, product: str, out: str) -> Walked:
         raise WalkError(f"{product}: unexpected output from git log in {repo}")
     rows: list[Row] = []
     append = rows.append
-    # path -> (status, blob, text) of its newest added/modified version; None: deleted
-    newest: dict[str, tuple[str, str | None, str | None] | None] = {}
+    # path -> its newest change in the merges' patches (newest first: the first wins)
+    newest: dict[str, FileChange] = {}
     fields = iter(tokens)
     next(fields)
     # zip of one iterator seven times: the records' fields, without slicing
     for sha, parents, author, date, subject, body, patch in zip(*[fields] * 7, strict=True):
-        if "-" in subject or "-" in body or "(#" in subject or subject.startswith("Merge "):
-            tickets, pr, branch, _form = parse_message(subject, body)
-            append((sha, subject, date, author, tickets, " " in parents, pr, branch))
-        else:
-            append((sha, subject, date, author, (), " " in parents, None, None))
-        if len(patch) > 2:
-            for name, status, blob, text in _patches(patch):
-                if newest.get(name) is None:
-                    newest[name] = None if status == "D" else (status, blob, text)
-    fragments = _fragments(repo, product, newest) if newest else ()
-    return Walked(tuple(changes_from_rows(product, rows)), fragments)
-
-
-def _patches(patch: str) -> list[tuple[str, str, str | None, str | None]]:
-    """``(name, status, new blob, text)`` of each fragment in one commit's patch.
-
-    Status is A, M or D; ``text`` is the whole file for an added text file, else None.
-    """
-    found: list[tuple[str, str, str | None, str | None]] = []
-    for block in _DIFF_HEADER.split(patch)[1:]:
-        m = _NEW_TEXT.match(block)
-        if m is not None:  # the common case: a ticket branch's new fragment
-            if FRAGMENT_NAME.match(m.group(1)) is not None:
-                added = m.group(3)
-                whole = added[1:].replace("\n+", "\n") if added else ""
-                if m.group(4) and whole.endswith("\n"):
-                    whole = whole[:-1]
-                found.append((m.group(1), "A", m.group(2), whole))
-            continue
-        lines = block.split("\n")
-        names = lines[0].split(" ")
-        if len(names) != 2 or not names[1].startswith("b/"):
-            continue  # a quoted or spaced name: never a fragment's
-        name = names[1][2:]
-        if FRAGMENT_NAME.match(name) is None:
-            continue
-        status, blob, binary, j = "M", None, False, 1
-        while j < len(lines) and not lines[j].startswith("@@"):
-            line = lines[j]
-            if line.startswith("new file mode"):
-                status = "A"
-            elif line.startswith("deleted file mode"):
-                status = "D"
-            elif line.startswith("index "):
-                blob = line[6:].split(" ")[0].partition("..")[2] or None
-            elif line.startswith("Binary files"):
-                binary = True
-            j += 1
-        text: str | None = None
-        if status == "A" and not binary:
-            content: list[str] = []
-            newline = True
-            for line in lines[j + 1 :]:
-                if line.startswith("+"):
-                    content.append(line[1:])
-                elif line.startswith("\\"):
-                    newline = False
-                else:
-                    break
-            text = "\n".join(content) + ("\n" if newline and content else "")
-        found.append((name, status, blob, text))
-    return found
-
-
-def _fragments(
-    repo: Path, product: str, newest: dict[str, tuple[str, str | None, str | None] | None]
-) -> tuple[Fragment, ...]:
-    texts: dict[str, str] = {}
-    wanted: dict[str, str] = {}
-    for name, entry in newest.items():
-        if entry is None:
-            continue
-        _status, blob, text = entry
-        if text is not None:
-            texts[name] = text
-        elif blob is not None:
-            wanted[name] = blob
-    if wanted:
-        blobs = read_blobs(repo, sorted(set(wanted.values())))
-        for name, blob in wanted.items():
-            if blob in blobs:
-                texts[name] = blobs[blob]
-    out = []
-    for name, text in texts.items():
-        m = FRAGMENT_NAME.match(name)
-        assert m is not None
-        ticket = m.group(1).upper()
-        project, _, number = ticket.partition("-")
-        out.append(Fragment(f"{project}-{int(number)}", m.group(2), product,
-                            FRAGMENT_DIR + name, text))  # fmt: skip
-    out.sort(key=lambda f: (f.ticket, f.type, f.path))
-    return tuple(out)
-
-
-def read_blobs(repo: Path, blobs: Sequence[str]) -> dict[str, str]:
-    """The text of each blob (by SHA) that the repository has: one ``cat-file --batch``."""
-    result = run_git(repo, ["cat-file", "--batch"], input="".join(b + "\n" for b in blobs).encode())
-    if result.returncode != 0:
-        raise WalkError(f"git cat-file failed in {repo}: {reason(result)}")
-    out = result.stdout
-    if "\ufffd" in out:
-        # not valid UTF-8 somewhere: the byte sizes no longer fit the text, so read
-        # each blob on its own (rare: fragments are text)
-        texts = {}
-        for blob in blobs:
-            one = run_git(repo, ["cat-file", "blob", blob])
-            if one.returncode == 0:
-                texts[blob] = one.stdout
-        return texts
-    data = out.encode()
-    texts = {}
-    pos = 0
-    while pos < len(data):
-        end = data.index(b"\n", pos)
-        header = data[pos:end].decode().split(" ")
-        pos = end + 1
-        if len(header) != 3:
-            continue  # "<sha> missing"
-        size = int(header[2])
-        texts[header[0]] = data[pos : pos + size].decode()
-        pos += size + 1
-    return texts
+        append(_row(sha, parents, author, date, subject, body))
+        if len(patch) > 2:  # a merge's doc/changes patch (relative to doc/changes/)
+            for change in fragdiff.parse_patch(patch):
+                path = FRAGMENT_DIR + change.path
+                if path not in newest:
+                    newest[path] = FileChange(path, change.status, change.blob, change.text)
+    changes = tuple(changes_from_rows(product, rows))
+    fragments: tuple[Fragment, ...] = ()
+    if newest:
+        wanted = sorted({c.blob for c in newest.values() if c.text is None and c.blob
+                         and c.status != "D" and fragdiff.fragment_name(c.path)})  # fmt: skip
+        blobs = fragdiff.read_blobs(repo, wanted, _run) if wanted else {}
+        fragments = fragdiff.fragments_of(newest, product, blobs)
+    return Walked(changes, fragments)
