@@ -17,7 +17,7 @@ Every walk of a series runs in one thread pool, so a series is as parallel as a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from fnmatch import fnmatchcase
 from operator import attrgetter
@@ -203,16 +203,16 @@ def _collect_unpaused(
                 continue
         todo.append(i)
 
-    def read_entries() -> list[_Key]:
-        """Read the release entries (while git walks the new ranges); the ranges of
-        those that turn out unreadable, to walk after all."""
-        again: list[_Key] = []
+    def read_entries() -> Iterator[list[_Key]]:
+        """Read the release entries (while git walks the new ranges), one a step; the
+        ranges of one that turns out unreadable, to walk after all."""
         for i in entries:
             assert cache is not None
-            if not cache.get_release(digests[i] or "", releases[i], len(plans[i])):
+            if cache.get_release(digests[i] or "", releases[i], len(plans[i])):
+                yield []
+            else:
                 todo.append(i)
-                again += [key for _p, key in plans[i]]
-        return again
+                yield [key for _p, key in plans[i]]
 
     results, failures = _walk_all(
         {key for i in todo for _p, key in plans[i]},
@@ -221,7 +221,7 @@ def _collect_unpaused(
         cache,
         jobs,
         progress,
-        read_entries,
+        read_entries(),
     )
     for i in todo:
         release, plan = releases[i], plans[i]
@@ -262,11 +262,12 @@ def _walk_all(
     cache: Cache | None,
     jobs: int,
     progress: Progress,
-    meanwhile: Callable[[], list[_Key]] | None = None,
+    meanwhile: Iterable[list[_Key]] | None = None,
 ) -> tuple[dict[_Key, Walked], dict[_Key, str]]:
     """Every range's walk, with git ``jobs`` processes at a time in a pool while this
-    thread reads the cache hits and then git's output as it comes.  ``meanwhile()``
-    runs once the first walks are started, and returns more ranges to walk.
+    thread reads the cache hits and then git's output as it comes.  ``meanwhile`` is
+    iterated (its steps: more ranges to walk) while the first walks are planned and
+    run.
 
     The misses go in batches of a dozen ranges of distinct repositories: each batch is
     one ``git log`` (:func:`.walk.read_batch_log`) and one ``git diff-tree``
@@ -316,8 +317,11 @@ def _walk_all(
             future = pool.submit(read_git_log, paths[key[0]], *key, merge_diffs=merge_diffs)
             alone[future] = key
 
-        def start(todo: list[_Key]) -> None:
-            for batch in _batches(todo, paths, identities, jobs, scratch):
+        def start(todo: list[_Key], dates: Future[dict[str, int] | None] | None = None) -> None:
+            planner = _Planner(todo, paths, identities, jobs, scratch)
+            if planner.dates_gitdir is not None and dates is None:
+                dates = pool.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
+            for batch in planner.batches(dates.result() if dates is not None else None):
                 requests = [fragdiff.Request(k[0], paths[k[0]], k[1], k[2]) for k in batch]
                 if len(batch) == 1:
                     log_alone(batch[0])
@@ -328,12 +332,25 @@ def _walk_all(
                 batches[pool.submit(read_batch_log, gitdir, ranges)] = batch
                 diffs.append((batch, pool.submit(diff_fragments, requests, gitdir)))
 
-        start(sort_out(ordered))
-        if meanwhile is not None:
-            more = sorted(set(meanwhile()) - keys)
-            if more:  # rare: an unreadable release entry
-                start(sort_out(more))
-                progress.start(len(more), "walking history again")
+        # planning the batches waits on git (for the commit dates): this thread reads
+        # release entries until the dates are in, starts the walks, reads the rest
+        first = _Planner(sort_out(ordered), paths, identities, jobs, scratch)
+        dates: Future[dict[str, int] | None] | None = None
+        if first.dates_gitdir is not None:
+            dates = pool.submit(commit_dates, first.dates_gitdir, first.dates_needed)
+        started = False
+        more: list[_Key] = []
+        for again in meanwhile if meanwhile is not None else ():
+            more += again
+            if not started and (dates is None or dates.done()):
+                start(first.keys, dates)
+                started = True
+        if not started:
+            start(first.keys, dates)
+        more = sorted(set(more) - keys)
+        if more:  # rare: an unreadable release entry
+            start(sort_out(more))
+            progress.start(len(more), "walking history again")
         for key in cached:
             assert cache is not None
             product, old, new = key
@@ -385,15 +402,9 @@ def _walk_all(
     return results, failures
 
 
-def _batches(
-    keys: Sequence[_Key],
-    paths: Mapping[str, Path],
-    identities: Mapping[str, str],
-    jobs: int,
-    scratch: Scratch,
-) -> list[list[_Key]]:
-    """``keys`` in batches for :func:`.walk.read_batch_log`; a batch of one is walked
-    in its own clone.
+class _Planner:
+    """Ranges in batches for :func:`.walk.read_batch_log`; a batch of one is walked in
+    its own clone.
 
     One walk over several repositories is ordered by commit date: while any range
     still has commits to give, git keeps walking back the history below every other
@@ -401,39 +412,74 @@ def _batches(
     none more than its own span (at least an hour) newer than the batch's oldest, so
     that the extra history walked in a repository is at most its range's own -- a
     product untouched for a year is not batched with this week's.  The dates of the
-    ends come from one process that walks nothing (:func:`.walk.commit_dates`).
-    Batches hold at most one range per repository (by identity), about
-    ``len(keys) / jobs`` ranges (at most :data:`BATCH`).
+    ends come from one process that walks nothing (:func:`.walk.commit_dates`: the
+    :attr:`dates_needed` of :attr:`dates_gitdir`), which the caller runs as it likes
+    before :meth:`batches`.  Batches hold at most one range per repository (by
+    identity), about ``len(keys) / jobs`` ranges (at most :data:`BATCH`).
     """
-    lends = {p: objects_dir(paths[p]) is not None for p in {k[0] for k in keys}}
-    alone = [[k] for k in keys if not lends[k[0]]]
-    shared = [k for k in keys if lends[k[0]]]
-    size = max(1, min(BATCH, -(-len(keys) // max(1, jobs))))
-    if size == 1 or len({identities[k[0]] for k in shared}) < 2:
-        return [[k] for k in shared] + alone
-    gitdir = scratch.borrow(dict.fromkeys(paths[k[0]] for k in shared))
-    dates = commit_dates(gitdir, sorted({sha for k in shared for sha in k[1:]}))
-    if dates is None:  # a commit is missing: the walks on their own will say which
-        return [[k] for k in keys]
-    # newest old end first, each into the first open batch it fits; a batch whose
-    # floor is above this old end can take nothing older: it is closed
-    batches: list[list[_Key]] = []
-    Open = tuple[list[_Key], set[str], list[int]]  # the batch, its identities, [floor]
-    open_: list[Open] = []
-    for key in sorted(shared, key=lambda k: (-dates[k[1]], k)):
-        old_date = dates[key[1]]
-        identity = identities[key[0]]
-        span = max(3600, dates[key[2]] - old_date)
-        open_ = [entry for entry in open_ if entry[2][0] <= old_date and len(entry[0]) < size]
-        fit = next((entry for entry in open_ if identity not in entry[1]), None)
-        if fit is None:
-            fit = ([], set(), [old_date - span])
-            batches.append(fit[0])
-            open_.append(fit)
-        fit[0].append(key)
-        fit[1].add(identity)
-        fit[2][0] = max(fit[2][0], old_date - span)
-    return batches + alone
+
+    def __init__(
+        self,
+        keys: Sequence[_Key],
+        paths: Mapping[str, Path],
+        identities: Mapping[str, str],
+        jobs: int,
+        scratch: Scratch,
+    ) -> None:
+        self.keys = list(keys)
+        self.identities = identities
+        lends = {p: objects_dir(paths[p]) is not None for p in {k[0] for k in keys}}
+        self.alone = [[k] for k in keys if not lends[k[0]]]
+        self.shared = [k for k in keys if lends[k[0]]]
+        self.size = max(1, min(BATCH, -(-len(keys) // max(1, jobs))))
+        self.dates_gitdir: Path | None = None
+        self.dates_needed: list[str] = []
+        if self.size > 1 and len({identities[k[0]] for k in self.shared}) > 1:
+            self.dates_gitdir = scratch.borrow(dict.fromkeys(paths[k[0]] for k in self.shared))
+            self.dates_needed = sorted({sha for k in self.shared for sha in k[1:]})
+
+    def batches(self, dates: Mapping[str, int] | None) -> list[list[_Key]]:
+        """The batches, given the :func:`.walk.commit_dates` asked for (None: one
+        was missing, so every range is walked alone, which names it)."""
+        if self.dates_gitdir is None:
+            return [[k] for k in self.shared] + self.alone
+        if dates is None:
+            return [[k] for k in self.keys]
+        size, identities = self.size, self.identities
+        # newest old end first, each into the first open batch it fits; a batch whose
+        # floor is above this old end can take nothing older: it is closed
+        batches: list[list[_Key]] = []
+        Open = tuple[list[_Key], set[str], list[int]]  # the batch, its identities, [floor]
+        open_: list[Open] = []
+        for key in sorted(self.shared, key=lambda k: (-dates[k[1]], k)):
+            old_date = dates[key[1]]
+            identity = identities[key[0]]
+            span = max(3600, dates[key[2]] - old_date)
+            open_ = [e for e in open_ if e[2][0] <= old_date and len(e[0]) < size]
+            fit = next((entry for entry in open_ if identity not in entry[1]), None)
+            if fit is None:
+                fit = ([], set(), [old_date - span])
+                batches.append(fit[0])
+                open_.append(fit)
+            fit[0].append(key)
+            fit[1].add(identity)
+            fit[2][0] = max(fit[2][0], old_date - span)
+        return batches + self.alone
+
+
+def _batches(
+    keys: Sequence[_Key],
+    paths: Mapping[str, Path],
+    identities: Mapping[str, str],
+    jobs: int,
+    scratch: Scratch,
+) -> list[list[_Key]]:
+    """:class:`_Planner`'s batches, the dates asked for on the spot."""
+    planner = _Planner(keys, paths, identities, jobs, scratch)
+    dates = None
+    if planner.dates_gitdir is not None:
+        dates = commit_dates(planner.dates_gitdir, planner.dates_needed)
+    return planner.batches(dates)
 
 
 

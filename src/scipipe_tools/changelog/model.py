@@ -29,9 +29,9 @@ class ReleaseKind(StrEnum):
     UNRELEASED = "unreleased"
 
 
-@dataclass(frozen=True)
-class Fragment:
-    """A towncrier news fragment ``doc/changes/DM-N.<type>.{rst,md}`` of a product."""
+class Fragment(NamedTuple):
+    """A towncrier news fragment ``doc/changes/DM-N.<type>.{rst,md}`` of a product (a
+    named tuple, as :class:`Change` is)."""
 
     ticket: str
     type: str
@@ -135,6 +135,7 @@ class ChangelogModel:
             release["other"] = [c._asdict() for c in release["other"]]
             for ticket in release["tickets"]:
                 ticket["changes"] = [c._asdict() for c in ticket["changes"]]
+                ticket["fragments"] = [f._asdict() for f in ticket["fragments"]]
         return data
 
     def release(self, name: str) -> Release:

@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -315,25 +315,15 @@ def changes_from_columns(columns: Sequence[Sequence[Any]]) -> list[Change]:
     return list(map(_MAKE_CHANGE, zip(*columns[:5], tickets, *columns[6:], strict=True)))
 
 
-_FRAGMENT_FIELDS = ("ticket", "type", "product", "path", "text")
-_FAST_FRAGMENTS = tuple(f.name for f in fields(Fragment)) == _FRAGMENT_FIELDS and not hasattr(
-    Fragment, "__slots__"
-) and "__post_init__" not in vars(Fragment)  # fmt: skip
-
-
 def new_fragments(rows: Iterable[Sequence[str]]) -> list[Fragment]:
-    """``Fragment(*row)`` for each row, as :func:`new_changes` makes changes."""
-    if not _FAST_FRAGMENTS:
-        return [Fragment(t, ty, p, pa, tx) for t, ty, p, pa, tx in rows]
-    new = object.__new__
-    setattr_ = object.__setattr__
-    out: list[Fragment] = []
-    for ticket, type_, product, path, text in rows:
-        fragment = new(Fragment)
-        setattr_(fragment, "__dict__", {"ticket": ticket, "type": type_, "product": product,
-                                        "path": path, "text": text})  # fmt: skip
-        out.append(fragment)
-    return out
+    """``Fragment(*row)`` for rows of its five fields."""
+    todo = rows if isinstance(rows, list) else list(rows)
+    if todo and set(map(len, todo)) != {5}:
+        raise ValueError("a fragment has 5 fields")
+    return list(map(_MAKE_FRAGMENT, todo))
+
+
+_MAKE_FRAGMENT = partial(tuple.__new__, Fragment)
 
 
 @contextmanager
