@@ -1,7 +1,8 @@
 """Collect what changed between release points into :class:`~.model.Release` objects.
 
 For each product present in both points, the first-parent commits between its two
-SHAs (:func:`.walk.walk`, or the :class:`.cache.Cache`) are grouped by ticket: a
+SHAs and the fragments they add (walked in batches, :func:`_walk_all`, or from the
+:class:`.cache.Cache`) are grouped by ticket: a
 :class:`~.model.Ticket` per key with the products, changes and fragments that name it;
 commits naming no ticket go to the release's ``other`` (never dropped, unlike the
 reference changelog).  Products only in the new point are ``added``, only in the old
@@ -13,6 +14,8 @@ Products named ``testdata_*`` or ``*_testdata`` (large data repositories) are no
 walked unless asked for; they still count as added, removed and in ``products``.
 
 Every walk of a series runs in one thread pool, so a series is as parallel as a range.
+A release collected before from the very same ranges (and branch and pull-request
+URLs) comes whole from the cache's release entry, read while the new ranges are walked.
 """
 
 from __future__ import annotations

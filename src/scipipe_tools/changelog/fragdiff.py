@@ -6,20 +6,20 @@ Fragment file names carry their ticket, so one diff of the two ends attaches eve
 fragment to its ticket, however it arrived (a ticket branch's merge, or a direct push),
 without diffing every merge on the way.
 
-Every range of a run is diffed by one ``git diff-tree --stdin`` process (a few for a
-long series), not one per repository: the diff runs in a scratch repository whose
-``objects/info/alternates`` lists the object directories of all the clones, and is fed
-``<new> <old>`` lines, so it costs one process start instead of a hundred.  Its
-``-p --full-index`` output gives a new fragment's whole text; an edited or binary
-fragment's text is read by one ``git cat-file --batch`` in the same scratch repository.
+The ranges of a batch (:mod:`.collect`) are diffed by one ``git diff-tree --stdin``
+in a :mod:`.scratch` repository borrowing the objects of their clones, fed ``<new>
+<old>`` lines: one process for a dozen repositories.  Its ``-p --full-index`` output,
+restricted to ``doc/`` and the top level's ``CHANGES.*``, gives a new fragment's whole
+text (parsed in one regular-expression pass in the common case of new fragments only);
+an edited or binary fragment's text is read by one ``git cat-file --batch``.
 
 One history an end-to-end diff cannot see: fragments added *and* compiled away inside
 the range (``towncrier build`` deletes them and writes ``CHANGES.rst``).  So a range
-whose diff deletes a fragment, or changes a ``CHANGES.rst``/``CHANGES.md`` anywhere, is
-answered :data:`WALK_MERGES`: the caller diffs each first-parent merge instead, as a
-ticket branch's fragments arrive with its merge.  A repository this module cannot
-share objects with (a linked work tree, a SHA-256 repository) gets one ``diff-tree``
-of its own; one whose diff fails is :data:`WALK_MERGES` too, and the walk reports why.
+whose diff deletes a fragment, or changes a ``CHANGES.rst``/``CHANGES.md`` (anywhere
+under ``doc/``, or at the top), is answered :data:`WALK_MERGES`: the caller diffs each
+first-parent merge instead, as a ticket branch's fragments arrive with its merge.  A
+range git cannot diff (a missing commit) is :data:`WALK_MERGES` too, and the walk
+reports why.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def diff_ranges(requests: Sequence[Request], run: RunGit) -> list[Answer]:
     for i in set(range(len(requests))) - set(todo):
         answers[i] = ()
     shared = [i for i in todo if objects_dir(requests[i].repo) is not None]
-    alone = [i for i in todo if i not in set(shared)]
+    alone = sorted(set(todo) - set(shared))
     if len({requests[i].repo for i in shared}) <= 1:
         alone, shared = todo, []
     for repo in dict.fromkeys(requests[i].repo for i in alone):

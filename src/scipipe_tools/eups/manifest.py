@@ -103,7 +103,6 @@ def parse_manifest(text: str, path: str | Path = "manifest.txt") -> Manifest:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        where = Location(p, lineno)
         m = _VAR.match(stripped)
         if m and " " not in stripped and "\t" not in stripped:
             variables[m.group(1)] = m.group(2)
@@ -111,17 +110,24 @@ def parse_manifest(text: str, path: str | Path = "manifest.txt") -> Manifest:
         fields = stripped.split()
         if len(fields) not in (3, 4):
             raise InputError(
-                f"expected 'name sha1 version [deps]', got {len(fields)} fields", location=where
+                f"expected 'name sha1 version [deps]', got {len(fields)} fields",
+                location=Location(p, lineno),
             )
         name, sha, version = fields[:3]
         if not SHA1.match(sha):
-            raise InputError(f"{name}: {sha!r} is not a 40-digit hex SHA1", location=where)
+            raise InputError(
+                f"{name}: {sha!r} is not a 40-digit hex SHA1", location=Location(p, lineno)
+            )
         if name in seen:
-            raise InputError(f"{name}: listed twice (first at line {seen[name]})", location=where)
+            raise InputError(
+                f"{name}: listed twice (first at line {seen[name]})", location=Location(p, lineno)
+            )
         seen[name] = lineno
         deps = tuple(fields[3].split(",")) if len(fields) == 4 else ()
-        if any(not d for d in deps):
-            raise InputError(f"{name}: empty name in the dependency list", location=where)
+        if "" in deps:
+            raise InputError(
+                f"{name}: empty name in the dependency list", location=Location(p, lineno)
+            )
         entry = ManifestEntry(name, sha, version, deps)
         entries.append(entry)
         deps_at.append((lineno, entry))
