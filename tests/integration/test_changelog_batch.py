@@ -26,6 +26,7 @@ from scipipe_tools.changelog.walk import (
     diff_fragments,
     paused_gc,
     read_batch_log,
+    run_git,
     split_batch,
     walk,
 )
@@ -87,9 +88,7 @@ def _by_product(release: Any) -> dict[str, Any]:
     return out
 
 
-def test_batches_give_what_walks_alone_give(
-    tmp_path: Path, git_calls: list[list[str]]
-) -> None:
+def test_batches_give_what_walks_alone_give(tmp_path: Path, git_calls: list[list[str]]) -> None:
     repos = {f"p{i}": _product(tmp_path, f"p{i}", start=1_700_000_000 + i * 60)
              for i in range(6)}  # fmt: skip
     paths = {p: r.path for p, r in repos.items()}
@@ -105,10 +104,8 @@ def test_batches_give_what_walks_alone_give(
     for product, walked in alone.items():
         assert got[product][0] == set(walked.changes)
         assert got[product][1] == set(walked.fragments)
-        assert len(walked.changes) == int(
-            git(["rev-list", "--count", "--first-parent", f"{old.shas[product]}..main"],
-                cwd=paths[product])  # fmt: skip
-        )
+        count = ["rev-list", "--count", "--first-parent", f"{old.shas[product]}..main"]
+        assert len(walked.changes) == int(git(count, cwd=paths[product]))
     assert sum(len(w.fragments) for w in alone.values()) == 6 * 2
 
 
@@ -126,8 +123,8 @@ def test_split_batch_refuses_what_one_log_would_not_give(tmp_path: Path) -> None
         ("copy", first.rev_parse("main~3"), copy.rev_parse("main")),
     ]
     with Scratch() as scratch:
-        gitdir = scratch.borrow([first.path, copy.path])
-        out = read_batch_log(gitdir, [(k[1], k[2]) for k in keys])
+        borrowed = scratch.borrow([first.path, copy.path])
+        out = read_batch_log(borrowed, [(k[1], k[2]) for k in keys])
         assert out is not None
         walks = split_batch(out, keys)
     assert walks[0] is None  # off the first-parent line
@@ -241,12 +238,22 @@ def test_objects_dir_and_scratch(tmp_path: Path) -> None:
     linked = tmp_path / "linked"
     work.git("worktree", "add", "-q", str(linked))
     assert objects_dir(linked) is None  # a .git file: walked on its own
+    # a directory with a colon in its name: quoted in GIT_ALTERNATE_OBJECT_DIRECTORIES
+    odd = tmp_path / 'odd:"name'
+    other = Repo.init(odd, clock=FakeClock(start=1_700_000_000))
+    other.write("x.txt", "x\n")
+    other_sha = other.commit("DM-3: x")
     with Scratch() as scratch:
-        gitdir = scratch.borrow([work.path, bare])
+        borrowed = scratch.borrow([work.path, bare, odd])
         sha = work.rev_parse("main")
-        assert git(["--git-dir", str(gitdir), "cat-file", "-t", sha]) == "commit"
+        for commit in (sha, other_sha):
+            result = run_git(borrowed, ["cat-file", "-t", commit])
+            assert (result.returncode, result.stdout.strip()) == (0, "commit")
+        alone = scratch.borrow([work.path])  # the same scratch repository, fewer lenders
+        assert alone.gitdir == borrowed.gitdir
+        assert run_git(alone, ["cat-file", "-e", other_sha]).returncode != 0
         assert not (work.path / ".git" / "objects" / "info" / "alternates").exists()
-    assert not gitdir.exists()
+    assert not borrowed.gitdir.exists()
 
 
 def test_paused_gc_freezes_what_it_built() -> None:

@@ -56,8 +56,8 @@ def repo_identity(repo: Path) -> str:
     return origin_url_in_config(repo) or str(repo.resolve())
 
 
-#: a walk entry: the JSON text, or (file bytes, start, end) of it
-_Entry = str | tuple[bytes, int, int]
+#: a walk entry in its file: (the bytes of the file, start, end)
+_Entry = tuple[bytes, int, int]
 
 
 def _append(path: Path, text: str) -> None:
@@ -95,6 +95,7 @@ class Cache:
         self._index: dict[tuple[str, str], dict[tuple[str, str], _Entry]] = {}
         self._unwritten: dict[tuple[str, str], list[str]] = {}
         self._known: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        self._added: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
 
     def __repr__(self) -> str:
         return f"Cache({str(self.root)!r})"
@@ -133,10 +134,10 @@ class Cache:
                 self.misses += 1
 
     def _lines(self, product: str, identity: str) -> dict[tuple[str, str], _Entry]:
-        """``{(old, new): entry}`` of the product's walk file, read once per run: an
-        entry is where its JSON is in the file's bytes (cut out only when asked for),
-        or the JSON of a walk added since.  Later lines win; a line cut short by a crash
-        is dropped when it does not parse."""
+        """``{(old, new): entry}`` of the product's walk file, read once per run (when a
+        walk is asked for): an entry is where its JSON is in the file's bytes, cut out
+        only when asked for.  Later lines win; a line cut short by a crash is dropped
+        when it does not parse."""
         with self._lock:
             lines = self._index.get((product, identity))
             if lines is None:
@@ -170,7 +171,9 @@ class Cache:
 
     def get(self, product: str, identity: str, old: str, new: str) -> Walked | None:
         """The cached walk of ``old..new``, or None."""
-        entry = self._lines(product, identity).get((old, new))
+        with self._lock:
+            added = self._added.get((product, identity), {}).get((old, new))
+        entry = added if added is not None else self._lines(product, identity).get((old, new))
         walked = None
         if entry is not None:
             try:
@@ -196,10 +199,9 @@ class Cache:
             "fragments": [[f.ticket, f.type, f.path, f.text] for f in walked.fragments],
         }
         entry = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-        lines = self._lines(product, identity)
         keys = self._keys(product, identity)
-        with self._lock:
-            lines[(old, new)] = entry
+        with self._lock:  # not read from the file, which this run may never need
+            self._added.setdefault((product, identity), {})[(old, new)] = entry
             keys.add((old, new))
             self._unwritten.setdefault((product, identity), []).append(f"{old} {new} {entry}\n")
 
@@ -236,14 +238,17 @@ class Cache:
             changes = changes_from_columns([doc["changes"][f] for f in Change._fields])
             fragments = new_fragments(_rows([doc["fragments"][f] for f in Fragment._fields]))
             tickets = []
-            for key, branch, last, products, picks, notes in doc["tickets"]:
+            at = noted = 0
+            for key, branch, last, products, upto, noted_upto in doc["tickets"]:
+                if not (at <= upto <= len(changes) and noted <= noted_upto <= len(fragments)):
+                    raise ValueError("ticket slices out of order")
                 tickets.append(_ticket({
                     "key": key, "summary": None, "products": products,
-                    "changes": [changes[i] for i in picks],
-                    "fragments": [fragments[i] for i in notes],
+                    "changes": changes[at:upto], "fragments": fragments[noted:noted_upto],
                     "last_merge": last, "branch": branch,
                 }))  # fmt: skip
-            other = [changes[i] for i in doc["other"]]
+                at, noted = upto, noted_upto
+            other = changes[at:]
             newest = doc["newest"]
         except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
             return False
@@ -255,31 +260,26 @@ class Cache:
         return True
 
     def put_release(self, digest: str, release: Release, newest: str) -> None:
-        """Record ``release``'s tickets and other changes under ``digest``: each change
-        once, by columns (decoded as ten lists rather than 10^4 small ones)."""
-        index: dict[int, int] = {}
+        """Record ``release``'s tickets and other changes under ``digest``, by columns
+        (decoded as ten lists rather than 10^4 small ones): each ticket's changes, one
+        ticket after the other (a change of two tickets is in both), then the other
+        changes; each ticket's fragments likewise.  A ticket records where its changes
+        and fragments end, so reading it back is slicing."""
         columns: list[list[Any]] = [[] for _ in Change._fields]
         notes: list[list[str]] = [[] for _ in Fragment._fields]
-
-        def pick(change: Change) -> int:
-            at = index.get(id(change))
-            if at is None:
-                at = index[id(change)] = len(columns[0])
+        tickets = []
+        for t in release.tickets:
+            for change in t.changes:
                 for column, value in zip(columns, change, strict=True):
                     column.append(value)
-            return at
-
-        def note(fragment: Fragment) -> int:
-            for column, value in zip(notes, fragment, strict=True):
+            for fragment in t.fragments:
+                for column, value in zip(notes, fragment, strict=True):
+                    column.append(value)
+            tickets.append([t.key, t.branch, t.last_merge, t.products, len(columns[0]),
+                            len(notes[0])])  # fmt: skip
+        for change in release.other:
+            for column, value in zip(columns, change, strict=True):
                 column.append(value)
-            return len(notes[0]) - 1
-
-        tickets = [
-            [t.key, t.branch, t.last_merge, t.products, [pick(c) for c in t.changes],
-             [note(f) for f in t.fragments]]
-            for t in release.tickets
-        ]  # fmt: skip
-        other = [pick(c) for c in release.other]
         doc = {
             "schema": SCHEMA,
             "digest": digest,
@@ -287,7 +287,6 @@ class Cache:
             "changes": dict(zip(Change._fields, columns, strict=True)),
             "fragments": dict(zip(Fragment._fields, notes, strict=True)),
             "tickets": tickets,
-            "other": other,
         }
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
         write_atomic(self.release_path(digest), text)

@@ -20,6 +20,7 @@ URLs) comes whole from the cache's release entry, read while the new ranges are 
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from fnmatch import fnmatchcase
@@ -33,7 +34,7 @@ from .cache import Cache, release_digest, repo_identity
 from .clones import Clones
 from .model import Change, Release, Ticket
 from .points import Point
-from .scratch import Scratch, objects_dir
+from .scratch import Borrowed, Scratch, objects_dir
 from .walk import (
     Walked,
     commit_dates,
@@ -267,142 +268,185 @@ def _walk_all(
     progress: Progress,
     meanwhile: Iterable[list[_Key]] | None = None,
 ) -> tuple[dict[_Key, Walked], dict[_Key, str]]:
-    """Every range's walk, with git ``jobs`` processes at a time in a pool while this
-    thread reads the cache hits and then git's output as it comes.  ``meanwhile`` is
-    iterated (its steps: more ranges to walk) while the first walks are planned and
-    run.
+    """Every range's walk (:class:`_Walks`); ``meanwhile`` is iterated (its steps: more
+    ranges to walk) while the first walks are planned and run."""
+    walks = _Walks(paths, identities, cache, jobs, progress)
+    try:
+        walks.run(sorted(keys), meanwhile or ())
+    finally:
+        walks.close()
+    return walks.results, walks.failures
 
-    The misses go in batches of a dozen ranges of distinct repositories: each batch is
-    one ``git log`` (:func:`.walk.read_batch_log`) and one ``git diff-tree``
-    (:mod:`.fragdiff`) in a scratch repository borrowing their objects -- two
-    processes instead of two dozen.  A range the batch cannot answer exactly is
-    logged on its own; one whose fragments need the merges' diffs
+
+class _Walks:
+    """The walks of a collection, with git ``jobs`` processes at a time in a pool while
+    this thread reads the cache and then git's output as it comes.
+
+    The misses go in batches of a dozen ranges of distinct repositories
+    (:class:`_Planner`): each batch is one ``git log`` (:func:`.walk.read_batch_log`)
+    and one ``git diff-tree`` (:mod:`.fragdiff`) in a scratch repository borrowing
+    their objects -- two processes instead of two dozen.  A range the batch cannot
+    answer exactly is logged on its own; one whose fragments need the merges' diffs
     (:data:`.fragdiff.WALK_MERGES`) is logged again with them.
 
     Parsing in the pool instead would make its threads fight for the interpreter lock
-    and leave git processes waiting to be started; reading the hits while git runs
-    hides them behind the walks of the new ranges.
+    and leave git processes waiting to be started; reading the cache while git runs
+    hides it behind the walks of the new ranges.
     """
-    results: dict[_Key, Walked] = {}
-    failures: dict[_Key, str] = {}
-    ordered = sorted(keys)
-    progress.start(len(ordered), "walking history")
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    scratch = Scratch()
-    try:
-        cached: list[_Key] = []
 
-        def sort_out(todo: Iterable[_Key]) -> list[_Key]:
-            """The cache hits to ``cached``; the misses returned."""
-            misses: list[_Key] = []
-            for key in todo:
-                product, old, new = key
-                if cache is not None and cache.has(product, identities[product], old, new):
-                    cached.append(key)
-                else:
-                    if cache is not None:
-                        cache.missed()
-                    misses.append(key)
-            return misses
-        logs: dict[_Key, Walked] = {}
-        answers: dict[_Key, fragdiff.Answer] = {}
+    def __init__(
+        self,
+        paths: Mapping[str, Path],
+        identities: Mapping[str, str],
+        cache: Cache | None,
+        jobs: int,
+        progress: Progress,
+    ) -> None:
+        self.paths, self.identities, self.cache = paths, identities, cache
+        self.jobs, self.progress = jobs, progress
+        self.results: dict[_Key, Walked] = {}
+        self.failures: dict[_Key, str] = {}
+        self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+        self.scratch = Scratch()
+        self.cached: list[_Key] = []
+        #: the batches' walks, before their fragments are known
+        self.logs: dict[_Key, Walked] = {}
+        self.answers: dict[_Key, fragdiff.Answer] = {}
+        self.diffs: list[tuple[list[_Key], Future[list[fragdiff.Answer]]]] = []
+        self.batches: dict[Future[str | None], list[_Key]] = {}
+        #: ranges logged on their own, as they finish
+        self.finished: queue.SimpleQueue[tuple[Future[str], _Key]] = queue.SimpleQueue()
+        self.pending = 0
 
-        def done(key: _Key, walked: Walked) -> None:
-            results[key] = walked
-            if cache is not None:
-                product, old, new = key
-                cache.put(product, identities[product], old, new, walked)
-        diffs: list[tuple[list[_Key], Future[list[fragdiff.Answer]]]] = []
-        batches: dict[Future[str | None], list[_Key]] = {}
-        alone: dict[Future[str], _Key] = {}
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+        self.scratch.close()
+        if self.cache is not None:
+            self.cache.flush()
+        self.progress.finish()
 
-        def log_alone(key: _Key, merge_diffs: bool = False) -> None:
-            future = pool.submit(read_git_log, paths[key[0]], *key, merge_diffs=merge_diffs)
-            alone[future] = key
-
-        def start(todo: list[_Key], dates: Future[dict[str, int] | None] | None = None) -> None:
-            planner = _Planner(todo, paths, identities, jobs, scratch)
-            if planner.dates_gitdir is not None and dates is None:
-                dates = pool.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
-            for batch in planner.batches(dates.result() if dates is not None else None):
-                requests = [fragdiff.Request(k[0], paths[k[0]], k[1], k[2]) for k in batch]
-                if len(batch) == 1:
-                    log_alone(batch[0])
-                    diffs.append((batch, pool.submit(diff_fragments, requests)))
-                    continue
-                gitdir = scratch.borrow(paths[k[0]] for k in batch)
-                ranges = [(k[1], k[2]) for k in batch]
-                batches[pool.submit(read_batch_log, gitdir, ranges)] = batch
-                diffs.append((batch, pool.submit(diff_fragments, requests, gitdir)))
-
+    def run(self, keys: list[_Key], meanwhile: Iterable[list[_Key]]) -> None:
+        self.progress.start(len(keys), "walking history")
         # planning the batches waits on git (for the commit dates): this thread reads
         # release entries until the dates are in, starts the walks, reads the rest
-        first = _Planner(sort_out(ordered), paths, identities, jobs, scratch)
+        first = _Planner(self.sort_out(keys), self.paths, self.identities, self.jobs,
+                         self.scratch)  # fmt: skip
         dates: Future[dict[str, int] | None] | None = None
         if first.dates_gitdir is not None:
-            dates = pool.submit(commit_dates, first.dates_gitdir, first.dates_needed)
+            dates = self.pool.submit(commit_dates, first.dates_gitdir, first.dates_needed)
         started = False
         more: list[_Key] = []
-        for again in meanwhile if meanwhile is not None else ():
+        for again in meanwhile:
             more += again
             if not started and (dates is None or dates.done()):
-                start(first.keys, dates)
+                self.start(first, dates)
                 started = True
         if not started:
-            start(first.keys, dates)
-        more = sorted(set(more) - keys)
+            self.start(first, dates)
+        more = sorted(set(more) - set(keys))
         if more:  # rare: an unreadable release entry
-            start(sort_out(more))
-            progress.start(len(more), "walking history again")
-        for key in cached:
+            self.progress.start(len(more), "walking history again")
+            self.start_planning(self.sort_out(more))
+        self.read_cached()
+        self.read_batches()
+        self.read_alone()
+
+    def sort_out(self, keys: Iterable[_Key]) -> list[_Key]:
+        """The cache hits to :attr:`cached`; the misses returned."""
+        misses: list[_Key] = []
+        cache = self.cache
+        for key in keys:
+            product, old, new = key
+            if cache is not None and cache.has(product, self.identities[product], old, new):
+                self.cached.append(key)
+            else:
+                if cache is not None:
+                    cache.missed()
+                misses.append(key)
+        return misses
+
+    def start_planning(self, keys: list[_Key]) -> None:
+        planner = _Planner(keys, self.paths, self.identities, self.jobs, self.scratch)
+        dates = None
+        if planner.dates_gitdir is not None:
+            dates = self.pool.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
+        self.start(planner, dates)
+
+    def start(self, planner: _Planner, dates: Future[dict[str, int] | None] | None) -> None:
+        """Start the walks and diffs of ``planner``'s batches."""
+        paths, pool = self.paths, self.pool
+        for batch in planner.batches(dates.result() if dates is not None else None):
+            requests = [fragdiff.Request(k[0], paths[k[0]], k[1], k[2]) for k in batch]
+            if len(batch) == 1:
+                self.log_alone(batch[0])
+                self.diffs.append((batch, pool.submit(diff_fragments, requests)))
+                continue
+            gitdir = self.scratch.borrow(paths[k[0]] for k in batch)
+            ranges = [(k[1], k[2]) for k in batch]
+            self.batches[pool.submit(read_batch_log, gitdir, ranges)] = batch
+            self.diffs.append((batch, pool.submit(diff_fragments, requests, gitdir)))
+
+    def log_alone(self, key: _Key, merge_diffs: bool = False) -> None:
+        future = self.pool.submit(read_git_log, self.paths[key[0]], *key, merge_diffs=merge_diffs)
+        self.pending += 1
+        future.add_done_callback(lambda f: self.finished.put((f, key)))
+
+    def done(self, key: _Key, walked: Walked) -> None:
+        self.results[key] = walked
+        if self.cache is not None:
+            product, old, new = key
+            self.cache.put(product, self.identities[product], old, new, walked)
+        self.progress.advance(key[0])
+
+    def read_cached(self) -> None:
+        cache = self.cache
+        for key in self.cached:
             assert cache is not None
             product, old, new = key
-            hit = cache.get(product, identities[product], old, new)
+            hit = cache.get(product, self.identities[product], old, new)
             if hit is None:
-                start([key])  # unreadable: walk it after all
+                self.start_planning([key])  # unreadable: walk it after all
                 continue
-            results[key] = hit
-            progress.advance(product)
-        for finished in as_completed(batches):
-            batch = batches[finished]
+            self.results[key] = hit
+            self.progress.advance(product)
+
+    def read_batches(self) -> None:
+        for finished in as_completed(self.batches):
+            batch = self.batches[finished]
             out = finished.result()
             walks = split_batch(out, batch) if out is not None else [None] * len(batch)
             for key, walked in zip(batch, walks, strict=True):
                 if walked is None:
-                    log_alone(key)
+                    self.log_alone(key)
                 else:
-                    logs[key] = walked
-        for chunk, diffed in diffs:
-            answers.update(zip(chunk, diffed.result(), strict=True))
-        for key, walked in logs.items():
-            if answers[key] is fragdiff.WALK_MERGES:
-                log_alone(key, merge_diffs=True)
+                    self.logs[key] = walked
+        for chunk, diffed in self.diffs:
+            self.answers.update(zip(chunk, diffed.result(), strict=True))
+        for key, walked in self.logs.items():
+            if self.answers[key] is fragdiff.WALK_MERGES:
+                self.log_alone(key, merge_diffs=True)
             else:
-                done(key, with_fragments(walked, answers[key]))
-                progress.advance(key[0])
-        while alone:  # the ranges logged on their own; a plain log may need another
-            future = next(as_completed(alone))
-            key = alone.pop(future)
+                self.done(key, with_fragments(walked, self.answers[key]))
+
+    def read_alone(self) -> None:
+        """The ranges logged on their own, as they finish; a plain log may need another
+        with the merges' diffs."""
+        while self.pending:
+            future, key = self.finished.get()
+            self.pending -= 1
             try:
-                walked = read_log(paths[key[0]], key[0], future.result())
+                walked = read_log(self.paths[key[0]], key[0], future.result())
             except ScipipeError as exc:
-                failures[key] = str(exc)
+                self.failures[key] = str(exc)
+                self.progress.advance(key[0])
+                continue
+            if key in self.logs:  # the second log, with the merges' diffs
+                self.done(key, walked)
+            elif self.answers[key] is fragdiff.WALK_MERGES:
+                self.logs[key] = walked
+                self.log_alone(key, merge_diffs=True)
             else:
-                if key not in logs and answers[key] is fragdiff.WALK_MERGES:
-                    logs[key] = walked
-                    log_alone(key, merge_diffs=True)
-                    continue
-                if key not in logs:
-                    walked = with_fragments(walked, answers[key])
-                done(key, walked)
-            progress.advance(key[0])
-    finally:
-        pool.shutdown(cancel_futures=True)
-        scratch.close()
-        if cache is not None:
-            cache.flush()
-        progress.finish()
-    return results, failures
+                self.done(key, with_fragments(walked, self.answers[key]))
 
 
 class _Planner:
@@ -435,7 +479,7 @@ class _Planner:
         self.alone = [[k] for k in keys if not lends[k[0]]]
         self.shared = [k for k in keys if lends[k[0]]]
         self.size = max(1, min(BATCH, -(-len(keys) // max(1, jobs))))
-        self.dates_gitdir: Path | None = None
+        self.dates_gitdir: Borrowed | None = None
         self.dates_needed: list[str] = []
         if self.size > 1 and len({identities[k[0]] for k in self.shared}) > 1:
             self.dates_gitdir = scratch.borrow(dict.fromkeys(paths[k[0]] for k in self.shared))
@@ -485,8 +529,6 @@ def _batches(
     return planner.batches(dates)
 
 
-
-
 def _fill(
     release: Release,
     walked: Sequence[tuple[str, Walked]],
@@ -506,8 +548,7 @@ def _fill(
         if url is not None:
             base = url.rstrip("/")
             changes = tuple(
-                c._replace(pr_url=f"{base}/pull/{c.pr}") if c.pr is not None else c
-                for c in changes
+                c._replace(pr_url=f"{base}/pull/{c.pr}") if c.pr is not None else c for c in changes
             )
         for change in changes:
             if not change.tickets:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Final
 
 from .model import Fragment
-from .scratch import Scratch, objects_dir
+from .scratch import Borrowed, Scratch, objects_dir
 
 #: Where towncrier fragments live in a product's repository.
 FRAGMENT_DIR = "doc/changes/"
@@ -79,7 +79,7 @@ WALK_MERGES: Final = _WalkMerges()
 
 Answer = tuple[Fragment, ...] | _WalkMerges
 #: how this module runs git: ``run(repo, args, stdin) -> (exit code, stdout)``
-RunGit = Callable[[Path, Sequence[str], bytes], tuple[int, str]]
+RunGit = Callable[[Path | Borrowed, Sequence[str], bytes], tuple[int, str]]
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def diff_ranges(requests: Sequence[Request], run: RunGit) -> list[Answer]:
     return [a if a is not None else WALK_MERGES for a in answers]
 
 
-def diff_in(gitdir: Path, requests: Sequence[Request], run: RunGit) -> list[Answer]:
+def diff_in(gitdir: Path | Borrowed, requests: Sequence[Request], run: RunGit) -> list[Answer]:
     """Diff ``requests`` in ``gitdir`` (a clone, or a scratch repository borrowing the
     objects of theirs), :data:`CHUNK` ranges per process."""
     answers: list[Answer] = []
@@ -246,7 +246,7 @@ def diff_in(gitdir: Path, requests: Sequence[Request], run: RunGit) -> list[Answ
     return answers
 
 
-def _diff_chunk(repo: Path, requests: Sequence[Request], run: RunGit) -> list[Answer]:
+def _diff_chunk(repo: Path | Borrowed, requests: Sequence[Request], run: RunGit) -> list[Answer]:
     lines = "".join(f"{r.new} {r.old}\n" for r in requests)
     quick: dict[int, tuple[Fragment, ...]] = {}
     code, out = run(repo, [*DIFF_TREE, "--stdin", "--", *PATHSPECS], lines.encode())
@@ -341,7 +341,7 @@ def _new_fragments(block: str, product: str) -> tuple[Fragment, ...] | None:
     return sort_fragments(out)
 
 
-def read_blobs(repo: Path, blobs: Sequence[str], run: RunGit) -> dict[str, str]:
+def read_blobs(repo: Path | Borrowed, blobs: Sequence[str], run: RunGit) -> dict[str, str]:
     """The text of each blob (by SHA) that the repository has: one ``cat-file --batch``
     (each on its own when one is not valid UTF-8, as the sizes then no longer fit)."""
     code, out = run(repo, ["cat-file", "--batch"], "".join(b + "\n" for b in blobs).encode())

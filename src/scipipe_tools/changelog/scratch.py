@@ -1,11 +1,13 @@
-"""Scratch repositories that borrow the objects of many clones, so one git process can
+"""A scratch repository that borrows the objects of many clones, so one git process can
 read them all.
 
-A scratch repository is a bare repository with no objects and no refs of its own whose
-``objects/info/alternates`` lists the object directories of some clones: git then finds
-any of their commits, trees and blobs by SHA.  The changelog walks and diffs the ranges
-of a dozen repositories in one ``git log`` and one ``git diff-tree`` there, instead of
-starting a process per repository (:mod:`.collect`).  Nothing is written to the clones.
+The scratch repository is a bare repository with no objects and no refs of its own; a
+git process run in it with ``GIT_ALTERNATE_OBJECT_DIRECTORIES`` listing the object
+directories of some clones (:class:`Borrowed`) finds any of their commits, trees and
+blobs by SHA.  The changelog walks and diffs the ranges of a dozen repositories in one
+``git log`` and one ``git diff-tree`` there, instead of starting a process per
+repository (:mod:`.collect`).  Nothing is written to the clones, and one scratch
+repository serves every batch (a directory per batch cost as much as a process).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -34,12 +37,30 @@ def objects_dir(repo: Path) -> Path | None:
     return None
 
 
+@dataclass(frozen=True)
+class Borrowed:
+    """The scratch repository, with the object directories it borrows for a process."""
+
+    gitdir: Path
+    alternates: tuple[str, ...]
+
+    def env(self) -> dict[str, str]:
+        """``GIT_ALTERNATE_OBJECT_DIRECTORIES``: the directories separated by colons, a
+        directory holding a colon (or starting with a quote) C-quoted, as git reads it."""
+        parts = []
+        for path in self.alternates:
+            if ":" in path or path.startswith('"'):
+                path = '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            parts.append(path)
+        return {"GIT_ALTERNATE_OBJECT_DIRECTORIES": ":".join(parts)}
+
+
 class Scratch:
-    """Scratch repositories under one temporary directory, removed on exit."""
+    """The scratch repository, made in a temporary directory on first use and removed
+    on exit."""
 
     def __init__(self) -> None:
         self._root: Path | None = None
-        self._count = 0
         self._dirs: dict[Path, str | None] = {}
 
     def __enter__(self) -> Scratch:
@@ -58,17 +79,20 @@ class Scratch:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 
-    def borrow(self, repos: Iterable[Path]) -> Path:
-        """A new scratch repository borrowing the objects of ``repos`` (each must have
-        an :func:`objects_dir`)."""
+    def _gitdir(self) -> Path:
         if self._root is None:
             self._root = Path(tempfile.mkdtemp(prefix="scipipe-scratch-"))
-        self._count += 1
-        gitdir = self._root / f"{self._count}.git"
-        (gitdir / "objects" / "info").mkdir(parents=True)
-        (gitdir / "refs").mkdir()
-        (gitdir / "HEAD").write_text("ref: refs/heads/main\n")
-        (gitdir / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tbare = true\n")
+            (self._root / "objects").mkdir()
+            (self._root / "refs").mkdir()
+            (self._root / "HEAD").write_text("ref: refs/heads/main\n")
+            (self._root / "config").write_text(
+                "[core]\n\trepositoryformatversion = 0\n\tbare = true\n"
+            )
+        return self._root
+
+    def borrow(self, repos: Iterable[Path]) -> Borrowed:
+        """The scratch repository borrowing the objects of ``repos`` (each must have an
+        :func:`objects_dir`)."""
         dirs: dict[str, None] = {}
         for repo in repos:
             if repo not in self._dirs:
@@ -78,5 +102,4 @@ class Scratch:
             if lent is None:
                 raise ValueError(f"{repo}: no object directory to borrow")
             dirs[lent] = None
-        (gitdir / "objects" / "info" / "alternates").write_text("".join(d + "\n" for d in dirs))
-        return gitdir
+        return Borrowed(self._gitdir(), tuple(dirs))

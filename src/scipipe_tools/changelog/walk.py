@@ -33,6 +33,7 @@ from ..git import REPO_VARS
 from . import fragdiff
 from .fragdiff import FRAGMENT_DIR, FileChange
 from .model import Change, Fragment
+from .scratch import Borrowed
 from .tickets import parse as parse_message
 
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
@@ -111,9 +112,14 @@ def git_dir_args(repo: Path) -> list[str]:
     return ["-C", str(repo)]
 
 
-def run_git(repo: Path, args: Sequence[str], *, input: bytes = b"") -> proc.Result:
-    """``git args`` in ``repo``, unchecked; output decoded as UTF-8 with replacement."""
+def run_git(repo: Path | Borrowed, args: Sequence[str], *, input: bytes = b"") -> proc.Result:
+    """``git args`` in ``repo`` (or the scratch repository borrowing some clones'
+    objects), unchecked; output decoded as UTF-8 with replacement."""
     env = git_env()
+    if isinstance(repo, Borrowed):
+        env.update(repo.env())
+        return proc.run(["git", "--git-dir", str(repo.gitdir), *args], env=env, input=input,
+                        check=False)  # fmt: skip
     where = git_dir_args(repo)
     if where[0] == "-C":
         env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(os.path.realpath(repo))
@@ -167,7 +173,7 @@ def read_git_log(repo: Path, product: str, old: str, new: str, *,
 
 
 def diff_fragments(
-    requests: Sequence[fragdiff.Request], gitdir: Path | None = None
+    requests: Sequence[fragdiff.Request], gitdir: Borrowed | None = None
 ) -> list[fragdiff.Answer]:
     """:func:`.fragdiff.diff_ranges` with our git (SHAs checked first), or
     :func:`.fragdiff.diff_in` a scratch repository ``gitdir`` borrowing their objects."""
@@ -179,7 +185,7 @@ def diff_fragments(
     return fragdiff.diff_ranges(requests, _run)
 
 
-def _run(repo: Path, args: Sequence[str], input: bytes) -> tuple[int, str]:
+def _run(repo: Path | Borrowed, args: Sequence[str], input: bytes) -> tuple[int, str]:
     result = run_git(repo, args, input=input)
     return result.returncode, result.stdout
 
@@ -200,7 +206,7 @@ def read_log(repo: Path, product: str, out: str) -> Walked:
 # --- many ranges in one process ----------------------------------------------------
 
 
-def read_batch_log(gitdir: Path, ranges: Sequence[tuple[str, str]]) -> str | None:
+def read_batch_log(gitdir: Borrowed, ranges: Sequence[tuple[str, str]]) -> str | None:
     """One ``git log --first-parent new1 ^old1 new2 ^old2 ...`` in ``gitdir``, a
     scratch repository borrowing the objects of the ranges' clones (:mod:`.scratch`),
     or None when git fails (a commit missing, a shallow clone): the ranges are then
@@ -217,7 +223,7 @@ def read_batch_log(gitdir: Path, ranges: Sequence[tuple[str, str]]) -> str | Non
     return result.stdout if result.returncode == 0 else None
 
 
-def commit_dates(gitdir: Path, shas: Sequence[str]) -> dict[str, int] | None:
+def commit_dates(gitdir: Borrowed, shas: Sequence[str]) -> dict[str, int] | None:
     """The committer date (Unix time) of each commit, in one process that walks nothing;
     None when one is missing (or git fails)."""
     stdin = "".join(check_sha(sha, "commit") + "\n" for sha in shas).encode()
