@@ -20,12 +20,16 @@ URLs) comes whole from the cache's release entry, read while the new ranges are 
 
 from __future__ import annotations
 
+import os
 import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from fnmatch import fnmatchcase
 from operator import attrgetter
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..errors import ScipipeError
 from ..progress import NULL, Progress
@@ -47,6 +51,7 @@ from .walk import (
     with_fragments,
 )
 
+_T = TypeVar("_T")
 #: at most this many ranges in one batch of :func:`.walk.read_batch_log`
 BATCH = 25
 #: data repositories, not walked (spec section 7)
@@ -317,6 +322,16 @@ class _Walks:
         #: ranges logged on their own, as they finish
         self.finished: queue.SimpleQueue[tuple[Future[str], _Key]] = queue.SimpleQueue()
         self.pending = 0
+        self.throttle = _Throttle(max(1, jobs))
+
+    def submit(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> Future[_T]:
+        """``fn`` (which runs git) in the pool, when the throttle lets it."""
+
+        def run() -> _T:
+            with self.throttle.slot():
+                return fn(*args, **kwargs)
+
+        return self.pool.submit(run)
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
@@ -333,14 +348,18 @@ class _Walks:
                          self.scratch)  # fmt: skip
         dates: Future[dict[str, int] | None] | None = None
         if first.dates_gitdir is not None:
-            dates = self.pool.submit(commit_dates, first.dates_gitdir, first.dates_needed)
+            dates = self.submit(commit_dates, first.dates_gitdir, first.dates_needed)
         started = False
         more: list[_Key] = []
+        # while this thread reads the cache, git gets the other processors only: on
+        # two, the new ranges' walks would otherwise take half of this thread's
+        self.throttle.set(max(1, min(self.jobs, _processors() - 1)))
         for again in meanwhile:
             more += again
             if not started and (dates is None or dates.done()):
                 self.start(first, dates)
                 started = True
+        self.throttle.set(max(1, self.jobs))
         if not started:
             self.start(first, dates)
         more = sorted(set(more) - set(keys))
@@ -369,25 +388,25 @@ class _Walks:
         planner = _Planner(keys, self.paths, self.identities, self.jobs, self.scratch)
         dates = None
         if planner.dates_gitdir is not None:
-            dates = self.pool.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
+            dates = self.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
         self.start(planner, dates)
 
     def start(self, planner: _Planner, dates: Future[dict[str, int] | None] | None) -> None:
         """Start the walks and diffs of ``planner``'s batches."""
-        paths, pool = self.paths, self.pool
+        paths = self.paths
         for batch in planner.batches(dates.result() if dates is not None else None):
             requests = [fragdiff.Request(k[0], paths[k[0]], k[1], k[2]) for k in batch]
             if len(batch) == 1:
                 self.log_alone(batch[0])
-                self.diffs.append((batch, pool.submit(diff_fragments, requests)))
+                self.diffs.append((batch, self.submit(diff_fragments, requests)))
                 continue
             gitdir = self.scratch.borrow(paths[k[0]] for k in batch)
             ranges = [(k[1], k[2]) for k in batch]
-            self.batches[pool.submit(read_batch_log, gitdir, ranges)] = batch
-            self.diffs.append((batch, pool.submit(diff_fragments, requests, gitdir)))
+            self.batches[self.submit(read_batch_log, gitdir, ranges)] = batch
+            self.diffs.append((batch, self.submit(diff_fragments, requests, gitdir)))
 
     def log_alone(self, key: _Key, merge_diffs: bool = False) -> None:
-        future = self.pool.submit(read_git_log, self.paths[key[0]], *key, merge_diffs=merge_diffs)
+        future = self.submit(read_git_log, self.paths[key[0]], *key, merge_diffs=merge_diffs)
         self.pending += 1
         future.add_done_callback(lambda f: self.finished.put((f, key)))
 
@@ -447,6 +466,40 @@ class _Walks:
                 self.log_alone(key, merge_diffs=True)
             else:
                 self.done(key, with_fragments(walked, self.answers[key]))
+
+
+def _processors() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class _Throttle:
+    """At most ``limit`` holders of a :meth:`slot` at a time; the limit can change."""
+
+    def __init__(self, limit: int) -> None:
+        self._cond = threading.Condition()
+        self._limit = limit
+        self._active = 0
+
+    def set(self, limit: int) -> None:
+        with self._cond:
+            self._limit = limit
+            self._cond.notify_all()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._cond:
+            while self._active >= self._limit:
+                self._cond.wait()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify()
 
 
 class _Planner:
