@@ -17,7 +17,7 @@ import pytest
 
 from scipipe_tools import proc
 from scipipe_tools.changelog import fragdiff
-from scipipe_tools.changelog.collect import _batches, collect_range
+from scipipe_tools.changelog.collect import collect_range
 from scipipe_tools.changelog.model import ReleaseKind
 from scipipe_tools.changelog.points import Point
 from scipipe_tools.changelog.scratch import Scratch, objects_dir
@@ -30,6 +30,7 @@ from scipipe_tools.changelog.walk import (
     split_batch,
     walk,
 )
+from scipipe_tools.changelog.walks import plan_batches
 from scipipe_tools.testing.gitrepo import FakeClock, Repo, git
 
 DAY = 86400
@@ -216,7 +217,7 @@ def test_batches_keep_old_ends_close_in_time(tmp_path: Path) -> None:
     with Scratch() as scratch:
         dates = commit_dates(scratch.borrow(paths.values()), [k[1] for k in keys])
         assert dates is not None and len(dates) == 5
-        batches = _batches(keys, paths, identities, 2, scratch)
+        batches = plan_batches(keys, paths, identities, 2, scratch)
     # batches of up to ceil(5 / 2) = 3: the four recent ranges fill one and start
     # another, which the stale range may not join: its old end is a year older
     assert sorted(len(b) for b in batches) == [1, 1, 3]
@@ -224,7 +225,7 @@ def test_batches_keep_old_ends_close_in_time(tmp_path: Path) -> None:
     # at most one range of a repository in a batch
     twice = [(p, r.rev_parse("main~4"), r.rev_parse("main~2")) for p, r in recent.items()]
     with Scratch() as scratch:
-        batches = _batches(keys[:-1] + twice, paths, identities, 1, scratch)
+        batches = plan_batches(keys[:-1] + twice, paths, identities, 1, scratch)
     assert all(len({k[0] for k in b}) == len(b) for b in batches)
     assert sorted(k for b in batches for k in b) == sorted(keys[:-1] + twice)
 

@@ -1,7 +1,7 @@
 """Collect what changed between release points into :class:`~.model.Release` objects.
 
 For each product present in both points, the first-parent commits between its two
-SHAs and the fragments they add (walked in batches, :func:`_walk_all`, or from the
+SHAs and the fragments they add (walked in batches, :func:`.walks.walk_all`, or from the
 :class:`.cache.Cache`) are grouped by ticket: a
 :class:`~.model.Ticket` per key with the products, changes and fragments that name it;
 commits naming no ticket go to the release's ``other`` (never dropped, unlike the
@@ -20,44 +20,23 @@ URLs) comes whole from the cache's release entry, read while the new ranges are 
 
 from __future__ import annotations
 
-import os
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from fnmatch import fnmatchcase
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, TypeVar
 
-from ..errors import ScipipeError
 from ..progress import NULL, Progress
-from . import fragdiff
 from .cache import Cache, release_digest, repo_identity
 from .clones import Clones
 from .model import Change, Release, Ticket
 from .points import Point
-from .scratch import Borrowed, Scratch, objects_dir
-from .walk import (
-    Walked,
-    commit_dates,
-    diff_fragments,
-    paused_gc,
-    read_batch_log,
-    read_git_log,
-    read_log,
-    split_batch,
-    with_fragments,
-)
+from .walk import Walked, paused_gc
+from .walks import Key as _Key
+from .walks import walk_all
 
-_T = TypeVar("_T")
-#: at most this many ranges in one batch of :func:`.walk.read_batch_log`
-BATCH = 25
 #: data repositories, not walked (spec section 7)
 TESTDATA_PATTERNS = ("testdata_*", "*_testdata")
 
-_Key = tuple[str, str, str]  # product, old SHA, new SHA
 _by_date = attrgetter("date")
 
 
@@ -223,7 +202,7 @@ def _collect_unpaused(
                 todo.append(i)
                 yield [key for _p, key in plans[i]]
 
-    results, failures = _walk_all(
+    results, failures = walk_all(
         {key for i in todo for _p, key in plans[i]},
         paths,
         identities,
@@ -262,324 +241,6 @@ def _problem(
     if product not in paths:
         return no_clone.get(product, "no clone of the product")
     return None
-
-
-def _walk_all(
-    keys: set[_Key],
-    paths: Mapping[str, Path],
-    identities: Mapping[str, str],
-    cache: Cache | None,
-    jobs: int,
-    progress: Progress,
-    meanwhile: Iterable[list[_Key]] | None = None,
-) -> tuple[dict[_Key, Walked], dict[_Key, str]]:
-    """Every range's walk (:class:`_Walks`); ``meanwhile`` is iterated (its steps: more
-    ranges to walk) while the first walks are planned and run."""
-    walks = _Walks(paths, identities, cache, jobs, progress)
-    try:
-        walks.run(sorted(keys), meanwhile or ())
-    finally:
-        walks.close()
-    return walks.results, walks.failures
-
-
-class _Walks:
-    """The walks of a collection, with git ``jobs`` processes at a time in a pool while
-    this thread reads the cache and then git's output as it comes.
-
-    The misses go in batches of a dozen ranges of distinct repositories
-    (:class:`_Planner`): each batch is one ``git log`` (:func:`.walk.read_batch_log`)
-    and one ``git diff-tree`` (:mod:`.fragdiff`) in a scratch repository borrowing
-    their objects -- two processes instead of two dozen.  A range the batch cannot
-    answer exactly is logged on its own; one whose fragments need the merges' diffs
-    (:data:`.fragdiff.WALK_MERGES`) is logged again with them.
-
-    Parsing in the pool instead would make its threads fight for the interpreter lock
-    and leave git processes waiting to be started; reading the cache while git runs
-    hides it behind the walks of the new ranges.
-    """
-
-    def __init__(
-        self,
-        paths: Mapping[str, Path],
-        identities: Mapping[str, str],
-        cache: Cache | None,
-        jobs: int,
-        progress: Progress,
-    ) -> None:
-        self.paths, self.identities, self.cache = paths, identities, cache
-        self.jobs, self.progress = jobs, progress
-        self.results: dict[_Key, Walked] = {}
-        self.failures: dict[_Key, str] = {}
-        self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-        self.scratch = Scratch()
-        self.cached: list[_Key] = []
-        #: the batches' walks, before their fragments are known
-        self.logs: dict[_Key, Walked] = {}
-        self.answers: dict[_Key, fragdiff.Answer] = {}
-        self.diffs: list[tuple[list[_Key], Future[list[fragdiff.Answer]]]] = []
-        self.batches: dict[Future[str | None], list[_Key]] = {}
-        #: ranges logged on their own, as they finish
-        self.finished: queue.SimpleQueue[tuple[Future[str], _Key]] = queue.SimpleQueue()
-        self.pending = 0
-        self.throttle = _Throttle(max(1, jobs))
-
-    def submit(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> Future[_T]:
-        """``fn`` (which runs git) in the pool, when the throttle lets it."""
-
-        def run() -> _T:
-            with self.throttle.slot():
-                return fn(*args, **kwargs)
-
-        return self.pool.submit(run)
-
-    def close(self) -> None:
-        self.pool.shutdown(cancel_futures=True)
-        self.scratch.close()
-        if self.cache is not None:
-            self.cache.flush()
-        self.progress.finish()
-
-    def run(self, keys: list[_Key], meanwhile: Iterable[list[_Key]]) -> None:
-        self.progress.start(len(keys), "walking history")
-        # planning the batches waits on git (for the commit dates): this thread reads
-        # release entries until the dates are in, starts the walks, reads the rest
-        first = _Planner(self.sort_out(keys), self.paths, self.identities, self.jobs,
-                         self.scratch)  # fmt: skip
-        dates: Future[dict[str, int] | None] | None = None
-        if first.dates_gitdir is not None:
-            dates = self.submit(commit_dates, first.dates_gitdir, first.dates_needed)
-        started = False
-        more: list[_Key] = []
-        # while this thread reads the cache, git gets the other processors only: on
-        # two, the new ranges' walks would otherwise take half of this thread's
-        self.throttle.set(max(1, min(self.jobs, _processors() - 1)))
-        for again in meanwhile:
-            more += again
-            if not started and (dates is None or dates.done()):
-                self.start(first, dates)
-                started = True
-        self.throttle.set(max(1, self.jobs))
-        if not started:
-            self.start(first, dates)
-        more = sorted(set(more) - set(keys))
-        if more:  # rare: an unreadable release entry
-            self.progress.start(len(more), "walking history again")
-            self.start_planning(self.sort_out(more))
-        self.read_cached()
-        self.read_batches()
-        self.read_alone()
-
-    def sort_out(self, keys: Iterable[_Key]) -> list[_Key]:
-        """The cache hits to :attr:`cached`; the misses returned."""
-        misses: list[_Key] = []
-        cache = self.cache
-        for key in keys:
-            product, old, new = key
-            if cache is not None and cache.has(product, self.identities[product], old, new):
-                self.cached.append(key)
-            else:
-                if cache is not None:
-                    cache.missed()
-                misses.append(key)
-        return misses
-
-    def start_planning(self, keys: list[_Key]) -> None:
-        planner = _Planner(keys, self.paths, self.identities, self.jobs, self.scratch)
-        dates = None
-        if planner.dates_gitdir is not None:
-            dates = self.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
-        self.start(planner, dates)
-
-    def start(self, planner: _Planner, dates: Future[dict[str, int] | None] | None) -> None:
-        """Start the walks and diffs of ``planner``'s batches."""
-        paths = self.paths
-        for batch in planner.batches(dates.result() if dates is not None else None):
-            requests = [fragdiff.Request(k[0], paths[k[0]], k[1], k[2]) for k in batch]
-            if len(batch) == 1:
-                self.log_alone(batch[0])
-                self.diffs.append((batch, self.submit(diff_fragments, requests)))
-                continue
-            gitdir = self.scratch.borrow(paths[k[0]] for k in batch)
-            ranges = [(k[1], k[2]) for k in batch]
-            self.batches[self.submit(read_batch_log, gitdir, ranges)] = batch
-            self.diffs.append((batch, self.submit(diff_fragments, requests, gitdir)))
-
-    def log_alone(self, key: _Key, merge_diffs: bool = False) -> None:
-        future = self.submit(read_git_log, self.paths[key[0]], *key, merge_diffs=merge_diffs)
-        self.pending += 1
-        future.add_done_callback(lambda f: self.finished.put((f, key)))
-
-    def done(self, key: _Key, walked: Walked) -> None:
-        self.results[key] = walked
-        if self.cache is not None:
-            product, old, new = key
-            self.cache.put(product, self.identities[product], old, new, walked)
-        self.progress.advance(key[0])
-
-    def read_cached(self) -> None:
-        cache = self.cache
-        for key in self.cached:
-            assert cache is not None
-            product, old, new = key
-            hit = cache.get(product, self.identities[product], old, new)
-            if hit is None:
-                self.start_planning([key])  # unreadable: walk it after all
-                continue
-            self.results[key] = hit
-            self.progress.advance(product)
-
-    def read_batches(self) -> None:
-        for finished in as_completed(self.batches):
-            batch = self.batches[finished]
-            out = finished.result()
-            walks = split_batch(out, batch) if out is not None else [None] * len(batch)
-            for key, walked in zip(batch, walks, strict=True):
-                if walked is None:
-                    self.log_alone(key)
-                else:
-                    self.logs[key] = walked
-        for chunk, diffed in self.diffs:
-            self.answers.update(zip(chunk, diffed.result(), strict=True))
-        for key, walked in self.logs.items():
-            if self.answers[key] is fragdiff.WALK_MERGES:
-                self.log_alone(key, merge_diffs=True)
-            else:
-                self.done(key, with_fragments(walked, self.answers[key]))
-
-    def read_alone(self) -> None:
-        """The ranges logged on their own, as they finish; a plain log may need another
-        with the merges' diffs."""
-        while self.pending:
-            future, key = self.finished.get()
-            self.pending -= 1
-            try:
-                walked = read_log(self.paths[key[0]], key[0], future.result())
-            except ScipipeError as exc:
-                self.failures[key] = str(exc)
-                self.progress.advance(key[0])
-                continue
-            if key in self.logs:  # the second log, with the merges' diffs
-                self.done(key, walked)
-            elif self.answers[key] is fragdiff.WALK_MERGES:
-                self.logs[key] = walked
-                self.log_alone(key, merge_diffs=True)
-            else:
-                self.done(key, with_fragments(walked, self.answers[key]))
-
-
-def _processors() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-class _Throttle:
-    """At most ``limit`` holders of a :meth:`slot` at a time; the limit can change."""
-
-    def __init__(self, limit: int) -> None:
-        self._cond = threading.Condition()
-        self._limit = limit
-        self._active = 0
-
-    def set(self, limit: int) -> None:
-        with self._cond:
-            self._limit = limit
-            self._cond.notify_all()
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        with self._cond:
-            while self._active >= self._limit:
-                self._cond.wait()
-            self._active += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._active -= 1
-                self._cond.notify()
-
-
-class _Planner:
-    """Ranges in batches for :func:`.walk.read_batch_log`; a batch of one is walked in
-    its own clone.
-
-    One walk over several repositories is ordered by commit date: while any range
-    still has commits to give, git keeps walking back the history below every other
-    range's old end too.  So a batch holds ranges whose old ends are close in time:
-    none more than its own span (at least an hour) newer than the batch's oldest, so
-    that the extra history walked in a repository is at most its range's own -- a
-    product untouched for a year is not batched with this week's.  The dates of the
-    ends come from one process that walks nothing (:func:`.walk.commit_dates`: the
-    :attr:`dates_needed` of :attr:`dates_gitdir`), which the caller runs as it likes
-    before :meth:`batches`.  Batches hold at most one range per repository (by
-    identity), about ``len(keys) / jobs`` ranges (at most :data:`BATCH`).
-    """
-
-    def __init__(
-        self,
-        keys: Sequence[_Key],
-        paths: Mapping[str, Path],
-        identities: Mapping[str, str],
-        jobs: int,
-        scratch: Scratch,
-    ) -> None:
-        self.keys = list(keys)
-        self.identities = identities
-        lends = {p: objects_dir(paths[p]) is not None for p in {k[0] for k in keys}}
-        self.alone = [[k] for k in keys if not lends[k[0]]]
-        self.shared = [k for k in keys if lends[k[0]]]
-        self.size = max(1, min(BATCH, -(-len(keys) // max(1, jobs))))
-        self.dates_gitdir: Borrowed | None = None
-        self.dates_needed: list[str] = []
-        if self.size > 1 and len({identities[k[0]] for k in self.shared}) > 1:
-            self.dates_gitdir = scratch.borrow(dict.fromkeys(paths[k[0]] for k in self.shared))
-            self.dates_needed = sorted({sha for k in self.shared for sha in k[1:]})
-
-    def batches(self, dates: Mapping[str, int] | None) -> list[list[_Key]]:
-        """The batches, given the :func:`.walk.commit_dates` asked for (None: one
-        was missing, so every range is walked alone, which names it)."""
-        if self.dates_gitdir is None:
-            return [[k] for k in self.shared] + self.alone
-        if dates is None:
-            return [[k] for k in self.keys]
-        size, identities = self.size, self.identities
-        # newest old end first, each into the first open batch it fits; a batch whose
-        # floor is above this old end can take nothing older: it is closed
-        batches: list[list[_Key]] = []
-        Open = tuple[list[_Key], set[str], list[int]]  # the batch, its identities, [floor]
-        open_: list[Open] = []
-        for key in sorted(self.shared, key=lambda k: (-dates[k[1]], k)):
-            old_date = dates[key[1]]
-            identity = identities[key[0]]
-            span = max(3600, dates[key[2]] - old_date)
-            open_ = [e for e in open_ if e[2][0] <= old_date and len(e[0]) < size]
-            fit = next((entry for entry in open_ if identity not in entry[1]), None)
-            if fit is None:
-                fit = ([], set(), [old_date - span])
-                batches.append(fit[0])
-                open_.append(fit)
-            fit[0].append(key)
-            fit[1].add(identity)
-            fit[2][0] = max(fit[2][0], old_date - span)
-        return batches + self.alone
-
-
-def _batches(
-    keys: Sequence[_Key],
-    paths: Mapping[str, Path],
-    identities: Mapping[str, str],
-    jobs: int,
-    scratch: Scratch,
-) -> list[list[_Key]]:
-    """:class:`_Planner`'s batches, the dates asked for on the spot."""
-    planner = _Planner(keys, paths, identities, jobs, scratch)
-    dates = None
-    if planner.dates_gitdir is not None:
-        dates = commit_dates(planner.dates_gitdir, planner.dates_needed)
-    return planner.batches(dates)
 
 
 def _fill(

@@ -61,14 +61,6 @@ DIFF_TREE = (
 CHUNK = 250
 
 
-def chunk_size(ranges: int, jobs: int) -> int:
-    """Ranges per diff-tree process when ``ranges`` are diffed ``jobs`` at a time: a
-    share of each worker (one process for everything would be the last to finish,
-    as it gets a ninth of two cores while eight ``git log`` run beside it), but at
-    least 10, so that the start of a process stays small beside its work."""
-    return max(10, min(CHUNK, -(-ranges // max(1, jobs))))
-
-
 class _WalkMerges:
     def __repr__(self) -> str:
         return "WALK_MERGES"
