@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Final
 
 from .model import Fragment
-from .scratch import Borrowed, Scratch, objects_dir
+from .scratch import Borrowed
+from .tickets import normalize
 
 #: Where towncrier fragments live in a product's repository.
 FRAGMENT_DIR = "doc/changes/"
@@ -43,13 +44,10 @@ COMPILED = frozenset({"CHANGES.rst", "CHANGES.md"})
 #: the diff's pathspecs: ``doc/`` whole (a glob pathspec such as ``doc/*/CHANGES.rst``
 #: costs git a quarter more than the whole directory) and the top level's outputs
 PATHSPECS = ("doc/", *sorted(COMPILED))
-#: the diff-tree arguments, before ``--stdin`` and the pathspecs
-DIFF_TREE = (
-    "diff-tree",
-    "-r",
-    "-p",
-    "--always",
-    "--no-color",
+#: how every patch :func:`parse_patch` reads is written (this diff-tree's, and the
+#: merges' patches of a walk): full blob names, no renames, no external or text-
+#: converted diffs, the standard ``a/`` and ``b/`` prefixes
+PATCH_OPTIONS = (
     "--full-index",
     "--no-renames",
     "--no-ext-diff",
@@ -57,6 +55,8 @@ DIFF_TREE = (
     "--src-prefix=a/",
     "--dst-prefix=b/",
 )
+#: the diff-tree arguments, before ``--stdin`` and the pathspecs
+DIFF_TREE = ("diff-tree", "-r", "-p", "--always", "--no-color", *PATCH_OPTIONS)
 #: at most this many ranges per diff-tree process
 CHUNK = 250
 
@@ -104,8 +104,7 @@ def make_fragment(product: str, path: str, text: str) -> Fragment:
     """The fragment at ``path`` (a :func:`fragment_name`) with its ticket normalized."""
     m = fragment_name(path)
     assert m is not None
-    project, _, number = m.group(1).upper().partition("-")
-    return Fragment(f"{project}-{int(number)}", m.group(2), product, path, text)
+    return Fragment(normalize(m.group(1)), m.group(2), product, path, text)
 
 
 def sort_fragments(fragments: Iterable[Fragment]) -> tuple[Fragment, ...]:
@@ -203,30 +202,19 @@ def judge(changes: Sequence[FileChange]) -> list[FileChange] | _WalkMerges:
 
 
 def diff_ranges(requests: Sequence[Request], run: RunGit) -> list[Answer]:
-    """Each request's fragments (or :data:`WALK_MERGES`), in order: those of one clone
-    diffed there, those of several in a :class:`.scratch.Scratch` repository.
+    """Each request's fragments (or :data:`WALK_MERGES`), in order, diffed in its own
+    clone (a batch of several clones is diffed at once with :func:`diff_in` in a
+    :mod:`.scratch` repository).
 
     ``run(repo, args, input)`` runs git (``walk.run_git``).
     """
-    answers: list[Answer | None] = [None] * len(requests)
+    answers: list[Answer] = [() for _ in requests]
     todo = [i for i, req in enumerate(requests) if req.old != req.new]
-    for i in set(range(len(requests))) - set(todo):
-        answers[i] = ()
-    shared = [i for i in todo if objects_dir(requests[i].repo) is not None]
-    alone = sorted(set(todo) - set(shared))
-    if len({requests[i].repo for i in shared}) <= 1:
-        alone, shared = todo, []
-    for repo in dict.fromkeys(requests[i].repo for i in alone):
-        mine = [i for i in alone if requests[i].repo == repo]
+    for repo in dict.fromkeys(requests[i].repo for i in todo):
+        mine = [i for i in todo if requests[i].repo == repo]
         for i, answer in zip(mine, diff_in(repo, [requests[i] for i in mine], run), strict=True):
             answers[i] = answer
-    if shared:
-        with Scratch() as scratch:
-            gitdir = scratch.borrow(requests[i].repo for i in shared)
-            got = diff_in(gitdir, [requests[i] for i in shared], run)
-        for i, answer in zip(shared, got, strict=True):
-            answers[i] = answer
-    return [a if a is not None else WALK_MERGES for a in answers]
+    return answers
 
 
 def diff_in(gitdir: Path | Borrowed, requests: Sequence[Request], run: RunGit) -> list[Answer]:
@@ -328,8 +316,7 @@ def _new_fragments(block: str, product: str) -> tuple[Fragment, ...] | None:
         text = added[1:].replace("\n+", "\n") if added else ""
         if no_newline and text.endswith("\n"):
             text = text[:-1]
-        project, _, number = ticket.partition("-")
-        out.append(Fragment(f"{project.upper()}-{int(number)}", type_, product, path, text))
+        out.append(Fragment(normalize(ticket), type_, product, path, text))
     return sort_fragments(out)
 
 

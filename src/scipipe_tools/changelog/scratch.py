@@ -90,15 +90,20 @@ class Scratch:
             )
         return self._root
 
+    def lender(self, repo: Path) -> str | None:
+        """The resolved :func:`objects_dir` of ``repo`` (looked up once), or None when
+        it cannot lend its objects."""
+        if repo not in self._dirs:
+            found = objects_dir(repo)
+            self._dirs[repo] = str(found.resolve()) if found is not None else None
+        return self._dirs[repo]
+
     def borrow(self, repos: Iterable[Path]) -> Borrowed:
-        """The scratch repository borrowing the objects of ``repos`` (each must have an
-        :func:`objects_dir`)."""
+        """The scratch repository borrowing the objects of ``repos`` (each must have a
+        :meth:`lender`)."""
         dirs: dict[str, None] = {}
         for repo in repos:
-            if repo not in self._dirs:
-                found = objects_dir(repo)
-                self._dirs[repo] = str(found.resolve()) if found is not None else None
-            lent = self._dirs[repo]
+            lent = self.lender(repo)
             if lent is None:
                 raise ValueError(f"{repo}: no object directory to borrow")
             dirs[lent] = None

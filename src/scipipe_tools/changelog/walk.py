@@ -53,16 +53,7 @@ LOG = (
     "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
 )
 #: what a walk that diffs every merge adds to :data:`LOG`
-MERGE_DIFFS = (
-    "--diff-merges=first-parent",
-    "--full-index",
-    "--no-renames",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
-    f"--relative={FRAGMENT_DIR}",
-)
+MERGE_DIFFS = ("--diff-merges=first-parent", *fragdiff.PATCH_OPTIONS, f"--relative={FRAGMENT_DIR}")
 
 
 class MissingCommitError(ResolutionError):

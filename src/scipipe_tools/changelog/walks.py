@@ -22,7 +22,7 @@ from ..errors import ScipipeError
 from ..progress import Progress
 from . import fragdiff
 from .cache import Cache
-from .scratch import Borrowed, Scratch, objects_dir
+from .scratch import Borrowed, Scratch
 from .walk import (
     Walked,
     commit_dates,
@@ -121,11 +121,7 @@ class Walks:
         self.progress.start(len(keys), "walking history")
         # planning the batches waits on git (for the commit dates): this thread reads
         # release entries until the dates are in, starts the walks, reads the rest
-        first = Planner(self.sort_out(keys), self.paths, self.identities, self.jobs,
-                         self.scratch)  # fmt: skip
-        dates: Future[dict[str, int] | None] | None = None
-        if first.dates_gitdir is not None:
-            dates = self.submit(commit_dates, first.dates_gitdir, first.dates_needed)
+        first, dates = self.plan(self.sort_out(keys))
         started = False
         more: list[Key] = []
         # while this thread reads the cache, git gets the other processors only: on
@@ -161,12 +157,17 @@ class Walks:
                 misses.append(key)
         return misses
 
-    def start_planning(self, keys: list[Key]) -> None:
+    def plan(self, keys: list[Key]) -> tuple[Planner, Future[dict[str, int] | None] | None]:
+        """The planner of ``keys``' batches, and the commit dates it asked for (read in
+        the pool)."""
         planner = Planner(keys, self.paths, self.identities, self.jobs, self.scratch)
         dates = None
         if planner.dates_gitdir is not None:
             dates = self.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
-        self.start(planner, dates)
+        return planner, dates
+
+    def start_planning(self, keys: list[Key]) -> None:
+        self.start(*self.plan(keys))
 
     def start(self, planner: Planner, dates: Future[dict[str, int] | None] | None) -> None:
         """Start the walks and diffs of ``planner``'s batches."""
@@ -305,7 +306,7 @@ class Planner:
     ) -> None:
         self.keys = list(keys)
         self.identities = identities
-        lends = {p: objects_dir(paths[p]) is not None for p in {k[0] for k in keys}}
+        lends = {p: scratch.lender(paths[p]) is not None for p in {k[0] for k in keys}}
         self.alone = [[k] for k in keys if not lends[k[0]]]
         self.shared = [k for k in keys if lends[k[0]]]
         self.size = max(1, min(BATCH, -(-len(keys) // max(1, jobs))))
