@@ -245,3 +245,41 @@ def test_prebuilt_binary_is_used_and_verified(
     r = scipipe(*build_args(stack, tmp_path / "w3", "utils"), "--binary-root", distrib, "-B",
                 "--json")  # fmt: skip
     assert json.loads(r.out)["products"][0]["status"] == "built"
+
+
+@pytest.mark.parametrize("fault", ["link-chain", "not-a-tarball"])
+def test_hostile_prebuilt_binary_is_refused(
+    scipipe: Invoke, built: tuple[Materialized, Path], tmp_path: Path, fault: str
+) -> None:
+    """A tarball with a valid checksum that would write outside its folder, or that is no
+    tarball at all, is refused: the product is built from source and nothing else moves."""
+    import io
+    import tarfile
+
+    from scipipe_tools.archive import sha256_file
+
+    stack, root = built
+    version = read_manifest(root / "build" / "manifest.txt")["utils"].version
+    distrib = tmp_path / "distrib"
+    distrib.mkdir()
+    tarball = distrib / f"utils-{version}@{FLAVOR}.tar.gz"
+    if fault == "not-a-tarball":
+        tarball.write_bytes(b"<html>not found</html>\n")
+    else:
+        with tarfile.open(tarball, "w:gz") as tar:
+            for name, link in (("d", "."), ("e", "d/.."), ("f", "e/..")):
+                m = tarfile.TarInfo(name)
+                m.type, m.linkname = tarfile.SYMTYPE, link
+                tar.addfile(m)
+            m = tarfile.TarInfo("f/f/f/f/f/f/f/f/f/f/pwned.txt")
+            m.size = 6
+            tar.addfile(m, io.BytesIO(b"pwned\n"))
+    (distrib / f"{tarball.name}.sha256").write_text(sha256_file(tarball) + "\n")
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    r = scipipe(*build_args(stack, tmp_path / "w", "utils"), "--binary-root", distrib, "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["products"][0]["status"] == "built"
+    assert not list(tmp_path.parent.rglob("pwned.txt"))
+    log = (tmp_path / "w" / "build" / "logs" / "utils.log").read_text()
+    assert "binary refused" in log
+    assert set(before) <= {str(p) for p in tmp_path.rglob("*")}

@@ -429,17 +429,30 @@ def entry(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.T
         ("dotdot", "leaves the target directory"),
         ("symlink", "refusing link"),
         ("absolute", "leaves the target directory"),
+        ("chain", "placed through a link"),
+        ("not-a-tarball", "not a readable tar archive"),
+        ("truncated", "not a readable tar archive: it ends early"),
+        ("too-many", "more than 3 members"),
     ],
 )
 def test_bad_artifact_installs_nothing(
     scipipe: Invoke, served: Served, own_root: tuple[Path, str], tmp_path: Path, fault: str,
-    message: str,
+    message: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     root, url = own_root
     version = served.manifest["afw"].version
+    tarball = root / layout.tarball("afw", version, FLAVOR)
     if fault == "tampered":
-        tarball = root / layout.tarball("afw", version, FLAVOR)
         tarball.write_bytes(tarball.read_bytes()[:-10] + b"0123456789")
+    elif fault == "chain":  # each link text stays inside; `e` is the folder above the top
+        replace_tarball(root, "afw", version, entry("d", tarfile.SYMTYPE, "."),
+                        entry("e", tarfile.SYMTYPE, "d/.."), entry("e/evil"))  # fmt: skip
+    elif fault in ("not-a-tarball", "truncated"):
+        data = b"<html>503</html>\n" if fault == "not-a-tarball" else tarball.read_bytes()[:200]
+        tarball.write_bytes(data)
+        (root / layout.sha256_of(tarball.name)).write_text(f"{sha256(tarball)}  {tarball.name}\n")
+    elif fault == "too-many":
+        monkeypatch.setenv("SCIPIPE_ARCHIVE_MAX_MEMBERS", "3")
     elif fault == "dotdot":
         replace_tarball(root, "afw", version, entry("ups/afw.table"), entry("../../evil"))
     elif fault == "symlink":
@@ -450,9 +463,11 @@ def test_bad_artifact_installs_nothing(
     target = tmp_path / "stack"
     r = scipipe(*install_args(url, target))
     assert r.code == 6, r.err
-    assert message in r.err and f"afw-{version}@{FLAVOR}.tar.gz" in r.err
+    assert message in r.err
+    assert f"-{version}@{FLAVOR}.tar.gz" in r.err or fault == "too-many"
     assert stack_contents(target) == []
     assert not (tmp_path / "evil").exists()
+    assert "Traceback" not in r.err and len(r.err.strip().splitlines()) <= 2, r.err
 
 
 def test_tag_list_naming_another_tag(

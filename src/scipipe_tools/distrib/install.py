@@ -348,6 +348,8 @@ class _Installer:
             base = dict(os.environ if self.opt.base_env is None else self.opt.base_env)
             tag = self.opt.tag or "current"
             build_source(self.stack, job, tag=tag, base_env=base, jobs=self.opt.jobs)
+            # what the build installed, not only what the archive held, stays in its folder
+            archive.check_links(staged, f"{row.product} {row.version}")
         if final.exists():  # left by an install that died before declaring it
             shutil.rmtree(final)
         final.parent.mkdir(parents=True, exist_ok=True)
