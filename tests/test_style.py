@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "scipipe_tools"
 BIN = Path(sys.executable).parent
 
 
@@ -43,3 +44,35 @@ def test_mypy_strict() -> None:
 def test_no_shell_true() -> None:
     hits = [p for p in (ROOT / "src").rglob("*.py") if "shell=True" in p.read_text()]
     assert hits == []
+
+
+def test_messages_name_commands_not_python_apis() -> None:
+    """An error or hint tells the user what to run or edit, never a library call
+    (``create one with Stack.create``)."""
+    import ast
+    import re
+
+    api = re.compile(
+        r"\b[A-Z][A-Za-z]+\.(?!(?:md|txt|yaml|yml|json|table|list|py|cfg|sh|html|toml|lock|tar"
+        r"|gz|bz2|conda|chain|version|tags|log|xml|svg|png|cfg)\b)[a-z_]+\b|\b[a-z_]+\(\)"
+    )
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        if "testing" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = (
+                node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            )
+            texts = [kw.value for kw in node.keywords if kw.arg == "hint"]
+            if name.endswith("Error"):
+                texts += node.args[:1]
+            for t in texts:
+                for const in ast.walk(t):
+                    text = const.value if isinstance(const, ast.Constant) else None
+                    if isinstance(text, str) and api.search(text):
+                        found.append(f"{path.relative_to(SRC)}:{const.lineno}: {text!r}")
+    assert found == []

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .redaction import redact
+
 #: Documented exit codes (README, "Exit codes").
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -55,9 +57,12 @@ class ScipipeError(Exception):
     def __init__(
         self, message: str, *, hint: str | None = None, location: Location | None = None
     ) -> None:
+        # redacted here, once: whatever prints or records an error never sees a secret,
+        # not even one a server echoed back into the text
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else redact(hint)
         self.location = location
 
     def __str__(self) -> str:
@@ -97,9 +102,9 @@ class CommandError(ScipipeError):
         if stderr_tail.strip():
             msg += "\n" + stderr_tail.rstrip()
         super().__init__(msg, hint=hint)
-        self.argv = argv
+        self.argv = [redact(a) for a in argv]
         self.returncode = returncode
-        self.stderr_tail = stderr_tail
+        self.stderr_tail = redact(stderr_tail)
 
 
 class NetworkError(ScipipeError):
@@ -130,3 +135,11 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A ``did you mean X?`` hint for the nearest candidate, or None."""
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {match[0]!r}?" if match else None
+
+
+def at(place: str, message: str) -> str:
+    """``place: message``, without saying the place twice when the message (an error
+    from a layer below) already starts with it."""
+    return (
+        message if message.startswith(f"{place}: ") or message == place else f"{place}: {message}"
+    )

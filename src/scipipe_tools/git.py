@@ -27,7 +27,7 @@ from typing import Literal
 
 from . import proc
 from .errors import CommandError, InputError, NetworkError
-from .proc import redact as redact
+from .redaction import redact as redact
 
 _HEX = frozenset("0123456789abcdef")
 

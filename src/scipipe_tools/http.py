@@ -33,3 +33,23 @@ def statuses(
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(lambda u: status(u, timeout=timeout), todo)
         return dict(zip(todo, results, strict=True))
+
+
+def trace_requests(on: bool = True) -> None:
+    """Trace every HTTP request and response header (``http.client``'s debug output,
+    which PyGithub, requests and urllib all go through) to the ``scipipe_tools.http``
+    logger at debug level: on stderr with the rest of the log, never on stdout, and with
+    credentials (``Authorization`` and the like) redacted like every other line."""
+    import http.client
+    import logging
+
+    from .redaction import redact
+
+    logger = logging.getLogger("scipipe_tools.http")
+
+    def to_log(*args: object, **_: object) -> None:
+        logger.debug("%s", redact(" ".join(str(a) for a in args)))
+
+    # http.client prints its trace with the module-level name ``print``
+    setattr(http.client, "print", to_log)  # noqa: B010
+    http.client.HTTPConnection.debuglevel = 1 if on else 0

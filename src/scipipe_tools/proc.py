@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CommandError, ScipipeError
+from .redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,6 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
-
-
-_CREDENTIALS = re.compile(r"(?i)\b(https?://)[^/@\s]+@")
-
-
-def redact(text: str) -> str:
-    """Credentials in http(s) URLs (``https://user:token@host``) replaced by ``***``."""
-    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:

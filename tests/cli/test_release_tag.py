@@ -180,3 +180,22 @@ def test_bad_inputs_are_one_line_errors(
     assert out.code == 2 and "invalid git tag" in out.err
     out = scipipe(*args(w, "--allow-team", "Data Managment"))
     assert out.code == 2 and "Data Management" in out.err
+
+
+def test_an_unreachable_repo_is_named_once(scipipe: Invoke, world: ReleaseWorld) -> None:
+    import shutil
+
+    product = world.dm_products[1]
+    shutil.rmtree(world.remote(product))
+    full = world.full_name(product)
+    r = scipipe(*args(world))
+    errors = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert r.code == 1 and len(errors) == 1, r.err
+    assert errors[0].startswith(f"error: {product}: {full}: cannot fetch"), errors[0]
+    assert errors[0].count(full + ":") == 1
+    r = scipipe("release", "tag-teams", "--tag", "w.1", "--repos", str(world.repos_yaml),
+                "--teams-file", str(world.policy), "--allow-team", "Data Management",
+                "-r", "main", "--user", "a", "--email", "a@b.c")  # fmt: skip
+    errors = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert r.code >= 1 and errors, r.err
+    assert all(e.count(full + ":") <= 1 for e in errors), errors

@@ -78,7 +78,8 @@ class VersionDb:
         if not git.is_repo(self.path):
             raise InputError(
                 f"versiondb {self.path} is not a git repository",
-                hint="create one with VersionDb.init, or clone lsst/versiondb",
+                hint=f"clone one there (git clone https://github.com/lsst/versiondb {self.path}), "
+                "or move it away to number builds from the stack's bN tags",
             )
 
     def build_tags(self) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..files import write_atomic
 from ..http import USER_AGENT
+from ..redaction import register
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class Jira:
         self.base_url = base_url.rstrip("/")
         self.cache_dir = cache_dir
         self._token = (os.environ if env is None else env).get("JIRA_TOKEN") or None
+        register(self._token)
         self.jobs = jobs
         self.timeout = timeout
         self.fetched = 0

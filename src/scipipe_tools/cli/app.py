@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ScipipeError
+from ..redaction import RedactingStream, register_environment
 from .common import App, configure_logging
 
 COMMAND_GROUPS = {
@@ -66,6 +68,17 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "scipipe") -> None:
 
 
 def run(command: click.Command, args: list[str], prog_name: str) -> int:
+    """Run ``command`` behind the error boundary, with stdout and stderr redacted."""
+    out, err = sys.stdout, sys.stderr
+    register_environment(os.environ)
+    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
+    try:
+        return _run(command, args, prog_name)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(command: click.Command, args: list[str], prog_name: str) -> int:
     debug = "--debug" in args
     try:
         rv = command.main(args=args, prog_name=prog_name, standalone_mode=False)

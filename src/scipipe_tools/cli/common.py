@@ -83,7 +83,16 @@ def configure_logging(verbosity: int, debug: bool) -> None:
         markup=False,
         rich_tracebacks=debug,
     )
+    handler.addFilter(_redact_record)
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+
+
+def _redact_record(record: logging.LogRecord) -> bool:
+    """Every log line through the one redaction (the message with its arguments)."""
+    from ..redaction import redact
+
+    record.msg, record.args = redact(record.getMessage()), None
+    return True
 
 
 def stdout_is_tty() -> bool:

@@ -340,9 +340,9 @@ def _debug_level(level: int) -> None:
     if level >= 1:
         logging.getLogger("scipipe_tools").setLevel(logging.DEBUG)
     if level >= 2:
-        import http.client
+        from ..http import trace_requests
 
-        http.client.HTTPConnection.debuglevel = 1
+        trace_requests()
 
 
 def report_result(

@@ -139,7 +139,8 @@ class Stack:
             raise InputError(
                 f"not an EUPS stack: no {UPS_DB}/ directory",
                 location=Location(str(stack.root)),
-                hint="create one with Stack.create or pass another --stack",
+                hint="scipipe build or scipipe distrib install makes one there; or pass "
+                "another --stack (or set EUPS_PATH)",
             )
         return stack
 

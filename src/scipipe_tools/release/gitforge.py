@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError, did_you_mean
 from ..git import check_ref
+from ..redaction import redact
 from .forge import Forge, ForgeError, ForgeStats, NotFoundError, RepoId, Tagger, TagInfo
 from .policy import TeamPolicy
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 CALL_KINDS = ("fetch", "push", "ls-remote")
 
 _FULL_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 #: ``git`` options for every command: no automatic gc or maintenance while we work
 _CONFIG = ("-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "core.logAllRefUpdates=false")
@@ -73,11 +73,6 @@ _FOR_EACH_REF = "%00".join(
         "%(contents)",
     ]
 )
-
-
-def redact(text: str) -> str:
-    """Credentials in URLs of any scheme (``https://user:token@host``) replaced by ``***``."""
-    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 def _reason(stderr: str) -> str:

@@ -42,6 +42,7 @@ from github.GitRef import GitRef
 from github.GitTag import GitTag
 
 from ..errors import InputError, did_you_mean
+from ..redaction import register
 from .forge import (
     AuthError,
     ForgeError,
@@ -81,6 +82,7 @@ def load_token(token_path: Path | None, env: Mapping[str, str]) -> str:
     """
     token = env.get("GITHUB_TOKEN", "").strip()
     if token:
+        register(token)
         return token
     if token_path is None:
         home = env.get("HOME")
@@ -105,6 +107,7 @@ def load_token(token_path: Path | None, env: Mapping[str, str]) -> str:
         raise InputError(f"{path}: the GitHub token file must hold the token and nothing else")
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         log.warning("%s: the GitHub token file is readable by others (chmod 600 it)", path)
+    register(token)
     return token
 
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..errors import ScipipeError
+from ..errors import ScipipeError, at
 from ..eups.manifest import Manifest
 from ..eups.repos import Repos
 from ..eups.taglist import TagList
@@ -36,7 +36,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.product}: {self.message}" if self.product != "-" else self.message
+        return at(self.product, self.message) if self.product != "-" else self.message
 
 
 @dataclass(frozen=True)

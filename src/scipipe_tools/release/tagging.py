@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import InputError, ScipipeError
+from ..errors import InputError, ScipipeError, at
 from ..eups.manifest import Manifest
 from ..eups.repos import Repos
 from ..eups.taglist import TagList
@@ -243,7 +243,7 @@ def tag_release(request: TagRequest, forge: Forge, progress: Progress = NULL) ->
             if exc is not None:
                 if not isinstance(exc, ScipipeError):
                     raise exc
-                problems.append(plan.Problem(t.product, f"{t.repo}: {exc.message}"))
+                problems.append(plan.Problem(t.product, at(str(t.repo), exc.message)))
                 results[t.product] = _result(t, Outcome.ERROR, exc.message)
                 continue
             assert decision is not None

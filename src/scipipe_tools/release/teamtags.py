@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..errors import InputError, ScipipeError
+from ..errors import InputError, ScipipeError, at
 from ..progress import NULL, Progress
 from . import tagnames
 from .forge import Forge, ForgeStats, RateLimitError, RepoId, Tagger, TagInfo
@@ -238,7 +238,7 @@ def tag_teams(
             if exc is not None:
                 if not isinstance(exc, ScipipeError):
                     raise exc
-                problems.append(Problem(name, f"{name}: {exc.message}"))
+                problems.append(Problem(name, at(name, exc.message)))
                 for tag in tags:
                     results.append(
                         TeamRepoResult(name, tag, "", TeamOutcome.ERROR, "", exc.message)

@@ -300,6 +300,8 @@ class GitHubServer:
         self.fail_rate = fail_rate
         #: fraction of writes answered 502 after they were done (the response is lost)
         self.fail_after_write_rate = 0.0
+        #: answer a refused token with a message that repeats it
+        self.echo_credentials = False
         self.scopes = tuple(scopes)
         self.rate_limit = rate_limit
         self.rate_window = rate_window
@@ -592,7 +594,9 @@ class GitHubServer:
             raise ApiError(401, "Requires authentication", f"{DOCS}/overview/authenticating")
         scheme, _, credential = value.partition(" ")
         if scheme.lower() not in ("token", "bearer") or credential.strip() != self.token:
-            raise ApiError(401, "Bad credentials", DOCS)
+            # some servers repeat what they were sent: the client must not print it
+            echo = f" (got {value!r})" if self.echo_credentials else ""
+            raise ApiError(401, f"Bad credentials{echo}", DOCS)
 
     def _check_scope(self, route: _Route) -> None:
         if route.scope and route.scope not in self.scopes:
