@@ -104,6 +104,11 @@ def test_bad_inputs_are_one_line_errors(
     repos = str(sample_stack.repos_yaml)
     out = scipipe("changelog", "w_2025_01", "w_2025_09", "--eups-root", str(root), "--repos", repos)
     assert out.code == 3 and "unknown EUPS tag 'w_2025_09'" in out.err
+    # a git tag that no product has is as unknown (it was an empty changelog)
+    out = scipipe("changelog", OLD, "w.2099.01", "--repos", repos)
+    assert out.code == 3, out.err
+    assert "unknown release point 'w.2099.01': no product repository has the git tag" in out.err
+    assert out.out == ""
     ovr = env / "ovr.yaml"
     ovr.write_text("first_tag: w.2025.01\ndiscard_tags: []\n")
     out = scipipe("changelog", "--weekly", "--eups-root", str(root), "--repos", repos,

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -354,6 +355,36 @@ def test_binary_before_source(
     assert sh.returncode == 0, sh.stderr
 
 
+def test_source_package_installed_by_plain_copy(
+    scipipe: Invoke, served: Served, tmp_path: Path
+) -> None:
+    """A product with nothing to build (data, a metapackage) is installed from its source
+    package by a copy: it has a build log too, and a rerun has nothing to do."""
+    tree = tmp_path / "eups"
+    shutil.copytree(served.srv / "eups", tree)
+    for product in ("lsst_demo", "afwdata"):
+        name = layout.tarball(product, served.manifest[product].version, FLAVOR)
+        (tree / BIN_PATH / name).unlink()
+        (tree / BIN_PATH / layout.sha256_of(name)).unlink()
+    target = tmp_path / "stack"
+    with StaticServer(tree) as server:
+        roots = f"{server.url}/{BIN_PATH}|{server.url}/src"
+        args = ["distrib", "install", "-t", TAG, "--root", roots, "--stack", str(target),
+                "--flavor", FLAVOR, "--json", "lsst_demo"]  # fmt: skip
+        r = scipipe(*args)
+        assert r.code == 0, r.err
+        rows = {row["product"]: row["action"] for row in json.loads(r.out)["rows"]}
+        assert rows["lsst_demo"] == rows["afwdata"] == "source"
+        again = scipipe(*args)
+    assert again.code == 0, again.err
+    assert {row["action"] for row in json.loads(again.out)["rows"]} == {"skip"}
+    stack = Stack(target, FLAVOR)
+    for product in ("lsst_demo", "afwdata"):
+        installed = stack.product_dir(product, served.manifest[product].version)
+        assert (installed / "ups" / "_build.log").is_file()
+        assert (installed / "ups" / f"{product}.table").is_file()
+
+
 def test_failed_source_build_declares_nothing_of_it(
     scipipe: Invoke, served: Served, tmp_path: Path
 ) -> None:
@@ -544,6 +575,23 @@ def test_list(scipipe: Invoke, served: Served) -> None:
     r = scipipe("distrib", "list", str(served.plain), "-t", TAG, "--json")
     data = json.loads(r.out)
     assert data["headers"] == {"BUILD": "b1", "CONDA_ENV": RUBIN_ENV} and len(data["rows"]) == 11
+
+
+def test_list_errors(scipipe: Invoke, tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = scipipe("distrib", "list", f"http://127.0.0.1:{port}/stack")
+    assert r.code == 5 and "cannot reach the server" in r.err and "-t TAG" not in r.err, r.err
+    r = scipipe("distrib", "list", str(tmp_path / "nothing"))
+    assert r.code == 3 and "no such directory" in r.err
+    (tmp_path / "srv").mkdir()
+    with StaticServer(tmp_path / "srv") as server:  # reachable, but no index page
+        (tmp_path / "srv" / "index.html").write_text("<html>hello</html>")
+        (tmp_path / "srv" / "tags").mkdir()
+        (tmp_path / "srv" / "tags" / "index.html").write_text("<html>hello</html>")
+        r = scipipe("distrib", "list", server.url)
+    assert r.code == 0 and r.out == ""
 
 
 def test_library_install_of_several_products(served: Served, tmp_path: Path) -> None:

@@ -445,6 +445,12 @@ def from_git_tag(
     if not shas and problems:
         first = next(iter(sorted(problems.items())))
         raise ScipipeError(f"cannot read tag {tag}: {first[0]}: {first[1]}")
+    if not shas and clones:
+        names = " or ".join(repr(c) for c in candidates)
+        raise ResolutionError(
+            f"unknown release point {tag!r}: no product repository has the git tag {names}",
+            hint="check the name (weeklies are w.YYYY.WW), or fetch the clones again",
+        )
     return Point(
         tag,
         git_to_eups(tag),

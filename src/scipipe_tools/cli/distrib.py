@@ -244,7 +244,10 @@ def list_cmd(root: str, tag: str | None) -> None:
     if tag is None:
         tags = r.list_tags()
         if tags is None:
-            raise ResolutionError(f"{root}: cannot list its tags", hint="pass -t TAG")
+            raise ResolutionError(
+                f"{root}: the server does not list its tags (no index page)",
+                hint=f"name a tag: scipipe distrib list {root} -t TAG",
+            )
         if get_app().json:
             emit_json(tags)
         elif tags:

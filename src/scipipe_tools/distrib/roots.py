@@ -90,6 +90,10 @@ class Root(ABC):
         """The tags whose lists the root holds, or None when it cannot be listed."""
 
 
+class Unreachable(NetworkError):
+    """No answer from the server at all (refused, timed out, reset), after the retries."""
+
+
 def _missing(root: Root, rel: str) -> ResolutionError:
     return ResolutionError(f"{root.url(rel)}: not found")
 
@@ -128,7 +132,7 @@ class LocalRoot(Root):
 
     def list_tags(self) -> list[str] | None:
         if not self.path.is_dir():
-            return None
+            raise ResolutionError(f"{self.path}: no such directory")
         names = {p.stem for d in (self.path, self.path / "tags") for p in d.glob("*.list")}
         return sorted(names)
 
@@ -173,7 +177,7 @@ class HttpRoot(Root):
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 last = exc
         reason = getattr(last, "reason", None) or last
-        raise NetworkError(
+        raise Unreachable(
             f"{url}: cannot reach the server ({reason})",
             hint=f"tried {self.retries + 1} times; check the URL and the network",
         )
@@ -204,6 +208,8 @@ class HttpRoot(Root):
             url = f"{self.base}/{sub}"
             try:
                 html = self._request(url, lambda r: r.read(), "GET").decode(errors="replace")
+            except Unreachable:
+                raise  # no server there: nothing else will answer either
             except (ResolutionError, NetworkError) as exc:
                 log.debug("cannot list %s: %s", url, exc)
                 continue

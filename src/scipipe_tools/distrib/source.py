@@ -64,14 +64,19 @@ def build_source(
         jobs=max(1, jobs),
         run_tests=False,
     )
+    job.log.parent.mkdir(parents=True, exist_ok=True)
+    job.log.touch()  # a product with nothing to run has a (short) log too
     try:
-        recipe.build(ctx)
+        kind = recipe.build(ctx)
     except BuildError as exc:
         tail = job.log.read_text(errors="replace").splitlines()[-LOG_TAIL:]
         raise BuildError(
             f"{job.product} {job.version}: building the source package failed: {exc.message}"
             + "".join(f"\n  {line}" for line in tail)
         ) from exc
+    if kind is recipe.Kind.COPY:
+        with open(job.log, "a", encoding="utf-8") as fh:
+            fh.write(f"{job.product} {job.version}: nothing to build; the source tree is copied\n")
     if job.table is not None:
         ups = job.staging / "ups"
         ups.mkdir(parents=True, exist_ok=True)
