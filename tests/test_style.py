@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -42,4 +43,17 @@ def test_mypy_strict() -> None:
 
 def test_no_shell_true() -> None:
     hits = [p for p in (ROOT / "src").rglob("*.py") if "shell=True" in p.read_text()]
+    assert hits == []
+
+
+def test_digits_are_ascii() -> None:
+    r"""``\d`` and ``str.isdigit`` also take ``²`` or ``٣``, which ``int()`` refuses or reads
+    as 3: only ``[0-9]``, or ``isdigit`` after ``isascii`` on the same line (issue 13)."""
+    hits = []
+    for p in sorted((ROOT / "src").rglob("*.py")):
+        for n, line in enumerate(p.read_text().splitlines(), 1):
+            if (
+                re.search(r"\.(isdigit|isdecimal|isnumeric)\(\)", line) and ".isascii()" not in line
+            ) or re.search(r"""r["'].*\\d""", line):
+                hits.append(f"{p.relative_to(ROOT)}:{n}: {line.strip()}")
     assert hits == []
