@@ -84,3 +84,10 @@ def test_bench_changelog_prints_both_ratios() -> None:
     out = run("benchmarks.bench_changelog", "--repos", "8", "--commits", "200", "--rounds", "1")
     assert "ratio changelog/git log:" in out and "target <= 1.5x" in out
     assert "rerun/cold:" in out and "target <= 10%" in out
+
+
+def test_bench_table_parse_prints_its_ratio() -> None:
+    out = run("benchmarks.bench_table_parse", "--mb", "0.3", "--rounds", "1")
+    assert "table: 0.3 MB" in out
+    assert "read + parse (fast path):" in out and "general parser" in out
+    assert out.splitlines()[-1].startswith("ratio parse/read:") and "target <= 2x" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -76,3 +77,16 @@ def test_messages_name_commands_not_python_apis() -> None:
                     if isinstance(text, str) and api.search(text):
                         found.append(f"{path.relative_to(SRC)}:{const.lineno}: {text!r}")
     assert found == []
+
+
+def test_digits_are_ascii() -> None:
+    r"""``\d`` and ``str.isdigit`` also take ``²`` or ``٣``, which ``int()`` refuses or reads
+    as 3: only ``[0-9]``, or ``isdigit`` after ``isascii`` on the same line (issue 13)."""
+    hits = []
+    for p in sorted((ROOT / "src").rglob("*.py")):
+        for n, line in enumerate(p.read_text().splitlines(), 1):
+            if (
+                re.search(r"\.(isdigit|isdecimal|isnumeric)\(\)", line) and ".isascii()" not in line
+            ) or re.search(r"""r["'].*\\d""", line):
+                hits.append(f"{p.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert hits == []

@@ -171,3 +171,32 @@ def test_console_scripts_are_installed() -> None:
         [bindir / "lsstinstall", "--help"], capture_output=True, text=True, check=False
     )
     assert r.returncode == 0 and "lsstinstall" in r.stdout
+
+
+def test_vercmp_and_vermatch_take_unicode_digits(scipipe: Invoke) -> None:
+    # str.isdigit() accepts superscript two, int() does not: it compares as text
+    assert scipipe("eups", "vercmp", "1.\u00b2", "1.2").out == "1.\u00b2 > 1.2\n"
+    assert scipipe("eups", "vercmp", "1.\u0663", "1.3").out == "1.\u0663 > 1.3\n"
+    assert scipipe("eups", "vermatch", "\u00b2", ">= 1").code == 0
+    assert scipipe("eups", "vermatch", "1", "== \u00b9").code == 1
+
+
+def test_a_table_of_just_a_semicolon_lints_and_shows(scipipe: Invoke, tmp_path: Path) -> None:
+    t = tmp_path / "x.table"
+    t.write_text(";\n")
+    assert scipipe("eups", "lint-table", str(t)).code == 0
+    r = scipipe("eups", "show-table", "--flavor", "Linux64", str(t))
+    assert (r.code, r.out, r.err) == (0, "", "")
+
+
+def test_deep_nesting_is_a_one_line_input_error(scipipe: Invoke, tmp_path: Path) -> None:
+    t = tmp_path / "x.table"
+    t.write_text("if (flavor == Linux64) {\n" * 500 + "}\n" * 500)
+    for cmd in ("lint-table", "show-table"):
+        r = scipipe("eups", cmd, str(t))
+        assert r.code == 2
+        assert r.err.splitlines()[0] == f"error: {t}:101:1: blocks nested more than 100 deep"
+    r = scipipe("eups", "vermatch", "1", "(" * 500 + "1" + ")" * 500)
+    assert r.code == 2
+    assert r.err.startswith("error: argument EXPRESSION: version expression '((((")
+    assert "nested more than 100 deep" in r.err and len(r.err) < 300

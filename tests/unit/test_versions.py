@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from scipipe_tools.errors import InputError
-from scipipe_tools.eups.versions import parse_expr, sort_key, split_version, vercmp
+from scipipe_tools.eups.versions import MAX_DEPTH, parse_expr, sort_key, split_version, vercmp
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,45 @@ def test_expression_str_roundtrip() -> None:
     e = parse_expr("(>= 1 && < 2) or == 5")
     assert str(e) == ">= 1 && < 2 || == 5"
     assert parse_expr(str(e)) == e
+
+
+# --- hostile input (issue 13) ------------------------------------------------------
+
+UNICODE_DIGITS = ["\u00b2", "\u0663", "\uff13", "\u0969", "\U0001d7d1"]  # ² ٣ ３ ३ 𝟑
+
+
+@pytest.mark.parametrize("digit", UNICODE_DIGITS)
+def test_only_ascii_digits_are_numbers(digit: str) -> None:
+    # str.isdigit() and \d accept these, int() accepts some: here they are text
+    for v in (digit, f"1.{digit}", f"1.2-rc{digit}", f"1.2m{digit}", f"{digit}0.1", f"v{digit}"):
+        assert vercmp(v, v) == 0
+        assert vercmp(v, "1.3") == -vercmp("1.3", v) != 0
+        assert sort_key(v) != sort_key("1.3")
+    assert vercmp(f"1.{digit}", "1.3") == 1  # a letter-like part sorts after digits
+    assert split_version(f"1.2m{digit}") == (f"1.2m{digit}", None, None)
+
+
+def test_numbers_longer_than_python_converts() -> None:
+    big = "9" * 5000  # int() refuses more than 4300 digits
+    assert vercmp(big, big[:-1] + "8") == 1
+    assert vercmp(f"1.{big}", f"1.{big}0") == -1
+    assert vercmp("0" * 5000 + "1", "1") == 0
+    assert vercmp(f"rc{big}", "rc10") == 1
+    assert parse_expr(f">= {big}").matches("1" + big)
+
+
+def test_deep_parentheses_are_an_input_error() -> None:
+    depth = 1000
+    with pytest.raises(InputError, match=f"nested more than {MAX_DEPTH} deep") as info:
+        parse_expr("(" * depth + ">= 1" + ")" * depth)
+    assert len(info.value.message) < 200
+    ok = "(" * MAX_DEPTH + ">= 1" + ")" * MAX_DEPTH
+    assert parse_expr(ok).matches("1.5")
+    assert str(parse_expr(ok)) == ">= 1"
+
+
+def test_long_chains_match_without_recursion() -> None:
+    e = parse_expr(" || ".join(f"== 1.{i}" for i in range(50_000)))
+    assert e.matches("1.49999") and not e.matches("2")
+    e = parse_expr(" && ".join([">= 1"] * 50_000))
+    assert e.matches("1") and not e.matches("0.9")

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .prs import PullRequests
 
 log = logging.getLogger(__name__)
-_BUILD = re.compile(r"^b\d+$")
+_BUILD = re.compile(r"^b[0-9]+$")
 
 
 @dataclass(frozen=True)

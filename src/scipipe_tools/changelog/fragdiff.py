@@ -37,7 +37,9 @@ from .tickets import normalize
 #: Where towncrier fragments live in a product's repository.
 FRAGMENT_DIR = "doc/changes/"
 #: ``DM-12345.feature.md``; the ticket in any case, the type and suffix in lower case.
-FRAGMENT_NAME = re.compile(r"^((?i:DM|SP)-\d+)\.(feature|bugfix|api|removal|perf|misc)\.(rst|md)$")
+FRAGMENT_NAME = re.compile(
+    r"^((?i:DM|SP)-[0-9]+)\.(feature|bugfix|api|removal|perf|misc)\.(rst|md)$"
+)
 #: towncrier's compiled output (``doc/lsst.daf.butler/CHANGES.rst``): a change to one
 #: means fragments may have been compiled away inside the range
 COMPILED = frozenset({"CHANGES.rst", "CHANGES.md"})
@@ -89,7 +91,7 @@ _DIFF_HEADER = re.compile(r"(?m)^diff --git ")
 #: whether the last line has no newline
 _NEW_TEXT = re.compile(
     r"a/(\S+) b/\1\nnew file mode [0-7]+\nindex 0+\.\.([0-9a-f]+)\n--- /dev/null\n"
-    r"\+\+\+ b/\1\n@@ -0,0 \+1(?:,\d+)? @@[^\n]*\n((?:\+[^\n]*\n)*)(\\ [^\n]*\n?)?(?:\n|$)"
+    r"\+\+\+ b/\1\n@@ -0,0 \+1(?:,[0-9]+)? @@[^\n]*\n((?:\+[^\n]*\n)*)(\\ [^\n]*\n?)?(?:\n|$)"
 )
 
 
@@ -299,9 +301,9 @@ def _blocks(out: str, requests: Sequence[Request]) -> list[str | None]:
 #: the whole patch of one new fragment: path, ticket, type, ``+`` lines, and whether
 #: the last line has no final newline
 _NEW_FRAGMENT = re.compile(
-    r"diff --git a/(doc/changes/((?i:DM|SP)-\d+)\.(feature|bugfix|api|removal|perf|misc)"
+    r"diff --git a/(doc/changes/((?i:DM|SP)-[0-9]+)\.(feature|bugfix|api|removal|perf|misc)"
     r"\.(?:rst|md)) b/\1\nnew file mode [0-7]+\nindex 0+\.\.[0-9a-f]+\n--- /dev/null\n"
-    r"\+\+\+ b/\1\n@@ -0,0 \+1(?:,\d+)? @@[^\n]*\n((?:\+[^\n]*\n)*)(\\ [^\n]*\n)?"
+    r"\+\+\+ b/\1\n@@ -0,0 \+1(?:,[0-9]+)? @@[^\n]*\n((?:\+[^\n]*\n)*)(\\ [^\n]*\n)?"
 )
 
 

@@ -32,8 +32,8 @@ KEYS = ("first_tag", "discard_tag", "skip_products", "patch_merges")
 PATCH_KEYS = ("url", "product", "ticket", "oid", "date")
 DEFAULT_SKIP = ("testdata_*", "*_testdata")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-_TICKET = re.compile(r"^(DM|SP)-\d+$", re.I)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
+_TICKET = re.compile(r"^(DM|SP)-[0-9]+$", re.I)
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$")
 
 
 @dataclass(frozen=True)

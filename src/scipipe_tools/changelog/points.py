@@ -39,8 +39,8 @@ from .walk import reason, run_git
 
 SeriesKind = Literal["weekly", "releases"]
 
-WEEKLY = re.compile(r"^w[._](\d{4})[._](\d{2})$")
-RELEASE = re.compile(r"^v?(\d+)[._](\d+)(?:[._](\d+))?(?:[._]rc(\d+))?$")
+WEEKLY = re.compile(r"^w[._]([0-9]{4})[._]([0-9]{2})$")
+RELEASE = re.compile(r"^v?([0-9]+)[._]([0-9]+)(?:[._]([0-9]+))?(?:[._]rc([0-9]+))?$")
 #: Regular releases' majors outside this range are not releases (old or bogus tags).
 MAJOR_MIN, MAJOR_MAX = 9, 1000
 _HEX_VERSION = re.compile(r"^g([0-9a-f]{7,40})$")
@@ -377,9 +377,9 @@ def from_manifest(build_id: str, versiondb: str) -> Point:
 def tag_candidates(tag: str) -> tuple[str, ...]:
     """The git tag names a release may carry: a final or RC release with and without
     its leading ``v`` (DM repos tag ``29.1.0``, external ones ``v29.1.0``)."""
-    if re.match(r"^\d", tag):
+    if re.match(r"^[0-9]", tag):
         return tag, f"v{tag}"
-    if re.match(r"^v\d", tag):
+    if re.match(r"^v[0-9]", tag):
         return tag, tag[1:]
     return (tag,)
 

@@ -217,7 +217,7 @@ class PullRequests:
         ):
             reset = headers.get("x-ratelimit-reset", "")
             when = ""
-            if reset.isdigit():
+            if reset.isascii() and reset.isdigit():
                 when = " until " + _iso(dt.datetime.fromtimestamp(int(reset), dt.UTC))
             return RateLimitError(f"{what}: the GitHub API rate limit is exhausted{when}")
         if status == 403:

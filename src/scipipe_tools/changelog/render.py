@@ -70,7 +70,7 @@ RST_DESCRIPTION_WIDTH = 60
 _PACKAGE = "scipipe_tools"
 _TEMPLATE_DIR = "templates/changelog"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_TICKET = re.compile(r"^([A-Za-z]+)-(\d+)$")
+_TICKET = re.compile(r"^([A-Za-z]+)-([0-9]+)$")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
 _RST_SPECIAL = re.compile(r"([\\`*_|])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -193,9 +193,9 @@ def release_notes_name(release: Release) -> str:
 def release_version(release: Release) -> str:
     """``29.1.0`` for a release named ``29.1.0``, ``v29.1.0`` or ``v29_1_0``."""
     name = release.name
-    if len(name) > 1 and name[0] == "v" and name[1].isdigit():
+    if len(name) > 1 and name[0] == "v" and "0" <= name[1] <= "9":
         name = name[1:]
-    return name.replace("_", ".") if name[:1].isdigit() else name
+    return name.replace("_", ".") if "0" <= name[:1] <= "9" else name
 
 
 def ticket_sort_key(key: str) -> tuple[str, int, str]:

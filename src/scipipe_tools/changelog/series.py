@@ -21,8 +21,8 @@ from itertools import pairwise
 from ..errors import InputError
 from .overrides import Overrides
 
-_REGULAR = re.compile(r"^v?(\d+)[._](\d+)(?:[._](\d+))?(?:[._]rc(\d+))?$")
-_WEEKLY = re.compile(r"^w[._](\d{4})[._](\d{2})$")
+_REGULAR = re.compile(r"^v?([0-9]+)[._]([0-9]+)(?:[._]([0-9]+))?(?:[._]rc([0-9]+))?$")
+_WEEKLY = re.compile(r"^w[._]([0-9]{4})[._]([0-9]{2})$")
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ import re
 from typing import NamedTuple
 
 #: A ticket key: not glued to a preceding letter or digit (``XDM-1`` is not one).
-TICKET = re.compile(r"(?<![A-Za-z0-9])(DM|SP)-(\d+)", re.IGNORECASE)
-_PR_MERGE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
+TICKET = re.compile(r"(?<![A-Za-z0-9])(DM|SP)-([0-9]+)", re.IGNORECASE)
+_PR_MERGE = re.compile(r"^Merge pull request #([0-9]+) from (\S+)")
 _BRANCH_MERGE = re.compile(r"^Merge (?:(remote-tracking) )?branch '([^']+)'")
-_SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
+_SQUASH_PR = re.compile(r"\(#([0-9]+)\)\s*$")
 
 
 class Parsed(NamedTuple):

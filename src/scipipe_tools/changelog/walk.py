@@ -225,7 +225,7 @@ def commit_dates(gitdir: Borrowed, shas: Sequence[str]) -> dict[str, int] | None
     dates: dict[str, int] = {}
     for line in result.stdout.splitlines():
         sha, _, when = line.partition(" ")
-        if when.isdigit():
+        if when.isascii() and when.isdigit():
             dates[sha] = int(when)
     return dates if len(dates) == len(set(shas)) else None
 

@@ -61,7 +61,7 @@ def decide(data: dict[str, Any]) -> Tooling:
     return Tooling(lint, fmt, isort)
 
 
-_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_AT = re.compile(r"\(at line ([0-9]+), column ([0-9]+)\)")
 
 
 def determine_tooling(pyproject: Path) -> Tooling:

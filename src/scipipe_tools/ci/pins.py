@@ -88,7 +88,7 @@ def unpinned(paths: list[Path]) -> list[Use]:
     return [u for p in paths for u in uses_of(p) if not u.pinned]
 
 
-_PATH_PART = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+_PATH_PART = re.compile(r"\.([^.\[\]]+)|\[([0-9]+)\]")
 
 
 def line_of(path: Path, json_path: str) -> int | None:

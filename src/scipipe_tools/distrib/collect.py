@@ -54,7 +54,7 @@ def collect(stack: Stack, build_id: str, top: Sequence[str]) -> Collection:
     """``top`` and every dependency, at the versions installed under ``build_id``."""
     tags = stack.global_tags()
     if build_id not in tags:
-        builds = [t for t in tags if re.fullmatch(r"b\d+", t)]
+        builds = [t for t in tags if re.fullmatch(r"b[0-9]+", t)]
         raise ResolutionError(
             f"no build {build_id} in {stack.root}",
             hint=did_you_mean(build_id, tags)

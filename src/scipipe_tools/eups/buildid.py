@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..errors import InputError, Location
 
-BUILD_ID = re.compile(r"^b(\d+)$")
-_DB_LINE = re.compile(r"^([0-9a-f]{40})\t(b\d+)$")
+BUILD_ID = re.compile(r"^b([0-9]+)$")
+_DB_LINE = re.compile(r"^([0-9a-f]{40})\t(b[0-9]+)$")
 
 
 def build_number(tag: str) -> int | None:

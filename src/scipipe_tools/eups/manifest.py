@@ -21,7 +21,7 @@ from .pkgversion import SHA1
 
 HEADER = f"# {'product':<23} {'SHA1':<41} {'Version':<30}\n"
 _VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_BUILD_FILE = re.compile(r"^(b\d+)\.txt$")
+_BUILD_FILE = re.compile(r"^(b[0-9]+)\.txt$")
 
 
 @dataclass(frozen=True)
@@ -185,10 +185,10 @@ def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
 def load_manifest(ref: str | Path, versiondb: Path | None = None) -> Manifest:
     """A manifest by path, or by build id (``b8466``) from a versiondb checkout."""
     path = Path(ref)
-    if not path.exists() and versiondb is not None and re.match(r"^b\d+$", str(ref)):
+    if not path.exists() and versiondb is not None and re.match(r"^b[0-9]+$", str(ref)):
         path = versiondb / "manifests" / f"{ref}.txt"
         if not path.exists():
             raise InputError(f"no manifest {ref} in {versiondb / 'manifests'}")
-    elif not path.exists() and re.match(r"^b\d+$", str(ref)):
+    elif not path.exists() and re.match(r"^b[0-9]+$", str(ref)):
         raise InputError(f"{ref}: no such file", hint="pass --versiondb DIR to look up build ids")
     return read_manifest(path)

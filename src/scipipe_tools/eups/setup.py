@@ -350,7 +350,7 @@ class _Session:
         def lookup(name: str) -> str | None:
             if name in fixed:
                 return fixed[name]
-            m = re.fullmatch(r"EUPS_PATH\[(\d+)\]", name)
+            m = re.fullmatch(r"EUPS_PATH\[([0-9]+)\]", name)
             if m is not None:
                 parts = self.env.get("EUPS_PATH", "").split(":")
                 index = int(m.group(1))

@@ -77,7 +77,7 @@ def check_tag(tag: str) -> str:
         )
     if tag in RESERVED_TAGS:
         raise InputError(f"tag {tag!r} is reserved by EUPS", hint="choose another tag name")
-    if not _TAG.match(tag) or tag.isdigit():
+    if not _TAG.match(tag) or (tag.isascii() and tag.isdigit()):
         raise InputError(f"invalid tag name {tag!r}")
     return tag
 

@@ -5,8 +5,17 @@ parentheses); command names are case-insensitive; a trailing ``;`` is allowed.  
 ``if (cond) { ... } else if (cond) { ... } else { ... }``; the legacy ``Group:``/
 ``Flavor =``/``Common:``/``End:`` blocks become if-blocks on the flavor.
 
-Parsing is line-oriented and regex-driven, because resolving a 2,000-product stack parses
-2,000 tables and must cost little more than reading them (issue 2's benchmark).
+Parsing costs time linear in the text, whatever the text (issue 13).  Tables of the
+simplest shapes, which are most tables, are validated by one regular expression over the
+whole text, because resolving a 2,000-product stack parses 2,000 tables and must cost little
+more than reading them (issue 2's benchmark); every quantifier in those expressions is
+possessive, so a line that does not fit is found without backtracking into the lines before
+it.  Everything else goes to the general parser (a per-line tokenizer and a recursive-descent
+parser), which also builds the statements of fast-path tables when they are needed: both
+paths accept the same language and make the same :class:`Table`.
+
+Nesting is bounded: blocks more than :data:`MAX_DEPTH` deep, or conditions nested more than
+that, are an :class:`InputError` naming the line, not a ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from pathlib import Path
 
 from ..errors import InputError, Location, did_you_mean
 from ..files import read_text
-from .versions import VersionExpr, check_version, parse_expr, vercmp
+from .versions import VersionExpr, check_version, parse_expr, shorten, vercmp
 
 # Canonical command names; the keys are the lower-cased spellings EUPS accepts.
 COMMANDS: dict[str, str] = {
@@ -60,40 +69,50 @@ _UNTERMINATED_REF = re.compile(r"\$\??\{[^}]*(?:\{|$)")
 _PRODUCT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# One line: blank/comment, a simple one-line command, or anything else (slow path).
-_SIMPLE_LINE = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*\(([^()\"'#]*)\)[ \t]*;?[ \t]*(?:#.*)?")
-_BLANK_LINE = re.compile(r"[ \t]*(?:#.*)?")
-_LEGACY_ASSIGN = re.compile(r"[ \t]*(File|Product|Flavor|Qualifiers)[ \t]*=[ \t]*(.*?)[ \t]*", re.I)
-_LEGACY_MARK = re.compile(r"[ \t]*(Group|Common|End)[ \t]*:[ \t]*(?:#.*)?", re.I)
-# The fast path for tables without blocks: one match per line, either a one-line command
-# or a blank/comment line.  Fewer matches than lines means some line needs the parser.
-_FLAT_LINE = re.compile(
-    r"^[ \t]*(?:([A-Za-z_]\w*)[ \t]*\(([^()\"'#\n]*)\)[ \t]*;?[ \t]*)?(?:#[^\n]*)?$", re.M
+#: How deep blocks (``if``, ``Group:``) and conditions (parentheses, ``!``) may nest.
+MAX_DEPTH = 100
+
+# The general parser's tokenizer, one line at a time: blank/comment, a one-line command,
+# a legacy mark or assignment, or else token by token (_TOKEN).
+_SIMPLE_LINE = re.compile(
+    r"[ \t]*+([A-Za-z_]\w*+)[ \t]*+\(([^()\"'#]*+)\)[ \t]*+;?+[ \t]*+(?:#.*)?+"
 )
-# The simplest tables, validated whole by one regex: blank and comment lines,
-# ``setupRequired(p)``/``setupOptional(p)``, and two-argument env commands whose value has
-# no quotes, commas, parentheses or unterminated ``${``.
-_SIMPLE_VALUE = r"""(?:[^,()"'#\n${}]|\$\??\{[^{}\n,()"'#$]*\}|\$(?![?{]))*?"""
-_SIMPLE_LINE_RX = (
-    r"[ \t]*(?:(?i:setup(?:required|optional))[ \t]*\([ \t]*[A-Za-z0-9_]+[ \t]*\)"
-    r"|(?i:env(?:prepend|append|set)|path(?:prepend|append|set)|setenv)"
-    r"[ \t]*\([ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*,[ \t]*" + _SIMPLE_VALUE + r"[ \t]*\))?"
-    r"[ \t]*;?[ \t]*(?:#[^\n]*)?"
+_BLANK_LINE = re.compile(r"[ \t]*+(?:#.*)?+")
+_LEGACY_ASSIGN = re.compile(
+    r"[ \t]*+(File|Product|Flavor|Qualifiers)[ \t]*+=(.*)", re.IGNORECASE | re.ASCII
 )
-_SIMPLE_TABLE = re.compile(r"(?:" + _SIMPLE_LINE_RX + r"\n)*" + _SIMPLE_LINE_RX)
-# The common case of those, cheaper still: canonical spelling, no indentation, comments
-# only on lines of their own.
-_STRICT_VALUE = r"""[^,()"'#\n${}]*(?:(?:\$\??\{[^{}\n,()"'#$]*\}|\$(?![?{]))[^,()"'#\n${}]*)*"""
-_STRICT_LINE_RX = (
-    r"(?:setup(?:Required|Optional)\([A-Za-z0-9_]+\)"
-    r"|env(?:Prepend|Append|Set)\([A-Za-z_][A-Za-z0-9_]*, ?" + _STRICT_VALUE + r"\)|#[^\n]*)?"
-)
-_STRICT_TABLE = re.compile(r"(?:" + _STRICT_LINE_RX + r"\n)*" + _STRICT_LINE_RX)
-_STRICT_DEP = re.compile(r"\nsetup(Required|Optional)\(([A-Za-z0-9_]+)")
-_SIMPLE_DEP = re.compile(r"^[ \t]*(?i:setup(required|optional))[ \t]*\([ \t]*([A-Za-z0-9_]+)", re.M)
+_LEGACY_MARK = re.compile(r"[ \t]*+(Group|Common|End)[ \t]*+:[ \t]*+(?:#.*)?+", re.I | re.ASCII)
 _TOKEN = re.compile(
     r"(?P<ws>[ \t]+)|(?P<comment>#.*)|(?P<word>[A-Za-z_]\w*)|(?P<lp>\()"
     r"|(?P<lb>\{)|(?P<rb>\})|(?P<semi>;)|(?P<other>.)"
+)
+
+# The fast paths: tables whose every line is blank, a comment, ``setupRequired(p)``/
+# ``setupOptional(p)``, or a two-argument env command whose value has no quotes, commas,
+# parentheses or unterminated ``${``.  Every quantifier is possessive (``*+``, ``?+``) and
+# each line's alternatives start differently, so the engine never backtracks into a line
+# it has passed: one pass over the text, even when the last line does not fit.  The
+# language is a subset of the general parser's, which makes the same statements of it.
+_VALUE = r"""[^,()"'#\n${}]*+(?:\$(?:\??\{[^{}\n,()"'#$]*+\}|(?![?{]))[^,()"'#\n${}]*+)*+"""
+# Canonical spelling, no indentation, comments on lines of their own: the cheapest.
+_STRICT_LINE = (
+    r"(?:setup(?:Required|Optional)\([A-Za-z0-9_]++\)"
+    r"|env(?:Prepend|Append|Set)\([A-Za-z_][A-Za-z0-9_]*+, ?+" + _VALUE + r"\)"
+    r"|#[^\n]*+)?+"
+)
+_STRICT_TABLE = re.compile(rf"(?:{_STRICT_LINE}\n)*+{_STRICT_LINE}")
+_STRICT_DEP = re.compile(r"\nsetup(Required|Optional)\(([A-Za-z0-9_]++)")
+# Any case, aliases, blanks around everything, ``;`` and trailing comments.  re.ASCII: in
+# a Unicode pattern (?i) lets the long s and the Kelvin sign stand for "s" and "k".
+_SIMPLE_LINE_RX = (
+    r"[ \t]*+(?:(?i:setup(?:required|optional))[ \t]*+\([ \t]*+[A-Za-z0-9_]++[ \t]*+\)"
+    r"|(?i:env(?:prepend|append|set)|path(?:prepend|append|set)|setenv)"
+    r"[ \t]*+\([ \t]*+[A-Za-z_][A-Za-z0-9_]*+[ \t]*+,[ \t]*+" + _VALUE + r"\))?+"
+    r"[ \t]*+;?+[ \t]*+(?:#[^\n]*+)?+"
+)
+_SIMPLE_TABLE = re.compile(rf"(?:{_SIMPLE_LINE_RX}\n)*+{_SIMPLE_LINE_RX}", re.ASCII)
+_SIMPLE_DEP = re.compile(
+    r"^[ \t]*+(?i:setup(required|optional))[ \t]*+\([ \t]*+([A-Za-z0-9_]++)", re.M | re.ASCII
 )
 
 
@@ -165,38 +184,36 @@ Command = Dependency | EnvAction | Alias | OtherCommand
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """A parsed ``if`` condition."""
+    """A parsed ``if`` condition.
 
-    op: str  # "||", "&&", "!", or a comparison operator
-    left: Condition | str | None
-    right: Condition | str | None
+    A comparison ``left op right`` (``op`` one of ``== != =~ !~ < <= > >=``), or ``!`` of
+    one condition, or ``&&``/``||`` of two or more, in ``terms``.  A condition is at most
+    :data:`MAX_DEPTH` levels high (the parser makes sure), so evaluating, comparing or
+    printing one recurses a bounded depth.
+    """
+
+    op: str
+    left: str = ""
+    right: str = ""
+    terms: tuple[Condition, ...] = ()
 
     def evaluate(self, ctx: TableContext) -> bool:
-        if self.op == "||":
-            return _truth(self.left, ctx) or _truth(self.right, ctx)
-        if self.op == "&&":
-            return _truth(self.left, ctx) and _truth(self.right, ctx)
-        if self.op == "!":
-            return not _truth(self.left, ctx)
-        assert isinstance(self.left, str) and isinstance(self.right, str)
+        op = self.op
+        if op == "||":
+            return any(term.evaluate(ctx) for term in self.terms)
+        if op == "&&":
+            return all(term.evaluate(ctx) for term in self.terms)
+        if op == "!":
+            return not self.terms[0].evaluate(ctx)
         lhs, rhs = self.left, self.right
         if lhs == "type" or rhs == "type":
             wanted = rhs if lhs == "type" else lhs
-            if self.op in ("==", "=~"):
-                return any(_compare(self.op, t, wanted) for t in ctx.types)
-            if self.op in ("!=", "!~"):
-                pos = "==" if self.op == "!=" else "=~"
+            if op in ("==", "=~"):
+                return any(_compare(op, t, wanted) for t in ctx.types)
+            if op in ("!=", "!~"):
+                pos = "==" if op == "!=" else "=~"
                 return not any(_compare(pos, t, wanted) for t in ctx.types)
-        return _compare(self.op, ctx.symbol(lhs), ctx.symbol(rhs))
-
-
-def _truth(node: Condition | str | None, ctx: TableContext) -> bool:
-    if isinstance(node, Condition):
-        return node.evaluate(ctx)
-    if node is None:
-        return False
-    value = ctx.symbol(node)
-    return value not in ("", "0", "false", "False")
+        return _compare(op, ctx.symbol(lhs), ctx.symbol(rhs))
 
 
 def _compare(op: str, lhs: str, rhs: str) -> bool:
@@ -240,54 +257,71 @@ class TableContext:
 class Table:
     """A parsed table file.
 
-    Tables of the simplest shape (only ``setupRequired(p)``/``setupOptional(p)`` and
-    two-argument env commands) are validated by one regex and their dependencies read
-    at once; the other commands are built on first use.  Resolving a stack only needs
-    the dependencies.
+    A table of the simplest shapes (see :func:`parse_table`) keeps its text: the
+    ``(Required|Optional, product)`` pairs resolution needs (:attr:`simple_deps`), the
+    dependencies and the statements are made on first use, the statements by the general
+    parser.  Other tables are parsed whole at once.
     """
 
-    __slots__ = ("_flat_deps", "_statements", "_text", "flat", "path", "simple_deps")
+    __slots__ = ("_dep_rx", "_deps", "_simple", "_statements", "_text", "flat", "path")
 
-    def __init__(
-        self,
-        path: str,
-        statements: tuple[Statement, ...] | None,
-        flat: bool = True,
-        flat_deps: tuple[Dependency, ...] | None = None,
-        text: str | None = None,
-        simple_deps: list[tuple[str, str]] | None = None,
-    ) -> None:
+    def __init__(self, path: str, statements: tuple[Statement, ...], flat: bool = True) -> None:
         self.path = path
-        #: True when no statement sits in an if-block, so evaluation is a plain copy.
+        #: True when no statement sits in a block, so evaluation is a plain copy.
         self.flat = flat
-        #: For the simplest tables, ``(Required|Optional, product)`` pairs straight from
-        #: the regex: all resolution needs, at no cost per dependency.
-        self.simple_deps = simple_deps
-        self._flat_deps = flat_deps
-        self._statements = statements
-        self._text = text
+        self._statements: tuple[Statement, ...] | None = statements
+        self._text: str | None = None
+        self._dep_rx: re.Pattern[str] | None = None
+        self._simple: list[tuple[str, str]] | None = None
+        self._deps: tuple[Dependency, ...] | None = None
+
+    @classmethod
+    def _of_simple_text(cls, path: str, text: str, dep_rx: re.Pattern[str]) -> Table:
+        """A table whose text a fast path validated; ``dep_rx`` finds its dependencies."""
+        table = cls(path, (), True)
+        table._statements = None
+        table._text = text
+        table._dep_rx = dep_rx
+        return table
+
+    @property
+    def simple_deps(self) -> list[tuple[str, str]] | None:
+        """For the simplest tables, ``(Required|Optional, product)`` pairs straight from a
+        regular expression: all resolution needs, at no cost per dependency.  None for
+        other tables."""
+        if self._simple is None and self._dep_rx is not None:
+            assert self._text is not None
+            text = "\n" + self._text if self._dep_rx is _STRICT_DEP else self._text
+            self._simple = self._dep_rx.findall(text)
+        return self._simple
 
     @property
     def flat_deps(self) -> tuple[Dependency, ...]:
         """The dependencies of a flat table."""
-        if self._flat_deps is None:
+        if self._deps is None:
             if self._text is not None:
-                self._flat_deps = _simple_dependencies(self._text)
+                assert self._dep_rx is not None
+                self._deps = _simple_dependencies(self._text, self._dep_rx)
             else:
-                self._flat_deps = tuple(s for s in self.statements if isinstance(s, Dependency))
-        return self._flat_deps
+                self._deps = tuple(s for s in self.statements if isinstance(s, Dependency))
+        return self._deps
 
     @property
     def statements(self) -> tuple[Statement, ...]:
         if self._statements is None:
             assert self._text is not None
-            full = _parse_flat(self._text, self.path)
-            assert full is not None, "validated text must parse"
+            full = _parse_blocks(self._text, self.path).statements
             # keep the dependency objects already handed out
             deps = iter(self.flat_deps)
-            self._statements = tuple(
-                next(deps) if isinstance(st, Dependency) else st for st in full.statements
-            )
+            statements = []
+            for st in full:
+                if isinstance(st, Dependency):
+                    dep = next(deps)
+                    assert dep == st, "the fast path and the general parser disagree"
+                    st = dep
+                statements.append(st)
+            assert next(deps, None) is None
+            self._statements = tuple(statements)
         return self._statements
 
     def __repr__(self) -> str:
@@ -318,23 +352,34 @@ class Table:
 
 
 def _flatten(stmts: Sequence[Statement], ctx: TableContext, out: list[Command]) -> None:
-    for st in stmts:
-        if isinstance(st, IfBlock):
-            for cond, body in st.branches:
-                if cond is None or cond.evaluate(ctx):
-                    _flatten(body, ctx, out)
+    """Append the commands that apply under ``ctx`` to ``out``; iterative, any depth."""
+    stack = [iter(stmts)]
+    while stack:
+        for st in stack[-1]:
+            if isinstance(st, IfBlock):
+                body = next(
+                    (b for cond, b in st.branches if cond is None or cond.evaluate(ctx)), None
+                )
+                if body:
+                    stack.append(iter(body))
                     break
+            else:
+                out.append(st)
         else:
-            out.append(st)
+            stack.pop()
 
 
 def _walk(stmts: Sequence[Statement]) -> Iterator[Command]:
-    for st in stmts:
-        if isinstance(st, IfBlock):
-            for _, body in st.branches:
-                yield from _walk(body)
-        else:
+    """Every command in every branch, in file order; iterative, any depth."""
+    stack = [iter(stmts)]
+    while stack:
+        for st in stack[-1]:
+            if isinstance(st, IfBlock):
+                stack.extend(iter(body) for _, body in reversed(st.branches))
+                break
             yield st
+        else:
+            stack.pop()
 
 
 # --- parsing -------------------------------------------------------------------------
@@ -391,8 +436,8 @@ def _tokenize(text: str, path: str) -> list[_Tok]:
             toks.append(_Tok("mark", lineno, m.start(1) + 1, m.group(1).lower()))
             continue
         m = _LEGACY_ASSIGN.fullmatch(line)
-        if m is not None and not m.group(2).startswith("="):
-            toks.append(_Tok("assign", lineno, m.start(1) + 1, m.group(1).lower(), m.group(2)))
+        if m is not None and not (value := m.group(2).strip(" \t")).startswith("="):
+            toks.append(_Tok("assign", lineno, m.start(1) + 1, m.group(1).lower(), value))
             continue
         _tokenize_line(line, lineno, path, toks)
     return toks
@@ -431,6 +476,7 @@ class _Parser:
         self.path = path
         self.i = 0
         self.flat = True
+        self.depth = 0  # blocks open
 
     def loc(self, tok: _Tok) -> Location:
         return Location(self.path, tok.line, tok.col)
@@ -503,6 +549,13 @@ class _Parser:
             raise self.error("'{' without 'if'", tok)
         raise self.error(f"unexpected {tok.text!r}", tok)
 
+    def enter(self, start: _Tok) -> None:
+        """A block opens at ``start``; too deep is an error naming its line."""
+        self.flat = False
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"blocks nested more than {MAX_DEPTH} deep", start)
+
     def expect(self, kind: str, what: str, after: _Tok) -> _Tok:
         tok = self.peek()
         if tok is None or tok.kind != kind:
@@ -511,33 +564,33 @@ class _Parser:
         return tok
 
     def if_block(self, start: _Tok) -> IfBlock:
-        self.flat = False
+        self.enter(start)
         branches: list[tuple[Condition | None, tuple[Statement, ...]]] = []
-        cond_tok = self.expect("group", "a '(condition)'", start)
-        cond = parse_condition(cond_tok.value, self.loc(cond_tok))
-        branches.append((cond, self.braced(cond_tok)))
-        while (tok := self.peek()) is not None and tok.kind == "word" and tok.text == "else":
-            self.i += 1
-            nxt = self.peek()
-            if nxt is not None and nxt.kind == "word" and nxt.text == "if":
-                self.i += 1
-                cond_tok = self.expect("group", "a '(condition)'", nxt)
-                cond = parse_condition(cond_tok.value, self.loc(cond_tok))
-                branches.append((cond, self.braced(cond_tok)))
-            else:
-                branches.append((None, self.braced(tok)))
+        keyword = start  # the 'if' of this branch
+        while True:
+            cond_tok = self.expect("group", "a '(condition)'", keyword)
+            cond = parse_condition(cond_tok.value, self.loc(cond_tok))
+            self.expect("lb", "'{'", cond_tok)
+            branches.append((cond, tuple(self.block_body(top=False))))
+            self.i += 1  # the '}'
+            tok = self.peek()
+            if tok is None or tok.kind != "word" or tok.text != "else":
                 break
+            self.i += 1
+            keyword = self.toks[self.i] if self.i < len(self.toks) else tok
+            if keyword.kind == "word" and keyword.text == "if":
+                self.i += 1
+                continue
+            self.expect("lb", "'{'", tok)
+            branches.append((None, tuple(self.block_body(top=False))))
+            self.i += 1
+            break
+        self.depth -= 1
         return IfBlock(tuple(branches), start.line)
-
-    def braced(self, after: _Tok) -> tuple[Statement, ...]:
-        self.expect("lb", "'{'", after)
-        body = self.block_body(top=False)
-        self.i += 1  # the '}'
-        return tuple(body)
 
     def legacy_group(self, start: _Tok) -> IfBlock:
         """``Group: Flavor = X ... Common: cmds End:`` -> if (flavor == X || ...) {cmds}."""
-        self.flat = False
+        self.enter(start)
         flavors: list[str] = []
         body: list[Statement] = []
         in_common = False
@@ -561,13 +614,11 @@ class _Parser:
             self.statement(body)
         else:
             raise self.error("Group: block without 'End:'", start)
+        self.depth -= 1
         cond: Condition | None = None
-        for fl in flavors:
-            if fl.upper() in ("ANY", "NULL", ""):
-                cond = None
-                break
-            term = Condition("==", "flavor", fl)
-            cond = term if cond is None else Condition("||", cond, term)
+        if flavors and not any(fl.upper() in ("ANY", "NULL", "") for fl in flavors):
+            terms = tuple(Condition("==", "flavor", fl) for fl in flavors)
+            cond = terms[0] if len(terms) == 1 else Condition("||", terms=terms)
         return IfBlock(((cond, tuple(body)),), start.line)
 
 
@@ -666,7 +717,7 @@ def _setup(command: str, args: str, line: int, col: int, path: str) -> Dependenc
     i = 0
     while i < len(words):
         w = words[i]
-        if w.startswith("-") and len(w) > 1 and not w[1].isdigit():
+        if w.startswith("-") and len(w) > 1 and not "0" <= w[1] <= "9":
             flag, eq, val = w.partition("=")
             if flag in _FLAGS_WITH_VALUE:
                 if not eq:
@@ -751,6 +802,7 @@ _COND_TOKEN = re.compile(
 
 
 def parse_condition(text: str, where: Location) -> Condition:
+    """Parse an ``if`` condition; errors point at ``where`` (the parenthesis)."""
     toks: list[tuple[str, str]] = []
     pos = 0
     while pos < len(text):
@@ -767,7 +819,15 @@ def parse_condition(text: str, where: Location) -> Condition:
         pos = m.end()
     if not toks:
         raise InputError("empty condition", location=where)
+    shown = shorten(text)
     i = 0
+    nesting = 0  # parentheses and '!' open on the way down
+
+    def error(message: str) -> InputError:
+        return InputError(f"condition {shown!r}: {message}", location=where)
+
+    def too_deep() -> InputError:
+        return error(f"nested more than {MAX_DEPTH} deep")
 
     def peek() -> tuple[str, str] | None:
         return toks[i] if i < len(toks) else None
@@ -778,58 +838,81 @@ def parse_condition(text: str, where: Location) -> Condition:
         i += 1
         return tok
 
-    def p_or() -> Condition:
-        left = p_and()
+    # Each parse function returns the condition and its height, which MAX_DEPTH bounds.
+    def join(op: str, terms: list[tuple[Condition, int]]) -> tuple[Condition, int]:
+        if len(terms) == 1:
+            return terms[0]
+        height = 1 + max(h for _, h in terms)
+        if height > MAX_DEPTH:
+            raise too_deep()
+        return Condition(op, terms=tuple(c for c, _ in terms)), height
+
+    def p_or() -> tuple[Condition, int]:
+        terms = [p_and()]
         while (t := peek()) is not None and t[0] == "or":
             take()
-            left = Condition("||", left, p_and())
-        return left
+            terms.append(p_and())
+        return join("||", terms)
 
-    def p_and() -> Condition:
-        left = p_unary()
+    def p_and() -> tuple[Condition, int]:
+        terms = [p_unary()]
         while (t := peek()) is not None and t[0] == "and":
             take()
-            left = Condition("&&", left, p_unary())
-        return left
+            terms.append(p_unary())
+        return join("&&", terms)
 
-    def p_unary() -> Condition:
+    def p_unary() -> tuple[Condition, int]:
+        nonlocal nesting
         t = peek()
         if t is None:
-            raise InputError(f"condition {text!r} ends too early", location=where)
-        if t[0] == "not":
+            raise InputError(f"condition {shown!r} ends too early", location=where)
+        if t[0] in ("not", "lp"):
             take()
-            return Condition("!", p_unary(), None)
-        if t[0] == "lp":
-            take()
-            inner = p_or()
+            nesting += 1
+            if nesting > MAX_DEPTH:
+                raise too_deep()
+            if t[0] == "not":
+                inner, height = p_unary()
+                if height >= MAX_DEPTH:
+                    raise too_deep()
+                nesting -= 1
+                return Condition("!", terms=(inner,)), height + 1
+            inner, height = p_or()
             if peek() is None or take()[0] != "rp":
-                raise InputError(f"condition {text!r}: unbalanced parenthesis", location=where)
-            return inner
+                raise error("unbalanced parenthesis")
+            nesting -= 1
+            return inner, height
         if t[0] != "word":
-            raise InputError(f"condition {text!r}: unexpected {t[1]!r}", location=where)
+            raise error(f"unexpected {t[1]!r}")
         lhs = take()[1]
         op = peek()
         if op is None or op[0] != "op":
-            return Condition("!=", lhs, "")
+            return Condition("!=", lhs, ""), 1
         take()
         rhs = peek()
         if rhs is None or rhs[0] != "word":
-            raise InputError(f"condition {text!r}: {op[1]!r} needs a value", location=where)
+            raise error(f"{op[1]!r} needs a value")
         take()
         if op[1] in ("=~", "!~"):
-            try:
-                re.compile(rhs[1])
-            except re.error as exc:
-                raise InputError(
-                    f"condition: bad regular expression: {exc}", location=where
-                ) from exc
-        return Condition(op[1], lhs, rhs[1])
+            _check_regex(rhs[1], where)
+        return Condition(op[1], lhs, rhs[1]), 1
 
-    cond = p_or()
+    cond, _ = p_or()
     extra = peek()
     if extra is not None:
-        raise InputError(f"condition {text!r}: unexpected {extra[1]!r}", location=where)
+        raise error(f"unexpected {extra[1]!r}")
     return cond
+
+
+def _check_regex(pattern: str, where: Location) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise InputError(f"condition: bad regular expression: {exc}", location=where) from exc
+    except RecursionError as exc:  # the re module parses groups recursively
+        raise InputError(
+            "condition: bad regular expression: groups nested too deeply", location=where
+        ) from exc
 
 
 # --- variables -----------------------------------------------------------------------
@@ -865,62 +948,40 @@ def expand(value: str, lookup: Callable[[str], str | None]) -> str | None:
 # --- entry points --------------------------------------------------------------------
 
 
-def _parse_flat(text: str, path: str) -> Table | None:
-    """The fast path; None when the table needs the general parser.
-
-    Any error also returns None: the general parser then reports it with its column.
-    """
-    rows = _FLAT_LINE.findall(text)
-    if len(rows) != text.count("\n") + 1:
-        return None
-    cmds: list[Command] = []
-    deps: list[Dependency] = []
-    try:
-        for lineno, (name, args) in enumerate(rows, 1):
-            if not name:
-                continue
-            canonical = COMMANDS.get(name.lower())
-            if canonical == "setupRequired" or canonical == "setupOptional":
-                product = args.strip()
-                if product.isidentifier() and product.isascii():
-                    dep = Dependency(product, canonical == "setupOptional", lineno)
-                else:
-                    dep = _setup(canonical, args, lineno, 1, path)
-                cmds.append(dep)
-                deps.append(dep)
-            elif canonical is None:
-                return None
-            else:
-                cmds.append(_command(name, args, lineno, 1, path))
-    except InputError:
-        return None
-    return Table(path, tuple(cmds), True, tuple(deps))
-
-
-def _simple_dependencies(text: str) -> tuple[Dependency, ...]:
+def _simple_dependencies(text: str, dep_rx: re.Pattern[str]) -> tuple[Dependency, ...]:
+    """The dependencies of a fast-path table, with their lines."""
+    if dep_rx is _STRICT_DEP:  # each match starts with the newline before its line
+        text = "\n" + text
+        line, offset = 0, 1
+    else:
+        line, offset = 1, 0
     deps = []
     pos = 0
-    line = 1
     count = text.count
-    for m in _SIMPLE_DEP.finditer(text):
-        start = m.start()
-        line += count("\n", pos, start)
-        pos = start
+    for m in dep_rx.finditer(text):
+        end = m.start() + offset
+        line += count("\n", pos, end)
+        pos = end
         kind, product = m.groups()
         deps.append(Dependency(product, kind[0] in "Oo", line))
     return tuple(deps)
 
 
-def parse_table(text: str, path: str | Path = "<table>") -> Table:
-    """Parse a table file's text; errors name ``path:line:column``."""
+def parse_table(text: str, path: str | Path = "<table>", *, fast: bool = True) -> Table:
+    """Parse a table file's text; errors name ``path:line:column``.
+
+    In time linear in the text.  ``fast=False`` skips the fast paths (the general parser
+    makes the same table: the tests compare the two).
+    """
     p = str(path)
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-    if _STRICT_TABLE.fullmatch(text) is not None:
-        return Table(p, None, True, None, text, _STRICT_DEP.findall("\n" + text))
-    if _SIMPLE_TABLE.fullmatch(text) is not None:
-        return Table(p, None, True, None, text, _SIMPLE_DEP.findall(text))
-    return _parse_flat(text, p) or _parse_blocks(text, p)
+    if fast:
+        if _STRICT_TABLE.fullmatch(text) is not None:
+            return Table._of_simple_text(p, text, _STRICT_DEP)
+        if _SIMPLE_TABLE.fullmatch(text) is not None:
+            return Table._of_simple_text(p, text, _SIMPLE_DEP)
+    return _parse_blocks(text, p)
 
 
 def _parse_blocks(text: str, path: str) -> Table:

@@ -1,4 +1,4 @@
-"""EUPS version ordering and version expressions (spec section 10).
+r"""EUPS version ordering and version expressions (spec section 10).
 
 The comparison follows EUPS: a version splits into a primary part, a ``-pre`` part and a
 ``+post`` part (``1.2-rc1 < 1.2 < 1.2+1``); a trailing ``m<N>``/``p<N>`` on the primary acts
@@ -11,6 +11,11 @@ EUPS compares mixed parts such as ``9`` and ``10a`` as strings, which is not tra
 runs instead (digits before letters, as in ASCII), which agrees with EUPS on every pair
 EUPS orders consistently and makes the comparison a total preorder: ``sorted(key=sort_key)``
 and :func:`vercmp` always agree.
+
+Only ASCII ``0-9`` are digits.  ``str.isdigit`` and ``\d`` also accept ``²``, ``٣`` or ``３``,
+and EUPS, which tries ``int()`` on each part, compares ``٣`` as 3 but ``²`` (which ``int``
+refuses) as text; here every non-ASCII character is text, so any string compares and
+nothing crashes.  Numbers compare by value without ``int()``: no digit limit, linear time.
 """
 
 from __future__ import annotations
@@ -22,15 +27,27 @@ from dataclasses import dataclass
 from ..errors import InputError, Location
 
 _PART_SPLIT = re.compile(r"[._]")
-_RUNS = re.compile(r"\d+|\D+")
-_MP_SUFFIX = re.compile(r"^(.*\d)([mp])(\d+)$")
+_RUNS = re.compile(r"[0-9]++|[^0-9]++")
+_MP_SUFFIX = re.compile(r"(.*[0-9])([mp])([0-9]++)", re.DOTALL)
 
-Token = tuple[int, int | str]
+#: Deepest nesting of parentheses in a version expression.
+MAX_DEPTH = 100
+
+#: ``(0, length, digits)`` for a number (leading zeros dropped: the length orders numbers by
+#: magnitude, the digits then by value), ``(1, 0, text)`` for anything else.
+Token = tuple[int, int, str]
 PartKey = tuple[Token, ...]
 
 
+def _token(run: str) -> Token:
+    if "0" <= run[0] <= "9":
+        digits = run.lstrip("0")
+        return (0, len(digits), digits)
+    return (1, 0, run)
+
+
 def _part_key(part: str) -> PartKey:
-    return tuple((0, int(r)) if r.isdigit() else (1, r) for r in _RUNS.findall(part))
+    return tuple(map(_token, _RUNS.findall(part)))
 
 
 def _parts_key(text: str) -> tuple[PartKey, ...]:
@@ -48,7 +65,7 @@ def split_version(version: str) -> tuple[str, str | None, str | None]:
     pre_part: str | None = pre if dash else None
     post_part: str | None = post if plus else None
     if pre_part is None and post_part is None:
-        m = _MP_SUFFIX.match(primary)
+        m = _MP_SUFFIX.fullmatch(primary)
         if m:
             primary = m.group(1)
             if m.group(2) == "m":
@@ -147,6 +164,7 @@ class _ExprParser:
     def __init__(self, text: str, where: Location | None) -> None:
         self.text = text
         self.where = where
+        self.depth = 0
         self.tokens: list[tuple[str, str, int]] = []
         pos = 0
         while pos < len(text):
@@ -160,7 +178,7 @@ class _ExprParser:
 
     def error(self, message: str) -> InputError:
         # Points at the caller's location (the command), which is where users look.
-        text = self.text.strip()
+        text = shorten(self.text.strip())
         return InputError(f"version expression {text!r}: {message}", location=self.where)
 
     def peek(self) -> tuple[str, str, int] | None:
@@ -201,7 +219,11 @@ class _ExprParser:
         kind, value, _ = tok
         if kind == "lp":
             self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.error(f"parentheses nested more than {MAX_DEPTH} deep")
             inner = self.parse_or()
+            self.depth -= 1
             close = self.peek()
             if close is None or close[0] != "rp":
                 raise self.error("unbalanced parenthesis")
@@ -224,6 +246,11 @@ class _ExprParser:
             self.take()
             return Comparison("==", value)
         raise self.error(f"unexpected {value!r}")
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to about ``limit`` characters, for an error message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_expr(text: str, where: Location | None = None) -> VersionExpr:

@@ -66,7 +66,7 @@ def check_options(o: InstallerOptions) -> None:
 
 def check_env_version(value: str, where: str) -> str:
     """A rubin-env version; a legacy scipipe_conda_env hash is refused with a hint."""
-    if _HEX.match(value) and not value.isdigit():
+    if _HEX.match(value) and not (value.isascii() and value.isdigit()):
         raise InputError(
             f"{where}: {value!r} names a legacy scipipe_conda_env lock file, which this "
             "installer does not support",

@@ -122,7 +122,7 @@ def _official_names(request: FlowRequest, config: FlowConfig) -> FlowNames:
         raise InputError("the official flow needs --source-refs (e.g. 'v29.0.x v29.0.0.rc1')")
     for ref in request.source_refs:
         git.check_ref(ref)
-    final = tag[0].isdigit()
+    final = "0" <= tag[0] <= "9"
     if request.o_latest and not final:
         raise InputError(
             f"--o-latest is only for a final release (a tag that starts with a digit), not {tag}"

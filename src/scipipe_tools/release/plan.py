@@ -162,7 +162,7 @@ def resolve_repos(products: Sequence[Product], repos: Repos) -> tuple[list[Targe
 
 def tag_name_for(git_tag: str, external: bool) -> str:
     """``v`` + tag for an external repo when the tag starts with a digit (``29.1.0``)."""
-    return "v" + git_tag if external and git_tag[:1].isdigit() else git_tag
+    return "v" + git_tag if external and "0" <= git_tag[:1] <= "9" else git_tag
 
 
 def message_for(name: str, build_id: str, eups_tag: str | None) -> str:

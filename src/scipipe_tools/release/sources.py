@@ -17,7 +17,7 @@ from ..eups.taglist import TagList
 
 DEFAULT_VERSIONDB_URL = "https://raw.githubusercontent.com/lsst/versiondb/main/manifests"
 DEFAULT_EUPSTAG_URL = "https://eups.lsst.cloud/stack/src/tags"
-_BUILD_ID = re.compile(r"^b\d+$")
+_BUILD_ID = re.compile(r"^b[0-9]+$")
 
 
 def load_manifest(build_id: str, base: str) -> Manifest:

@@ -20,15 +20,15 @@ from ..errors import InputError
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
 _GIT_TAG = re.compile(r"^[a-z0-9][a-z0-9.]*$")
-_FINAL_GIT = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
-_RC_GIT = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)\.rc(\d+)$")
-_WEEKLY_GIT = re.compile(r"^w\.(\d{4})\.(\d{2})$")
-_DAILY_GIT = re.compile(r"^d\.(\d{4})\.(\d{2})\.(\d{2})$")
-_FINAL_EUPS = re.compile(r"^v(\d+)_(\d+)_(\d+)$")
-_RC_EUPS = re.compile(r"^v(\d+)_(\d+)_(\d+)_rc(\d+)$")
-_WEEKLY_EUPS = re.compile(r"^w_(\d{4})_(\d{2})$")
-_DAILY_EUPS = re.compile(r"^d_(\d{4})_(\d{2})_(\d{2})$")
-_BUILD = re.compile(r"^b\d+$")
+_FINAL_GIT = re.compile(r"^v?([0-9]+)\.([0-9]+)\.([0-9]+)$")
+_RC_GIT = re.compile(r"^v?([0-9]+)\.([0-9]+)\.([0-9]+)\.rc([0-9]+)$")
+_WEEKLY_GIT = re.compile(r"^w\.([0-9]{4})\.([0-9]{2})$")
+_DAILY_GIT = re.compile(r"^d\.([0-9]{4})\.([0-9]{2})\.([0-9]{2})$")
+_FINAL_EUPS = re.compile(r"^v([0-9]+)_([0-9]+)_([0-9]+)$")
+_RC_EUPS = re.compile(r"^v([0-9]+)_([0-9]+)_([0-9]+)_rc([0-9]+)$")
+_WEEKLY_EUPS = re.compile(r"^w_([0-9]{4})_([0-9]{2})$")
+_DAILY_EUPS = re.compile(r"^d_([0-9]{4})_([0-9]{2})_([0-9]{2})$")
+_BUILD = re.compile(r"^b[0-9]+$")
 
 
 class TagKind(StrEnum):
@@ -44,7 +44,7 @@ def git_to_eups(tag: str) -> str:
     """The EUPS tag for a git tag."""
     if not tag:
         raise InputError("empty tag name")
-    out = "v" + tag if tag[0].isdigit() else tag
+    out = "v" + tag if "0" <= tag[0] <= "9" else tag
     return out.replace(".", "_").replace("-", "_")
 
 

@@ -52,8 +52,10 @@ RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-res
 API_VERSION = "2022-11-28"
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-_ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-_ID_LINE = re.compile(r"^(?P<name>.*?) <(?P<email>[^>]*)> (?P<epoch>-?\d+) (?P<tz>[+-]\d{4})$")
+_ISO_UTC = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+_ID_LINE = re.compile(
+    r"^(?P<name>.*?) <(?P<email>[^>]*)> (?P<epoch>-?[0-9]+) (?P<tz>[+-][0-9]{4})$"
+)
 _DEFAULT_MESSAGES = {
     400: "Problems parsing JSON",
     401: "Bad credentials",

@@ -94,7 +94,7 @@ class StaticServer:
     def fail(self, rel: str, kind: str = "500", *, times: int | None = None) -> None:
         """Answer requests for ``rel`` with ``kind`` (a status code or ``"drop"``),
         the next ``times`` times or, when None, until :meth:`heal`."""
-        if kind != DROP and not (kind.isdigit() and 400 <= int(kind) <= 599):
+        if kind != DROP and not (kind.isascii() and kind.isdigit() and 400 <= int(kind) <= 599):
             raise ValueError(f"fault kind must be an HTTP error status or {DROP!r}: {kind!r}")
         with self._lock:
             self._faults["/" + rel.lstrip("/")] = _Fault(kind, times)
