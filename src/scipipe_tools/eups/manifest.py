@@ -119,7 +119,7 @@ def parse_manifest(
         if not stripped:
             continue
         if strict and last == 0 and not stripped.startswith("#"):
-            raise InputError(f"expected the header comment first ({HEADER.strip()!r})",
+            raise InputError(f"expected the header comment first ({' '.join(HEADER.split())!r})",
                              location=Location(p, lineno))  # fmt: skip
         last = lineno
         if stripped.startswith("#"):
