@@ -78,8 +78,15 @@ CASES: list[Case] = [
         "overrides.yaml",
         b"first_tag: w.2020.01\ndiscard_tag: [w.2021.\xfe]\n",
         2,
-        lambda f, tmp: ["changelog", "--repos", str(_repos(tmp)), "--overrides", str(f),
-                        "w.2025.01", "w.2025.02"],  # fmt: skip
+        lambda f, tmp: [
+            "changelog",
+            "--repos",
+            str(_repos(tmp)),
+            "--overrides",
+            str(f),
+            "w.2025.01",
+            "w.2025.02",
+        ],
     ),
     (
         "build matrix",
@@ -114,8 +121,14 @@ CASES: list[Case] = [
         "manifest.txt",
         b"# product SHA1 Version\nBUILD=b\xff1\n",
         2,
-        lambda f, tmp: ["release", "versiondb-publish", "--versiondb", str(tmp / "vdb"),
-                        "--manifest", str(f)],  # fmt: skip
+        lambda f, tmp: [
+            "release",
+            "versiondb-publish",
+            "--versiondb",
+            str(tmp / "vdb"),
+            "--manifest",
+            str(f),
+        ],
     ),
 ]
 
@@ -181,9 +194,7 @@ def test_a_manifest_read_as_input_is_strict(
     assert error.startswith(f"error: {f}:{line}: ") and message in error, error
 
 
-def test_release_tag_reads_its_versiondb_manifest_strictly(
-    scipipe: Invoke, tmp_path: Path
-) -> None:
+def test_release_tag_reads_its_versiondb_manifest_strictly(scipipe: Invoke, tmp_path: Path) -> None:
     (tmp_path / "vdb").mkdir()
     f = tmp_path / "vdb" / "b7.txt"
     f.write_text(_manifest("BUILD=b7", ROW))
