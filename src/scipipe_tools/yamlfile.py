@@ -113,6 +113,8 @@ def compose(
         raise InputError("invalid YAML: nested too deeply", location=Location(str(path))) from None
     if node is not None and (unique_keys or "&" in text):
         _walk(node, text, path, aliases=aliases, unique_keys=unique_keys)
+    if node is not None and "\\" in text:
+        _check_escapes(node, path)
     return node
 
 
@@ -125,7 +127,13 @@ def load(source: Source, path: PathLike) -> tuple[Any, Node | None]:
     try:
         return _construct(_DataLoader, text, path)
     except _CONSTRUCTION_ERRORS:
+        pass
+    try:
         return _construct(_PlacingLoader, text, path)
+    except _CONSTRUCTION_ERRORS as exc:  # in a constructor's second step, past any one node
+        raise InputError(
+            f"invalid YAML: {_words(exc)}"[:200], location=Location(str(path))
+        ) from None
 
 
 def find(node: Node, keys: Iterable[str | int]) -> Node:
@@ -168,7 +176,12 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: PathLike) -> InputError:
         where = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
         problem = _words(exc.problem or exc.context or "cannot parse")
         if exc.context and exc.problem:
-            problem += f" ({_words(exc.context)})"
+            context = _words(exc.context)
+            problem = (
+                f"{context}, {problem}"
+                if problem.startswith("but ")
+                else (f"{problem} ({context})")
+            )
         return InputError(f"invalid YAML: {problem}", location=where)
     if isinstance(exc, yaml.reader.ReaderError):
         # text_of found every character YAML refuses; this is for a parser that disagrees
@@ -214,6 +227,25 @@ def _walk(root: Node, text: str, path: PathLike, *, aliases: bool, unique_keys: 
         if aliases:
             stack.append((node, True))
         stack.extend((child, False) for child in reversed(_children(node)))
+
+
+def _check_escapes(root: Node, path: PathLike) -> None:
+    """No value holds a character the stream could not (``"\\0"`` is a NUL): only an
+    escape in a double-quoted scalar makes one, so this runs when there is a backslash."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            m = _NOT_PRINTABLE.search(str(node.value))
+            if m is not None:
+                raise InputError(f"invalid character U+{ord(m.group()):04X} in a value",
+                                 location=at(path, node))  # fmt: skip
+        else:
+            stack.extend(_children(node))
 
 
 def _children(node: Node) -> list[Node]:
@@ -285,6 +317,8 @@ class _DataLoader(LOADER):  # type: ignore[misc]
     """The safe loader, refusing duplicate keys."""
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, MappingNode):  # !!set on a scalar: the base says where
+            return dict(yaml.constructor.BaseConstructor.construct_mapping(self, node, deep))
         own = node.value  # flatten_mapping takes the merge keys out of this list, in place
         self.flatten_mapping(node)
         mapping: dict[Any, Any] = yaml.constructor.BaseConstructor.construct_mapping(
@@ -306,7 +340,7 @@ class _DataLoader(LOADER):  # type: ignore[misc]
 
 
 #: what constructors raise for a value they cannot make (``!!int abc``, ``!!bool maybe``)
-_CONSTRUCTION_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
+_CONSTRUCTION_ERRORS = (ValueError, TypeError, LookupError, AttributeError, OverflowError)
 
 
 class _PlacingLoader(_DataLoader):
@@ -330,6 +364,8 @@ def _construct(loader_type: Any, text: str, path: PathLike) -> tuple[Any, Node |
             return None, None
         if "&" in text:  # no anchor, no alias: the walk is needed only when there is one
             _walk(node, text, path, aliases=True, unique_keys=False)
+        if "\\" in text:
+            _check_escapes(node, path)
         return loader.construct_document(node), node
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, path) from None

@@ -58,7 +58,11 @@ def _items(node: Node | None) -> list[Node]:
 
 def uses_of(path: Path) -> Iterator[Use]:
     """The ``uses:`` of a workflow (jobs and their steps) or of a composite action."""
-    root = compose(path)
+    return uses_in(compose(path), path)
+
+
+def uses_in(root: Node | None, path: Path) -> Iterator[Use]:
+    """:func:`uses_of` the node tree of the file at ``path``."""
     if root is None:
         return
     holders: list[Node] = []

@@ -201,6 +201,7 @@ def parse_lock(text: str | bytes, path: str | Path = "conda-lock.yml") -> Lock:
             location=yamlfile.at(p, yamlfile.find(root, ["version"])),
             hint="scipipe reads and writes conda-lock.yml version 1",
         )
+    _check_managers(data, root, p)
     models = conda_lock_models()
     try:
         content = models.Lockfile.model_validate(data)
@@ -208,10 +209,13 @@ def parse_lock(text: str | bytes, path: str | Path = "conda-lock.yml") -> Lock:
         first = exc.errors()[0]
         key = ".".join(str(k) for k in first["loc"])
         raise InputError(
-            f"not a valid conda-lock.yml: {key}: {first['msg']}"
+            f"not a valid conda-lock.yml: {key}: {' '.join(first['msg'].split())}"
             + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""),
             location=yamlfile.at(p, yamlfile.find(root, first["loc"])),
         ) from exc
+    except (LookupError, TypeError, AttributeError, ValueError) as exc:  # a model's own bug
+        raise InputError(f"not a valid conda-lock.yml: {type(exc).__name__}: {exc}"[:200],
+                         location=Location(p)) from exc  # fmt: skip
     packages = tuple(
         sorted(
             LockedPackage(
@@ -239,6 +243,20 @@ def parse_lock(text: str | bytes, path: str | Path = "conda-lock.yml") -> Lock:
         tuple(meta.sources),
         dict(meta.custom_metadata or {}),
     )
+
+
+def _check_managers(data: dict[str, object], root: yamlfile.Node, path: str) -> None:
+    """Every package names its manager: conda-lock's hash validator reads it unchecked
+    (a KeyError, not a validation error, when it is missing or wrong)."""
+    packages = data.get("package")
+    for i, package in enumerate(packages if isinstance(packages, list) else []):
+        manager = package.get("manager") if isinstance(package, dict) else "conda"
+        if manager not in ("conda", "pip"):
+            where = yamlfile.find(root, ["package", i, "manager"])
+            raise InputError(
+                f"not a valid conda-lock.yml: package.{i}.manager: expected 'conda' or 'pip'",
+                location=yamlfile.at(path, where),
+            )
 
 
 def explicit_text(packages: Iterable[LockedPackage], *, header: Sequence[str] = ()) -> str:

@@ -173,7 +173,10 @@ def _parse_value(name: str, node: Node, path: str) -> RepoSpec:
 
 
 def _check_url(name: str, url: str, where: Location) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": a bracket the host cannot have
+        raise InputError(f"{name}: invalid URL {url!r}", location=where) from None
     if not parts.scheme or (parts.scheme != "file" and not parts.netloc) or " " in url:
         raise InputError(f"{name}: invalid URL {url!r}", location=where)
 

@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Formatter
 
 from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
@@ -149,12 +150,15 @@ def parse_policy(text: str | bytes, path: str | Path = "teams.yaml") -> TeamPoli
         node = fields["url_pattern"]
         pattern = _string(node, "'url_pattern'", p)
         try:
-            pattern.format(owner="owner", name="name")
-        except (KeyError, IndexError, ValueError) as exc:
+            fields_used = [f for _, f, spec, conv in Formatter().parse(pattern) if f is not None
+                           and (f not in ("owner", "name") or spec or conv)]  # fmt: skip
+        except ValueError:  # an unmatched brace
+            fields_used = [pattern]
+        if fields_used:
             raise InputError(
                 f"'url_pattern' {pattern!r} may use only {{owner}} and {{name}}",
                 location=Location(p, _line(node)),
-            ) from exc
+            )
         if "{name}" not in pattern:
             raise InputError(
                 f"'url_pattern' {pattern!r} lacks {{name}}", location=Location(p, _line(node))
