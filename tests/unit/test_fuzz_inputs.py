@@ -319,6 +319,19 @@ TOKENS = [
 ]
 
 
+#: values of every YAML type and shape, for the keys of a valid file
+VALUES = [
+    b"", b"~", b"null", b"[]", b"{}", b"[[]]", b"[{}]", b"{a: 1}", b"[a, b]", b"[1, 2]",
+    b"true", b"false", b"yes", b"0", b"-1", b"1", b"99999999999999999999", b"1.5", b"-0.0",
+    b"1e999", b".inf", b"-.inf", b".nan", b"0x1F", b"190:20:30", b'""', b"''", b'" "',
+    b"!!binary aGk=", b"!!set {a, b}", b"!!omap [a: 1]", b"2020-01-01", b"2020-01-01T00:00:00Z",
+    b"x" * 300, b"a b c", b"~/x", b"../../etc/passwd", b"/", b"https://", b"file:///x",
+    b"git://h/o/n.git", b"'{owner}/{name}'", b"'{name'", b"DM-1", b"w.2020.01", b"b1",
+    b"linux-64", b"Linux64", b"conda", b"pip", SHA.encode(), b"'" + SHA.encode() + b"'",
+    b"|\n  block\n", b">\n  folded\n", b"&a [1]", b"*a", b"? a", b"- a",
+]  # fmt: skip
+
+
 @st.composite
 def mutated(draw: st.DrawFn, sample: bytes) -> bytes:
     """``sample`` with a few random edits: most of the file stays valid, so the parser
@@ -326,7 +339,7 @@ def mutated(draw: st.DrawFn, sample: bytes) -> bytes:
     data = bytearray(sample)
     for _ in range(draw(st.integers(1, 5))):
         at = draw(st.integers(0, len(data)))
-        op = draw(st.sampled_from(["byte", "token", "cut", "line", "swap", "truncate"]))
+        op = draw(st.sampled_from(["byte", "token", "cut", "line", "swap", "truncate", "value"]))
         if op == "byte" and data:
             data[min(at, len(data) - 1)] = draw(st.integers(0, 255))
         elif op == "token":
@@ -343,6 +356,12 @@ def mutated(draw: st.DrawFn, sample: bytes) -> bytes:
             data = bytearray(b"\n".join(lines))
         elif op == "truncate":
             del data[at:]
+        elif op == "value":  # another type or shape where the format wants a value
+            lines = bytes(data).split(b"\n")
+            i = draw(st.integers(0, len(lines) - 1))
+            key, sep, _ = lines[i].partition(b": ")
+            lines[i] = key + (sep or b": ") + draw(st.sampled_from(VALUES))
+            data = bytearray(b"\n".join(lines))
     return bytes(data)
 
 
@@ -375,7 +394,7 @@ def test_the_samples_parse(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(PARSERS))
 def test_parsers_give_a_result_or_our_error(name: str) -> None:
     @settings(
-        max_examples=150 * MULT,
+        max_examples=300 * MULT,
         deadline=DEADLINE_MS,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
@@ -410,7 +429,7 @@ ADVERSARIAL: list[tuple[str, bytes]] = [
     (
         "explicit",
         b"@EXPLICIT\n"
-        + b"".join(b"https://x/linux-64/p%d-1-0.conda#%s\n" % (i, b"0" * 32) for i in range(20000)),
+        + b"".join(b"https://x/linux-64/p%d-1-0.conda#%s\n" % (i, b"0" * 32) for i in range(60000)),
     ),
     ("explicit", b"@EXPLICIT\n" + b"https://x/linux-64/p-1-0.conda\n" * 20000),
     (
