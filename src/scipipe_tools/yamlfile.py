@@ -11,7 +11,8 @@ file and refuse, with ``file:line:column``:
 - aliases (``*name``), unless the caller allows them; then a recursive alias, or aliases
   that expand past :data:`MAX_EXPANSION` nodes (the "billion laughs"), are refused.
 
-Safe loading only (no Python objects), with libyaml's parser when it is there.
+Safe loading only (no Python objects), with libyaml's parser when it is there; :func:`dump`
+writes plain data the same way.
 :class:`NodeReader` has the typed reads of a node that several readers share.
 """
 
@@ -43,6 +44,7 @@ __all__ = [
     "at",
     "column",
     "compose",
+    "dump",
     "find",
     "line",
     "load",
@@ -53,6 +55,7 @@ PathLike = str | os.PathLike[str]
 
 #: libyaml when present: composing a big lock is several times faster
 LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 STR = "tag:yaml.org,2002:str"
 INT = "tag:yaml.org,2002:int"
@@ -134,6 +137,12 @@ def load(source: Source, path: PathLike) -> tuple[Any, Node | None]:
         raise InputError(
             f"invalid YAML: {_words(exc)}"[:200], location=Location(str(path))
         ) from None
+
+
+def dump(data: Any, *, sort_keys: bool = True) -> str:
+    """``data`` (plain values only) as YAML, block style, with libyaml's emitter when present."""
+    text: str = yaml.dump(data, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False)
+    return text
 
 
 def find(node: Node, keys: Iterable[str | int]) -> Node:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-import yaml
-
 from .. import yamlfile
 from ..errors import InputError, Location
 from ..files import check_utf8, read_text, write_atomic
@@ -172,8 +170,7 @@ def write_lock(path: Path, lock: Lock, *, command: str = "scipipe env lock") -> 
         custom_metadata={"generator": GENERATOR, **lock.custom},
     )
     output = models.Lockfile(package=deps, metadata=meta).dict_for_output()
-    dumper = getattr(yaml, "CDumper", yaml.Dumper)
-    body = yaml.dump(output, Dumper=dumper, sort_keys=False)
+    body = yamlfile.dump(output, sort_keys=False)
     write_atomic(path, _header(lock.sources, command) + body)
 
 
