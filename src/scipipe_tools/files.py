@@ -64,11 +64,6 @@ def _not_utf8(byte: int, where: Location) -> InputError:
     return InputError(f"not UTF-8: byte 0x{byte:02x}", location=where)
 
 
-def read_utf8(path: str | os.PathLike[str], what: str) -> str:
-    """:func:`read_text`, refusing a file that is not UTF-8 (at the line of the first bad byte)."""
-    return check_utf8(read_text(path, what), path)
-
-
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

@@ -186,11 +186,8 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: PathLike) -> InputError:
         problem = _words(exc.problem or exc.context or "cannot parse")
         if exc.context and exc.problem:
             context = _words(exc.context)
-            problem = (
-                f"{context}, {problem}"
-                if problem.startswith("but ")
-                else (f"{problem} ({context})")
-            )
+            but = problem.startswith("but ")  # "expected a single document, but found ..."
+            problem = f"{context}, {problem}" if but else f"{problem} ({context})"
         return InputError(f"invalid YAML: {problem}", location=where)
     if isinstance(exc, yaml.reader.ReaderError):
         # text_of found every character YAML refuses; this is for a parser that disagrees

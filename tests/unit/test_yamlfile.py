@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
 from scipipe_tools import yamlfile
 from scipipe_tools.errors import InputError
-from scipipe_tools.files import decode, read_utf8
+from scipipe_tools.files import check_utf8, decode, read_text
 
 
 def _error(source: str | bytes, **kw: bool) -> str:
@@ -39,15 +40,13 @@ def test_bytes_and_characters_yaml_cannot_hold(source: str | bytes, expected: st
     assert _load_error(source) == expected
 
 
-def test_decode_and_read_utf8_agree(tmp_path: object) -> None:
-    from pathlib import Path
-
-    f = Path(str(tmp_path)) / "x.txt"
+def test_decode_and_read_text_then_check_utf8_agree(tmp_path: Path) -> None:
+    f = tmp_path / "x.txt"
     f.write_bytes(b"ok\nstill ok \xe2\x82\n")
     with pytest.raises(InputError) as a:
         decode(f.read_bytes(), f)
     with pytest.raises(InputError) as b:
-        read_utf8(f, "x")
+        check_utf8(read_text(f, "x"), f)
     assert str(a.value) == str(b.value) == f"{f}:2:10: not UTF-8: byte 0xe2"
 
 
