@@ -139,6 +139,7 @@ def _parse_value(name: str, node: Node, path: str) -> RepoSpec:
             location=Location(path, line),
         )
     fields: dict[str, Node] = {}
+    key_lines: dict[str, int] = {}
     for k, v in node.value:
         key = str(k.value) if isinstance(k, ScalarNode) else "?"
         if key not in ALLOWED_KEYS:
@@ -148,8 +149,10 @@ def _parse_value(name: str, node: Node, path: str) -> RepoSpec:
                 hint=did_you_mean(key, ALLOWED_KEYS),
             )
         if key in fields:
-            raise InputError(f"{name}: duplicate key {key!r}", location=Location(path, _line(k)))
+            raise InputError(f"{name}: duplicate key {key!r} (first at line {key_lines[key]})",
+                             location=Location(path, _line(k)))  # fmt: skip
         fields[key] = v
+        key_lines[key] = _line(k)
     if "url" not in fields:
         raise InputError(f"{name}: missing 'url'", location=Location(path, line))
     url = _scalar_str(fields["url"], name, "url", path)
