@@ -378,7 +378,7 @@ def test_dry_run_and_refusals(scipipe: Invoke, locked: Path, tmp_path: Path) -> 
     bad = tmp_path / "bad.yml"
     bad.write_text("version: 1\nmetadata:\n  platforms: [linux-64\n")
     r = scipipe("env", "create", "--lock", bad, "-p", prefix)
-    assert r.code == 2 and r.err.startswith(f"error: {bad}:4:1: not valid YAML")
+    assert r.code == 2 and r.err.startswith(f"error: {bad}:4:1: invalid YAML")
 
 
 def test_a_failed_install_leaves_no_environment(

@@ -174,7 +174,7 @@ def test_tag_teams_cli(scipipe: Invoke, world: ReleaseWorld, tmp_path: Path) -> 
     assert world.tag_of(world.aux[0], "w.2025.15") is not None
     again = scipipe(*args)
     assert again.code == 2  # one error per repo that has the tag
-    assert f"error: {world.aux[0]}: {world.aux[0]}: tag w.2025.15 exists (matches)" in again.err
+    assert f"error: {world.aux[0]}: tag w.2025.15 exists (matches)" in again.err
     skip = scipipe(*args, "--ignore-existing-tag", "--json")
     assert skip.code == 0
     assert {r["outcome"] for r in json.loads(skip.out)["repos"]} == {"exists"}

@@ -51,7 +51,7 @@ def test_overrides_default_skips_testdata() -> None:
             ":2",
             "40-digit SHA1",
         ),
-        ("first_tag: [1\n", "", "not valid YAML"),
+        ("first_tag: [1\n", ":2:1", "invalid YAML"),
     ],
 )
 def test_overrides_errors_name_the_line(text: str, where: str, message: str) -> None:

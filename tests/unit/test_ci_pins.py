@@ -85,5 +85,5 @@ def test_line_of_a_json_path(tmp_path: Path) -> None:
 def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
     wf = tmp_path / "wf.yaml"
     wf.write_text("on: push\njobs: [\n")
-    with pytest.raises(InputError, match=r"wf.yaml:3: invalid YAML"):
+    with pytest.raises(InputError, match=r"wf.yaml:3:1: invalid YAML"):
         list(uses_of(wf))

@@ -164,7 +164,7 @@ def test_explicit_files_parse_to_a_one_platform_lock() -> None:
         ("@EXPLICIT\nhttps://x/noarch/a-1-0.conda\n", r"env: cannot tell the platform"),
         (
             "@EXPLICIT\nhttps://x/linux-64/a-1-0.conda\nhttps://x/linux-64/a-2-0.conda\n",
-            "env: package listed twice: a",
+            r"env:3: package listed twice: a \(first at line 2\)",
         ),
     ],
 )

@@ -23,12 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlfile
 from ..files import write_atomic
 from . import _svg
-
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present
 
 BUILT = "built"
 INSTALLED_BINARY = "installed-binary"
@@ -137,7 +134,7 @@ def write_status(
         f" for build {build_id or '(no build id)'}.\n"
         "# Every product's outcome, times and log tail are in status.json beside it.\n"
     )
-    write_atomic(yaml_path, header + yaml.dump(status, Dumper=_DUMPER, default_flow_style=False))
+    write_atomic(yaml_path, header + yamlfile.dump(status))
     text = json.dumps(status_json(build_id, reports), indent=2, sort_keys=True)
     write_atomic(json_path, text + "\n")
     return yaml_path, json_path

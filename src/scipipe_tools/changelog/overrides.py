@@ -23,10 +23,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
 from ..files import read_text
+from ..yamlfile import STR, TIMESTAMP, MappingNode, Node, ScalarNode, SequenceNode
 
 KEYS = ("first_tag", "discard_tag", "skip_products", "patch_merges")
 PATCH_KEYS = ("url", "product", "ticket", "oid", "date")
@@ -56,40 +56,35 @@ class Overrides:
         return any(fnmatch.fnmatchcase(product, pat) for pat in self.skip_products)
 
 
-def _str(node: yaml.Node, where: Location, what: str) -> str:
-    if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+def _str(node: Node, where: Location, what: str) -> str:
+    if not isinstance(node, ScalarNode) or node.tag != STR:
         raise InputError(f"{what} must be a string", location=where)
     return str(node.value)
 
 
-def _at(path: str, node: yaml.Node) -> Location:
-    return Location(path, node.start_mark.line + 1)
+_at = yamlfile.at
 
 
-def _str_list(node: yaml.Node, path: str, what: str) -> tuple[str, ...]:
-    if not isinstance(node, yaml.SequenceNode):
+def _str_list(node: Node, path: str, what: str) -> tuple[str, ...]:
+    if not isinstance(node, SequenceNode):
         raise InputError(f"{what} must be a list", location=_at(path, node))
     return tuple(_str(item, _at(path, item), f"{what} entries") for item in node.value)
 
 
-def _patch(node: yaml.Node, path: str) -> PatchMerge:
+def _patch(node: Node, path: str) -> PatchMerge:
     where = _at(path, node)
-    if not isinstance(node, yaml.MappingNode):
+    if not isinstance(node, MappingNode):
         raise InputError("a patch_merges entry must be a mapping", location=where)
     values: dict[str, str] = {}
     for key_node, value_node in node.value:
-        key = str(key_node.value)
+        key = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
         if key not in PATCH_KEYS:
             raise InputError(
                 f"patch_merges: unknown key {key!r}",
                 hint=did_you_mean(key, PATCH_KEYS),
                 location=_at(path, key_node),
             )
-        if (
-            key == "date"
-            and isinstance(value_node, yaml.ScalarNode)
-            and value_node.tag == "tag:yaml.org,2002:timestamp"
-        ):
+        if key == "date" and isinstance(value_node, ScalarNode) and value_node.tag == TIMESTAMP:
             values[key] = str(value_node.value)  # YAML reads an unquoted date as a timestamp
             continue
         values[key] = _str(value_node, _at(path, value_node), f"patch_merges.{key}")
@@ -106,22 +101,16 @@ def _patch(node: yaml.Node, path: str) -> PatchMerge:
     return PatchMerge(**values)
 
 
-def parse_overrides(text: str, path: str | Path = "overrides.yaml") -> Overrides:
+def parse_overrides(text: str | bytes, path: str | Path = "overrides.yaml") -> Overrides:
     p = str(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                         location=Location(p, line)) from None  # fmt: skip
+    root = yamlfile.compose(text, p)
     if root is None:
         return Overrides()
-    if not isinstance(root, yaml.MappingNode):
+    if not isinstance(root, MappingNode):
         raise InputError("expected a mapping of overrides", location=_at(p, root))
     out: dict[str, object] = {}
     for key_node, value_node in root.value:
-        key = str(key_node.value)
+        key = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
         if key not in KEYS:
             raise InputError(
                 f"unknown key {key!r}", hint=did_you_mean(key, KEYS), location=_at(p, key_node)
@@ -129,7 +118,7 @@ def parse_overrides(text: str, path: str | Path = "overrides.yaml") -> Overrides
         if key == "first_tag":
             out[key] = _str(value_node, _at(p, value_node), key)
         elif key == "patch_merges":
-            if not isinstance(value_node, yaml.SequenceNode):
+            if not isinstance(value_node, SequenceNode):
                 raise InputError("patch_merges must be a list", location=_at(p, value_node))
             out[key] = tuple(_patch(item, p) for item in value_node.value)
         else:

@@ -517,7 +517,7 @@ def _commit(directory: Path, files: dict[str, str], *, manifest: bool) -> list[P
 
 def _read_manifest(directory: Path) -> set[str]:
     try:
-        lines = (directory / MANIFEST).read_text(encoding="utf-8").splitlines()
+        lines = (directory / MANIFEST).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return set()
     # only plain names of this directory: a doctored list cannot reach elsewhere

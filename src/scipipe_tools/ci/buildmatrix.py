@@ -25,11 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
 from ..files import read_text
-from ..release.flowconfig import _compose, _Reader
+from ..yamlfile import Node, NodeReader, SequenceNode
 
 #: conda platforms a build can target (rubin-env is built for these).
 CONDA_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
@@ -75,7 +74,7 @@ class BuildMatrix:
         return tuple(p for p in self.platforms if not wanted or p.name in wanted)
 
 
-def _platform(r: _Reader, node: yaml.Node, index: int) -> Platform:
+def _platform(r: NodeReader, node: Node, index: int) -> Platform:
     what = f"platforms[{index}]"
     m = r.mapping(node, what, PLATFORM_KEYS)
     for key in ("name", "runner", "label", "eups_flavor"):
@@ -105,10 +104,10 @@ def _platform(r: _Reader, node: yaml.Node, index: int) -> Platform:
     )
 
 
-def parse_build_matrix(text: str, path: str | Path = "build-matrix.yaml") -> BuildMatrix:
+def parse_build_matrix(text: str | bytes, path: str | Path = "build-matrix.yaml") -> BuildMatrix:
     where = Path(path)
-    r = _Reader(where)
-    root = _compose(text, where)
+    r = NodeReader(where)
+    root = yamlfile.compose(text, where)
     if root is None:
         raise InputError(
             "empty file: expected rubin_env, platforms and canonical", location=Location(str(path))
@@ -119,7 +118,7 @@ def parse_build_matrix(text: str, path: str | Path = "build-matrix.yaml") -> Bui
             raise r.fail(root, f"missing {key!r}")
     rubin_env = r.string(m["rubin_env"][1], "rubin_env")
     pnode = m["platforms"][1]
-    if not isinstance(pnode, yaml.SequenceNode) or not pnode.value:
+    if not isinstance(pnode, SequenceNode) or not pnode.value:
         raise r.fail(pnode, "platforms must be a non-empty list")
     platforms: list[Platform] = []
     for i, item in enumerate(pnode.value):

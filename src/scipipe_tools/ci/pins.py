@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from ..errors import InputError, Location
+from .. import yamlfile
+from ..errors import InputError
 from ..files import read_text
+from ..yamlfile import MappingNode, Node, ScalarNode, SequenceNode
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@\s]+)?@[0-9a-f]{40}$")
 DOCKER_PINNED = re.compile(r"^docker://[^@\s]+@sha256:[0-9a-f]{64}$")
 
@@ -36,42 +35,37 @@ class Use:
         return v.startswith(("./", "$/")) or bool(PINNED.match(v) or DOCKER_PINNED.match(v))
 
 
-def compose(path: Path) -> yaml.Node | None:
-    text = read_text(path, "YAML file")
-    try:
-        node: yaml.Node | None = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else None
-        problem = " ".join(str(exc.problem).split())
-        raise InputError(f"invalid YAML: {problem}", location=Location(str(path), line)) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", location=Location(str(path))) from exc
-    return node
+def compose(path: Path) -> Node | None:
+    """A workflow's node tree; GitHub allows anchors and aliases in workflows."""
+    return yamlfile.compose(read_text(path, "YAML file"), path, aliases=True)
 
 
-def _get(node: yaml.Node, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
+def _get(node: Node, key: str) -> Node | None:
+    if isinstance(node, MappingNode):
         for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):
+            if isinstance(k, ScalarNode) and k.value == key and isinstance(v, Node):
                 return v
     return None
 
 
-def _items(node: yaml.Node | None) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
+def _items(node: Node | None) -> list[Node]:
+    if isinstance(node, MappingNode):
         return [v for _, v in node.value]
-    if isinstance(node, yaml.SequenceNode):
+    if isinstance(node, SequenceNode):
         return list(node.value)
     return []
 
 
 def uses_of(path: Path) -> Iterator[Use]:
     """The ``uses:`` of a workflow (jobs and their steps) or of a composite action."""
-    root = compose(path)
+    return uses_in(compose(path), path)
+
+
+def uses_in(root: Node | None, path: Path) -> Iterator[Use]:
+    """:func:`uses_of` the node tree of the file at ``path``."""
     if root is None:
         return
-    holders: list[yaml.Node] = []
+    holders: list[Node] = []
     for job in _items(_get(root, "jobs")):
         holders.append(job)
         holders.extend(_items(_get(job, "steps")))
@@ -80,8 +74,8 @@ def uses_of(path: Path) -> Iterator[Use]:
         holders.extend(_items(_get(runs, "steps")))
     for holder in holders:
         node = _get(holder, "uses")
-        if isinstance(node, yaml.ScalarNode):
-            yield Use(path, int(node.start_mark.line) + 1, str(node.value))
+        if isinstance(node, ScalarNode):
+            yield Use(path, yamlfile.line(node), str(node.value))
 
 
 def unpinned(paths: list[Path]) -> list[Use]:
@@ -99,16 +93,5 @@ def line_of(path: Path, json_path: str) -> int | None:
         return None
     if node is None:
         return None
-    line = int(node.start_mark.line) + 1
-    for key, index in _PATH_PART.findall(json_path.removeprefix("$")):
-        nxt: yaml.Node | None
-        if key:
-            nxt = _get(node, key)
-        else:
-            seq = node.value if isinstance(node, yaml.SequenceNode) else []
-            nxt = seq[int(index)] if int(index) < len(seq) else None
-        if nxt is None:
-            break
-        node = nxt
-        line = int(node.start_mark.line) + 1
-    return line
+    keys = [key or int(index) for key, index in _PATH_PART.findall(json_path.removeprefix("$"))]
+    return yamlfile.line(yamlfile.find(node, keys))

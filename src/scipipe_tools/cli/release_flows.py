@@ -220,7 +220,7 @@ def versiondb_publish_cmd(
     from ..release.vdbpublish import publish_versiondb, record_and_publish
 
     if manifest is not None:
-        m = read_manifest(manifest)
+        m = read_manifest(manifest, strict=True)
         if build_id is not None and build_id != m.build_id:
             raise InputError(f"--build-id {build_id} but {manifest} is BUILD={m.build_id}")
         result = record_and_publish(versiondb, m, remote, dry_run=dry_run)

@@ -32,7 +32,7 @@ from ..env.platforms import current_platform, normalize_platform
 from ..errors import InputError, IntegrityError, Location, ResolutionError
 from ..eups.stack import Stack, check_tag
 from ..eups.taglist import TagList, TagRow, parse_taglist
-from ..files import write_atomic
+from ..files import read_text, write_atomic
 from ..progress import NULL, Progress
 from . import layout
 from .collect import Collection, Product, collect
@@ -196,7 +196,8 @@ def _taglist(root: Path, name: str, rows: tuple[TagRow, ...], headers: dict[str,
     existing = None
     for rel in layout.taglist_paths(name):
         if (root / rel).is_file():
-            existing = parse_taglist((root / rel).read_text(), root / rel, expect_tag=name)
+            text = read_text(root / rel, "tag list")
+            existing = parse_taglist(text, root / rel, expect_tag=name)
             break
     merged = {r.product: r for r in rows}
     if existing is not None and existing.build_id == headers["BUILD"]:

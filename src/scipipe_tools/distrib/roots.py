@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from ..errors import InputError, NetworkError, ResolutionError
 from ..eups.taglist import TagList, parse_taglist
-from ..files import atomic_writer
+from ..files import atomic_writer, decode
 from ..http import USER_AGENT
 from . import layout
 
@@ -78,8 +78,9 @@ class Root(ABC):
         """The bytes of ``rel``; ResolutionError when missing, NetworkError when unreachable."""
 
     def read_text(self, rel: str) -> str:
-        """The text of ``rel``; ResolutionError when missing, NetworkError when unreachable."""
-        return self.read_bytes(rel).decode("utf-8", errors="replace")
+        """The text of ``rel``; ResolutionError when missing, NetworkError when unreachable,
+        InputError (at its line) when it is not UTF-8: every caller parses it."""
+        return decode(self.read_bytes(rel), self.url(rel))
 
     @abstractmethod
     def fetch(self, rel: str, dest: Path) -> None:

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-import yaml
-
+from .. import yamlfile
 from ..errors import InputError, Location
-from ..files import read_text, write_atomic
+from ..files import check_utf8, read_text, write_atomic
 
 GENERATOR = "scipipe-tools"
 
@@ -137,10 +136,6 @@ def _deferred_package(name: str) -> bool:
     return True
 
 
-def _yaml_loader() -> type[yaml.SafeLoader]:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster on big locks
-
-
 def write_lock(path: Path, lock: Lock, *, command: str = "scipipe env lock") -> None:
     """Write ``lock`` as conda-lock.yml version 1, atomically, with our header.
 
@@ -175,8 +170,7 @@ def write_lock(path: Path, lock: Lock, *, command: str = "scipipe env lock") -> 
         custom_metadata={"generator": GENERATOR, **lock.custom},
     )
     output = models.Lockfile(package=deps, metadata=meta).dict_for_output()
-    dumper = getattr(yaml, "CDumper", yaml.Dumper)
-    body = yaml.dump(output, Dumper=dumper, sort_keys=False)
+    body = yamlfile.dump(output, sort_keys=False)
     write_atomic(path, _header(lock.sources, command) + body)
 
 
@@ -188,25 +182,23 @@ def read_lock(path: Path) -> Lock:
     return parse_lock(read_text(path, "lock file"), path)
 
 
-def parse_lock(text: str, path: str | Path = "conda-lock.yml") -> Lock:
+def parse_lock(text: str | bytes, path: str | Path = "conda-lock.yml") -> Lock:
     """:func:`read_lock` of text already read."""
     from pydantic import ValidationError
 
-    try:
-        data = yaml.load(text, Loader=_yaml_loader())
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
-        raise InputError(f"not valid YAML: {exc.problem}", location=where) from exc
-    if not isinstance(data, dict):
-        raise InputError("not a conda-lock.yml: expected a mapping", location=Location(str(path)))
+    p = str(path)
+    data, root = yamlfile.load(text, p)  # libyaml's parser: 5x faster on big locks
+    if not isinstance(data, dict) or root is None:
+        raise InputError("not a conda-lock.yml: expected a mapping",
+                         location=yamlfile.at(p, root) if root else Location(p))  # fmt: skip
     version = data.pop("version", None)
-    if version != 1:
+    if type(version) is not int or version != 1:  # not True, not 1.0
         raise InputError(
             f"not a conda-lock.yml version 1 (version: {version!r})",
-            location=Location(str(path)),
+            location=yamlfile.at(p, yamlfile.find(root, ["version"])),
             hint="scipipe reads and writes conda-lock.yml version 1",
         )
+    _check_managers(data, root, p)
     models = conda_lock_models()
     try:
         content = models.Lockfile.model_validate(data)
@@ -214,10 +206,13 @@ def parse_lock(text: str, path: str | Path = "conda-lock.yml") -> Lock:
         first = exc.errors()[0]
         key = ".".join(str(k) for k in first["loc"])
         raise InputError(
-            f"not a valid conda-lock.yml: {key}: {first['msg']}"
+            f"not a valid conda-lock.yml: {key}: {' '.join(first['msg'].split())}"
             + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""),
-            location=Location(str(path)),
+            location=yamlfile.at(p, yamlfile.find(root, first["loc"])),
         ) from exc
+    except (LookupError, TypeError, AttributeError, ValueError) as exc:  # a model's own bug
+        raise InputError(f"not a valid conda-lock.yml: {type(exc).__name__}: {exc}"[:200],
+                         location=Location(p)) from exc  # fmt: skip
     packages = tuple(
         sorted(
             LockedPackage(
@@ -245,6 +240,20 @@ def parse_lock(text: str, path: str | Path = "conda-lock.yml") -> Lock:
         tuple(meta.sources),
         dict(meta.custom_metadata or {}),
     )
+
+
+def _check_managers(data: dict[str, object], root: yamlfile.Node, path: str) -> None:
+    """Every package names its manager: conda-lock's hash validator reads it unchecked
+    (a KeyError, not a validation error, when it is missing or wrong)."""
+    packages = data.get("package")
+    for i, package in enumerate(packages if isinstance(packages, list) else []):
+        manager = package.get("manager") if isinstance(package, dict) else "conda"
+        if manager not in ("conda", "pip"):
+            where = yamlfile.find(root, ["package", i, "manager"])
+            raise InputError(
+                f"not a valid conda-lock.yml: package.{i}.manager: expected 'conda' or 'pip'",
+                location=yamlfile.at(path, where),
+            )
 
 
 def explicit_text(packages: Iterable[LockedPackage], *, header: Sequence[str] = ()) -> str:
@@ -310,6 +319,7 @@ def parse_explicit(text: str, path: str | Path = "env", platform: str | None = N
     wants is the caller's business (:func:`read_env` refuses another one).
     """
     p = str(path)
+    check_utf8(text, p)
     header_platform: str | None = None
     packages: list[tuple[int, str, str | None, str | None]] = []
     seen_marker = False
@@ -346,6 +356,7 @@ def parse_explicit(text: str, path: str | Path = "env", platform: str | None = N
                          location=Location(p))  # fmt: skip
     locked: list[LockedPackage] = []
     channels: dict[str, None] = {}
+    first: dict[str, int] = {}
     for lineno, url, md5, sha256 in packages:
         base, _subdir, fn = url.rsplit("/", 2)
         stem = fn.removesuffix(".conda").removesuffix(".tar.bz2")
@@ -353,12 +364,12 @@ def parse_explicit(text: str, path: str | Path = "env", platform: str | None = N
         if len(parts) != 3 or not all(parts):
             raise InputError(f"cannot read name-version-build from {fn!r}",
                              location=Location(p, lineno))  # fmt: skip
+        if parts[0] in first:
+            raise InputError(f"package listed twice: {parts[0]} (first at line {first[parts[0]]})",
+                             location=Location(p, lineno))  # fmt: skip
+        first[parts[0]] = lineno
         channels[base] = None
         locked.append(LockedPackage(chosen, parts[0], parts[1], parts[2], url, md5, sha256))
-    names = [lp.name for lp in locked]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InputError(f"package listed twice: {', '.join(dupes)}", location=Location(p))
     return Lock(tuple(sorted(locked)), (chosen,), tuple(channels))
 
 

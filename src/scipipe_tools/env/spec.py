@@ -25,12 +25,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
 from ..files import read_text
+from ..yamlfile import MappingNode, Node, ScalarNode, SequenceNode
+from ..yamlfile import line as _line
 
 KNOWN_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "noarch")
 DEFAULT_VIRTUAL: dict[str, dict[str, str]] = {
@@ -81,23 +81,19 @@ class EnvSpec:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _strings(node: yaml.Node, path: str, key: str) -> tuple[str, ...]:
-    if not isinstance(node, yaml.SequenceNode):
+def _strings(node: Node, path: str, key: str) -> tuple[str, ...]:
+    if not isinstance(node, SequenceNode):
         raise InputError(f"{key!r} must be a list", location=Location(path, _line(node)))
     out = []
     for item in node.value:
-        if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+        if not isinstance(item, ScalarNode) or not str(item.value).strip():
             raise InputError(f"{key!r}: entries must be strings",
                              location=Location(path, _line(item)))  # fmt: skip
         out.append(str(item.value).strip())
     return tuple(out)
 
 
-def _specs(node: yaml.Node, path: str, key: str) -> tuple[str, ...]:
+def _specs(node: Node, path: str, key: str) -> tuple[str, ...]:
     specs = _strings(node, path, key)
     for item, spec in zip(node.value, specs, strict=True):
         if not _SPEC.match(spec):
@@ -106,25 +102,37 @@ def _specs(node: yaml.Node, path: str, key: str) -> tuple[str, ...]:
     return specs
 
 
-def parse_spec(text: str, path: str | Path = "env.yaml") -> EnvSpec:
+def _virtual(node: Node, path: str) -> dict[str, dict[str, str]]:
+    """``{platform: {name: version}}``, the versions as written (``2.30`` stays 2.30)."""
+    bad = InputError("'virtual_packages' must map platforms to {name: version}",
+                     location=Location(path, _line(node)))  # fmt: skip
+    if not isinstance(node, MappingNode):
+        raise bad
+    out: dict[str, dict[str, str]] = {}
+    for plat, packages in node.value:
+        if not isinstance(plat, ScalarNode) or not isinstance(packages, MappingNode):
+            raise bad
+        versions: dict[str, str] = {}
+        for name, version in packages.value:
+            if not isinstance(name, ScalarNode) or not isinstance(version, ScalarNode):
+                raise bad
+            if not str(version.value).strip():
+                raise bad
+            versions[str(name.value)] = str(version.value)
+        out[str(plat.value)] = versions
+    return out
+
+
+def parse_spec(text: str | bytes, path: str | Path = "env.yaml") -> EnvSpec:
     p = str(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        loc = Location(p, mark.line + 1, mark.column + 1) if mark else Location(p)
-        raise InputError(
-            f"invalid YAML: {' '.join(str(exc.problem).split())}", location=loc
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(
-            f"invalid YAML: {' '.join(str(exc).split())}", location=Location(p)
-        ) from exc
-    if not isinstance(root, yaml.MappingNode):
-        raise InputError("expected a mapping", location=Location(p, _line(root) if root else None))
-    fields: dict[str, yaml.Node] = {}
+    root = yamlfile.compose(text, p)
+    if root is None:
+        raise InputError("empty file: expected a mapping", location=Location(p))
+    if not isinstance(root, MappingNode):
+        raise InputError("expected a mapping", location=Location(p, _line(root)))
+    fields: dict[str, Node] = {}
     for k, v in root.value:
-        key = str(k.value)
+        key = str(k.value) if isinstance(k, ScalarNode) else "?"
         if key not in _KEYS:
             raise InputError(f"unknown key {key!r}", location=Location(p, _line(k)),
                              hint=did_you_mean(key, _KEYS))  # fmt: skip
@@ -135,15 +143,17 @@ def parse_spec(text: str, path: str | Path = "env.yaml") -> EnvSpec:
     scalars: dict[str, str] = {}
     for key in ("name", "version"):
         node = fields[key]
-        if not isinstance(node, yaml.ScalarNode) or not str(node.value):
+        if not isinstance(node, ScalarNode) or not str(node.value):
             raise InputError(f"{key!r} must be a string", location=Location(p, _line(node)))
         scalars[key] = str(node.value)
     variants: dict[str, tuple[str, ...]] = {}
     if "variants" in fields:
         vnode = fields["variants"]
-        if not isinstance(vnode, yaml.MappingNode):
+        if not isinstance(vnode, MappingNode):
             raise InputError("'variants' must be a mapping", location=Location(p, _line(vnode)))
         for k, v in vnode.value:
+            if not isinstance(k, ScalarNode):
+                raise InputError("a variant name must be a string", location=Location(p, _line(k)))
             variants[str(k.value)] = _specs(v, p, f"variants.{k.value}")
     platforms: tuple[str, ...] = ("linux-64",)
     if "platforms" in fields:
@@ -154,11 +164,7 @@ def parse_spec(text: str, path: str | Path = "env.yaml") -> EnvSpec:
                                  hint=did_you_mean(plat, KNOWN_PLATFORMS))  # fmt: skip
     virtual: dict[str, dict[str, str]] = {}
     if "virtual_packages" in fields:
-        data: Any = yaml.safe_load(yaml.serialize(fields["virtual_packages"]))
-        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-            raise InputError("'virtual_packages' must map platforms to {name: version}",
-                             location=Location(p, _line(fields["virtual_packages"])))  # fmt: skip
-        virtual = {str(k): {str(n): str(ver) for n, ver in v.items()} for k, v in data.items()}
+        virtual = _virtual(fields["virtual_packages"], p)
     return EnvSpec(
         p,
         scalars["name"],

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
-from ..files import read_text
+from ..files import check_utf8, read_text
 from .graph import toposort
 from .pkgversion import SHA1
 
 HEADER = f"# {'product':<23} {'SHA1':<41} {'Version':<30}\n"
 _VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _BUILD_FILE = re.compile(r"^(b[0-9]+)\.txt$")
+#: what lsst_build's build ids look like (versiondb's ``bN``)
+BUILD_ID = re.compile(r"^b[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -93,18 +95,41 @@ def build_manifest(
     return Manifest(entries, build_id, {"BUILD": build_id} if build_id else {})
 
 
-def parse_manifest(text: str, path: str | Path = "manifest.txt") -> Manifest:
+def parse_manifest(
+    text: str, path: str | Path = "manifest.txt", *, strict: bool = False
+) -> Manifest:
+    """A manifest, read as lsst_build reads one: blank and ``#`` lines skipped,
+    ``NAME=VALUE`` a variable, any other line ``name sha1 version [deps]``.
+
+    ``strict`` is for a manifest read as an input (a release is tagged, recorded or
+    described from it): it must also be what lsst_build writes, a ``#`` header line, one
+    ``BUILD=b<digits>`` line, and at least one product.  Listing and comparing stay as
+    tolerant as lsst_build.
+    """
     p = str(path)
+    check_utf8(text, p)
     entries: list[ManifestEntry] = []
     variables: dict[str, str] = {}
     seen: dict[str, int] = {}
     deps_at: list[tuple[int, ManifestEntry]] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    build_at: int | None = None
+    last = 0
+    for lineno, line in enumerate(text.split("\n"), 1):
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped:
+            continue
+        if strict and last == 0 and not stripped.startswith("#"):
+            raise InputError(f"expected the header comment first ({' '.join(HEADER.split())!r})",
+                             location=Location(p, lineno))  # fmt: skip
+        last = lineno
+        if stripped.startswith("#"):
             continue
         m = _VAR.match(stripped)
         if m and " " not in stripped and "\t" not in stripped:
+            if m.group(1) == "BUILD":
+                if strict:
+                    _check_build(m.group(2), build_at, Location(p, lineno))
+                build_at = lineno
             variables[m.group(1)] = m.group(2)
             continue
         fields = stripped.split()
@@ -138,6 +163,16 @@ def parse_manifest(text: str, path: str | Path = "manifest.txt") -> Manifest:
                     f"{entry.name}: dependency {d!r} is not in the manifest",
                     location=Location(p, lineno),
                 )
+    if strict:
+        if last == 0:
+            raise InputError("empty manifest: expected a header, BUILD=bNNNN and products",
+                             location=Location(p, 1))  # fmt: skip
+        if build_at is None:
+            raise InputError("no BUILD= line (lsst_build writes BUILD=bNNNN after the header)",
+                             location=Location(p, deps_at[0][0] if deps_at else last))  # fmt: skip
+        if not entries:
+            raise InputError("no products: a manifest lists at least one",
+                             location=Location(p, last))  # fmt: skip
     build_id = variables.get("BUILD")
     fm = _BUILD_FILE.match(Path(p).name)
     if fm and build_id is not None and build_id != fm.group(1):
@@ -145,9 +180,18 @@ def parse_manifest(text: str, path: str | Path = "manifest.txt") -> Manifest:
     return Manifest(tuple(entries), build_id, variables)
 
 
-def read_manifest(path: str | Path) -> Manifest:
+def _check_build(value: str, before: int | None, where: Location) -> None:
+    if before is not None:
+        raise InputError(f"BUILD= given twice (first at line {before})", location=where)
+    if not BUILD_ID.match(value):
+        raise InputError(f"malformed build id {value!r}: expected b<digits> (b8466)",
+                         location=where)  # fmt: skip
+
+
+def read_manifest(path: str | Path, *, strict: bool = False) -> Manifest:
+    """:func:`parse_manifest` of the file at ``path``."""
     text = read_text(path, "manifest")
-    return parse_manifest(text, path)
+    return parse_manifest(text, path, strict=strict)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
-
+from .. import yamlfile
 from ..errors import InputError, Location, ResolutionError, did_you_mean
 from ..files import read_text
+from ..yamlfile import STR, MappingNode, Node, ScalarNode
+from ..yamlfile import line as _line
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 PRODUCT_KEY = re.compile(r"^[A-Za-z0-9_]+$")
 ALLOWED_KEYS = ("url", "ref", "lfs")
 DEFAULT_REF = "main"
@@ -88,82 +88,60 @@ def split_patterns(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def parse_repos(text: str, path: str | Path = "repos.yaml") -> Repos:
+def parse_repos(text: str | bytes, path: str | Path = "repos.yaml") -> Repos:
     p = str(path)
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        loc = Location(p, mark.line + 1, mark.column + 1) if mark else Location(p)
-        raise InputError(
-            f"invalid YAML: {' '.join(str(exc.problem).split())}", location=loc
-        ) from exc
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        msg = (
-            f"invalid character {chr(exc.character)!r}"
-            if isinstance(exc.character, int)
-            else (f"invalid YAML: {exc.reason}")
-        )
-        raise InputError(msg, location=Location(p, line)) from exc
-    except yaml.YAMLError as exc:
-        reason = " ".join(str(exc).split())
-        raise InputError(f"invalid YAML: {reason}", location=Location(p)) from exc
+    # repos.yaml's own duplicate messages: "afw: duplicate entry (first at line 3)"
+    root = yamlfile.compose(text, p, unique_keys=False)
     if root is None:
         raise InputError(
             "empty file: expected a mapping of product names to URLs", location=Location(p)
         )
-    if not isinstance(root, yaml.MappingNode):
+    if not isinstance(root, MappingNode):
         raise InputError(
             "expected a mapping of product names to URLs", location=Location(p, _line(root))
         )
     specs: dict[str, RepoSpec] = {}
+    first: dict[str, int] = {}
     for key_node, value_node in root.value:
         line = _line(key_node)
         where = Location(p, line)
-        if not isinstance(key_node, yaml.ScalarNode) or not PRODUCT_KEY.match(str(key_node.value)):
+        name = str(key_node.value) if isinstance(key_node, ScalarNode) else "a non-scalar key"
+        if not PRODUCT_KEY.match(name):
             raise InputError(
-                f"invalid product name {key_node.value!r} (allowed: A-Z a-z 0-9 _)", location=where
+                f"invalid product name {name!r} (allowed: A-Z a-z 0-9 _)", location=where
             )
-        name = str(key_node.value)
-        if name in specs:
+        if name in first:
             raise InputError(
-                f"{name}: duplicate entry (first at line {specs[name].line})", location=where
+                f"{name}: duplicate entry (first at line {first[name]})", location=where
             )
+        first[name] = line
         specs[name] = _parse_value(name, value_node, p)
     return Repos(p, specs)
 
 
-def _scalar_str(node: yaml.Node, name: str, key: str, path: str) -> str:
-    if (
-        not isinstance(node, yaml.ScalarNode)
-        or node.tag != "tag:yaml.org,2002:str"
-        or not node.value
-    ):
+def _scalar_str(node: Node, name: str, key: str, path: str) -> str:
+    if not isinstance(node, ScalarNode) or node.tag != STR or not node.value:
         raise InputError(
             f"{name}: {key!r} must be a non-empty string", location=Location(path, _line(node))
         )
     return str(node.value)
 
 
-def _parse_value(name: str, node: yaml.Node, path: str) -> RepoSpec:
+def _parse_value(name: str, node: Node, path: str) -> RepoSpec:
     line = _line(node)
-    if isinstance(node, yaml.ScalarNode):
+    if isinstance(node, ScalarNode):
         url = _scalar_str(node, name, "url", path)
         _check_url(name, url, Location(path, line))
         return RepoSpec(name, url, line=line)
-    if not isinstance(node, yaml.MappingNode):
+    if not isinstance(node, MappingNode):
         raise InputError(
             f"{name}: value must be a URL string or a mapping with 'url'",
             location=Location(path, line),
         )
-    fields: dict[str, yaml.Node] = {}
+    fields: dict[str, Node] = {}
+    key_lines: dict[str, int] = {}
     for k, v in node.value:
-        key = str(k.value)
+        key = str(k.value) if isinstance(k, ScalarNode) else "?"
         if key not in ALLOWED_KEYS:
             raise InputError(
                 f"{name}: unknown key {key!r} (allowed: url, ref, lfs)",
@@ -171,8 +149,10 @@ def _parse_value(name: str, node: yaml.Node, path: str) -> RepoSpec:
                 hint=did_you_mean(key, ALLOWED_KEYS),
             )
         if key in fields:
-            raise InputError(f"{name}: duplicate key {key!r}", location=Location(path, _line(k)))
+            raise InputError(f"{name}: duplicate key {key!r} (first at line {key_lines[key]})",
+                             location=Location(path, _line(k)))  # fmt: skip
         fields[key] = v
+        key_lines[key] = _line(k)
     if "url" not in fields:
         raise InputError(f"{name}: missing 'url'", location=Location(path, line))
     url = _scalar_str(fields["url"], name, "url", path)
@@ -187,7 +167,7 @@ def _parse_value(name: str, node: yaml.Node, path: str) -> RepoSpec:
     lfs = False
     if "lfs" in fields:
         lnode = fields["lfs"]
-        if not (isinstance(lnode, yaml.ScalarNode) and lnode.value == "true"):
+        if not (isinstance(lnode, ScalarNode) and lnode.value == "true"):
             raise InputError(
                 f"{name}: 'lfs' must be true (all lowercase)", location=Location(path, _line(lnode))
             )
@@ -196,7 +176,10 @@ def _parse_value(name: str, node: yaml.Node, path: str) -> RepoSpec:
 
 
 def _check_url(name: str, url: str, where: Location) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": a bracket the host cannot have
+        raise InputError(f"{name}: invalid URL {url!r}", location=where) from None
     if not parts.scheme or (parts.scheme != "file" and not parts.netloc) or " " in url:
         raise InputError(f"{name}: invalid URL {url!r}", location=where)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
-from ..files import read_text
+from ..files import check_utf8, read_text
 
 _FIRST = re.compile(r"^EUPS distribution (\S+) version list\. Version (\S+)\s*$")
 _HEADER = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
@@ -74,9 +74,10 @@ def parse_taglist(
     text: str, path: str | Path = "<tag>.list", expect_tag: str | None = None
 ) -> TagList:
     p = str(path)
-    lines = text.splitlines()
-    if not lines:
+    check_utf8(text, p)
+    if not text:
         raise InputError("empty tag list", location=Location(p))
+    lines = text.split("\n")
     m = _FIRST.match(lines[0])
     if m is None:
         raise InputError(

@@ -65,19 +65,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlfile
 from ..build.rebuild import Layout
 from ..errors import InputError, Location, did_you_mean
 from ..files import read_text
+from ..yamlfile import Node, NodeReader
 from .connect import DEFAULT_GITHUB_URL, ForgeConfig
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STR = "tag:yaml.org,2002:str"
-_BOOL = "tag:yaml.org,2002:bool"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_NULL = "tag:yaml.org,2002:null"
 
 DEFAULT_ALLOW = ("Data Management", "DM Externals")
 DEFAULT_DENY = ("DM Auxilliaries",)
@@ -184,103 +177,16 @@ class FlowConfig:
 # --- YAML nodes -----------------------------------------------------------------------------
 
 
-class _Reader:
-    """Typed reads of YAML nodes; every error names ``file:line``."""
+class _Reader(NodeReader):
+    """:class:`NodeReader`, with paths relative to the config file."""
 
     def __init__(self, path: Path) -> None:
-        self.file = path
+        super().__init__(path)
         self.base = path.parent
 
-    def where(self, node: yaml.Node) -> Location:
-        return Location(str(self.file), int(node.start_mark.line) + 1)
-
-    def fail(self, node: yaml.Node, message: str, hint: str | None = None) -> InputError:
-        return InputError(message, location=self.where(node), hint=hint)
-
-    def mapping(
-        self, node: yaml.Node, what: str, keys: tuple[str, ...]
-    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key, value in node.value:
-            name = str(key.value)
-            if name not in keys:
-                raise self.fail(
-                    key,
-                    f"{what}: unknown key {name!r} (allowed: {', '.join(keys)})",
-                    hint=did_you_mean(name, keys),
-                )
-            if name in out:
-                first = self.where(out[name][0]).line
-                raise self.fail(key, f"{what}: duplicate key {name!r} (first at line {first})")
-            out[name] = (key, value)
-        return out
-
-    def string(self, node: yaml.Node, what: str) -> str:
-        if (
-            not isinstance(node, yaml.ScalarNode)
-            or node.tag not in (_STR, _INT, _FLOAT)
-            or not str(node.value).strip()
-        ):
-            raise self.fail(node, f"{what} must be a non-empty string")
-        return str(node.value)
-
-    def strings(self, node: yaml.Node, what: str) -> tuple[str, ...]:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
-            return (self.string(node, what),)
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{what} must be a list of strings")
-        return tuple(self.string(item, f"{what}: an item") for item in node.value)
-
-    def boolean(self, node: yaml.Node, what: str) -> bool:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _BOOL:
-            raise self.fail(node, f"{what} must be true or false")
-        return str(node.value).lower() in ("true", "yes", "on")
-
-    def integer(self, node: yaml.Node, what: str, least: int) -> int:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _INT:
-            raise self.fail(node, f"{what} must be an integer")
-        try:
-            value = int(str(node.value).replace("_", ""), 10)
-        except ValueError:
-            raise self.fail(node, f"{what} must be a decimal integer") from None
-        if value < least:
-            raise self.fail(node, f"{what} must be at least {least}")
-        return value
-
-    def real(self, node: yaml.Node, what: str, least: float) -> float:
-        if not isinstance(node, yaml.ScalarNode) or node.tag not in (_INT, _FLOAT):
-            raise self.fail(node, f"{what} must be a number")
-        try:
-            value = float(str(node.value).replace("_", ""))
-        except ValueError:
-            raise self.fail(node, f"{what} must be a finite number") from None
-        if not value >= least or value == float("inf"):
-            raise self.fail(node, f"{what} must be a finite number, at least {least:g}")
-        return value
-
-    def path(self, node: yaml.Node, what: str) -> Path:
+    def path(self, node: Node, what: str) -> Path:
         text = os.path.expanduser(self.string(node, what))
         return self.base / text
-
-    def optional_string(self, node: yaml.Node, what: str) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
-            return None
-        return self.string(node, what)
-
-
-def _compose(text: str, path: Path) -> yaml.Node | None:
-    try:
-        return yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        loc = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
-        raise InputError(
-            f"invalid YAML: {' '.join(str(exc.problem).split())}", location=loc
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", location=Location(str(path))) from exc
 
 
 TOP_KEYS = ("products", "repos", "root", "flavor", "exclusions", "state_dir", "results",
@@ -299,7 +205,7 @@ AUX_KEYS = ("allow", "deny", "ignore_existing_tag")
 TAGGER_KEYS = ("user", "email")
 
 
-def _build(r: _Reader, node: yaml.Node) -> BuildConfig:
+def _build(r: _Reader, node: Node) -> BuildConfig:
     m = r.mapping(node, "build", BUILD_KEYS)
     kw: dict[str, Any] = {}
     for key in ("jobs", "fetch_jobs", "tries"):
@@ -313,7 +219,7 @@ def _build(r: _Reader, node: yaml.Node) -> BuildConfig:
     return BuildConfig(**kw)
 
 
-def _versiondb(r: _Reader, node: yaml.Node, root: Path) -> VersionDbConfig:
+def _versiondb(r: _Reader, node: Node, root: Path) -> VersionDbConfig:
     m = r.mapping(node, "versiondb", VERSIONDB_KEYS)
     path = r.path(m["path"][1], "versiondb.path") if "path" in m else root / "versiondb"
     url = r.optional_string(m["url"][1], "versiondb.url") if "url" in m else None
@@ -322,7 +228,7 @@ def _versiondb(r: _Reader, node: yaml.Node, root: Path) -> VersionDbConfig:
     return VersionDbConfig(path, url, remote, push)
 
 
-def _distrib(r: _Reader, node: yaml.Node) -> DistribConfig:
+def _distrib(r: _Reader, node: Node) -> DistribConfig:
     m = r.mapping(node, "distrib", DISTRIB_KEYS)
     if "root" not in m:
         raise r.fail(node, "distrib: missing 'root' (the server root to publish into)")
@@ -344,7 +250,7 @@ def _distrib(r: _Reader, node: yaml.Node) -> DistribConfig:
     return DistribConfig(**kw)
 
 
-def _forge(r: _Reader, node: yaml.Node) -> ForgeConfig:
+def _forge(r: _Reader, node: Node) -> ForgeConfig:
     m = r.mapping(node, "forge", FORGE_KEYS)
     kind_node = m["kind"][1] if "kind" in m else None
     kind = r.string(kind_node, "forge.kind") if kind_node is not None else None
@@ -373,7 +279,7 @@ def _forge(r: _Reader, node: yaml.Node) -> ForgeConfig:
     return ForgeConfig(**kw)
 
 
-def _teams(r: _Reader, node: yaml.Node) -> TeamsConfig:
+def _teams(r: _Reader, node: Node) -> TeamsConfig:
     m = r.mapping(node, "teams", TEAMS_KEYS)
     kw = {k: r.strings(m[k][1], f"teams.{k}") for k in TEAMS_KEYS if k in m}
     if "allow" in kw and not kw["allow"]:
@@ -381,7 +287,7 @@ def _teams(r: _Reader, node: yaml.Node) -> TeamsConfig:
     return TeamsConfig(**kw)
 
 
-def _aux(r: _Reader, node: yaml.Node) -> AuxTeamsConfig:
+def _aux(r: _Reader, node: Node) -> AuxTeamsConfig:
     m = r.mapping(node, "aux_teams", AUX_KEYS)
     kw: dict[str, Any] = {
         k: r.strings(m[k][1], f"aux_teams.{k}") for k in ("allow", "deny") if k in m
@@ -393,7 +299,7 @@ def _aux(r: _Reader, node: yaml.Node) -> AuxTeamsConfig:
     return AuxTeamsConfig(**kw)
 
 
-def _changelog(r: _Reader, node: yaml.Node) -> ChangelogConfig:
+def _changelog(r: _Reader, node: Node) -> ChangelogConfig:
     m = r.mapping(node, "changelog", CHANGELOG_KEYS)
     if "output" not in m:
         raise r.fail(node, "changelog needs 'output' (the directory of the pages)")
@@ -413,11 +319,11 @@ def _changelog(r: _Reader, node: yaml.Node) -> ChangelogConfig:
     return ChangelogConfig(**kw)
 
 
-def parse_flow_config(text: str, path: str | Path = "release.yaml") -> FlowConfig:
+def parse_flow_config(text: str | bytes, path: str | Path = "release.yaml") -> FlowConfig:
     """Parse a flow configuration; paths are made relative to ``path``'s directory."""
     where = Path(path).absolute()
     r = _Reader(where)
-    root_node = _compose(text, where)
+    root_node = yamlfile.compose(text, where)
     if root_node is None:
         raise InputError(
             "empty file: expected a mapping with products, repos, root and distrib",

@@ -220,7 +220,7 @@ class FlowContext:
         """The manifest an earlier step recorded (kept next to the state file)."""
         from ..eups.manifest import read_manifest
 
-        return read_manifest(self.state.outputs(step)["manifest_file"])
+        return read_manifest(self.state.outputs(step)["manifest_file"], strict=True)
 
     def close(self) -> None:
         if self._forge is not None:

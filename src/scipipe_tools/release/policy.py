@@ -22,14 +22,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Formatter
 
-import yaml
-
+from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
 from ..files import read_text
+from ..yamlfile import STR, MappingNode, Node, ScalarNode, SequenceNode
+from ..yamlfile import line as _line
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STR = "tag:yaml.org,2002:str"
 #: the top-level keys of a policy file
 KEYS = ("org", "teams", "urls", "url_pattern")
 #: an owner or a repository name, as GitHub allows them
@@ -63,43 +63,17 @@ class TeamPolicy:
         return sorted(team for team, repos in self.teams.items() if full_name in repos)
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _compose(text: str, path: str) -> yaml.Node | None:
-    try:
-        return yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
-        problem = " ".join(str(exc.problem).split())
-        raise InputError(f"invalid YAML: {problem}", location=loc) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(
-            f"invalid YAML: {' '.join(str(exc).split())}", location=Location(path)
-        ) from exc
-
-
-def _string(node: yaml.Node, what: str, path: str) -> str:
-    if not isinstance(node, yaml.ScalarNode) or node.tag != _STR or not str(node.value).strip():
+def _string(node: Node, what: str, path: str) -> str:
+    if not isinstance(node, ScalarNode) or node.tag != STR or not str(node.value).strip():
         raise InputError(f"{what} must be a non-empty string", location=Location(path, _line(node)))
     return str(node.value)
 
 
-def _mapping(node: yaml.Node, what: str, path: str) -> list[tuple[yaml.Node, yaml.Node]]:
-    """The (key, value) pairs of a mapping node; duplicate keys are an error."""
-    if not isinstance(node, yaml.MappingNode):
+def _mapping(node: Node, what: str, path: str) -> list[tuple[Node, Node]]:
+    """The (key, value) pairs of a mapping node (:func:`yamlfile.compose` has refused
+    duplicate keys)."""
+    if not isinstance(node, MappingNode):
         raise InputError(f"{what} must be a mapping", location=Location(path, _line(node)))
-    seen: dict[str, int] = {}
-    for key, _ in node.value:
-        name = str(key.value)
-        if name in seen:
-            raise InputError(
-                f"{what}: duplicate key {name!r} (first at line {seen[name]})",
-                location=Location(path, _line(key)),
-            )
-        seen[name] = _line(key)
     return list(node.value)
 
 
@@ -117,17 +91,17 @@ def qualify(name: str, org: str, where: Location) -> str:
     return "/".join(parts)
 
 
-def parse_policy(text: str, path: str | Path = "teams.yaml") -> TeamPolicy:
+def parse_policy(text: str | bytes, path: str | Path = "teams.yaml") -> TeamPolicy:
     """Parse a teams.yaml; errors name ``path:line``."""
     p = str(path)
-    root = _compose(text, p)
+    root = yamlfile.compose(text, p)
     if root is None:
         raise InputError(
             "empty file: expected a mapping with 'org' and 'teams'", location=Location(p)
         )
-    fields: dict[str, yaml.Node] = {}
+    fields: dict[str, Node] = {}
     for key, value in _mapping(root, "policy", p):
-        name = str(key.value)
+        name = str(key.value) if isinstance(key, ScalarNode) else "?"
         if name not in KEYS:
             raise InputError(
                 f"unknown key {name!r} (allowed: {', '.join(KEYS)})",
@@ -145,7 +119,7 @@ def parse_policy(text: str, path: str | Path = "teams.yaml") -> TeamPolicy:
     teams: dict[str, frozenset[str]] = {}
     for team_node, repos_node in _mapping(fields["teams"], "'teams'", p):
         team = _string(team_node, "a team name", p)
-        if not isinstance(repos_node, yaml.SequenceNode):
+        if not isinstance(repos_node, SequenceNode):
             raise InputError(
                 f"team {team!r}: expected a list of repositories",
                 location=Location(p, _line(repos_node)),
@@ -176,12 +150,15 @@ def parse_policy(text: str, path: str | Path = "teams.yaml") -> TeamPolicy:
         node = fields["url_pattern"]
         pattern = _string(node, "'url_pattern'", p)
         try:
-            pattern.format(owner="owner", name="name")
-        except (KeyError, IndexError, ValueError) as exc:
+            fields_used = [f for _, f, spec, conv in Formatter().parse(pattern) if f is not None
+                           and (f not in ("owner", "name") or spec or conv)]  # fmt: skip
+        except ValueError:  # an unmatched brace
+            fields_used = [pattern]
+        if fields_used:
             raise InputError(
                 f"'url_pattern' {pattern!r} may use only {{owner}} and {{name}}",
                 location=Location(p, _line(node)),
-            ) from exc
+            )
         if "{name}" not in pattern:
             raise InputError(
                 f"'url_pattern' {pattern!r} lacks {{name}}", location=Location(p, _line(node))

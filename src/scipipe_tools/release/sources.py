@@ -36,7 +36,7 @@ def load_manifest(build_id: str, base: str) -> Manifest:
             last = last or exc
             continue
         where = root.url(rel)
-        manifest = parse_manifest(text, where)
+        manifest = parse_manifest(text, where, strict=True)
         if manifest.build_id != build_id:
             found = manifest.build_id or "no BUILD= line"
             raise InputError(f"{where}: expected BUILD={build_id}, found {found}")

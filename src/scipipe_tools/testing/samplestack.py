@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlfile
 from ..errors import InputError, Location
+from ..files import read_text
 from ._files import write_atomic, yaml_scalar
 from .gitrepo import DEVELOPER, GITHUB, FakeClock, Identity, Repo, file_url
 
@@ -160,14 +160,7 @@ def _make_history(repo: Repo, product: str, index: int, *, history: bool) -> lis
 
 
 def _read_repos_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: not found") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(f"not valid YAML: {exc}", location=Location.of(path, line)) from exc
+    data, _ = yamlfile.load(read_text(path, "repos file"), path)
     if not isinstance(data, dict):
         raise InputError("expected a mapping of product to URL", location=Location.of(path))
     return data
