@@ -7,6 +7,8 @@ import urllib.request
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from .redaction import redact
+
 USER_AGENT = "scipipe-tools"
 
 
@@ -42,8 +44,6 @@ def trace_requests(on: bool = True) -> None:
     credentials (``Authorization`` and the like) redacted like every other line."""
     import http.client
     import logging
-
-    from .redaction import redact
 
     logger = logging.getLogger("scipipe_tools.http")
 
