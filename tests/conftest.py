@@ -10,6 +10,15 @@ import pytest
 
 from scipipe_tools.testing.samplestack import Materialized, materialize
 
+from .realtools import (
+    EUPS_ARCHIVE,
+    LsstBuild,
+    RealEups,
+    build_eups,
+    build_lsst_build,
+    lsst_build_archive,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -61,3 +70,20 @@ def conda_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("conda") / "channel"
     return make_channel(root, rubin_like_packages(DEFAULT_SUBDIRS))
+
+
+@pytest.fixture(scope="session")
+def real_eups(tmp_path_factory: pytest.TempPathFactory) -> RealEups:
+    """EUPS 2.2.15 built from ``../shared/tools`` once a session (the real client, as a
+    judge); skipped only when ``../shared`` is absent."""
+    if not EUPS_ARCHIVE.is_file():
+        pytest.skip(f"real EUPS not available: {EUPS_ARCHIVE} does not exist")
+    return build_eups(tmp_path_factory.mktemp("real-eups"))
+
+
+@pytest.fixture(scope="session")
+def lsst_build(tmp_path_factory: pytest.TempPathFactory, real_eups: RealEups) -> LsstBuild:
+    """lsst_build's ``lsst-build`` from ``../shared/tools``, with the real eups module."""
+    if lsst_build_archive() is None:
+        pytest.skip("lsst_build not available in ../shared/tools")
+    return build_lsst_build(tmp_path_factory.mktemp("lsst-build"), real_eups)
