@@ -111,14 +111,25 @@ def live_groups() -> list[int]:
 
 
 def stopping() -> bool:
-    """Whether an open :class:`Scope` was stopped: no new child may start."""
+    """Whether an open :class:`Scope` was stopped."""
     with _lock:
         return any(s.stopped for s in _scopes)
 
 
+def _stopped_here() -> bool:
+    """Once the command is stopping, only the main thread starts children: it unwinds,
+    and its cleanup may need one (a ``git`` that undoes a half-made commit); the other
+    threads' work ends with :class:`Stopped`."""
+    return threading.current_thread() is not threading.main_thread() and stopping()
+
+
 def _check_stopping() -> None:
-    if stopping():
+    if _stopped_here():
         raise Stopped("stopped: no new process is started")
+
+
+#: Scope.stop calls so far: a start tells whether one came while it started its child.
+_stop_count = 0
 
 
 def _start(args: list[str], *, watched: bool = False, **kwargs: Any) -> subprocess.Popen[Any]:
@@ -126,6 +137,7 @@ def _start(args: list[str], *, watched: bool = False, **kwargs: Any) -> subproce
     _local.starting = True
     try:
         _check_stopping()
+        stops = _stop_count
         popen: subprocess.Popen[Any] = subprocess.Popen(args, start_new_session=True, **kwargs)
         with _lock:
             _live[popen.pid] = _Child(next(_serials), popen, watched)
@@ -133,7 +145,7 @@ def _start(args: list[str], *, watched: bool = False, **kwargs: Any) -> subproce
             _Watchdog.wake()
     finally:
         _local.starting = False
-    if stopping():  # the stop came while we started the child: it may not have seen it
+    if _stop_count != stops:  # a stop came while we started the child: it may have missed it
         _end(popen, grace=0)
         raise Stopped("stopped: no new process is started")
     return popen
@@ -219,8 +231,10 @@ class Scope:
         SIGKILL what is left of them :data:`GRACE` seconds later (in a daemon thread:
         this returns at once, and is safe in a signal handler).  ``strays``: also SIGTERM
         our direct children that :mod:`proc` did not start (GitPython's git)."""
+        global _stop_count
         with _lock:
             self.stopped = True
+            _stop_count += 1
             members = self.members()
             leaders = set(_live)
         signum = signal.SIGKILL if force else signal.SIGTERM
@@ -232,14 +246,16 @@ class Scope:
             procgroups.signal_pids(others, signum, parent=me)
         if not force and self._escalation is None:
             self._escalation = threading.Thread(
-                target=self._escalate, name="scipipe-stop", daemon=True
+                target=self._escalate, args=(members,), name="scipipe-stop", daemon=True
             )
             self._escalation.start()
 
-    def _escalate(self) -> None:
+    def _escalate(self, members: list[subprocess.Popen[Any]]) -> None:
+        # Only the children the stop signalled: what the main thread's cleanup starts
+        # afterwards is waited for (or taken down when the scope closes).
         if self._closed.wait(GRACE):
             return
-        for p in self.members():
+        for p in members:
             if _still_running(p):
                 log.debug("process group %d ignored SIGTERM: SIGKILL", p.pid)
                 procgroups.signal_group(p.pid, signal.SIGKILL, sweep=True)
@@ -534,7 +550,7 @@ def run_logged(
                 log_line("*** a process that left the session still holds the output open")
             log_line.close()
         code = -signal.SIGKILL if popen.returncode is None else popen.returncode
-        if stopping():
+        if _stopped_here():
             out.write(f"[{_stamp()}] *** stopped ({describe_exit(code)})\n")
             raise Stopped(f"{args[0]}: stopped")
         out.write(f"[{_stamp()}] exit code {code}\n")
