@@ -12,8 +12,9 @@ background goes too, and a call does not wait for what holds its output open), w
 times out, when the call is interrupted, and for every child still alive when a
 :class:`Scope` closes or is stopped.  The CLI boundary opens one scope per command and
 stops it on SIGINT, SIGTERM and SIGHUP: in a group of its own a child no longer gets
-the terminal's Ctrl-C, so the parent passes it on.  Once stopped, no new child starts
-(:class:`Stopped`).
+the terminal's Ctrl-C, so the parent passes it on.  Once stopped, only the main thread
+(unwinding: its cleanup may need git) starts children; other threads get
+:class:`Stopped`.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class _Child:
     watched: bool
 
 
+#: Held only for a moment, never around a call into anything else: the signal handler
+#: takes it (reentrant: it runs in the main thread, which may hold it).
 _lock = threading.RLock()
 #: leader pid (= process group id = session id) -> the child
 _live: dict[int, _Child] = {}
@@ -217,7 +220,13 @@ class Scope:
     def __init__(self) -> None:
         self.stopped = False
         self._closed = threading.Event()
-        self._escalation: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._signalled: list[subprocess.Popen[Any]] | None = None
+        # Started now, not by stop(): a signal handler must not start a thread (the
+        # interrupted main thread may hold threading's own locks).
+        self._escalation = threading.Thread(target=self._escalate, name="scipipe-stop",
+                                            daemon=True)  # fmt: skip
+        self._escalation.start()
         with _lock:
             self._first = next(_serials)
             _scopes.append(self)
@@ -227,10 +236,11 @@ class Scope:
             return [c.popen for c in _live.values() if c.serial > self._first]
 
     def stop(self, *, force: bool = False, strays: bool = False) -> None:
-        """Refuse new children; SIGTERM (``force``: SIGKILL) every child's group now and
-        SIGKILL what is left of them :data:`GRACE` seconds later (in a daemon thread:
-        this returns at once, and is safe in a signal handler).  ``strays``: also SIGTERM
-        our direct children that :mod:`proc` did not start (GitPython's git)."""
+        """Refuse new children (but in the main thread); SIGTERM (``force``: SIGKILL)
+        every child's group now and SIGKILL what is left of them :data:`GRACE` seconds
+        later, in a daemon thread.  This returns at once, and is safe in a signal
+        handler.  ``strays``: also signal our direct children that :mod:`proc` did not
+        start (the git processes GitPython starts)."""
         global _stop_count
         with _lock:
             self.stopped = True
@@ -244,18 +254,17 @@ class Scope:
             me = os.getpid()
             others = [pid for pid in procgroups.children(me) if pid not in leaders]
             procgroups.signal_pids(others, signum, parent=me)
-        if not force and self._escalation is None:
-            self._escalation = threading.Thread(
-                target=self._escalate, args=(members,), name="scipipe-stop", daemon=True
-            )
-            self._escalation.start()
+        if self._signalled is None and not self._closed.is_set():
+            self._signalled = members
+            self._wake.set()
 
-    def _escalate(self, members: list[subprocess.Popen[Any]]) -> None:
+    def _escalate(self) -> None:
+        self._wake.wait()
         # Only the children the stop signalled: what the main thread's cleanup starts
         # afterwards is waited for (or taken down when the scope closes).
-        if self._closed.wait(GRACE):
+        if self._signalled is None or self._closed.wait(GRACE):
             return
-        for p in members:
+        for p in self._signalled:
             if _still_running(p):
                 log.debug("process group %d ignored SIGTERM: SIGKILL", p.pid)
                 procgroups.signal_group(p.pid, signal.SIGKILL, sweep=True)
@@ -268,6 +277,7 @@ class Scope:
             _forget(members)
         finally:
             self._closed.set()
+            self._wake.set()
             with _lock:
                 if self in _scopes:
                     _scopes.remove(self)
@@ -327,10 +337,12 @@ class _Watchdog:
 
     _thread: threading.Thread | None = None
     _wanted = threading.Event()
+    # not _lock: that one is only ever held for a moment (a signal handler takes it)
+    _starting = threading.Lock()
 
     @classmethod
     def wake(cls) -> None:
-        with _lock:
+        with cls._starting:
             if cls._thread is None:
                 cls._thread = threading.Thread(target=cls._run, name="scipipe-watchdog",
                                                daemon=True)  # fmt: skip
@@ -341,10 +353,9 @@ class _Watchdog:
     def _run(cls) -> None:
         exited: dict[int, float] = {}  # serial -> when it was first seen exited
         while True:
+            cls._wanted.clear()  # a wake() from here on is not missed
             with _lock:
                 watched = [c for c in _live.values() if c.watched]
-                if not watched:
-                    cls._wanted.clear()
             if not watched:
                 exited.clear()
                 cls._wanted.wait()
