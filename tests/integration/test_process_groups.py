@@ -109,6 +109,10 @@ def start_build(
     return popen
 
 
+def written(path: Path) -> bool:
+    return path.is_file() and bool(path.read_text().strip())
+
+
 def kill_leftovers(marks: Path) -> None:
     for pid in pids_in(marks):
         if alive(pid):
@@ -134,8 +138,7 @@ def test_a_signal_takes_every_running_step_down(
     expected = [
         f"{p}.{what}.pid" for p in products for what in ("step", "child", "orphan", "sleep")
     ]
-    wait_until(lambda: all((marks / f).is_file() and (marks / f).read_text().strip()
-                           for f in expected) or scipipe.poll() is not None,
+    wait_until(lambda: all(written(marks / f) for f in expected) or scipipe.poll() is not None,
                START_TIMEOUT, "every step to start")  # fmt: skip
     assert scipipe.poll() is None, (root.parent / "scipipe.stderr").read_text()
     pids = pids_in(marks)
@@ -207,11 +210,12 @@ def hold() -> None:
         with ThreadPoolExecutor(2) as pool:
             fan = [pool.submit(proc.run, ["sh", "-c", FORK, "sh", marks, f"fan{i}"])
                    for i in range(2)]
-            while not all((marks / f"fan{i}.pid").is_file() for i in range(2)):
+            while not all((marks / f"fan{i}.pid").is_file()
+                          and (marks / f"fan{i}.pid").read_text().strip() for i in range(2)):
                 time.sleep(0.02)
             for pid in proc.live_groups():
                 (marks / f"group-{pid}.pid").write_text(str(pid))
-            (marks / "ready").write_text("")
+            (marks / "ready").write_text("ready")
             for f in fan:
                 f.result()
 
@@ -235,7 +239,7 @@ def test_a_signal_takes_down_workers_and_fan_outs(
                                   start_new_session=True)  # fmt: skip
     cleanup.append(driver)
     wanted = ["ready", "spawned.pid", "fan0.pid", "fan1.pid", "stray.pid"]
-    wait_until(lambda: all((marks / f).is_file() for f in wanted) or driver.poll() is not None,
+    wait_until(lambda: all(written(marks / f) for f in wanted) or driver.poll() is not None,
                START_TIMEOUT, "the command to start its children")  # fmt: skip
     assert driver.poll() is None, (tmp_path / "stderr").read_text()
     pids = pids_in(marks)
@@ -262,7 +266,7 @@ def test_the_boundary_takes_down_what_a_command_left_running(marks: Path, tmp_pa
     def leave(how: str) -> None:
         proc.spawn(["sh", "-c", 'sleep 300 & echo $! > "$1/$2.pid"; wait', "sh", str(marks), how],
                    stdout_path=tmp_path / "o", stderr_path=tmp_path / "e")  # fmt: skip
-        wait_until(lambda: (marks / f"{how}.pid").is_file(), START_TIMEOUT, "the fork")
+        wait_until(lambda: written(marks / f"{how}.pid"), START_TIMEOUT, "the fork")
         if how == "crash":
             raise RuntimeError("a bug")
 

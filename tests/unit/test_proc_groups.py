@@ -89,8 +89,8 @@ def test_run_does_not_wait_for_a_grandchild_holding_its_output(marks: Path) -> N
 
 
 def test_run_timeout_takes_the_group_down(marks: Path) -> None:
-    err = in_thread(lambda: proc.run(sh(FORK_AND_WAIT, marks), timeout=1))
-    assert isinstance(err, CommandError) and "timed out after 1 s" in str(err)
+    err = in_thread(lambda: proc.run(sh(FORK_AND_WAIT, marks), timeout=2))
+    assert isinstance(err, CommandError) and "timed out after 2 s" in str(err)
     assert len(pids_in(marks)) == 1
     assert wait_gone(pids_in(marks)) == []
 
@@ -118,12 +118,12 @@ def test_run_with_input_and_stdout_path(tmp_path: Path) -> None:
 
 def test_run_logged_timeout_takes_the_grandchild_down(marks: Path, tmp_path: Path) -> None:
     log = tmp_path / "step.log"
-    code = in_thread(lambda: proc.run_logged(sh(CHATTY_CHILD, marks), log, timeout=1))
+    code = in_thread(lambda: proc.run_logged(sh(CHATTY_CHILD, marks), log, timeout=2))
     assert code == -signal.SIGTERM
     assert len(pids_in(marks)) == 2
     assert wait_gone(pids_in(marks)) == []
     text = log.read_text()
-    assert "] tick\n" in text and "*** timed out after 1 s" in text
+    assert "] tick\n" in text and "*** timed out after 2 s" in text
     assert text.rstrip().endswith("exit code -15")
 
 
