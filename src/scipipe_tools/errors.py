@@ -25,7 +25,10 @@ EXIT_INTEGRITY = 6
 EXIT_LOCKED = 7
 EXIT_BUILD = 8
 EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130
+#: Stopped by a signal: 128 + its number, as a shell reports a command it killed.
+EXIT_HANGUP = 129  # SIGHUP
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
+EXIT_TERMINATED = 143  # SIGTERM (kill, a CI abort)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -126,3 +127,20 @@ def test_linear_on_hostile_text() -> None:
         redact(s)
     t_big = time.perf_counter() - t0
     assert t_big < max(t_small, 0.002) * 16 * 8  # linear: 16x the text, far from 256x
+
+
+def test_build_logs_and_command_errors_are_redacted(tmp_path: Path) -> None:
+    """A build step that prints a secret (a token in its environment, a URL with a
+    password) writes neither into its log; a failing command's error tail neither."""
+    from scipipe_tools import proc
+
+    register(SECRET)
+    log = tmp_path / "step.log"
+    script = f'echo "token={SECRET}"; echo "clone https://me:pw@host/r.git"; exit 3'
+    assert proc.run_logged(["sh", "-c", script], log) == 3
+    text = log.read_text()
+    assert SECRET not in text and "me:pw" not in text
+    assert "token=***" in text and "https://***@host/r.git" in text
+    with pytest.raises(CommandError) as info:
+        proc.run(["sh", "-c", script])
+    assert SECRET not in str(info.value) and "token=***" in str(info.value)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from .. import proc
 from ..errors import InputError, ScipipeError
 from ..eups.graph import toposort
 
@@ -94,7 +95,9 @@ def run_dag(
     each start; once it says True the run winds down the same way.
 
     A KeyboardInterrupt in the caller's thread (or raised by ``work``) stops new starts,
-    waits for the running nodes and raises :class:`Interrupted` carrying every result.
+    takes down the process groups the running nodes started (see :mod:`~scipipe_tools.proc`:
+    they end with :class:`~scipipe_tools.proc.Stopped`), waits for the running nodes and
+    raises :class:`Interrupted` carrying every result.
 
     ``work`` runs in worker threads.  The callbacks all run in the caller's thread, one
     at a time, so they need no locking: ``on_start(node)`` just before a node is handed
@@ -150,16 +153,20 @@ class _Run:
 
     def __call__(self) -> dict[str, NodeResult]:
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="scipipe-build")
-        try:
-            self._loop(pool)
-        except KeyboardInterrupt:
-            self._wind_down(pool, "not started: interrupted")
-            raise Interrupted(self._ordered()) from None
-        except BaseException:
-            self.callbacks = False
-            self._wind_down(pool, "not started: the build was aborted")
-            raise
-        pool.shutdown(wait=True)
+        with proc.Scope() as children:
+            try:
+                self._loop(pool)
+            except KeyboardInterrupt:
+                # The running nodes' processes are in groups of their own, out of the
+                # terminal's reach: take them down, so that the nodes end now.
+                children.stop()
+                self._wind_down(pool, "not started: interrupted")
+                raise Interrupted(self._ordered()) from None
+            except BaseException:
+                self.callbacks = False
+                self._wind_down(pool, "not started: the build was aborted")
+                raise
+            pool.shutdown(wait=True)
         return self._ordered()
 
     def _loop(self, pool: ThreadPoolExecutor) -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
+from types import FrameType
+from typing import Any
 
 import click
 
-from .. import __version__
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ScipipeError
+from .. import __version__, proc
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ScipipeError
 from ..redaction import RedactingStream, register_environment
 from .common import App, configure_logging
 
@@ -73,12 +77,81 @@ def run(command: click.Command, args: list[str], prog_name: str) -> int:
     register_environment(os.environ)
     sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
     try:
-        return _run(command, args, prog_name)
+        return _scoped(command, args, prog_name)
     finally:
         sys.stdout, sys.stderr = out, err
 
 
-def _run(command: click.Command, args: list[str], prog_name: str) -> int:
+def _scoped(command: click.Command, args: list[str], prog_name: str) -> int:
+    """Run ``command`` at the error boundary; the exit code.
+
+    Child processes never outlive the command: SIGINT, SIGTERM and SIGHUP take every
+    child's process group down (SIGTERM, then SIGKILL after a grace period; a second
+    signal: SIGKILL at once) and unwind the command like Ctrl-C, so that its cleanup
+    runs; the exit code is 128 + the signal's number (130, 143, 129).  Whatever child
+    is still running when the command ends, by an error or normally, is taken down.
+    """
+    scope = proc.Scope()
+    signals = _Signals(scope)
+    try:
+        signals.arm()
+        try:
+            code = _boundary(command, args, prog_name)
+        finally:
+            signals.disarm()  # from here on, a signal only hurries the cleanup along
+    except KeyboardInterrupt:  # a signal that landed just outside the boundary
+        click.echo("interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    finally:
+        try:
+            scope.close()
+        finally:
+            signals.restore()
+    if signals.received and code != EXIT_OK:
+        code = 128 + signals.received[0]
+    return code
+
+
+class _Signals:
+    """Once armed, SIGINT, SIGTERM and SIGHUP stop ``scope`` (its children are taken
+    down, no new one starts) and raise KeyboardInterrupt; disarmed, they only stop it.
+
+    A signal that was ignored when we started (``nohup``) stays ignored.  Handlers can
+    only be set in the main thread; elsewhere this does nothing.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, scope: proc.Scope) -> None:
+        self.scope = scope
+        self.received: list[int] = []
+        self._previous: dict[int, Any] = {}
+        self._raising = False
+
+    def arm(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                if signal.getsignal(signum) is not signal.SIG_IGN:
+                    self._previous[signum] = signal.signal(signum, self._handle)
+        self._raising = True
+
+    def disarm(self) -> None:
+        self._raising = False
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        # again: SIGKILL at once
+        self.scope.stop(force=len(self.received) > 1, strays=True)
+        if self._raising and not proc.starting():
+            raise KeyboardInterrupt
+
+
+def _boundary(command: click.Command, args: list[str], prog_name: str) -> int:
     debug = "--debug" in args
     try:
         rv = command.main(args=args, prog_name=prog_name, standalone_mode=False)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -82,9 +81,7 @@ class Started:
         self.close()
 
     def close(self) -> None:
-        if self._child.poll() is None:
-            self._child.kill()
-            self._child.wait()
+        proc.stop(self._child)  # with anything it started; a no-op once it is all gone
         self._dir.cleanup()
 
     def run(self, job: Mapping[str, Any], *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
@@ -94,12 +91,7 @@ class Started:
             self._child.stdin.close()
         except BrokenPipeError:
             pass  # the child died early: judged below
-        try:
-            code = self._child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._child.kill()
-            self._child.wait()
-            raise CommandError(self.argv, -1, f"timed out after {timeout} s") from None
+        code = proc.wait(self._child, timeout=timeout)
         stderr = self.stderr_path.read_text(errors="replace")
         log.debug("rattler %s: %.2f s, %s", self.op, time.monotonic() - self.started,
                   proc.describe_exit(code))  # fmt: skip

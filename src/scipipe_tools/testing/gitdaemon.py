@@ -116,10 +116,4 @@ def _wait_listening(popen: subprocess.Popen[bytes], port: int) -> bool:
 def _stop(popen: subprocess.Popen[bytes]) -> None:
     if popen.stdin is not None:
         popen.stdin.close()
-    if popen.poll() is None:
-        popen.terminate()
-        try:
-            popen.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait()
+    proc.stop(popen)  # the daemon and the children it forked for connections
