@@ -283,3 +283,22 @@ def test_hostile_prebuilt_binary_is_refused(
     log = (tmp_path / "w" / "build" / "logs" / "utils.log").read_text()
     assert "binary refused" in log
     assert set(before) <= {str(p) for p in tmp_path.rglob("*")}
+
+
+def test_a_link_out_of_the_product_is_never_installed(
+    scipipe: Invoke, own_stack: Materialized, tmp_path: Path
+) -> None:
+    """A repository's link that leads out of the product's folder fails that product (and
+    its dependents); nothing of it is declared."""
+    work = tmp_path / "edit"
+    git(["clone", "-q", str(own_stack.remotes["utils"]), str(work)])
+    (work / "doc" / "escape").symlink_to("../../../..")
+    git(["add", "-A"], cwd=work)
+    git(["commit", "-q", "-m", "a link out"], cwd=work)
+    git(["push", "-q", "origin", "HEAD:main"], cwd=work)
+    r = scipipe(*build_args(own_stack, tmp_path / "w", "utils"), "--no-tests", "--json")
+    assert r.code == 8, r.err
+    (row,) = json.loads(r.out)["products"]
+    assert row["status"] == "failed" and "doc/escape -> ../../../.. leaves its folder" in r.out
+    stack = Stack(tmp_path / "w" / "stack", FLAVOR)
+    assert stack.products() == []

@@ -181,6 +181,9 @@ class _Builder:
         return [p.name for p in self.plan.products]
 
     def _finish_install(self, p: PlannedProduct, staging: Path, final: Path, logfile: Path) -> None:
+        # an installed product never holds a link out of its own folder (a repository's,
+        # or one its build made); its folder is what a tarball of it will carry
+        archive.check_links(staging, f"{p.name} {p.version}")
         if (staging / "ups").is_dir():
             shutil.copyfile(logfile, staging / "ups" / "_build.log")
         if final.exists():  # left by a build that died before declaring it
