@@ -6,6 +6,7 @@ real EUPS stack on disk; a second process for the kill -9 and concurrency cases.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -183,8 +184,10 @@ def test_kill_9_leaves_a_sound_stack_and_a_rerun_finishes(
     own_stack: Materialized, tmp_path: Path
 ) -> None:
     root = tmp_path / "work"
+    pid_file = tmp_path / "step.pid"
     push_change(own_stack, "afwdata", "ups/eupspkg.cfg.sh",
-                'build() { echo started; sleep 60; }\n', tmp_path)  # fmt: skip
+                f'build() {{ sleep 60 & echo $! > {pid_file}; echo started; wait; }}\n',
+                tmp_path)  # fmt: skip
     proc = subprocess.Popen([SCIPIPE, *build_args(own_stack, root, "afwdata")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
     log = root / "build" / "logs" / "afwdata.log"
@@ -198,6 +201,9 @@ def test_kill_9_leaves_a_sound_stack_and_a_rerun_finishes(
     assert second.returncode == 7 and "a build is already running in" in second.stderr
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    # SIGKILL cannot be passed on: the step (in a session of its own) is ours to end
+    with contextlib.suppress(ProcessLookupError, ValueError):
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
     stack = Stack(root / "stack", FLAVOR)
     assert stack.versions("afwdata") == []
     assert not any((root / "stack" / FLAVOR / "afwdata").glob("g*"))
