@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -117,7 +119,10 @@ def test_list_like_eups(command: Command, stack: Stack, monkeypatch: pytest.Monk
 
 
 def test_tags_and_clone(command: Command, stack: Stack) -> None:
-    assert command(tags_cmd).out == "current b1\n"
+    # as `eups tags`: EUPS's own tags, global.tags and the user's tag, one a line
+    login = pwd.getpwuid(os.geteuid()).pw_name
+    assert command(tags_cmd).out == f"b1\ncurrent\nlatest\nstable\nuser:{login}\n"
+    assert json.loads(command(tags_cmd, "--json").out)[0] == "b1"
     dry = command(tags_cmd, "--clone", "b1", "w_2024_10", "--dry-run")
     assert dry.code == 0
     assert (

@@ -199,6 +199,20 @@ def test_global_tags_read_like_eups(stack: Stack) -> None:
     assert (stack.db / "global.tags").read_text() == "b1 b2 current b3\n"
 
 
+def test_known_tags_as_eups_tags_lists_them(stack: Stack) -> None:
+    for p, tags in [("afw", ["b7", "mine"]), ("base", ["current"])]:
+        stack.declare(p, "1", install(stack, p, "1"), declared=WHEN)
+        for tag in tags:  # chain files only, as real `eups declare -t` leaves them
+            stack.assign_tag(p, "1", tag)
+    (stack.db / "global.tags").unlink()
+    # no global.tags: every tag a chain file assigns, but the user's own
+    assert stack.known_tags("mine") == ["b7", "current", "latest", "stable", "user:mine"]
+    assert stack.known_tags("") == ["b7", "current", "latest", "mine", "stable"]
+    (stack.db / "global.tags").write_text("current stable latest beta\n")
+    # global.tags, once there, is all EUPS reads
+    assert stack.known_tags("me") == ["beta", "current", "latest", "stable", "user:me"]
+
+
 def test_clone_tag(stack: Stack) -> None:
     for p in ["afw", "base", "utils"]:
         stack.declare(p, "1", install(stack, p, "1"), declared=WHEN, tags=["b7"])

@@ -42,6 +42,8 @@ GLOBAL_TAGS = "global.tags"
 RESERVED_TAGS = frozenset(
     {"commandLine", "keep", "latest", "path", "setup", "type", "version", "versionExpr", "warn"}
 )
+#: The tags every EUPS knows untold: ``hooks.config.Eups.globalTags`` and ``latest``.
+BUILTIN_TAGS = ("current", "stable", "latest")
 #: ``<stack>/site/startup.py`` as LSST installs write it: EUPS locking off.
 SITE_STARTUP = (
     "# Written by scipipe-tools when it created this stack; EUPS runs it at startup.\n"
@@ -89,6 +91,14 @@ def default_declarer() -> str:
     except KeyError:
         return os.environ.get("LOGNAME") or os.environ.get("USER") or "(unknown user)"
     return entry.pw_gecos.split(",")[0].strip() or entry.pw_name
+
+
+def login_name() -> str:
+    """The account's login, which EUPS always knows as the user tag ``user:<login>``."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return os.environ.get("LOGNAME") or os.environ.get("USER") or ""
 
 
 @dataclass(frozen=True)
@@ -395,6 +405,31 @@ class Stack:
         if not path.is_file():
             return []
         return parse_tag_list(read_text(path, "tag list"))
+
+    def known_tags(self, login: str | None = None) -> list[str]:
+        """What ``eups tags`` lists for this stack, sorted: EUPS's built-in tags, the
+        stack's ``global.tags`` (or, when it has none, every tag its chain files assign
+        for this flavor or ``generic``, as EUPS then defines them) and ``user:<login>``."""
+        user = login_name() if login is None else login
+        names = set(BUILTIN_TAGS)
+        if (self.db / GLOBAL_TAGS).is_file():
+            names.update(self.global_tags())
+        elif self.db.is_dir():
+            for entry in os.scandir(self.db):
+                if entry.is_dir():
+                    names.update(self._chain_tags(entry.name))
+            names.discard(user)  # the user's own tag, not a global one
+        if user:
+            names.add(f"user:{user}")
+        return sorted(names)
+
+    def _chain_tags(self, product: str) -> list[str]:
+        found = []
+        for tag in self._tags_in(product):
+            chain = self._read_chain(product, tag)
+            if chain is not None and (self.flavor in chain.flavors or "generic" in chain.flavors):
+                found.append(tag)
+        return found
 
     def register_global_tag(self, tag: str) -> None:
         check_tag(tag)
