@@ -243,7 +243,13 @@ REGISTER_BETA = (
 )
 
 
+#: declared for flavor ``generic``, which EUPS falls back to for every flavor
+GENERIC_TABLE = "setupRequired(a)\nenvSet(GEN_FLAVOR, ${PRODUCT_FLAVOR})\n" + PLAIN
+
+
 def make_products(stack: Path, elsewhere: Path) -> None:
+    (stack / "generic" / "gen" / "1.0" / "ups").mkdir(parents=True)
+    (stack / "generic" / "gen" / "1.0" / "ups" / "gen.table").write_text(GENERIC_TABLE)
     for (product, version), table in TABLES.items():
         d = stack / FLAVOR / product / version
         for sub in ("ups", "bin", "lib", "python"):
@@ -285,6 +291,10 @@ def declared(tmp_path_factory: pytest.TempPathFactory, real_eups: RealEups) -> P
         {python} -c "{REGISTER_BETA}"
         eups tags --clone stable beta
         eups tags --clone stable current b
+        # after the clones, which would declare it for Linux64 too (EUPS redeclares a
+        # product for its own flavor when it tags it)
+        eups declare -f generic gen 1.0 -r generic/gen/1.0 -t stable
+        eups declare -f generic gen 1.0 -r generic/gen/1.0 -c
         eups undeclare h 1.0
         eups undeclare c 1.0                           # current: the tag goes with it
         eups declare -t current c 2.0
@@ -298,9 +308,9 @@ def test_scipipe_lists_what_real_eups_declared(real_eups: RealEups, declared: Pa
     text = assert_same_list(real_eups, declared)
     assert [head.split() for head, _ in list_rows(text)] == [
         ["a", "1.0"], ["a", "2.0"], ["b", "1.0"], ["b", "2.0"], ["c", "2.0"], ["d", "1.0"],
-        ["e", "1.0"], ["e", "2.0"], ["f", "1.0"], ["g", "1.0"], ["x", "1.0"],
+        ["e", "1.0"], ["e", "2.0"], ["f", "1.0"], ["g", "1.0"], ["gen", "1.0"], ["x", "1.0"],
     ]  # fmt: skip
-    for args in ("a", "b", "-t stable", "-t beta", "-t current"):
+    for args in ("a", "b", "gen", "-t stable", "-t beta", "-t current"):
         assert_same_list(real_eups, declared, args)
 
 
@@ -321,7 +331,7 @@ def test_scipipe_tags_a_stack_without_global_tags(real_eups: RealEups, tmp_path:
     "args",
     [
         "c", "-t stable c", "-t beta c", "-t current c", "b 1.0", "-t stable b 1.0",
-        "-t stable b", "a 1.0", "d", "e", "f", "g", "-t stable g", "x",
+        "-t stable b", "a 1.0", "d", "e", "f", "g", "-t stable g", "x", "gen", "-t stable gen",
     ],
 )  # fmt: skip
 def test_scipipe_setup_of_what_real_eups_declared(
@@ -332,13 +342,27 @@ def test_scipipe_setup_of_what_real_eups_declared(
 
 
 @pytest.mark.parametrize(
-    "steps", [("b 1.0", "b 2.0"), ("c", "-t stable b 1.0"), ("-t stable c", "a 1.0"), ("d", "f")]
-)
+    "steps",
+    [("b 1.0", "b 2.0"), ("c", "-t stable b 1.0"), ("-t stable c", "a 1.0"), ("d", "f"),
+     ("gen", "a 1.0")],
+)  # fmt: skip
 def test_scipipe_setup_over_a_real_setup(
     real_eups: RealEups, declared: Path, steps: tuple[str, ...]
 ) -> None:
     """A second setup changes what the first one did as real EUPS changes it."""
     assert_same_setup(real_eups, declared, *steps)
+
+
+def test_real_eups_reads_scipipe_tags_clone_in_its_stack(
+    real_eups: RealEups, declared: Path, tmp_path: Path
+) -> None:
+    stack = tmp_path / "stack"
+    shutil.copytree(declared, stack, symlinks=True)
+    scipipe("eups", "tags", "--clone", "stable", "mine", "--stack", str(stack), "--flavor", FLAVOR)
+    text = assert_same_list(real_eups, stack, "-t mine")
+    assert [head.split()[0] for head, _ in list_rows(text)] == ["b", "c", "gen"]
+    assert "mine" in assert_same_tags(real_eups, stack)
+    assert_same_setup(real_eups, stack, "-t mine c")
 
 
 def test_scipipe_build_into_a_real_eups_stack(

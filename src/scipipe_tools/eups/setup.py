@@ -281,9 +281,9 @@ class _Session:
             self.put(dir_var(product), str(info.directory))
         self.put(
             setup_var(product, self.env),
-            setup_string(product, version, self.stack.flavor, self.stack.root),
+            setup_string(product, version, info.flavor, self.stack.root),
         )
-        extra = self._extra_dir(product, version)
+        extra = self._extra_dir(info)
         if extra.is_dir():
             self.put(dir_var(product) + "_EXTRA", str(extra))
         self.done[product] = version
@@ -291,7 +291,7 @@ class _Session:
         if table is None:
             return
         lookup = self._lookup(info, table)
-        for cmd in table.commands(self.ctx):
+        for cmd in table.commands(self._context(info)):
             if isinstance(cmd, Dependency):
                 if not just:
                     self._dependency(cmd, table, depth)
@@ -305,8 +305,15 @@ class _Session:
             implicit = Dependency(IMPLICIT_PRODUCTS, optional=True, line=0)
             self._dependency(implicit, table, depth)
 
-    def _extra_dir(self, product: str, version: str) -> Path:
-        return self.stack.db / self.stack.flavor / product / version
+    def _extra_dir(self, info: VersionInfo) -> Path:
+        return self.stack.db / info.flavor / info.product / info.version
+
+    def _context(self, info: VersionInfo) -> TableContext:
+        """Conditions see the flavor the product is declared for (``generic`` when EUPS
+        fell back to it), as EUPS evaluates them."""
+        if info.flavor == self.ctx.flavor:
+            return self.ctx
+        return TableContext(flavor=info.flavor, types=SETUP_TYPES)
 
     def _setup_version(self, product: str) -> str | None:
         value = self.env.get(setup_var(product, self.env))
@@ -353,7 +360,7 @@ class _Session:
     def _eups_vars(self, info: VersionInfo, table: Table) -> dict[str, str | None]:
         """The variables EUPS fills in when it reads a table (``expandEupsVariables``)."""
         product, version = info.product, info.version
-        extra = self._extra_dir(product, version)
+        extra = self._extra_dir(info)
         directory = str(info.directory) if info.directory else None
         return {
             "PRODUCT_DIR": directory,
@@ -361,7 +368,7 @@ class _Session:
             "PRODUCT_DIR_EXTRA": str(extra) if extra.is_dir() else None,
             "PRODUCT_NAME": product,
             "PRODUCT_VERSION": version,
-            "PRODUCT_FLAVOR": self.stack.flavor,
+            "PRODUCT_FLAVOR": info.flavor,
             "UPS_DIR": os.path.dirname(table.path),
             "PRODUCTS": str(self.stack.root),
         }
@@ -474,7 +481,7 @@ class _Session:
         if table is None:
             return
         lookup = self._lookup(info, table)
-        for cmd in table.commands(self.ctx):
+        for cmd in table.commands(self._context(info)):
             if isinstance(cmd, Dependency):
                 if not just:
                     self.unsetup(cmd.product, seen, just=cmd.just)
