@@ -116,6 +116,10 @@ def test_list_like_eups(command: Command, stack: Stack, monkeypatch: pytest.Monk
     bad = command(list_cmd, "-t", "b11")
     assert bad.code == 2 and "unknown tag 'b11'" in bad.err and "did you mean 'b1'?" in bad.err
     assert command(list_cmd, "nothing").code == 3
+    # EUPS's own tags: latest is each product's newest version; stable, on nothing, lists nothing
+    latest = command(list_cmd, "-t", "latest").out
+    assert latest == "afw                   g1         \tb1\nbase                  1.1        \n"
+    assert command(list_cmd, "-t", "stable").out == ""
 
 
 def test_tags_and_clone(command: Command, stack: Stack) -> None:

@@ -69,13 +69,16 @@ def list_rows(text: str) -> list[tuple[str, tuple[str, ...]]]:
     return rows
 
 
-def assert_same_list(real_eups: RealEups, stack: Path, args: str = "", before: str = "") -> str:
-    """Real ``eups list ARGS`` and ``scipipe eups list ARGS`` in the same shell."""
+def assert_same_list(
+    real_eups: RealEups, stack: Path, args: str = "", before: str = "", *, empty: bool = False
+) -> str:
+    """Real ``eups list ARGS`` and ``scipipe eups list ARGS`` in the same shell; both
+    succeed and list something (nothing, with ``empty``)."""
     ours = f"{SCIPIPE} eups list {args} --stack {shlex.quote(str(stack))} --flavor {FLAVOR}"
     script = f"{before}eups list {args} && echo @@@ && {ours}"
     real_out, _, our_out = real_eups.run(script, stack).stdout.partition("@@@\n")
     assert list_rows(our_out) == list_rows(real_out), f"real:\n{real_out}\nours:\n{our_out}"
-    assert real_out.strip()
+    assert bool(real_out.strip()) is not empty
     return real_out
 
 
@@ -150,6 +153,9 @@ def test_real_eups_lists_what_scipipe_built(real_eups: RealEups, built: Path) ->
     assert all(tags == ("b1", "current") for _, tags in list_rows(text))
     assert_same_list(real_eups, built, "afw")
     assert_same_list(real_eups, built, "-t b1")
+    assert_same_list(real_eups, built, "-t latest")  # EUPS's pseudo tag: the newest version
+    assert_same_list(real_eups, built, "afw -t latest")
+    assert_same_list(real_eups, built, "-t stable", empty=True)  # known to EUPS, on nothing
 
 
 def test_real_eups_tags_what_scipipe_built(real_eups: RealEups, built: Path) -> None:
@@ -310,8 +316,10 @@ def test_scipipe_lists_what_real_eups_declared(real_eups: RealEups, declared: Pa
         ["a", "1.0"], ["a", "2.0"], ["b", "1.0"], ["b", "2.0"], ["c", "2.0"], ["d", "1.0"],
         ["e", "1.0"], ["e", "2.0"], ["f", "1.0"], ["g", "1.0"], ["gen", "1.0"], ["x", "1.0"],
     ]  # fmt: skip
-    for args in ("a", "b", "gen", "-t stable", "-t beta", "-t current"):
+    for args in ("a", "b", "gen", "-t stable", "-t beta", "-t current", "-t latest", "e -t latest"):
         assert_same_list(real_eups, declared, args)
+    login = pwd.getpwuid(os.geteuid()).pw_name
+    assert_same_list(real_eups, declared, f"-t user:{login}")  # a user tag
 
 
 def test_scipipe_tags_what_real_eups_declared(real_eups: RealEups, declared: Path) -> None:
