@@ -68,8 +68,14 @@ class RealEups:
         check: bool = True,
         timeout: float = 600,
     ) -> subprocess.CompletedProcess[str]:
-        """``script`` in bash after ``source setups.sh`` (so ``setup`` works)."""
-        full = f"source {shlex.quote(str(self.prefix / 'bin' / 'setups.sh'))} && {script}"
+        """``script`` in bash after ``source setups.sh`` (so ``setup`` works).
+
+        ``setups.sh`` puts the stack EUPS was configured with (``--with-eups``) first on
+        ``EUPS_PATH``, where ``eups declare`` would then write; ``EUPS_PATH`` is set back
+        to ``stack`` after it, so the real client reads and writes only the test's stack.
+        """
+        setups = shlex.quote(str(self.prefix / "bin" / "setups.sh"))
+        full = f"source {setups} && export EUPS_PATH={shlex.quote(str(stack))} && {script}"
         r = subprocess.run(
             ["bash", "-c", full],
             cwd=cwd,
@@ -85,6 +91,13 @@ class RealEups:
                 f"\n--- stderr\n{r.stderr}"
             )
         return r
+
+    def environ_after(
+        self, script: str, stack: Path | str, *, cwd: Path | None = None
+    ) -> dict[str, str]:
+        """The whole environment of the shell once ``script`` has run (``env -0``)."""
+        out = self.run(f"{script} && env -0", stack, cwd=cwd).stdout
+        return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
 
 def build_eups(dest: Path) -> RealEups:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -114,10 +116,17 @@ def test_list_like_eups(command: Command, stack: Stack, monkeypatch: pytest.Monk
     bad = command(list_cmd, "-t", "b11")
     assert bad.code == 2 and "unknown tag 'b11'" in bad.err and "did you mean 'b1'?" in bad.err
     assert command(list_cmd, "nothing").code == 3
+    # EUPS's own tags: latest is each product's newest version; stable, on nothing, lists nothing
+    latest = command(list_cmd, "-t", "latest").out
+    assert latest == "afw                   g1         \tb1\nbase                  1.1        \n"
+    assert command(list_cmd, "-t", "stable").out == ""
 
 
 def test_tags_and_clone(command: Command, stack: Stack) -> None:
-    assert command(tags_cmd).out == "current b1\n"
+    # as `eups tags`: EUPS's own tags, global.tags and the user's tag, one a line
+    login = pwd.getpwuid(os.geteuid()).pw_name
+    assert command(tags_cmd).out == f"b1\ncurrent\nlatest\nstable\nuser:{login}\n"
+    assert json.loads(command(tags_cmd, "--json").out)[0] == "b1"
     dry = command(tags_cmd, "--clone", "b1", "w_2024_10", "--dry-run")
     assert dry.code == 0
     assert (

@@ -70,10 +70,14 @@ def test_resolve_version(stack: Stack) -> None:
     assert resolve_version(stack, "base", "1.1") == "1.1"
     stack.assign_tag("base", "1.1", "b5")
     assert resolve_version(stack, "base", tag="b5") == "1.1"
+    # no version tagged b9: on down EUPS's VRO, to current
+    assert resolve_version(stack, "base", tag="b9") == "1.0"
     stack.unassign_tag("base", "current")
     with pytest.raises(ResolutionError, match="base has 2 versions and none is tagged current"):
         resolve_version(stack, "base")
-    with pytest.raises(ResolutionError, match="base has no version tagged 'b9'"):
+    with pytest.raises(
+        ResolutionError, match="base has 2 versions and none is tagged b9 or current"
+    ):
         resolve_version(stack, "base", tag="b9")
     with pytest.raises(ResolutionError) as exc:
         resolve_version(stack, "bas")
@@ -133,11 +137,22 @@ def test_missing_dependencies(stack: Stack) -> None:
 
 def test_version_expressions_and_flags(stack: Stack) -> None:
     add(stack, "app", "1", "setupRequired(base >= 1.0)\nsetupRequired(eups [> 2.0])\n")
-    # versionExpr: the current version when it matches
-    assert setup(stack, "app", environ={}).products[1] == ("base", "1.0")
+    # versionExpr: the highest match, before current (1.0), as EUPS's VRO has it
+    assert setup(stack, "app", environ={}).products[1] == ("base", "1.1")
+    # a -t tag comes first, whatever the expression
+    stack.assign_tag("base", "1.0", "b5")
+    assert setup(stack, "app", tag="b5", environ={}).products[1] == ("base", "1.0")
     add(stack, "app2", "1", "setupRequired(base > 1.0)\nsetupRequired(ext --external)\n")
-    # otherwise the highest match; eups and --external deps are not set up
+    # eups and --external deps are not set up
     assert setup(stack, "app2", environ={}).products == [("app2", "1"), ("base", "1.1")]
+
+
+def test_a_tag_missing_on_the_command_line_falls_back_to_current(stack: Stack) -> None:
+    r = setup(stack, "base", tag="b9", environ={})
+    assert r.products == [("base", "1.0")]
+    assert r.messages == ["No versions of base are tagged b9; setup version is 1.0"]
+    assert "echo 'No versions of base are tagged b9; setup version is 1.0' >&2" in render_shell(r)
+    assert setup(stack, "afw", tag="b5", environ={}).messages == []
 
 
 def test_env_commands(stack: Stack) -> None:
@@ -280,8 +295,11 @@ def test_setup_directory_pins_versions_over_expressions(tmp_path: Path) -> None:
         "setupRequired(utils >= 1.0 && < 99)\nenvPrepend(PYTHONPATH, ${PRODUCT_DIR}/python)\n"
     )
     with pytest.raises(ResolutionError, match="no version matching"):
-        setup_directory(stack, "base", "g2", src, tag="b1", environ={})
-    r = setup_directory(stack, "base", "g2", src, tag="b1", environ={}, pins={"utils": "g1"})
+        setup_directory(stack, "base", "g2", src, environ={})
+    # a -t tag goes before the table's expression, as in EUPS's VRO
+    tagged = setup_directory(stack, "base", "g2", src, tag="b1", environ={})
+    assert tagged.products == [("base", "g2"), ("utils", "g1")]
+    r = setup_directory(stack, "base", "g2", src, environ={}, pins={"utils": "g1"})
     assert r.products == [("base", "g2"), ("utils", "g1")]
     assert r.env["PYTHONPATH"] == f"{src}/python:{utils}/python"  # prepended last
     assert r.env["BASE_DIR"] == str(src)

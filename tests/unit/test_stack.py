@@ -199,6 +199,44 @@ def test_global_tags_read_like_eups(stack: Stack) -> None:
     assert (stack.db / "global.tags").read_text() == "b1 b2 current b3\n"
 
 
+def test_known_tags_as_eups_tags_lists_them(stack: Stack) -> None:
+    for p, tags in [("afw", ["b7", "mine"]), ("base", ["current"])]:
+        stack.declare(p, "1", install(stack, p, "1"), declared=WHEN)
+        for tag in tags:  # chain files only, as real `eups declare -t` leaves them
+            stack.assign_tag(p, "1", tag)
+    (stack.db / "global.tags").unlink()
+    # no global.tags: every tag a chain file assigns, but the user's own
+    assert stack.known_tags("mine") == ["b7", "current", "latest", "stable", "user:mine"]
+    assert stack.known_tags("") == ["b7", "current", "latest", "mine", "stable"]
+    (stack.db / "global.tags").write_text("current stable latest beta\n")
+    # global.tags, once there, is all EUPS reads
+    assert stack.known_tags("me") == ["beta", "current", "latest", "stable", "user:me"]
+
+
+def test_generic_products_are_read_as_eups_falls_back_to_them(stack: Stack) -> None:
+    generic = Stack(stack.root, "generic")
+    d = generic.product_dir("data", "1")
+    d.mkdir(parents=True)
+    generic.declare("data", "1", d, declared=WHEN, tags=["current"])
+    stack.declare("tool", "1", install(stack, "tool", "1"), declared=WHEN)
+    generic.declare("tool", "1", stack.product_dir("tool", "1"), declared=WHEN)
+    assert stack.declared() == {"data": ["1"], "tool": ["1"]}
+    info = stack.version_info("data", "1")
+    assert (info.flavor, info.directory) == ("generic", d)
+    assert stack.version_info("tool", "1").flavor == "Linux64"  # its own flavor first
+    assert stack.tag_version("data", "current") == "1" and stack.tags_of("data", "1") == ["current"]
+    stack.assign_tag("data", "1", "b1")  # for the flavor it is declared for
+    assert list(parse_chain_file((stack.db / "data" / "b1.chain").read_text(), "x").flavors) == [
+        "generic"
+    ]
+    assert stack.tagged("b1") == {"data": "1"}
+    stack.declare("native", "1", install(stack, "native", "1"), declared=WHEN)
+    assert Stack(stack.root, "Linux").versions("native") == []  # only generic falls back
+    assert Stack(stack.root, "Linux").versions("tool") == ["1"]
+    stack.undeclare("data", "1")
+    assert not (stack.db / "data").exists()
+
+
 def test_clone_tag(stack: Stack) -> None:
     for p in ["afw", "base", "utils"]:
         stack.declare(p, "1", install(stack, p, "1"), declared=WHEN, tags=["b7"])

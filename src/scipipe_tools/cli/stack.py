@@ -6,6 +6,7 @@ Standalone commands, mounted under ``scipipe eups``.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -76,14 +77,14 @@ def list_cmd(
 def tags_cmd(
     clone: tuple[str, str] | None, dry_run: bool, stack_dir: Path | None, flavor: str | None
 ) -> None:
-    """List the stack's global tags, or clone one (`eups tags --clone OLD NEW`)."""
+    """List the tags EUPS knows for the stack, or clone one (`eups tags --clone OLD NEW`)."""
     stack = open_stack(stack_dir, flavor)
     if clone is None:
-        tags = stack.global_tags()
+        tags = stack.known_tags()
         if get_app().json:
             emit_json(tags)
-        elif tags:
-            echo(" ".join(tags))
+        else:  # as `eups tags`: one line on a terminal, else one tag a line
+            echo((" " if sys.stdout.isatty() else "\n").join(tags))
         return
     old, new = clone
     plan = stack.tagged(old)

@@ -29,23 +29,34 @@ def list_products(
     tag: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> list[Listed]:
-    """Rows for ``eups list [product] [-t tag]``, by name then EUPS version order."""
+    """Rows for ``eups list [product] [-t tag]``, by name then EUPS version order.
+
+    The tag may be any EUPS knows for the stack (:meth:`Stack.known_tags`), ``latest``
+    (EUPS's pseudo tag for each product's newest version) or ``user:NAME`` (the chains
+    named NAME, as EUPS stores them); a known tag on nothing lists nothing.
+    """
     env = environ or {}
-    if tag is not None and tag not in stack.global_tags() and not stack.tagged(tag):
-        raise InputError(
-            f"unknown tag {tag!r}",
-            location=Location(str(stack.db)),
-            hint=did_you_mean(tag, stack.global_tags()),
-        )
+    chain = tag[len("user:") :] if tag is not None and tag.startswith("user:") else tag
+    if tag is not None and chain is not None:
+        known = stack.known_tags()
+        if tag not in known and not stack.tagged(chain):
+            raise InputError(
+                f"unknown tag {tag!r}",
+                location=Location(str(stack.db)),
+                hint=did_you_mean(tag, known),
+            )
     declared = stack.declared()
     names = [product] if product is not None else list(declared)
     rows: list[Listed] = []
     for name in names:
         setup_value = env.get(setup_var(name, env))
         active = parse_setup_string(setup_value) if setup_value else None
-        for version in declared.get(name, []):
+        versions = declared.get(name, [])
+        for version in versions:
             tags = stack.tags_of(name, version)
-            if tag is not None and tag not in tags:
+            if tag == "latest" and version != versions[-1]:
+                continue
+            if tag not in (None, "latest") and chain not in tags:
                 continue
             is_setup = (
                 active is not None and active[1] == version and active[3] in (None, str(stack.root))

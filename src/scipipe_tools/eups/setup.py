@@ -8,11 +8,19 @@ installed by ``eups expandtable`` list every dependency in an ``if (type == exac
 block with ``-j`` (set up just that product, not its dependencies), so the result is
 the exact versions the product was built with.
 
+Versions are chosen by EUPS's default VRO, ``type:exact commandLine [TAG] version
+versionExpr current``: a tag given with ``-t TAG`` (and a table's own ``-t``) comes first,
+even for a dependency whose table names another version; then the version the table
+names; then the highest version its expression accepts; ``current`` only for a
+dependency that names no version.  ``setup -t TAG P`` when no version of P has TAG sets
+up what the rest of the VRO finds, and says so as EUPS does.
+
 Differences from EUPS, on purpose:
 
-- an explicit version in a table wins over ``-t TAG`` (EUPS tries the tag first);
-- a dependency without a version takes the one tagged with the given tag, else
-  ``current``, else the only declared version (EUPS stops at ``current``);
+- where EUPS finds nothing (no version named, none tagged, none current), the only
+  declared version is taken (EUPS fails with "Unable to find an acceptable version");
+- a bracketed expression with no version before it (``setupRequired(b [< 2.0])``) is
+  honoured (EUPS ignores it and takes ``current``, inside the range or not);
 - a product that is set up with another version is unset up first, following its
   table as EUPS does, but only the products and variables that table names.
 """
@@ -115,18 +123,15 @@ def resolve_version(
             location=where,
             hint=f"declared versions: {', '.join(declared)}",
         )
-    if tag is not None:
-        tagged = stack.tag_version(product, tag)
-        if tagged is None:
-            raise ResolutionError(f"{product} has no version tagged {tag!r}", location=where)
-        return tagged
-    current = stack.tag_version(product, "current")
-    if current is not None:
-        return current
+    tags = [t for t in (tag, "current") if t is not None]
+    for t in tags:  # EUPS goes on down its VRO when no version has the tag
+        tagged = stack.tag_version(product, t)
+        if tagged is not None and tagged in declared:
+            return tagged
     if len(declared) == 1:
         return declared[0]
     raise ResolutionError(
-        f"{product} has {len(declared)} versions and none is tagged current",
+        f"{product} has {len(declared)} versions and none is tagged {' or '.join(tags)}",
         location=where,
         hint=f"choose one of {', '.join(declared)}, or pass -t TAG",
     )
@@ -143,6 +148,10 @@ def setup(
     """What ``setup product [version] [-t tag]`` changes in ``environ``."""
     chosen = resolve_version(stack, product, version, tag)
     session = _Session(stack, tag, environ)
+    if tag is not None and version is None and stack.tag_version(product, tag) != chosen:
+        session.messages.append(
+            f"No versions of {product} are tagged {tag}; setup version is {chosen}"
+        )
     session.setup(product, chosen, depth=0, just=False)
     return session.result()
 
@@ -175,18 +184,28 @@ def setup_directory(
 
 
 def _pick(stack: Stack, dep: Dependency, tags: Sequence[str], versions: list[str]) -> str | None:
-    """A dependency's version: exact, else tagged/current within its expression, else newest."""
+    """A dependency's version by EUPS's VRO: ``tags`` (the table's ``-t``, then the command
+    line's) whatever the table names; then the exact version; then the highest version the
+    expression accepts; then, for a dependency that names no version, ``current``, else the
+    only declared version."""
+    for t in tags:
+        tagged = stack.tag_version(dep.product, t)
+        if tagged is not None and tagged in versions:
+            return tagged
     if dep.version is not None:
         if dep.version in versions:
             return dep.version
-        return next((v for v in versions if vercmp(v, dep.version) == 0), None)
-    for t in tags:
-        tagged = stack.tag_version(dep.product, t)
-        if tagged is not None and tagged in versions and dep.accepts(tagged):
-            return tagged
+        same = next((v for v in versions if vercmp(v, dep.version) == 0), None)
+        if same is not None:
+            return same
     if dep.expr is not None:
         matching = [v for v in versions if dep.expr.matches(v)]
         return max(matching, key=sort_key) if matching else None
+    if dep.version is not None:
+        return None
+    current = stack.tag_version(dep.product, "current")
+    if current is not None and current in versions:
+        return current
     return versions[0] if len(versions) == 1 else None
 
 
@@ -205,7 +224,8 @@ class _Session:
         self.pins = dict(pins or {})
         #: an undeclared product set up from its directory (``setup -r DIR``)
         self.local = local
-        self.tags = [t for t in (tag, "current") if t]
+        #: the command line's ``-t`` (EUPS puts it before the tables' versions)
+        self.tags = [tag] if tag else []
         self.before = dict(environ)
         self.env = dict(environ)
         self.touched: list[str] = []
@@ -261,9 +281,9 @@ class _Session:
             self.put(dir_var(product), str(info.directory))
         self.put(
             setup_var(product, self.env),
-            setup_string(product, version, self.stack.flavor, self.stack.root),
+            setup_string(product, version, info.flavor, self.stack.root),
         )
-        extra = self._extra_dir(product, version)
+        extra = self._extra_dir(info)
         if extra.is_dir():
             self.put(dir_var(product) + "_EXTRA", str(extra))
         self.done[product] = version
@@ -271,7 +291,7 @@ class _Session:
         if table is None:
             return
         lookup = self._lookup(info, table)
-        for cmd in table.commands(self.ctx):
+        for cmd in table.commands(self._context(info)):
             if isinstance(cmd, Dependency):
                 if not just:
                     self._dependency(cmd, table, depth)
@@ -285,8 +305,15 @@ class _Session:
             implicit = Dependency(IMPLICIT_PRODUCTS, optional=True, line=0)
             self._dependency(implicit, table, depth)
 
-    def _extra_dir(self, product: str, version: str) -> Path:
-        return self.stack.db / self.stack.flavor / product / version
+    def _extra_dir(self, info: VersionInfo) -> Path:
+        return self.stack.db / info.flavor / info.product / info.version
+
+    def _context(self, info: VersionInfo) -> TableContext:
+        """Conditions see the flavor the product is declared for (``generic`` when EUPS
+        fell back to it), as EUPS evaluates them."""
+        if info.flavor == self.ctx.flavor:
+            return self.ctx
+        return TableContext(flavor=info.flavor, types=SETUP_TYPES)
 
     def _setup_version(self, product: str) -> str | None:
         value = self.env.get(setup_var(product, self.env))
@@ -296,8 +323,10 @@ class _Session:
         if dep.product == "eups" or dep.external:
             return
         pinned = self.pins.get(dep.product)
+        tags = [t for t in (dep.tag, *self.tags) if t]
         if pinned is not None:
             dep = dataclasses.replace(dep, version=pinned, expr=None)
+            tags = []
         where = table.location(dep.line) if dep.line else Location(table.path)
         if dep.root is not None:
             if dep.optional:
@@ -306,7 +335,6 @@ class _Session:
         if dep.keep and self._setup_version(dep.product) is not None:
             return
         versions = self.stack.versions(dep.product)
-        tags = [dep.tag, *self.tags] if dep.tag else self.tags
         chosen = _pick(self.stack, dep, tags, versions) if versions else None
         if chosen is None:
             if dep.optional:
@@ -314,7 +342,8 @@ class _Session:
             if not versions:
                 problem = "is not declared"
             elif dep.version is None and dep.expr is None:
-                problem = f"has {len(versions)} versions and none is tagged {' or '.join(tags)}"
+                named = " or ".join([*tags, "current"])
+                problem = f"has {len(versions)} versions and none is tagged {named}"
             else:
                 problem = f"has no version matching (declared: {', '.join(versions)})"
             raise ResolutionError(
@@ -331,7 +360,7 @@ class _Session:
     def _eups_vars(self, info: VersionInfo, table: Table) -> dict[str, str | None]:
         """The variables EUPS fills in when it reads a table (``expandEupsVariables``)."""
         product, version = info.product, info.version
-        extra = self._extra_dir(product, version)
+        extra = self._extra_dir(info)
         directory = str(info.directory) if info.directory else None
         return {
             "PRODUCT_DIR": directory,
@@ -339,7 +368,7 @@ class _Session:
             "PRODUCT_DIR_EXTRA": str(extra) if extra.is_dir() else None,
             "PRODUCT_NAME": product,
             "PRODUCT_VERSION": version,
-            "PRODUCT_FLAVOR": self.stack.flavor,
+            "PRODUCT_FLAVOR": info.flavor,
             "UPS_DIR": os.path.dirname(table.path),
             "PRODUCTS": str(self.stack.root),
         }
@@ -452,7 +481,7 @@ class _Session:
         if table is None:
             return
         lookup = self._lookup(info, table)
-        for cmd in table.commands(self.ctx):
+        for cmd in table.commands(self._context(info)):
             if isinstance(cmd, Dependency):
                 if not just:
                     self.unsetup(cmd.product, seen, just=cmd.just)

@@ -42,6 +42,10 @@ GLOBAL_TAGS = "global.tags"
 RESERVED_TAGS = frozenset(
     {"commandLine", "keep", "latest", "path", "setup", "type", "version", "versionExpr", "warn"}
 )
+#: The flavor EUPS falls back to for every flavor (``hooks.config.Eups.fallbackFlavors``).
+GENERIC = "generic"
+#: The tags every EUPS knows untold: ``hooks.config.Eups.globalTags`` and ``latest``.
+BUILTIN_TAGS = ("current", "stable", "latest")
 #: ``<stack>/site/startup.py`` as LSST installs write it: EUPS locking off.
 SITE_STARTUP = (
     "# Written by scipipe-tools when it created this stack; EUPS runs it at startup.\n"
@@ -91,6 +95,14 @@ def default_declarer() -> str:
     return entry.pw_gecos.split(",")[0].strip() or entry.pw_name
 
 
+def login_name() -> str:
+    """The account's login, which EUPS always knows as the user tag ``user:<login>``."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return os.environ.get("LOGNAME") or os.environ.get("USER") or ""
+
+
 @dataclass(frozen=True)
 class VersionInfo:
     """One flavor's declaration of a product version, as stored and as resolved."""
@@ -110,12 +122,19 @@ class VersionInfo:
 
 
 class Stack:
-    """An EUPS stack directory for one flavor."""
+    """An EUPS stack directory for one flavor.
+
+    Products are read for that flavor and, as EUPS falls back to it, for ``generic``
+    (the own flavor first when a version is declared for both); they are written for the
+    stack's flavor, tags for the flavor the version is declared for.
+    """
 
     def __init__(self, root: Path, flavor: str) -> None:
         self.root = Path(os.path.normpath(os.path.abspath(root)))
         self.flavor = flavor
         self.db = self.root / UPS_DB
+        #: the flavors products are looked up for, in order
+        self.flavors = (flavor,) if flavor == GENERIC else (flavor, GENERIC)
 
     def __repr__(self) -> str:
         return f"Stack({str(self.root)!r}, {self.flavor!r})"
@@ -169,6 +188,11 @@ class Stack:
             return None
         return parse_chain_file(read_text(path, "chain file"), str(path), product, tag)
 
+    def _flavor_in(self, declared: Iterable[str]) -> str | None:
+        """The first of :attr:`flavors` among ``declared`` flavors, if any."""
+        keys = set(declared)
+        return next((f for f in self.flavors if f in keys), None)
+
     def is_declared(self, product: str, version: str) -> bool:
         """Whether ``<product>/<version>.version`` exists (one stat; any flavor)."""
         return self._version_file(product, version).is_file()
@@ -184,7 +208,7 @@ class Stack:
             if m is None:
                 continue
             vf = self._read_version(product, m.group(1))
-            if vf is not None and self.flavor in vf.flavors:
+            if vf is not None and self._flavor_in(vf.flavors) is not None:
                 found.append(m.group(1))
         return sorted(found, key=sort_key)
 
@@ -205,17 +229,18 @@ class Stack:
 
     def version_info(self, product: str, version: str) -> VersionInfo:
         vf = self._read_version(product, version)
-        if vf is None or self.flavor not in vf.flavors:
+        flavor = self._flavor_in(vf.flavors) if vf is not None else None
+        if vf is None or flavor is None:
             raise self._not_declared(product, version)
-        info = vf.flavors[self.flavor]
+        info = vf.flavors[flavor]
         prod_dir = info.get("PROD_DIR", NONE)
         ups_dir = info.get("UPS_DIR", NONE)
         table_file = info.get("TABLE_FILE", NONE)
-        directory, table = self._resolve(prod_dir, ups_dir, table_file)
+        directory, table = self._resolve(prod_dir, ups_dir, table_file, flavor)
         return VersionInfo(
             product=product,
             version=version,
-            flavor=self.flavor,
+            flavor=flavor,
             declarer=info.get("DECLARER", ""),
             declared=info.get("DECLARED", ""),
             prod_dir=prod_dir,
@@ -231,10 +256,10 @@ class Stack:
         return self.version_info(product, version).table
 
     def _resolve(
-        self, prod_dir: str, ups_dir: str, table_file: str
+        self, prod_dir: str, ups_dir: str, table_file: str, flavor: str
     ) -> tuple[Path | None, Path | None]:
         """PROD_DIR, UPS_DIR and TABLE_FILE resolved by EUPS's rules (``Product.resolvePaths``)."""
-        macros = {"PROD_ROOT": str(self.root), "FLAVOR": self.flavor, "UPS_DB": str(self.db)}
+        macros = {"PROD_ROOT": str(self.root), "FLAVOR": flavor, "UPS_DB": str(self.db)}
 
         def sub(value: str) -> str:
             for name, val in macros.items():
@@ -358,12 +383,13 @@ class Stack:
     def undeclare(self, product: str, version: str) -> None:
         """Forget this flavor's declaration and the tags that point at it."""
         vf = self._read_version(product, version)
-        if vf is None or self.flavor not in vf.flavors:
+        flavor = self._flavor_in(vf.flavors) if vf is not None else None
+        if vf is None or flavor is None:
             raise self._not_declared(product, version)
         for tag in self._tags_in(product):
             if self.tag_version(product, tag) == version:
                 self.unassign_tag(product, tag)
-        del vf.flavors[self.flavor]
+        del vf.flavors[flavor]
         path = self._version_file(product, version)
         if vf.flavors:
             write_atomic(path, vf.render())
@@ -396,6 +422,31 @@ class Stack:
             return []
         return parse_tag_list(read_text(path, "tag list"))
 
+    def known_tags(self, login: str | None = None) -> list[str]:
+        """What ``eups tags`` lists for this stack, sorted: EUPS's built-in tags, the
+        stack's ``global.tags`` (or, when it has none, every tag its chain files assign
+        for this flavor or ``generic``, as EUPS then defines them) and ``user:<login>``."""
+        user = login_name() if login is None else login
+        names = set(BUILTIN_TAGS)
+        if (self.db / GLOBAL_TAGS).is_file():
+            names.update(self.global_tags())
+        elif self.db.is_dir():
+            for entry in os.scandir(self.db):
+                if entry.is_dir():
+                    names.update(self._chain_tags(entry.name))
+            names.discard(user)  # the user's own tag, not a global one
+        if user:
+            names.add(f"user:{user}")
+        return sorted(names)
+
+    def _chain_tags(self, product: str) -> list[str]:
+        found = []
+        for tag in self._tags_in(product):
+            chain = self._read_chain(product, tag)
+            if chain is not None and self._flavor_in(chain.flavors) is not None:
+                found.append(tag)
+        return found
+
     def register_global_tag(self, tag: str) -> None:
         check_tag(tag)
         known = self.global_tags()
@@ -411,7 +462,8 @@ class Stack:
 
     def tag_version(self, product: str, tag: str) -> str | None:
         chain = self._read_chain(product, tag)
-        return chain.version_for(self.flavor) if chain is not None else None
+        flavor = self._flavor_in(chain.flavors) if chain is not None else None
+        return chain.version_for(flavor) if chain is not None and flavor is not None else None
 
     def tags_of(self, product: str, version: str) -> list[str]:
         """The tags that point at ``product version`` for this flavor, sorted."""
@@ -441,11 +493,12 @@ class Stack:
         """Point ``tag`` at ``product version`` (one version per product and flavor)."""
         check_tag(tag)
         vf = self._read_version(product, version)
-        if vf is None or self.flavor not in vf.flavors:
+        flavor = self._flavor_in(vf.flavors) if vf is not None else None
+        if flavor is None:
             raise self._not_declared(product, version)
         self.register_global_tag(tag)
         chain = self._read_chain(product, tag) or ChainFile(product, tag)
-        previous = chain.flavors.get(self.flavor)
+        previous = chain.flavors.get(flavor)
         if previous is not None and previous.get("VERSION") == version:
             return
         who = declarer if declarer is not None else default_declarer()
@@ -454,15 +507,16 @@ class Stack:
         else:
             info = {"DECLARER": who, "DECLARED": timestamp(when)}
         info["VERSION"] = version
-        chain.flavors[self.flavor] = info
+        chain.flavors[flavor] = info
         write_atomic(self._chain_file(product, tag), chain.render())
 
     def unassign_tag(self, product: str, tag: str) -> bool:
         """Remove ``tag`` from ``product`` for this flavor; False if it was not assigned."""
         chain = self._read_chain(product, tag)
-        if chain is None or self.flavor not in chain.flavors:
+        flavor = self._flavor_in(chain.flavors) if chain is not None else None
+        if chain is None or flavor is None:
             return False
-        del chain.flavors[self.flavor]
+        del chain.flavors[flavor]
         path = self._chain_file(product, tag)
         if chain.flavors:
             write_atomic(path, chain.render())
