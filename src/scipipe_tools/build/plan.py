@@ -90,7 +90,7 @@ def source_lookup(sources: Path) -> ProductLookup:
         except OSError as exc:
             msg = f"cannot read table file: {exc.strerror}"
             raise InputError(msg, location=Location(tfile)) from exc
-        return ProductInfo(name, parse_table(text, tfile))
+        return ProductInfo(name, parse_table(text, tfile, strict=False))  # as EUPS reads it
 
     return lookup
 

@@ -293,7 +293,7 @@ class _Preparer:
         if not tfile.is_file():
             log.info("%s: no %s; no dependencies", product, tfile)
             return (), ()
-        table = read_table(tfile)
+        table = read_table(tfile, strict=False)  # as EUPS (and lsst-build) read it
         deps: list[_Dep] = []
         problems: list[ScipipeError] = []
         for d in table.dependencies(self.o.ctx):
