@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scipipe_tools.errors import InputError
+from scipipe_tools.eups.eupslines import eups_skipped_lines
 from scipipe_tools.eups.table import Dependency, EnvAction, TableContext, parse_table
 
 from ..eupsjudge import Context, Reading, TableJudge
@@ -229,6 +230,8 @@ ERROR_CASES = [
     "if (flavor == Linux64)) {\n  setupRequired(a)\n}\n",
     "if ((flavor == Linux64) {\n  setupRequired(a)\n}\n",
     "if (${UNSET} == x) {\n  setupRequired(a)\n}\n",
+    "if (type == exact && (flavor == Linux64 || flavor == Linux)) {\n setupRequired(a)\n}\n",
+    "setupRequired(a)\n}\nif (flavor == Linux64) {\n  setupRequired(b)\n",
     "if (flavor < 3) {\n  setupRequired(a)\n}\n",
 ]
 
@@ -253,6 +256,14 @@ def test_error_cases_fail_or_skip_as_real_eups(text: str, judge: TableJudge, wor
         return
     assert table is not None
     same(judge, path, text)
+
+
+def test_the_lines_eups_skips_are_the_ones_we_find(judge: TableJudge, workdir: Path) -> None:
+    from ..unit.test_table_eups_reading import LINES
+
+    path = workdir / "lines.table"
+    path.write_text(LINES, encoding="utf-8")
+    assert judge.read(path, CONTEXTS[:1]).skipped == tuple(sorted(eups_skipped_lines(LINES)))
 
 
 # --- generated tables ---------------------------------------------------------------

@@ -84,6 +84,44 @@ PATHOLOGICAL: dict[str, tuple[str, int, str]] = {
 }
 
 
+# issue 14: the lines real EUPS skips and its condition language, read both ways.
+# name -> (table text, lint exit code strictly, text in show-table --no-strict's output)
+EUPS_PATHOLOGICAL: dict[str, tuple[str, int, str]] = {
+    "1 MB of lines EUPS skips": (_megabyte(["oops, no command", "setupRequired(base)"]), 2,
+                                 "required  base"),
+    "a '${' without '}', 200,000 times": (
+        _lines("if (" + "${" * 200_000 + ") {", "setupRequired(a)", "}", "setupRequired(b)"),
+        2,
+        "required  a",
+    ),
+    "a '}' and 100,000 'else'": (_lines("}" + " else" * 100_000 + " {", "setupRequired(b)"),
+                                 2, "required  b"),
+    "a call and 200,000 ')'": (_lines("a(" + ")" * 200_000 + " x", "setupRequired(b)"), 2,
+                               "required  b"),
+    "a pattern glued 100,000 times": (
+        _lines("if (flavor =~ " + "a|" * 100_000 + ") {", "setupRequired(a)", "}"), 2, ""),
+    "100,000 stray '}'": (_lines(*["}"] * 100_000, "setupRequired(b)"), 2, "required  b"),
+    "a 1 MB condition of 'not' and 'and'": (
+        _lines("if (not " + " and ".join(["flavor == X"] * 80_000) + ") {", "setupRequired(a)",
+               "}"),
+        0,
+        "required  a",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(EUPS_PATHOLOGICAL))
+def test_eups_readings_take_linear_time(name: str, tmp_path: Path) -> None:
+    text, code, expected = EUPS_PATHOLOGICAL[name]
+    path = tmp_path / "t.table"
+    path.write_text(text)
+    assert _scipipe("eups", "lint-table", str(path), timeout=60).returncode == code
+    lenient = ("eups", "show-table", "--no-strict", "--flavor", "Linux64", str(path))
+    show = _scipipe(*lenient, timeout=60)
+    assert show.returncode == 0, show.stderr[-500:]
+    assert expected in show.stdout
+
+
 def _scipipe(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scipipe_tools", *args],

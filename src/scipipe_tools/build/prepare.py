@@ -357,6 +357,7 @@ def prepare(
         repos=options.repos,
         exclusions=options.exclusions,
         ctx=options.ctx,
+        warn=False,  # the tables were read, and warned about, while fetching
     )
     stray = [p.name for p in plan.products if p.name not in checkouts]
     if stray:

@@ -11,7 +11,7 @@ from .. import http
 from ..errors import InputError, Location
 from ..eups.flavor import current_flavor
 from ..eups.repos import lint, read_repos
-from ..eups.table import Dependency, TableContext, read_table
+from ..eups.table import Dependency, Table, TableContext, read_table
 from ..eups.versions import check_version, parse_expr, vercmp
 from .common import echo, emit_json, get_app, info, json_option
 
@@ -66,6 +66,11 @@ def _strict_option(default_help: str) -> Callable[[Callable[..., object]], Calla
     )
 
 
+def _echo_warnings(table: Table) -> None:
+    if table.warnings:  # one write: a table may have a warning on each of many lines
+        click.echo("\n".join(f"warning: {w}" for w in table.warnings), err=True)
+
+
 @eups_group.command("lint-table")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @_strict_option(
@@ -82,8 +87,7 @@ def lint_table_cmd(files: tuple[Path, ...], strict: bool) -> int:
             bad += 1
             click.echo(f"error: {exc}", err=True)
             continue
-        for warning in table.warnings:
-            click.echo(f"warning: {warning}", err=True)
+        _echo_warnings(table)
     info(f"{len(files) - bad} of {len(files)} table files ok")
     return 2 if bad else 0
 
@@ -99,8 +103,7 @@ def lint_table_cmd(files: tuple[Path, ...], strict: bool) -> int:
 def show_table_cmd(file: Path, flavor: str | None, types: tuple[str, ...], strict: bool) -> None:
     """Show what a table file does for a flavor: dependencies and environment."""
     table = read_table(file, strict=strict, log_warnings=False)
-    for warning in table.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    _echo_warnings(table)
     ctx = TableContext(flavor=flavor or current_flavor(), types=frozenset(types))
     cmds = table.commands(ctx)
     deps = [c for c in cmds if isinstance(c, Dependency)]

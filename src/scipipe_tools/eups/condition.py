@@ -71,7 +71,7 @@ _NOT = frozenset({"!", "not"})
 
 def tokens(text: str) -> tuple[str, ...]:
     """The tokens EUPS reads in a condition."""
-    return tuple(p for p in _pieces(text) if p and not p.isspace())
+    return _tokens_and_glue(text)[0]
 
 
 def _pieces(text: str) -> list[str]:
@@ -88,9 +88,10 @@ def _pieces(text: str) -> list[str]:
     return pieces
 
 
-def _glued(text: str) -> list[bool]:
-    """For each token, whether it follows the one before without a blank between."""
-    out: list[bool] = []
+def _tokens_and_glue(text: str) -> tuple[tuple[str, ...], list[bool]]:
+    """The tokens, and for each whether it follows the one before without a blank."""
+    toks: list[str] = []
+    glued: list[bool] = []
     blank = True
     for p in _pieces(text):
         if not p:
@@ -98,9 +99,10 @@ def _glued(text: str) -> list[bool]:
         if p.isspace():
             blank = True
             continue
-        out.append(not blank)
+        toks.append(p)
+        glued.append(not blank)
         blank = False
-    return out
+    return tuple(toks), glued
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,8 @@ def parse_condition(
     harmless quirks in either case.  Nesting deeper than :data:`MAX_DEPTH` is an error
     either way.
     """
-    toks = tokens(text)
-    for is_error, problem in check_condition(toks, _glued(text)):
+    toks, glued = _tokens_and_glue(text)
+    for is_error, problem in check_condition(toks, glued):
         message = f"condition {shorten(text)!r}: {problem}"
         if is_error and (strict or problem.startswith("nested more than")):
             raise InputError(message, location=where)
@@ -341,7 +343,7 @@ class _Evaluation:
     def lookup(self, key: object) -> object:
         if not isinstance(key, str):
             raise _EupsFails(f"it reads {key!r} twice")
-        m = _ENV_REF.match(key)
+        m = _ENV_REF.match(key) if key.startswith("${") else None
         if m is not None:
             var, modifier, default = m.groups()
             if var in self.env:
@@ -355,10 +357,17 @@ class _Evaluation:
         if self.i >= len(self.toks):
             return _EOF
         value = self.lookup(self.toks[self.i])
-        with contextlib.suppress(TypeError, ValueError):
-            value = int(value)  # type: ignore[call-overload]
-        if isinstance(value, str) and value in ("True", "False"):
-            value = value == "True"
+        if isinstance(value, str):
+            # int() takes blanks, a sign, '_' and any Unicode decimal digit, and what it
+            # takes ends with a digit: try it only then (exceptions cost)
+            if value.strip()[-1:].isdecimal():
+                with contextlib.suppress(ValueError):
+                    return int(value)
+            if value == "True" or value == "False":
+                return value == "True"
+            return value
+        if isinstance(value, bool):  # a false default: int(False) is 0
+            return int(value)
         return value
 
     def next(self) -> object:
