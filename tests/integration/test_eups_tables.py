@@ -9,6 +9,9 @@ forms, from every error case of our parser, and from hypothesis.
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 
 from scipipe_tools.errors import InputError
 from scipipe_tools.eups.eupslines import eups_skipped_lines
-from scipipe_tools.eups.table import Dependency, EnvAction, TableContext, parse_table
+from scipipe_tools.eups.table import Dependency, EnvAction, TableContext, expand, parse_table
 
 from ..eupsjudge import Context, Reading, TableJudge
 from ..realtools import RealEups
@@ -266,6 +269,30 @@ def test_the_lines_eups_skips_are_the_ones_we_find(judge: TableJudge, workdir: P
     assert judge.read(path, CONTEXTS[:1]).skipped == tuple(sorted(eups_skipped_lines(LINES)))
 
 
+# --- values: the expansions EUPS's commands do ------------------------------------
+
+VALUES = ["${HOME}/bin", "${NOPE-/x}/bin", "${NOPE:-/x}/bin", "${HOME:-/x}/bin",
+          "$?{NOPE}/bin", "$?{HOME}/bin", "plain", "a${HOME}b"]  # fmt: skip
+
+
+def test_value_expansion_is_eups_for_one_reference(real_eups: RealEups) -> None:
+    """``${VAR}``, ``$?{VAR}`` (unset: the line is dropped), ``${VAR-default}``; EUPS reads
+    ``${VAR:-default}`` in a value as the variable ``VAR:``, so it is always the default."""
+    script = (
+        "import json, os, sys\nfrom eups.table import Action\n"
+        "os.environ.clear(); os.environ['HOME'] = '/home/me'\n"
+        "a = Action('t', 'envSet', ['X', 'v'], {})\n"
+        "print(json.dumps([a.expandEnvironmentalVariable(v) for v in json.loads(sys.argv[1])]))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(VALUES)],
+        env={"PYTHONPATH": str(real_eups.python_path)},
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    env = {"HOME": "/home/me"}
+    assert [expand(v, env.get) for v in VALUES] == json.loads(r.stdout)
+
+
 # --- generated tables ---------------------------------------------------------------
 
 PRODUCTS = ["base", "utils", "afw", "geom", "cuda"]
@@ -278,6 +305,7 @@ LEFT = [
 RIGHT = [
     "Linux64", "Linux64", "DarwinX86", "Linux", '"Linux64"', "exact", "exact", "build",
     "x", "3", "10", "1", "Lin", "inux", "Darwin", "1.10", "flavor", "type", "${N:-10}",
+    "1_0", "\u0663", "+3",
 ]  # fmt: skip
 CMP = ["==", "==", "==", "!=", "!=", "=~", "!~", "<", "<=", ">", ">="]
 BOOL = [" || ", " && ", " or ", " and ", "||", "&&"]

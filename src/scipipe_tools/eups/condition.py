@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -358,9 +359,11 @@ class _Evaluation:
             return _EOF
         value = self.lookup(self.toks[self.i])
         if isinstance(value, str):
-            # int() takes blanks, a sign, '_' and any Unicode decimal digit, and what it
-            # takes ends with a digit: try it only then (exceptions cost)
-            if value.strip()[-1:].isdecimal():
+            # EUPS reads numbers with int(): blanks, a sign, '_' and any Unicode decimal
+            # digit (so '\u0663' is 3 here, on purpose).  What int() takes ends with such a
+            # digit: try it only then (an exception per word costs).
+            last = value.rstrip()[-1:]
+            if last and unicodedata.decimal(last, None) is not None:
                 with contextlib.suppress(ValueError):
                     return int(value)
             if value == "True" or value == "False":

@@ -932,7 +932,7 @@ def parse_table(
     return table
 
 
-def _parse_blocks(text: str, path: str, *, strict: bool) -> Table:
+def _parse_blocks(text: str, path: str, *, strict: bool = True) -> Table:
     """The general parser: blocks, legacy groups, multi-token lines, exact error columns."""
     skipped = eups_skipped_lines(text)
     if strict:
