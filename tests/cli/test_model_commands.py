@@ -184,9 +184,14 @@ def test_vercmp_and_vermatch_take_unicode_digits(scipipe: Invoke) -> None:
 def test_a_table_of_just_a_semicolon_lints_and_shows(scipipe: Invoke, tmp_path: Path) -> None:
     t = tmp_path / "x.table"
     t.write_text(";\n")
-    assert scipipe("eups", "lint-table", str(t)).code == 0
-    r = scipipe("eups", "show-table", "--flavor", "Linux64", str(t))
-    assert (r.code, r.out, r.err) == (0, "", "")
+    skipped = f"{t}:1:1: line skipped, as real EUPS skips it ('Unrecognized line'): ;"
+    r = scipipe("eups", "lint-table", str(t))
+    assert r.code == 2
+    assert f"error: {t}:1:1: real EUPS skips this line ('Unrecognized line'): ;" in r.err
+    r = scipipe("eups", "lint-table", "--no-strict", str(t))
+    assert (r.code, r.err.splitlines()[0]) == (0, f"warning: {skipped}")
+    r = scipipe("eups", "show-table", "--no-strict", "--flavor", "Linux64", str(t))
+    assert (r.code, r.out, r.err) == (0, "", f"warning: {skipped}\n")
 
 
 def test_deep_nesting_is_a_one_line_input_error(scipipe: Invoke, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ TABLE_FRAGMENTS = [
     "setupRequired(", "setupOptional(", "SetupRequired(", "envPrepend(", "envSet(", "setenv(",
     "pathAppend(", "envUnset(", "addAlias(", "print(", "if (", "} else {", "} else if (", "}",
     "{", ")", "(", "flavor == Linux64", "type == exact", "flavor =~ Lin.*", " && ", " || ",
+    " and ", " or ", "not ", "${V:-x}", "${V}", ":-", "FLAVOR", "} ELSE {", "IF (",
     "!", "[", "]", ">= 1.2", "=", "==", "< ", "-j ", "-t ", "--vro", "--external", "${",
     "$?{", "$", "PRODUCT_DIR}", "#", ";", "\n", "\r\n", " ", "  ", "\t", ",", '"', "'",
     "Group:", "Common:", "End:", "Flavor = ", "File = ", "afw", "base", "1.0", "X",
@@ -58,7 +59,7 @@ versions = st.one_of(
 CONTEXTS = [
     TableContext("Linux64"),
     TableContext("DarwinX86", frozenset({"exact"})),
-    TableContext("Linux64", frozenset({"build"}), {"X": "1"}),
+    TableContext("Linux64", frozenset({"build"}), {"x": "1"}, environ={"V": "1"}),
 ]
 
 
@@ -79,10 +80,16 @@ def test_tables_parse_evaluate_or_raise_our_error(text: str) -> None:
         assert t.statements is not None
         list(t.all_commands())
         for ctx in CONTEXTS:
-            t.commands(ctx)
-            t.dependencies(ctx)
-            t.env_actions(ctx)
-        t.dependencies()
+            try:  # a condition fails where real EUPS fails evaluating it
+                t.commands(ctx)
+                t.dependencies(ctx)
+                t.env_actions(ctx)
+            except ScipipeError as exc:
+                _our_error(exc)
+        try:
+            t.dependencies()
+        except ScipipeError as exc:
+            _our_error(exc)
         repr(t)
 
 
@@ -95,7 +102,10 @@ def test_conditions_parse_evaluate_or_raise_our_error(text: str) -> None:
         _our_error(exc)
         return
     for ctx in CONTEXTS:
-        assert cond.evaluate(ctx) in (True, False)
+        try:
+            assert cond.evaluate(ctx) in (True, False)
+        except ScipipeError as exc:  # where real EUPS fails evaluating it
+            _our_error(exc)
     repr(cond)
 
 
@@ -141,4 +151,5 @@ def test_lint_and_show_table_exit_0_or_2(text: str) -> None:
         lint = run(cli, ["eups", "lint-table", str(path)], "scipipe")
         show = run(cli, ["eups", "show-table", "--flavor", "Linux64", str(path)], "scipipe")
     assert lint in (0, 2)
-    assert show == lint
+    # show-table also evaluates: a condition may fail there, as in real EUPS
+    assert show == lint or (lint, show) == (0, 2)

@@ -20,8 +20,8 @@ LINUX = TableContext(flavor="Linux64")
 MAC = TableContext(flavor="DarwinX86")
 
 
-def deps(text: str, ctx: TableContext = LINUX) -> list[str]:
-    return [str(d) for d in parse_table(text, "t.table").dependencies(ctx)]
+def deps(text: str, ctx: TableContext = LINUX, *, strict: bool = True) -> list[str]:
+    return [str(d) for d in parse_table(text, "t.table", strict=strict).dependencies(ctx)]
 
 
 def test_required_optional_and_versions() -> None:
@@ -86,10 +86,21 @@ def test_case_insensitive_commands_aliases_semicolons_comments() -> None:
 
 
 def test_quoted_args_and_hash_inside_parens() -> None:
-    t = parse_table('envSet(MSG, "a, b # not a comment")\nsetupRequired("afw -j")\n')
+    t = parse_table('envSet(MSG, "a, b")\nsetupRequired("afw -j")\n')
     env = t.env_actions()
-    assert env[0].value == "a, b # not a comment"
+    assert env[0].value == "a, b"
     assert t.dependencies()[0].just
+
+
+def test_a_hash_starts_a_comment_even_inside_quotes_as_in_eups() -> None:
+    # EUPS cuts the line at '#' and then skips it (an unrecognized line)
+    text = 'envSet(MSG, "a, b # not a comment")\nsetupRequired(afw)\n'
+    with pytest.raises(InputError, match="real EUPS skips this line") as info:
+        parse_table(text, "t.table")
+    assert str(info.value.location) == "t.table:1:1"
+    t = parse_table(text, "t.table", strict=False)
+    assert t.env_actions() == [] and deps(text, strict=False) == ["afw"]
+    assert [str(w.location) for w in t.warnings] == ["t.table:1:1"]
 
 
 def test_if_else_on_flavor_and_type() -> None:
@@ -123,11 +134,37 @@ def test_conditions() -> None:
     assert deps(text, LINUX) == []
     assert deps(text, MAC) == ["a"]
     assert deps(text, TableContext("Darwin", frozenset({"build"}))) == []
+    quoted = 'if (flavor == "Linux64") {\n setupRequired(b)\n} else {\n setupRequired(c)\n}\n'
+    assert deps(quoted, LINUX) == ["b"] and deps(quoted, MAC) == ["c"]
+
+
+def test_and_or_inside_parentheses_fail_as_in_eups() -> None:
+    # EUPS stops at the first term that decides, then finds no ')': it fails
+    text = "if (type == exact && (flavor == Linux64 || flavor == Linux)) {\n setupRequired(a)\n}\n"
+    with pytest.raises(InputError, match="'\\|\\|' inside parentheses") as info:
+        parse_table(text, "t.table")
+    assert str(info.value.location) == "t.table:1:4"
+    exact = frozenset({"exact"})
+    # read leniently, it works where EUPS does, and fails where EUPS fails
+    assert deps(text, TableContext("Linux", exact), strict=False) == ["a"]
+    assert deps(text, TableContext("Linux64"), strict=False) == []
+    with pytest.raises(InputError, match="real EUPS fails here too") as info:
+        deps(text, TableContext("Linux64", exact), strict=False)
+    assert str(info.value.location) == "t.table:1:4"
+
+
+def test_one_line_blocks_and_braces_on_their_own_lines_are_lines_eups_skips() -> None:
     one_line = 'if (flavor == "Linux64") { setupRequired(b) } else { setupRequired(c) }'
-    assert deps(one_line, LINUX) == ["b"] and deps(one_line, MAC) == ["c"]
-    # braces on their own lines
+    with pytest.raises(InputError, match="real EUPS skips this line"):
+        parse_table(one_line, "t.table")
+    assert deps(one_line, LINUX, strict=False) == []
+    # EUPS skips 'if (...)', '{', 'else' and '{', and ignores the '}': both set up
     split = "if (flavor == Linux64)\n{\n  setupRequired(b)\n}\nelse\n{\n  setupRequired(c)\n}\n"
-    assert deps(split, LINUX) == ["b"] and deps(split, MAC) == ["c"]
+    with pytest.raises(InputError, match=r"real EUPS skips this line \('Unexpected line'\)"):
+        parse_table(split, "t.table")
+    t = parse_table(split, "t.table", strict=False)
+    assert [str(d) for d in t.dependencies(MAC)] == ["b", "c"]
+    assert [w.location.line for w in t.warnings] == [1, 2, 4, 5, 6, 8]
 
 
 def test_legacy_group_blocks() -> None:

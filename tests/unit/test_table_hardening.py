@@ -19,6 +19,7 @@ from scipipe_tools.errors import InputError, Location
 from scipipe_tools.eups.table import (
     MAX_DEPTH,
     Dependency,
+    Table,
     TableContext,
     parse_condition,
     parse_table,
@@ -58,7 +59,7 @@ PATHOLOGICAL: dict[str, tuple[str, int, str]] = {
     # quadratic in the length of a run of blanks
     "blanks then a bad character": (_lines("setupRequired(a)" + " " * 200_000 + "x"), 2, ":1:"),
     "blanks inside a legacy header": (
-        _lines("File = a" + " " * 200_000 + "b", "setupRequired(c)"),
+        _lines("File = Table" + " " * 200_000 + "b", "setupRequired(c)"),
         0,
         "required  c",
     ),
@@ -81,6 +82,44 @@ PATHOLOGICAL: dict[str, tuple[str, int, str]] = {
         "",
     ),
 }
+
+
+# issue 14: the lines real EUPS skips and its condition language, read both ways.
+# name -> (table text, lint exit code strictly, text in show-table --no-strict's output)
+EUPS_PATHOLOGICAL: dict[str, tuple[str, int, str]] = {
+    "1 MB of lines EUPS skips": (_megabyte(["oops, no command", "setupRequired(base)"]), 2,
+                                 "required  base"),
+    "a '${' without '}', 200,000 times": (
+        _lines("if (" + "${" * 200_000 + ") {", "setupRequired(a)", "}", "setupRequired(b)"),
+        2,
+        "required  a",
+    ),
+    "a '}' and 100,000 'else'": (_lines("}" + " else" * 100_000 + " {", "setupRequired(b)"),
+                                 2, "required  b"),
+    "a call and 200,000 ')'": (_lines("a(" + ")" * 200_000 + " x", "setupRequired(b)"), 2,
+                               "required  b"),
+    "a pattern glued 100,000 times": (
+        _lines("if (flavor =~ " + "a|" * 100_000 + ") {", "setupRequired(a)", "}"), 2, ""),
+    "100,000 stray '}'": (_lines(*["}"] * 100_000, "setupRequired(b)"), 2, "required  b"),
+    "a 1 MB condition of 'not' and 'and'": (
+        _lines("if (not " + " and ".join(["flavor == X"] * 80_000) + ") {", "setupRequired(a)",
+               "}"),
+        0,
+        "required  a",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(EUPS_PATHOLOGICAL))
+def test_eups_readings_take_linear_time(name: str, tmp_path: Path) -> None:
+    text, code, expected = EUPS_PATHOLOGICAL[name]
+    path = tmp_path / "t.table"
+    path.write_text(text)
+    assert _scipipe("eups", "lint-table", str(path), timeout=60).returncode == code
+    lenient = ("eups", "show-table", "--no-strict", "--flavor", "Linux64", str(path))
+    show = _scipipe(*lenient, timeout=60)
+    assert show.returncode == 0, show.stderr[-500:]
+    assert expected in show.stdout
 
 
 def _scipipe(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -143,7 +182,8 @@ def test_if_blocks_inside_a_legacy_group_count_too() -> None:
     "cond",
     [
         "(" * 1000 + "flavor == Linux64" + ")" * 1000,
-        "!" * 1000 + "flavor",
+        "! " * 1000 + "flavor",  # ('!!!' is one word to EUPS)
+        "not " * 1000 + "flavor",
         "! (" * 600 + "flavor" + ")" * 600,
     ],
 )
@@ -159,7 +199,7 @@ def test_conditions_nested_up_to_the_limit_evaluate() -> None:
     cond = parse_condition("(" * (MAX_DEPTH - 1) + "flavor == Linux64" + ")" * (MAX_DEPTH - 1),
                            Location("t"))  # fmt: skip
     assert cond.evaluate(TableContext("Linux64"))
-    cond = parse_condition("!" * (MAX_DEPTH - 1) + "flavor == Linux64", Location("t"))
+    cond = parse_condition("! " * (MAX_DEPTH - 1) + "flavor == Linux64", Location("t"))
     assert cond.evaluate(TableContext("Linux64")) is ((MAX_DEPTH - 1) % 2 == 0)
 
 
@@ -182,31 +222,49 @@ def test_many_legacy_flavors_evaluate() -> None:
 
 def test_a_regex_too_deep_for_python_is_an_input_error() -> None:
     pattern = "(" * 1000 + "x" + ")" * 1000
-    with pytest.raises(InputError, match="bad regular expression") as info:
+    # written in the table, EUPS reads the parentheses as parentheses: too deep
+    with pytest.raises(InputError, match="nested more than") as info:
         parse_table(_lines(f'if (flavor =~ "{pattern}") {{', "}"), "t.table")
+    assert str(info.value.location) == "t.table:1:4"
+    # from the environment, it is a pattern: EUPS fails on it, so do we, with our error
+    t = parse_table(_lines("if (flavor =~ ${P}) {", "setupRequired(a)", "}"), "t.table")
+    with pytest.raises(InputError, match="bad regular expression") as info:
+        t.dependencies(TableContext("Linux64", environ={"P": pattern}))
     assert str(info.value.location) == "t.table:1:4"
 
 
 # --- one language ------------------------------------------------------------------
 
 
-def _result(text: str, *, fast: bool) -> object:
+def _evaluated(t: Table, ctx: TableContext) -> object:
+    try:
+        return (t.commands(ctx), t.dependencies(ctx))
+    except InputError as exc:  # where real EUPS fails evaluating a condition
+        return ("error", str(exc))
+
+
+def _result(text: str, *, fast: bool, strict: bool = True) -> object:
     """What a parser makes of ``text``: the whole Table, or the error it reports."""
     try:
-        t = parse_table(text, "t.table", fast=fast)
+        t = parse_table(text, "t.table", fast=fast, strict=strict, log_warnings=False)
     except InputError as exc:
         return ("error", str(exc), exc.hint)
-    ctx = TableContext("Linux64", frozenset({"exact"}))
-    return (t.flat, t.statements, t.commands(ctx), t.dependencies(), t.dependencies(ctx))
+    ctx = TableContext("Linux64", frozenset({"exact"}), environ={"V": "x"})
+    return (t.flat, t.statements, t.warnings, _evaluated(t, TableContext()), _evaluated(t, ctx))
 
 
 def assert_one_language(text: str) -> None:
     fast = _result(text, fast=True)
     full = _result(text, fast=False)
     assert fast == full
+    lenient = _result(text, fast=True, strict=False)
+    assert lenient == _result(text, fast=False, strict=False)
     if fast[0] != "error":
+        # what reads strictly reads the same leniently
+        assert lenient == fast
         t = parse_table(text, "t.table")
         if t.simple_deps is not None:  # the pairs the resolver reads agree with the parse
+            assert not t.warnings
             assert [(p, k[0] in "Oo") for k, p in t.simple_deps] == [
                 (d.product, d.optional) for d in t.dependencies()
             ]
@@ -241,10 +299,14 @@ def test_fast_paths_and_the_general_parser_agree(text: str) -> None:
     assert_one_language(text)
 
 
-def test_a_table_of_just_a_semicolon_shows() -> None:
-    t = parse_table(";\n", "t.table")
+def test_a_table_of_just_a_semicolon_is_a_line_eups_skips() -> None:
+    with pytest.raises(InputError, match="real EUPS skips this line") as info:
+        parse_table(";\n", "t.table")
+    assert str(info.value.location) == "t.table:1:1"
+    t = parse_table(";\n", "t.table", strict=False)
     assert t.commands(TableContext()) == []
     assert t.dependencies() == []
+    assert [str(w.location) for w in t.warnings] == ["t.table:1:1"]
 
 
 # Lines of every shape the fast paths and the general parser take, then mutated.
@@ -281,8 +343,23 @@ _LINES = [
     "Common:",
     "End:",
     "File = Table",
+    # issue 14: EUPS's whole condition language, and lines EUPS skips or takes
+    "if (not flavor == Linux64 and type == exact or ${V:-x} == x) {",
+    "if (${V} == x && !type == build) {",
+    "} else if (FLAVOR == DarwinX86 || TYPE == build) {",
+    "IF (flavor == Darwin || (type == exact)) {",
+    "} else { ",
+    "} ELSE {",
+    "if (flavor =~ Lin|ux) {",
+    "if ((flavor == Linux64 || type == exact)) {",
+    "frobnicate(x)",
+    "sourceRequired(x)",
+    "oops no command",
+    'Qualifiers = "x"',
+    "Action = setup",
+    "envRemove(PATH, x)",
 ]
-_NOISE = "()[]{}#;,$?\"' \t\n=<>!&|-_.:xX0\u017f\u212a\u00b2\u0660\r"
+_NOISE = "()[]{}#;,$?\"' \t\n=<>!&|-_.:xX0\u017f\u212a\u00b2\u0660\r*^~"
 
 
 @st.composite
@@ -307,6 +384,12 @@ def test_every_table_parses_the_same_on_every_path(text: str) -> None:
 def test_show_table_json_of_a_semicolon_table(tmp_path: Path) -> None:
     path = tmp_path / "t.table"
     path.write_text(";\n")
-    r = _scipipe("eups", "show-table", "--json", "--flavor", "Linux64", str(path), timeout=60)
+    args = ("eups", "show-table", "--json", "--flavor", "Linux64", str(path))
+    r = _scipipe(*args, "--no-strict", timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["dependencies"] == []
+    assert (
+        r.stderr == f"warning: {path}:1:1: line skipped, as real EUPS skips it "
+        "('Unrecognized line'): ;\n"
+    )
+    assert _scipipe(*args, timeout=60).returncode == 2

@@ -71,11 +71,12 @@ class Plan:
         }
 
 
-def source_lookup(sources: Path) -> ProductLookup:
+def source_lookup(sources: Path, *, warn: bool = True) -> ProductLookup:
     """A resolver lookup over ``sources/<product>`` checkouts.
 
     Opens the table file straight away and looks at the directory only when that fails:
-    one system call per product in the common case.
+    one system call per product in the common case.  Tables are read as EUPS reads them:
+    a line EUPS skips is skipped, with a warning unless ``warn`` is False.
     """
     root = os.fspath(sources)
 
@@ -90,7 +91,7 @@ def source_lookup(sources: Path) -> ProductLookup:
         except OSError as exc:
             msg = f"cannot read table file: {exc.strerror}"
             raise InputError(msg, location=Location(tfile)) from exc
-        return ProductInfo(name, parse_table(text, tfile))
+        return ProductInfo(name, parse_table(text, tfile, strict=False, log_warnings=warn))
 
     return lookup
 
@@ -102,6 +103,7 @@ def resolve_sources(
     repos: Repos | None = None,
     exclusions: Exclusions = DEFAULT_EXCLUSIONS,
     ctx: TableContext | None = None,
+    warn: bool = True,
 ) -> Resolution:
     if not sources.is_dir():
         raise InputError(f"sources directory {sources} does not exist")
@@ -115,7 +117,7 @@ def resolve_sources(
 
     return resolve(
         products,
-        source_lookup(sources),
+        source_lookup(sources, warn=warn),
         ctx=ctx,
         exclusions=exclusions,
         source=str(sources),
@@ -130,10 +132,12 @@ def make_plan(
     repos: Repos | None = None,
     exclusions: Exclusions = DEFAULT_EXCLUSIONS,
     ctx: TableContext | None = None,
+    warn: bool = True,
 ) -> Plan:
-    """Resolve ``products`` over the checkouts in ``sources`` and version them."""
+    """Resolve ``products`` over the checkouts in ``sources`` and version them
+    (``warn=False``: about lines EUPS skips, the caller has warned already)."""
     ctx = ctx or TableContext()
-    res = resolve_sources(products, sources, repos=repos, exclusions=exclusions, ctx=ctx)
+    res = resolve_sources(products, sources, repos=repos, exclusions=exclusions, ctx=ctx, warn=warn)
     order = res.order
     shas = {p: git.head_sha(sources / p) for p in order}
     versions = compute_versions(res.deps, shas, order=order)

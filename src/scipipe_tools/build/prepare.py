@@ -293,7 +293,7 @@ class _Preparer:
         if not tfile.is_file():
             log.info("%s: no %s; no dependencies", product, tfile)
             return (), ()
-        table = read_table(tfile)
+        table = read_table(tfile, strict=False)  # as EUPS (and lsst-build) read it
         deps: list[_Dep] = []
         problems: list[ScipipeError] = []
         for d in table.dependencies(self.o.ctx):
@@ -357,6 +357,7 @@ def prepare(
         repos=options.repos,
         exclusions=options.exclusions,
         ctx=options.ctx,
+        warn=False,  # the tables were read, and warned about, while fetching
     )
     stray = [p.name for p in plan.products if p.name not in checkouts]
     if stray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ from .. import http
 from ..errors import InputError, Location
 from ..eups.flavor import current_flavor
 from ..eups.repos import lint, read_repos
-from ..eups.table import Dependency, TableContext, read_table
+from ..eups.table import Dependency, Table, TableContext, read_table
 from ..eups.versions import check_version, parse_expr, vercmp
 from .common import echo, emit_json, get_app, info, json_option
 
@@ -56,17 +57,37 @@ def flavor_cmd() -> None:
     echo(current_flavor())
 
 
+def _strict_option(default_help: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    return click.option(
+        "--strict/--no-strict",
+        default=True,
+        show_default=True,
+        help=default_help,
+    )
+
+
+def _echo_warnings(table: Table) -> None:
+    if table.warnings:  # one write: a table may have a warning on each of many lines
+        click.echo("\n".join(f"warning: {w}" for w in table.warnings), err=True)
+
+
 @eups_group.command("lint-table")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def lint_table_cmd(files: tuple[Path, ...]) -> int:
+@_strict_option(
+    "A line real EUPS skips is an error; --no-strict reads as EUPS (and resolve, build, "
+    "setup) do: such lines are skipped with a warning."
+)
+def lint_table_cmd(files: tuple[Path, ...], strict: bool) -> int:
     """Check table files; prints one line per bad file and exits 2 if any is bad."""
     bad = 0
     for f in files:
         try:
-            read_table(f)
+            table = read_table(f, strict=strict, log_warnings=False)
         except InputError as exc:
             bad += 1
             click.echo(f"error: {exc}", err=True)
+            continue
+        _echo_warnings(table)
     info(f"{len(files) - bad} of {len(files)} table files ok")
     return 2 if bad else 0
 
@@ -75,10 +96,14 @@ def lint_table_cmd(files: tuple[Path, ...]) -> int:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--flavor", default=None, help="Flavor for conditions [default: this machine].")
 @click.option("--type", "types", multiple=True, help="Active setup type (repeatable), e.g. exact.")
+@_strict_option(
+    "A line real EUPS skips is an error; --no-strict shows what setup does (EUPS's reading)."
+)
 @json_option
-def show_table_cmd(file: Path, flavor: str | None, types: tuple[str, ...]) -> None:
+def show_table_cmd(file: Path, flavor: str | None, types: tuple[str, ...], strict: bool) -> None:
     """Show what a table file does for a flavor: dependencies and environment."""
-    table = read_table(file)
+    table = read_table(file, strict=strict, log_warnings=False)
+    _echo_warnings(table)
     ctx = TableContext(flavor=flavor or current_flavor(), types=frozenset(types))
     cmds = table.commands(ctx)
     deps = [c for c in cmds if isinstance(c, Dependency)]

@@ -233,7 +233,8 @@ class _Session:
         self.done: dict[str, str] = {}
         self.aliases: dict[str, str | None] = {}
         self.messages: list[str] = []
-        self.ctx = TableContext(flavor=stack.flavor, types=SETUP_TYPES)
+        # conditions see the environment as it is at each step, as in EUPS
+        self.ctx = TableContext(flavor=stack.flavor, types=SETUP_TYPES, environ=self.env)
 
     # --- environment -----------------------------------------------------------------
 
@@ -275,7 +276,7 @@ class _Session:
             info = self.local
         else:
             info = self.stack.version_info(product, version)
-        table = read_table(info.table) if info.table is not None else None
+        table = read_table(info.table, strict=False) if info.table is not None else None
         self.unsetup(product, set(), just=just)
         if info.directory is not None:
             self.put(dir_var(product), str(info.directory))
@@ -475,7 +476,7 @@ class _Session:
         stack = Stack(Path(root), flavor or self.stack.flavor) if root else self.stack
         try:
             info = stack.version_info(product, version)
-            table = read_table(info.table) if info.table is not None else None
+            table = read_table(info.table, strict=False) if info.table is not None else None
         except ScipipeError:
             return  # no longer declared: its variables are gone, nothing else is known
         if table is None:

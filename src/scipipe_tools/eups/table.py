@@ -3,7 +3,16 @@
 Grammar (spec section 2): one command per line; ``#`` starts a comment (outside quotes and
 parentheses); command names are case-insensitive; a trailing ``;`` is allowed.  Blocks are
 ``if (cond) { ... } else if (cond) { ... } else { ... }``; the legacy ``Group:``/
-``Flavor =``/``Common:``/``End:`` blocks become if-blocks on the flavor.
+``Flavor =``/``Common:``/``End:`` blocks become if-blocks on the flavor.  Conditions are
+EUPS's (:mod:`.condition`).
+
+The language is the one real EUPS reads (issue 14): a line EUPS skips (:mod:`.eupslines`:
+an unknown command, a line that is no command, ``if`` or brace line) is an error when
+reading strictly (``lint-table``).  Resolution, build and setup read leniently, as EUPS
+does: such a line is skipped with a warning naming ``file:line`` (:attr:`Table.warnings`,
+logged), a ``}`` without its ``{`` is ignored, a block open at the end of the file ends
+there, and a condition EUPS reads otherwise than it looks is read as EUPS reads it.  A
+table that reads strictly reads the same leniently, without warnings.
 
 Parsing costs time linear in the text, whatever the text (issue 13).  Tables of the
 simplest shapes, which are most tables, are validated by one regular expression over the
@@ -20,14 +29,45 @@ that, are an :class:`InputError` naming the line, not a ``RecursionError``.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, Location, did_you_mean
 from ..files import read_text
+from .condition import (
+    MAX_DEPTH,
+    Condition,
+    TableContext,
+    legacy_flavor_condition,
+    parse_condition,
+)
+from .eupslines import eups_skipped_lines
 from .versions import VersionExpr, check_version, parse_expr, shorten, vercmp
+
+__all__ = [
+    "IMPLICIT_PRODUCTS",
+    "MAX_DEPTH",
+    "Alias",
+    "Command",
+    "Condition",
+    "Dependency",
+    "EnvAction",
+    "IfBlock",
+    "OtherCommand",
+    "Statement",
+    "Table",
+    "TableContext",
+    "TableWarning",
+    "expand",
+    "parse_condition",
+    "parse_table",
+    "read_table",
+]
+
+log = logging.getLogger(__name__)
 
 # Canonical command names; the keys are the lower-cased spellings EUPS accepts.
 COMMANDS: dict[str, str] = {
@@ -69,9 +109,6 @@ _UNTERMINATED_REF = re.compile(r"\$\??\{[^}]*(?:\{|$)")
 _PRODUCT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-#: How deep blocks (``if``, ``Group:``) and conditions (parentheses, ``!``) may nest.
-MAX_DEPTH = 100
-
 # The general parser's tokenizer, one line at a time: blank/comment, a one-line command,
 # a legacy mark or assignment, or else token by token (_TOKEN).
 _SIMPLE_LINE = re.compile(
@@ -79,8 +116,10 @@ _SIMPLE_LINE = re.compile(
 )
 _BLANK_LINE = re.compile(r"[ \t]*+(?:#.*)?+")
 _LEGACY_ASSIGN = re.compile(
-    r"[ \t]*+(File|Product|Flavor|Qualifiers)[ \t]*+=(.*)", re.IGNORECASE | re.ASCII
+    r"[ \t]*+(File|Product|Flavor|Qualifiers|Action)[ \t]*+=(.*)", re.IGNORECASE | re.ASCII
 )
+_LEGACY_NAME = re.compile(r"[\w+.]++")
+_QUALIFIERS = re.compile(r'"([^"]*+)"')
 _LEGACY_MARK = re.compile(r"[ \t]*+(Group|Common|End)[ \t]*+:[ \t]*+(?:#.*)?+", re.I | re.ASCII)
 _TOKEN = re.compile(
     r"(?P<ws>[ \t]+)|(?P<comment>#.*)|(?P<word>[A-Za-z_]\w*)|(?P<lp>\()"
@@ -102,13 +141,14 @@ _STRICT_LINE = (
 )
 _STRICT_TABLE = re.compile(rf"(?:{_STRICT_LINE}\n)*+{_STRICT_LINE}")
 _STRICT_DEP = re.compile(r"\nsetup(Required|Optional)\(([A-Za-z0-9_]++)")
-# Any case, aliases, blanks around everything, ``;`` and trailing comments.  re.ASCII: in
-# a Unicode pattern (?i) lets the long s and the Kelvin sign stand for "s" and "k".
+# Any case, aliases, blanks around everything, ``;`` after a command (a bare ``;`` is a
+# line EUPS skips), trailing comments.  re.ASCII: in a Unicode pattern (?i) lets the long s
+# and the Kelvin sign stand for "s" and "k".
 _SIMPLE_LINE_RX = (
-    r"[ \t]*+(?:(?i:setup(?:required|optional))[ \t]*+\([ \t]*+[A-Za-z0-9_]++[ \t]*+\)"
+    r"[ \t]*+(?:(?:(?i:setup(?:required|optional))[ \t]*+\([ \t]*+[A-Za-z0-9_]++[ \t]*+\)"
     r"|(?i:env(?:prepend|append|set)|path(?:prepend|append|set)|setenv)"
-    r"[ \t]*+\([ \t]*+[A-Za-z_][A-Za-z0-9_]*+[ \t]*+,[ \t]*+" + _VALUE + r"\))?+"
-    r"[ \t]*+;?+[ \t]*+(?:#[^\n]*+)?+"
+    r"[ \t]*+\([ \t]*+[A-Za-z_][A-Za-z0-9_]*+[ \t]*+,[ \t]*+" + _VALUE + r"\))"
+    r"[ \t]*+;?+)?+[ \t]*+(?:#[^\n]*+)?+"
 )
 _SIMPLE_TABLE = re.compile(rf"(?:{_SIMPLE_LINE_RX}\n)*+{_SIMPLE_LINE_RX}", re.ASCII)
 _SIMPLE_DEP = re.compile(
@@ -183,53 +223,6 @@ Command = Dependency | EnvAction | Alias | OtherCommand
 
 
 @dataclass(frozen=True, slots=True)
-class Condition:
-    """A parsed ``if`` condition.
-
-    A comparison ``left op right`` (``op`` one of ``== != =~ !~ < <= > >=``), or ``!`` of
-    one condition, or ``&&``/``||`` of two or more, in ``terms``.  A condition is at most
-    :data:`MAX_DEPTH` levels high (the parser makes sure), so evaluating, comparing or
-    printing one recurses a bounded depth.
-    """
-
-    op: str
-    left: str = ""
-    right: str = ""
-    terms: tuple[Condition, ...] = ()
-
-    def evaluate(self, ctx: TableContext) -> bool:
-        op = self.op
-        if op == "||":
-            return any(term.evaluate(ctx) for term in self.terms)
-        if op == "&&":
-            return all(term.evaluate(ctx) for term in self.terms)
-        if op == "!":
-            return not self.terms[0].evaluate(ctx)
-        lhs, rhs = self.left, self.right
-        if lhs == "type" or rhs == "type":
-            wanted = rhs if lhs == "type" else lhs
-            if op in ("==", "=~"):
-                return any(_compare(op, t, wanted) for t in ctx.types)
-            if op in ("!=", "!~"):
-                pos = "==" if op == "!=" else "=~"
-                return not any(_compare(pos, t, wanted) for t in ctx.types)
-        return _compare(op, ctx.symbol(lhs), ctx.symbol(rhs))
-
-
-def _compare(op: str, lhs: str, rhs: str) -> bool:
-    if op == "==":
-        return lhs == rhs
-    if op == "!=":
-        return lhs != rhs
-    if op == "=~":
-        return re.match(rhs, lhs) is not None
-    if op == "!~":
-        return re.match(rhs, lhs) is None
-    c = vercmp(lhs, rhs)
-    return {"<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[op]
-
-
-@dataclass(frozen=True, slots=True)
 class IfBlock:
     """``if (c1) {..} else if (c2) {..} else {..}``: branches in order; None = else."""
 
@@ -240,18 +233,15 @@ class IfBlock:
 Statement = Command | IfBlock
 
 
-@dataclass(frozen=True)
-class TableContext:
-    """What conditions see: the flavor, the active setup types, and other symbols."""
+@dataclass(frozen=True, slots=True)
+class TableWarning:
+    """A line read otherwise than it looks, as real EUPS reads it (lenient reading)."""
 
-    flavor: str = "Linux64"
-    types: frozenset[str] = frozenset()
-    symbols: Mapping[str, str] = field(default_factory=dict)
+    location: Location
+    message: str
 
-    def symbol(self, name: str) -> str:
-        if name == "flavor":
-            return self.flavor
-        return self.symbols.get(name, name)
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
 
 
 class Table:
@@ -263,12 +253,23 @@ class Table:
     parser.  Other tables are parsed whole at once.
     """
 
-    __slots__ = ("_dep_rx", "_deps", "_simple", "_statements", "_text", "flat", "path")
+    __slots__ = (
+        "_dep_rx", "_deps", "_simple", "_statements", "_text", "flat", "path", "warnings"
+    )  # fmt: skip
 
-    def __init__(self, path: str, statements: tuple[Statement, ...], flat: bool = True) -> None:
+    def __init__(
+        self,
+        path: str,
+        statements: tuple[Statement, ...],
+        flat: bool = True,
+        warnings: tuple[TableWarning, ...] = (),
+    ) -> None:
         self.path = path
         #: True when no statement sits in a block, so evaluation is a plain copy.
         self.flat = flat
+        #: Lines a lenient reading skipped, and what real EUPS reads otherwise than it
+        #: looks (a pattern it cuts short; when lenient, any condition it misreads).
+        self.warnings = warnings
         self._statements: tuple[Statement, ...] | None = statements
         self._text: str | None = None
         self._dep_rx: re.Pattern[str] | None = None
@@ -310,7 +311,7 @@ class Table:
     def statements(self) -> tuple[Statement, ...]:
         if self._statements is None:
             assert self._text is not None
-            full = _parse_blocks(self._text, self.path).statements
+            full = _parse_blocks(self._text, self.path, strict=True).statements
             # keep the dependency objects already handed out
             deps = iter(self.flat_deps)
             statements = []
@@ -420,13 +421,16 @@ def _scan_group(line: str, start: int, path: str, lineno: int) -> int:
     raise InputError(what, location=Location(path, lineno, start + 1))
 
 
-def _tokenize(text: str, path: str) -> list[_Tok]:
+def _tokenize(text: str, path: str, skip: Container[int] = ()) -> list[_Tok]:
+    """The tokens of every line but those in ``skip``."""
     toks: list[_Tok] = []
     simple = _SIMPLE_LINE.fullmatch
     blank = _BLANK_LINE.fullmatch
     for lineno, line in enumerate(text.split("\n"), 1):
+        if lineno in skip:
+            continue
         m = simple(line)
-        if m is not None and m.group(1) not in _KEYWORDS:
+        if m is not None and m.group(1).lower() not in _KEYWORDS:
             toks.append(_Tok("cmd", lineno, m.start(1) + 1, m.group(1), m.group(2)))
             continue
         if blank(line):
@@ -471,22 +475,29 @@ def _tokenize_line(line: str, lineno: int, path: str, toks: list[_Tok]) -> None:
 
 
 class _Parser:
-    def __init__(self, toks: list[_Tok], path: str) -> None:
+    def __init__(self, toks: list[_Tok], path: str, *, strict: bool) -> None:
         self.toks = toks
         self.path = path
         self.i = 0
         self.flat = True
         self.depth = 0  # blocks open
+        self.strict = strict
+        self.warnings: list[TableWarning] = []
 
     def loc(self, tok: _Tok) -> Location:
         return Location(self.path, tok.line, tok.col)
 
+    def warn(self, where: Location, message: str) -> None:
+        self.warnings.append(TableWarning(where, message))
+
     def error(self, message: str, tok: _Tok | None, hint: str | None = None) -> InputError:
         if tok is None:
-            last = self.toks[-1] if self.toks else None
-            where = Location(self.path, last.line if last else 1)
-            return InputError(message + " at end of file", location=where, hint=hint)
+            return InputError(message + " at end of file", location=self.end(), hint=hint)
         return InputError(message, location=self.loc(tok), hint=hint)
+
+    def end(self) -> Location:
+        last = self.toks[-1] if self.toks else None
+        return Location(self.path, last.line if last else 1)
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -499,12 +510,20 @@ class _Parser:
         out: list[Statement] = []
         while (tok := self.peek()) is not None:
             if tok.kind == "rb":
-                if top:
+                if not top:
+                    return out
+                if self.strict:
                     raise self.error("'}' without a matching '{'", tok)
-                return out
+                self.warn(self.loc(tok), "'}' without a matching '{': ignored, as real EUPS does")
+                self.i += 1
+                continue
             self.statement(out)
         if not top:
-            raise self.error("missing '}'", None)
+            if self.strict:
+                raise self.error("missing '}'", None)
+            self.warn(
+                self.end(), "missing '}' at end of file: the block ends there, as in real EUPS"
+            )
         return out
 
     def statement(self, out: list[Statement]) -> None:
@@ -523,17 +542,17 @@ class _Parser:
             return
         if kind in ("mark", "assign"):
             self.i += 1
-            if kind == "assign" and tok.text in ("flavor", "qualifiers"):
-                raise self.error(f"{tok.text.capitalize()} = outside a Group: block", tok)
             if kind == "mark":
                 raise self.error(f"{tok.text.capitalize()}: outside a Group: block", tok)
-            return  # File = Table, Product = x: legacy header lines, ignored
+            self.legacy_assign(tok)
+            return
         if kind == "word":
-            if tok.text == "if":
+            keyword = tok.text.lower()
+            if keyword == "if":
                 self.i += 1
                 out.append(self.if_block(tok))
                 return
-            if tok.text == "else":
+            if keyword == "else":
                 raise self.error("'else' without a preceding 'if' block", tok)
             nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
             if nxt is not None and nxt.kind == "group" and nxt.line == tok.line:
@@ -549,6 +568,21 @@ class _Parser:
             raise self.error("'{' without 'if'", tok)
         raise self.error(f"unexpected {tok.text!r}", tok)
 
+    def legacy_assign(self, tok: _Tok) -> None:
+        """``File = Table``, ``Product = x``, ``Action = setup``, ``Qualifiers = ""``:
+        header lines EUPS takes and ignores, or fails on."""
+        name = _LEGACY_NAME.match(tok.value)
+        value = name.group() if name else ""
+        if tok.text == "flavor":
+            raise self.error("Flavor = outside a Group: block", tok)
+        if tok.text == "file" and value and value.lower() != "table":
+            raise self.error(f"expected 'File = Table', not 'File = {value}'", tok)
+        if tok.text == "action" and value and "setup" not in value.lower():
+            raise self.error(f"unsupported 'Action = {value}' (EUPS knows only setup)", tok)
+        quoted = _QUALIFIERS.match(tok.value)
+        if tok.text == "qualifiers" and quoted is not None and quoted.group(1):
+            self.warn(self.loc(tok), f"qualifiers {quoted.group(1)!r} ignored, as real EUPS does")
+
     def enter(self, start: _Tok) -> None:
         """A block opens at ``start``; too deep is an error naming its line."""
         self.flat = False
@@ -563,33 +597,48 @@ class _Parser:
         self.i += 1
         return tok
 
+    def condition(self, group: _Tok) -> Condition:
+        problems: list[str] = []
+        where = self.loc(group)
+        cond = parse_condition(group.value, where, strict=self.strict, warnings=problems)
+        for problem in problems:
+            self.warn(where, problem)
+        return cond
+
+    def close(self) -> None:
+        """Past the ``}`` that ends a block (none at the end of a lenient reading)."""
+        if self.i < len(self.toks):
+            self.i += 1
+
     def if_block(self, start: _Tok) -> IfBlock:
         self.enter(start)
         branches: list[tuple[Condition | None, tuple[Statement, ...]]] = []
         keyword = start  # the 'if' of this branch
         while True:
             cond_tok = self.expect("group", "a '(condition)'", keyword)
-            cond = parse_condition(cond_tok.value, self.loc(cond_tok))
+            cond = self.condition(cond_tok)
             self.expect("lb", "'{'", cond_tok)
             branches.append((cond, tuple(self.block_body(top=False))))
-            self.i += 1  # the '}'
+            self.close()
             tok = self.peek()
-            if tok is None or tok.kind != "word" or tok.text != "else":
+            if tok is None or tok.kind != "word" or tok.text.lower() != "else":
                 break
             self.i += 1
             keyword = self.toks[self.i] if self.i < len(self.toks) else tok
-            if keyword.kind == "word" and keyword.text == "if":
+            if keyword.kind == "word" and keyword.text.lower() == "if":
                 self.i += 1
                 continue
+            if tok.text != "else":  # EUPS takes the line, then reads "ELSE" as no else
+                raise self.error(f"write 'else', not {tok.text!r}: real EUPS fails on it", tok)
             self.expect("lb", "'{'", tok)
             branches.append((None, tuple(self.block_body(top=False))))
-            self.i += 1
+            self.close()
             break
         self.depth -= 1
         return IfBlock(tuple(branches), start.line)
 
     def legacy_group(self, start: _Tok) -> IfBlock:
-        """``Group: Flavor = X ... Common: cmds End:`` -> if (flavor == X || ...) {cmds}."""
+        """``Group: Flavor = X ... Common: cmds End:`` -> if (FLAVOR == X || ...) {cmds}."""
         self.enter(start)
         flavors: list[str] = []
         body: list[Statement] = []
@@ -604,21 +653,29 @@ class _Parser:
                 continue
             if tok.kind == "mark" and tok.text == "group":
                 raise self.error("'Group:' inside a Group: block (missing 'End:'?)", tok)
+            if tok.kind == "assign" and tok.text == "flavor":
+                self.i += 1
+                # EUPS takes the name at the start; a line without one it skips
+                name = _LEGACY_NAME.match(tok.value)
+                if name is not None:
+                    flavors.append(name.group())
+                continue
             if tok.kind == "assign":
                 self.i += 1
-                if tok.text == "flavor":
-                    flavors.append(tok.value.strip().strip("\"'"))
+                self.legacy_assign(tok)
                 continue
             if not in_common:
                 raise self.error("commands in a Group: block must follow 'Common:'", tok)
             self.statement(body)
         else:
-            raise self.error("Group: block without 'End:'", start)
+            if self.strict:
+                raise self.error("Group: block without 'End:'", start)
+            self.warn(
+                self.loc(start),
+                "Group: block without 'End:': it ends at the end of file, as in real EUPS",
+            )
         self.depth -= 1
-        cond: Condition | None = None
-        if flavors and not any(fl.upper() in ("ANY", "NULL", "") for fl in flavors):
-            terms = tuple(Condition("==", "flavor", fl) for fl in flavors)
-            cond = terms[0] if len(terms) == 1 else Condition("||", terms=terms)
+        cond = legacy_flavor_condition(flavors, self.loc(start))
         return IfBlock(((cond, tuple(body)),), start.line)
 
 
@@ -792,129 +849,6 @@ def _version_spec(
     return version, parse_expr(tail[1:-1], where)
 
 
-# --- conditions ----------------------------------------------------------------------
-
-_COND_TOKEN = re.compile(
-    r"\s*(?:(?P<op>==|!=|=~|!~|<=|>=|<|>)|(?P<or>\|\|)|(?P<and>&&)|(?P<not>!)"
-    r"|(?P<lp>\()|(?P<rp>\))|(?P<str>\"[^\"]*\"|'[^']*')|(?P<word>[^\s()<>=!&|\"']+)"
-    r"|(?P<bad>\S))"
-)
-
-
-def parse_condition(text: str, where: Location) -> Condition:
-    """Parse an ``if`` condition; errors point at ``where`` (the parenthesis)."""
-    toks: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        m = _COND_TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            break
-        kind = m.lastgroup or "bad"
-        val = m.group(kind)
-        if kind == "bad":
-            raise InputError(f"condition: unexpected {val!r}", location=where)
-        if kind == "str":
-            kind, val = "word", val[1:-1]
-        toks.append((kind, val))
-        pos = m.end()
-    if not toks:
-        raise InputError("empty condition", location=where)
-    shown = shorten(text)
-    i = 0
-    nesting = 0  # parentheses and '!' open on the way down
-
-    def error(message: str) -> InputError:
-        return InputError(f"condition {shown!r}: {message}", location=where)
-
-    def too_deep() -> InputError:
-        return error(f"nested more than {MAX_DEPTH} deep")
-
-    def peek() -> tuple[str, str] | None:
-        return toks[i] if i < len(toks) else None
-
-    def take() -> tuple[str, str]:
-        nonlocal i
-        tok = toks[i]
-        i += 1
-        return tok
-
-    # Each parse function returns the condition and its height, which MAX_DEPTH bounds.
-    def join(op: str, terms: list[tuple[Condition, int]]) -> tuple[Condition, int]:
-        if len(terms) == 1:
-            return terms[0]
-        height = 1 + max(h for _, h in terms)
-        if height > MAX_DEPTH:
-            raise too_deep()
-        return Condition(op, terms=tuple(c for c, _ in terms)), height
-
-    def p_or() -> tuple[Condition, int]:
-        terms = [p_and()]
-        while (t := peek()) is not None and t[0] == "or":
-            take()
-            terms.append(p_and())
-        return join("||", terms)
-
-    def p_and() -> tuple[Condition, int]:
-        terms = [p_unary()]
-        while (t := peek()) is not None and t[0] == "and":
-            take()
-            terms.append(p_unary())
-        return join("&&", terms)
-
-    def p_unary() -> tuple[Condition, int]:
-        nonlocal nesting
-        t = peek()
-        if t is None:
-            raise InputError(f"condition {shown!r} ends too early", location=where)
-        if t[0] in ("not", "lp"):
-            take()
-            nesting += 1
-            if nesting > MAX_DEPTH:
-                raise too_deep()
-            if t[0] == "not":
-                inner, height = p_unary()
-                if height >= MAX_DEPTH:
-                    raise too_deep()
-                nesting -= 1
-                return Condition("!", terms=(inner,)), height + 1
-            inner, height = p_or()
-            if peek() is None or take()[0] != "rp":
-                raise error("unbalanced parenthesis")
-            nesting -= 1
-            return inner, height
-        if t[0] != "word":
-            raise error(f"unexpected {t[1]!r}")
-        lhs = take()[1]
-        op = peek()
-        if op is None or op[0] != "op":
-            return Condition("!=", lhs, ""), 1
-        take()
-        rhs = peek()
-        if rhs is None or rhs[0] != "word":
-            raise error(f"{op[1]!r} needs a value")
-        take()
-        if op[1] in ("=~", "!~"):
-            _check_regex(rhs[1], where)
-        return Condition(op[1], lhs, rhs[1]), 1
-
-    cond, _ = p_or()
-    extra = peek()
-    if extra is not None:
-        raise error(f"unexpected {extra[1]!r}")
-    return cond
-
-
-def _check_regex(pattern: str, where: Location) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise InputError(f"condition: bad regular expression: {exc}", location=where) from exc
-    except RecursionError as exc:  # the re module parses groups recursively
-        raise InputError(
-            "condition: bad regular expression: groups nested too deeply", location=where
-        ) from exc
-
-
 # --- variables -----------------------------------------------------------------------
 
 _REF = re.compile(r"\$(\?)?\{([^{}]*)\}")
@@ -967,11 +901,21 @@ def _simple_dependencies(text: str, dep_rx: re.Pattern[str]) -> tuple[Dependency
     return tuple(deps)
 
 
-def parse_table(text: str, path: str | Path = "<table>", *, fast: bool = True) -> Table:
+def parse_table(
+    text: str,
+    path: str | Path = "<table>",
+    *,
+    fast: bool = True,
+    strict: bool = True,
+    log_warnings: bool | None = None,
+) -> Table:
     """Parse a table file's text; errors name ``path:line:column``.
 
-    In time linear in the text.  ``fast=False`` skips the fast paths (the general parser
-    makes the same table: the tests compare the two).
+    In time linear in the text.  ``strict=False`` reads as real EUPS does: a line EUPS
+    skips is skipped, with a warning (in :attr:`Table.warnings`, and logged unless
+    ``log_warnings`` is False; by default only lenient readings log).  ``fast=False``
+    skips the fast paths (the general parser makes the same table: the tests compare
+    the two).
     """
     p = str(path)
     if "\r" in text:
@@ -981,15 +925,82 @@ def parse_table(text: str, path: str | Path = "<table>", *, fast: bool = True) -
             return Table._of_simple_text(p, text, _STRICT_DEP)
         if _SIMPLE_TABLE.fullmatch(text) is not None:
             return Table._of_simple_text(p, text, _SIMPLE_DEP)
-    return _parse_blocks(text, p)
+    table = _parse_blocks(text, p, strict=strict)
+    if log_warnings or (log_warnings is None and not strict):
+        for warning in table.warnings:
+            log.warning("%s", warning)
+    return table
 
 
-def _parse_blocks(text: str, path: str) -> Table:
+def _parse_blocks(text: str, path: str, *, strict: bool = True) -> Table:
     """The general parser: blocks, legacy groups, multi-token lines, exact error columns."""
-    parser = _Parser(_tokenize(text, path), path)
+    skipped = eups_skipped_lines(text)
+    if strict:
+        parser = _Parser(_tokenize_strictly(text, path, skipped), path, strict=True)
+        try:
+            stmts = parser.parse()
+        except InputError as exc:
+            raise _first_problem(exc, text, path, skipped) from None
+        if skipped:
+            raise _skipped_line_error(text, path, min(skipped), skipped)
+        return Table(path, stmts, parser.flat, tuple(parser.warnings))
+    parser = _Parser(_tokenize(text, path, skipped), path, strict=False)
+    warnings: list[TableWarning] = []
+    if skipped:
+        lines = text.split("\n")
+        for n, why in sorted(skipped.items()):
+            where = _line_location(lines, path, n)
+            shown = shorten(lines[n - 1].strip())
+            warnings.append(
+                TableWarning(where, f"line skipped, as real EUPS skips it ({why!r}): {shown}")
+            )
     stmts = parser.parse()
-    return Table(path, stmts, parser.flat)
+    warnings += parser.warnings
+    warnings.sort(key=lambda w: w.location.line or 0)
+    return Table(path, stmts, parser.flat, tuple(warnings))
 
 
-def read_table(path: str | Path) -> Table:
-    return parse_table(read_text(path, "table file"), path)
+def _tokenize_strictly(text: str, path: str, skipped: Mapping[int, str]) -> list[_Tok]:
+    try:
+        return _tokenize(text, path)
+    except InputError as exc:
+        raise _first_problem(exc, text, path, skipped) from None
+
+
+def _first_problem(exc: InputError, text: str, path: str, skipped: Mapping[int, str]) -> InputError:
+    """The parser's error, or an earlier line EUPS skips; a hint when EUPS skips it."""
+    line = exc.location.line if exc.location is not None else None
+    if skipped and line is not None and min(skipped) < line:
+        return _skipped_line_error(text, path, min(skipped), skipped)
+    if line is not None and line in skipped and exc.hint is None:
+        exc.hint = _LENIENT_HINT
+    return exc
+
+
+_LENIENT_HINT = (
+    "real EUPS skips this line with a warning; so do resolve, build and setup "
+    "(`lint-table --no-strict` shows that reading)"
+)
+
+
+def _skipped_line_error(text: str, path: str, line: int, skipped: Mapping[int, str]) -> InputError:
+    lines = text.split("\n")
+    more = len(skipped) - 1
+    also = f" (and {more} more line{'s' if more > 1 else ''})" if more else ""
+    return InputError(
+        f"real EUPS skips this line ({skipped[line]!r}): {shorten(lines[line - 1].strip())}" + also,
+        location=_line_location(lines, path, line),
+        hint=_LENIENT_HINT,
+    )
+
+
+def _line_location(lines: Sequence[str], path: str, line: int) -> Location:
+    """``path:line:column`` of the line's first non-blank character."""
+    content = lines[line - 1]
+    return Location(path, line, len(content) - len(content.lstrip()) + 1)
+
+
+def read_table(path: str | Path, *, strict: bool = True, log_warnings: bool | None = None) -> Table:
+    """Read and parse a table file (see :func:`parse_table`)."""
+    text = read_text(path, "table file")
+    return parse_table(text, path, strict=strict, log_warnings=log_warnings)
