@@ -23,6 +23,7 @@ from scipipe_tools.build.lock import StackLock
 from scipipe_tools.cli.app import cli, run
 from scipipe_tools.distrib import layout
 from scipipe_tools.distrib.manifest import parse_dist_manifest
+from scipipe_tools.distrib.pkginfo import parse_pkginfo
 from scipipe_tools.eups.manifest import Manifest, read_manifest
 from scipipe_tools.eups.stack import Stack
 from scipipe_tools.eups.taglist import parse_taglist
@@ -133,7 +134,7 @@ def sha256(path: Path) -> str:
 def test_published_root(served: Served) -> None:
     root, m = served.plain, served.manifest
     text = (root / "tags" / f"{TAG}.list").read_text()
-    assert (root / f"{TAG}.list").read_text() == text
+    assert not (root / f"{TAG}.list").exists()  # a root with sources: its LIST_URL is tags/
     tl = parse_taglist(text, f"{TAG}.list")
     assert tl.build_id == "b1" and tl.conda_env == RUBIN_ENV
     assert tl.products() == {e.name: e.version for e in m.entries}
@@ -149,15 +150,22 @@ def test_published_root(served: Served) -> None:
         digest = (root / layout.sha256_of(tarball.name)).read_text().split()[0]
         assert digest == sha256(tarball)
         installed = Stack(served.stack, FLAVOR).product_dir(e.name, e.version)
-        with tarfile.open(tarball) as tar:
-            names = {n.removeprefix("./") for n in tar.getnames()}
-        assert f"ups/{e.name}.table" in names
+        with tarfile.open(tarball) as tar:  # as EUPS makes them: <p>/<v>/...
+            names = tar.getnames()
+        assert names[0] == f"{e.name}/{e.version}"
+        assert all(n.startswith(f"{e.name}/{e.version}/") for n in names[1:])
+        assert f"{e.name}/{e.version}/ups/{e.name}.table" in names
         assert (root / layout.table(e.name, e.version)).read_text() == (
             installed / "ups" / f"{e.name}.table"
         ).read_text()
-        with tarfile.open(root / layout.eupspkg(e.name, e.version)) as tar:
-            pkginfo = tar.extractfile("ups/pkginfo")
-            assert pkginfo is not None and f"SHA1={e.sha1}" in pkginfo.read().decode()
+        with tarfile.open(root / layout.eupspkg(e.name, e.version)) as tar:  # <p>-<v>/...
+            top = f"{e.name}-{e.version}"
+            assert {n.split("/")[0] for n in tar.getnames()} == {top}
+            pkginfo = tar.extractfile(f"{top}/ups/pkginfo")
+            assert pkginfo is not None
+            info = parse_pkginfo(pkginfo.read().decode())
+        assert info["SHA1"] == info["REPOVERSION"] == e.sha1 and info["SOURCE"] == "package"
+        assert (info["PRODUCT"], info["VERSION"], info["FLAVOR"]) == (e.name, e.version, "generic")
 
 
 def test_manifests_are_deepest_first(served: Served) -> None:
@@ -191,7 +199,8 @@ def test_eups_root_layout(served: Served) -> None:
     assert BIN_PATH == "redhat/el7/conda-system/miniconda3-py38_4.9.2-13.0.1"
     bl = parse_taglist((binary / f"{TAG}.list").read_text(), f"{TAG}.list")
     sl = parse_taglist((source / "tags" / f"{TAG}.list").read_text(), f"{TAG}.list")
-    assert {r.flavor for r in bl.rows} == {FLAVOR} and {r.flavor for r in sl.rows} == {"generic"}
+    assert {r.flavor for r in bl.rows} == {r.flavor for r in sl.rows} == {"generic"}
+    assert not (binary / "tags").exists() and not (source / f"{TAG}.list").exists()
     assert bl.products() == sl.products() == {e.name: e.version for e in served.manifest.entries}
     assert len(list(binary.glob("*.tar.gz"))) == 11 and not list(binary.glob("products/*"))
     assert len(list(source.glob("products/*.eupspkg"))) == 11 and not list(source.glob("*.tar.gz"))
@@ -214,7 +223,7 @@ def test_publish_renames_the_build_list(scipipe: Invoke, served: Served, tmp_pat
     root = tmp_path / "root"
     args = ["--server-dir", str(root), "--conda-env", RUBIN_ENV]
     assert scipipe(*served.publish_args(*args)).code == 0
-    assert parse_taglist((root / "tags" / "b1.list").read_text(), "b1.list").build_id == "b1"
+    assert parse_taglist((root / "b1.list").read_text(), "b1.list").build_id == "b1"
     assert not (root / "env").exists()  # no env file given
     assert "tarball" in (root / "config.txt").read_text()  # binaries only
     tarballs = snapshot(root)
@@ -223,7 +232,7 @@ def test_publish_renames_the_build_list(scipipe: Invoke, served: Served, tmp_pat
     assert "delete" in r.out and not list(root.rglob("b1.list"))
     tl = parse_taglist((root / "w_2025_03.list").read_text(), "w_2025_03.list")
     assert tl.build_id == "b1" and tl.conda_env == RUBIN_ENV and len(tl.rows) == 11
-    assert {r.flavor for r in tl.rows} == {FLAVOR}
+    assert {r.flavor for r in tl.rows} == {"generic"}
     kept = {k: v for k, v in snapshot(root).items() if k.endswith((".tar.gz", ".manifest"))}
     assert kept == {k: v for k, v in tarballs.items() if k.endswith((".tar.gz", ".manifest"))}
 
