@@ -373,7 +373,10 @@ class _Installer:
             table = work / "tables" / Path(row.table).name if row.table else None
             manifest = work / "manifests" / Path(row.manifest).name if row.manifest else None
             logfile = work / "logs" / f"{row.product}.log"
-            job = SourceBuild(row.product, row.version, source, table, staged, logfile, manifest)
+            order = tuple(r.product for r in self.plan.rows)
+            job = SourceBuild(
+                row.product, row.version, source, table, staged, logfile, manifest, order
+            )
             base = dict(os.environ if self.opt.base_env is None else self.opt.base_env)
             tag = self.opt.tag or "current"
             build_source(self.stack, job, tag=tag, base_env=base, jobs=self.opt.jobs)

@@ -463,6 +463,8 @@ def _make_eupspkg(checkout: Path, product: Product, sha: str, dest: Path) -> Non
                     continue
                 data = src.extractfile(member) if member.isfile() else None
                 member.name = f"{top}/{member.name}"
+                # eupspkg's create unpacks `git archive` (umask 002) with tar (umask 022)
+                member.mode &= ~0o022
                 if member.islnk():
                     member.linkname = f"{top}/{member.linkname}"
                 out.addfile(member, data)

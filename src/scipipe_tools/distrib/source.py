@@ -65,6 +65,9 @@ class SourceBuild:
     log: Path
     #: the product's own manifest (``manifests/<p>-<v>.manifest``), when the root has it
     manifest: Path | None = None
+    #: the install's order (its top manifest's): the exact block follows it, as the
+    #: tables ``scipipe build`` expands follow the build's order
+    order: tuple[str, ...] = ()
 
 
 def exact_deps(table: Path, flavor: str) -> list[tuple[str, str]]:
@@ -202,6 +205,8 @@ def build_source(
     _check_buildable(job)
     if job.manifest is not None:
         deps = manifest_deps(job.manifest, job.product, job.version)
+        rank = {name: i for i, name in enumerate(job.order)}
+        deps.sort(key=lambda d: rank.get(d[0], len(rank)))  # stable: the others keep theirs
     elif job.table is not None:
         deps = exact_deps(job.table, stack.flavor)
     else:
