@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -235,6 +236,40 @@ def test_publish_renames_the_build_list(scipipe: Invoke, served: Served, tmp_pat
     assert {r.flavor for r in tl.rows} == {"generic"}
     kept = {k: v for k, v in snapshot(root).items() if k.endswith((".tar.gz", ".manifest"))}
     assert kept == {k: v for k, v in tarballs.items() if k.endswith((".tar.gz", ".manifest"))}
+
+
+def test_republish_over_what_older_scipipe_published(
+    scipipe: Invoke, served: Served, tmp_path: Path
+) -> None:
+    """A root published before tarballs carried <p>/<v>/ and manifests named tables as
+    EUPS does: those files stay (immutable, still installable); publishing the same
+    build again succeeds, and what it installs is not nested."""
+    from scipipe_tools.archive import make_tarball
+
+    root = tmp_path / "root"
+    args = ["--server-dir", str(root), "--conda-env", RUBIN_ENV, "--json"]
+    assert scipipe(*served.publish_args(*args)).code == 0
+    version = served.manifest["utils"].version
+    tarball = root / layout.tarball("utils", version, FLAVOR)
+    make_tarball(Stack(served.stack, FLAVOR).product_dir("utils", version), tarball)  # unprefixed
+    (root / layout.sha256_of(tarball.name)).write_text(f"{sha256(tarball)}  {tarball.name}\n")
+    for m in root.glob("manifests/*.manifest"):  # the older table names and header
+        text = re.sub(r"(\w+)-g[0-9a-f]+(\+[0-9a-f]+)?\.table", r"\1.table", m.read_text())
+        m.write_text("\n".join(line for line in text.splitlines() if "Creator" not in line))
+    before = snapshot(root)
+    r = scipipe(*served.publish_args(*args))
+    assert r.code == 0, r.err
+    written = {f["path"] for f in json.loads(r.out)["files"] if f["action"] != "exists"}
+    assert not [p for p in written if p.endswith((".manifest", ".tar.gz", ".sha256"))]
+    assert {k: v for k, v in snapshot(root).items() if k.endswith((".manifest", ".tar.gz"))} == {
+        k: v for k, v in before.items() if k.endswith((".manifest", ".tar.gz"))
+    }
+    target = tmp_path / "stack"
+    r = scipipe("distrib", "install", "-t", "b1", "--root", str(root), "--stack", str(target),
+                "--flavor", FLAVOR, "pipe_base")  # fmt: skip
+    assert r.code == 0, r.err
+    installed = Stack(target, FLAVOR).product_dir("utils", version)
+    assert (installed / "ups" / "utils.table").is_file() and not (installed / "utils").exists()
 
 
 def test_publish_dry_run_writes_nothing(scipipe: Invoke, served: Served, tmp_path: Path) -> None:

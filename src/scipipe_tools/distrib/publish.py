@@ -24,6 +24,7 @@ renamed into place.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import io
 import os
@@ -164,15 +165,30 @@ def _existing_text(path: Path, text: str, *, immutable: bool) -> str:
     return REPLACE
 
 
+def _older_table_names(m: DistManifest) -> DistManifest:
+    """A manifest as scipipe wrote binary ones before they named tables as EUPS does
+    (``<p>.table`` for ``<p>-<v>.table``): the same manifest otherwise."""
+
+    def row(r: DistRow) -> DistRow:
+        if r.tablefile == f"{r.product}-{r.version}.table":
+            return dataclasses.replace(r, tablefile=f"{r.product}.table")
+        return r
+
+    return dataclasses.replace(m, rows=tuple(row(r) for r in m.rows))
+
+
 def _existing_manifest(path: Path, manifest: DistManifest) -> str:
-    """Kept when the published manifest says the same; its comments (time) aside."""
+    """Kept when the published manifest says the same; its comments (time) aside, and
+    the table names of the manifests scipipe published before (still installable)."""
     if not path.is_file():
         return CREATE
     try:
         there = parse_dist_manifest(read_text(path, "manifest"), path)
     except InputError:
         there = None
-    if there is not None and there.same_rows(manifest):
+    if there is not None and (
+        there.same_rows(manifest) or there.same_rows(_older_table_names(manifest))
+    ):
         return KEEP
     raise IntegrityError(
         f"{path}: already published with different content",
