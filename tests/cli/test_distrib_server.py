@@ -459,6 +459,31 @@ def test_failed_source_build_declares_nothing_of_it(
     assert not list(target.glob(".distrib-*"))
 
 
+def test_source_package_of_another_version_installs_nothing(
+    scipipe: Invoke, served: Served, tmp_path: Path
+) -> None:
+    """A package whose pkginfo names another version than the manifest: refused while
+    staging, before anything (even what comes before it) is declared."""
+    tree = tmp_path / "eups"
+    shutil.copytree(served.srv / "eups", tree)
+    version = served.manifest["log"].version
+    name = layout.tarball("log", version, FLAVOR)
+    for path in (tree / BIN_PATH / name, tree / BIN_PATH / layout.sha256_of(name)):
+        path.unlink()
+    pkg = tree / "src" / layout.eupspkg("log", version)
+    with tarfile.open(pkg, "w:gz") as tar:
+        info = b"PRODUCT='log'\nVERSION='g0000000000'\nFLAVOR='generic'\nSOURCE='package'\n"
+        member = tarfile.TarInfo(f"log-{version}/ups/pkginfo")
+        member.size = len(info)
+        tar.addfile(member, io.BytesIO(info))
+    pkg.with_name(pkg.name + ".sha256").write_text(f"{sha256(pkg)}  {pkg.name}\n")
+    target = tmp_path / "stack"
+    with StaticServer(tree) as server:
+        r = scipipe(*install_args(f"{server.url}/{BIN_PATH}|{server.url}/src", target))
+    assert r.code == 6 and "its source package says VERSION=g0000000000" in r.err
+    assert stack_contents(target) == []
+
+
 def test_install_selection_and_dry_run(scipipe: Invoke, served: Served, tmp_path: Path) -> None:
     target, root = tmp_path / "stack", f"{served.url}/plain"
     r = scipipe(*install_args(root, target, "--dry-run"))

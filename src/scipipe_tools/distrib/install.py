@@ -42,6 +42,7 @@ from ..progress import NULL, Progress
 from . import layout
 from .fetch import Download, download_all
 from .manifest import DistManifest, DistRow, parse_dist_manifest
+from .pkginfo import package_info
 from .roots import RETRIES, TIMEOUT, Root, find_taglist, open_root
 from .servertags import server_tags
 from .unpack import unpack_binary, unpack_source
@@ -350,6 +351,7 @@ class _Installer:
             else:
                 dest = work / "src" / row.product
                 unpack_source(tarball, dest, name)
+                package_info(dest, row.product, row.version)  # names what the manifest does
             self.unpacked[row.product] = dest
             progress.advance(row.product)
 

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import InputError, Location
+from ..errors import InputError, IntegrityError, Location
+from ..files import read_text
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: a value made of bare words, '...' strings and "..." strings without $ ` \ inside
@@ -56,3 +57,17 @@ def quote(value: str) -> str:
 def format_pkginfo(items: Iterable[tuple[str, str]]) -> str:
     """``NAME='value'`` lines, as eupspkg's ``create`` writes them."""
     return "".join(f"{name}={quote(value)}\n" for name, value in items)
+
+
+def package_info(source: Path, product: str, version: str) -> dict[str, str]:
+    """An unpacked source package's ``ups/pkginfo`` (empty when it has none), which must
+    name ``product`` and ``version`` when it names any."""
+    path = source / "ups" / "pkginfo"
+    info = parse_pkginfo(read_text(path, "pkginfo"), path) if path.is_file() else {}
+    for key, want in (("PRODUCT", product), ("VERSION", version)):
+        if info.get(key, want) != want:
+            raise IntegrityError(
+                f"{product} {version}: its source package says {key}={info[key]}",
+                hint="the server's package does not match its manifest",
+            )
+    return info

@@ -44,7 +44,7 @@ from ..eups.stack import Stack
 from ..eups.table import TableContext, read_table
 from ..files import read_text, write_atomic
 from .manifest import parse_dist_manifest
-from .pkginfo import parse_pkginfo
+from .pkginfo import package_info
 
 LOG_TAIL = 20
 #: Transports a package's REPOSITORY may use (never git's ``ext::`` command transport).
@@ -93,15 +93,7 @@ def manifest_deps(manifest: Path, product: str, version: str) -> list[tuple[str,
 
 def read_package_info(job: SourceBuild) -> dict[str, str]:
     """``ups/pkginfo``, checked against the row being installed."""
-    path = job.source / "ups" / "pkginfo"
-    info = parse_pkginfo(read_text(path, "pkginfo"), path) if path.is_file() else {}
-    for key, want in (("PRODUCT", job.product), ("VERSION", job.version)):
-        if info.get(key, want) != want:
-            raise IntegrityError(
-                f"{job.product} {job.version}: its source package says {key}={info[key]}",
-                hint="the server's package does not match its manifest",
-            )
-    return info
+    return package_info(job.source, job.product, job.version)
 
 
 def _unsupported(job: SourceBuild, what: str) -> BuildError:
