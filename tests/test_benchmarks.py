@@ -91,3 +91,14 @@ def test_bench_table_parse_prints_its_ratio() -> None:
     assert "table: 0.3 MB" in out
     assert "read + parse (fast path):" in out and "general parser" in out
     assert out.splitlines()[-1].startswith("ratio parse/read:") and "target <= 2x" in out
+
+
+def test_bench_distrib_real_prints_both_times_or_skips() -> None:
+    out = run("benchmarks.bench_distrib_real", "--rounds", "1")
+    if (ROOT.parent / "shared" / "tools" / "eups-2.2.15.tar.gz").is_file():
+        assert "stack: 11 products (the sample stack)" in out
+        assert "real eups distrib install (EUPS 2.2.15):" in out
+        assert "scipipe distrib install:" in out
+        assert out.splitlines()[-1].startswith("ratio scipipe/eups:")
+    else:
+        assert out == ""

@@ -24,14 +24,18 @@ is removed again: nothing half-unpacked is left for a caller to declare.
 
 from __future__ import annotations
 
+import bz2
 import errno
+import gzip
 import hashlib
+import lzma
 import os
 import shutil
 import stat
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO, BinaryIO, cast
 
 from .errors import IntegrityError
 from .files import atomic_writer
@@ -41,8 +45,7 @@ MAX_LINK_HOPS = 40
 
 #: Exceptions a damaged or foreign archive raises while it is read.
 _READ_ERRORS: tuple[type[BaseException], ...] = (tarfile.TarError, EOFError, OSError)
-try:  # pragma: no cover - both always present on CPython
-    import lzma
+try:  # pragma: no cover - always present on CPython
     import zlib
 
     _READ_ERRORS += (zlib.error, lzma.LZMAError)
@@ -137,7 +140,11 @@ class _Extractor:
         order: list[str] = []
         total = 0
         try:
-            with open(archive, "rb") as raw, tarfile.open(fileobj=raw, mode="r|*") as tar:
+            with (
+                open(archive, "rb") as raw,
+                _decompressed(raw) as stream,
+                tarfile.open(fileobj=stream, mode="r|*" if stream is raw else "r|") as tar,
+            ):
                 for member in tar:
                     if len(order) >= self.limits.members:
                         raise self.refuse(
@@ -152,6 +159,10 @@ class _Extractor:
                         )
                     order.append(member.name)
                     self.place(tar, member)
+                # Read the compressed stream to its end: its own check (gzip's CRC-32 and
+                # length, bzip2's and xz's checksums) is only verified there, and it is all
+                # the integrity an archive without a published checksum has.
+                self.drain(stream, total)
         except IntegrityError:
             raise
         except _READ_ERRORS as exc:
@@ -161,6 +172,16 @@ class _Extractor:
         for member in self.links:
             self.check_symlink(member.name)
         return order
+
+    def drain(self, stream: IO[bytes], total: int) -> None:
+        """Read what follows the end-of-archive marker (padding), within the size limit."""
+        while chunk := stream.read(1 << 20):
+            total += len(chunk)
+            if total > self.limits.total_bytes:
+                raise self.refuse(
+                    f"unpacks to more than {self.limits.total_bytes} bytes: refusing "
+                    "it (SCIPIPE_ARCHIVE_MAX_BYTES raises the limit)"
+                )
 
     # -- names ------------------------------------------------------------------------
 
@@ -337,6 +358,25 @@ def check_links(tree: Path, what: str) -> None:
                     )
 
 
+#: Magic numbers of the compressions whose streams carry their own integrity check.
+_GZIP, _BZIP2, _XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
+
+
+def _decompressed(raw: BinaryIO) -> BinaryIO:
+    """The decompressed stream of ``raw`` (gzip, bzip2, xz), or ``raw`` itself (plain tar,
+    or a compression ``tarfile`` detects alone).  These file objects verify the stream's
+    checksum when read to the end, which ``tarfile``'s own stream reader never does."""
+    head = raw.read(6)
+    raw.seek(0)
+    if head.startswith(_GZIP):
+        return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+    if head.startswith(_BZIP2):
+        return cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))
+    if head.startswith(_XZ):
+        return cast(BinaryIO, lzma.LZMAFile(raw, mode="rb"))
+    return raw
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).lower()
     if isinstance(exc, EOFError) or "end of data" in text or "ended before" in text:
@@ -344,12 +384,17 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOENT, errno.EACCES):
         return exc.strerror or str(exc)
     text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, (gzip.BadGzipFile, lzma.LZMAError)) or "invalid data stream" in text:
+        return f"its compressed stream is damaged ({text})"
     return text[0].lower() + text[1:]
 
 
 def make_tarball(source: Path, archive: Path, arcname: str = ".") -> None:
     """A gzip tarball of ``source`` with stable ordering and no owner names, written
-    through a fresh temporary file (never through whatever sits at a predictable name)."""
+    through a fresh temporary file (never through whatever sits at a predictable name).
+
+    With ``arcname`` (``<product>/<version>``, as EUPS binary tarballs are made), every
+    member is under it and the directory itself is the first member."""
 
     def clean(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.uid = info.gid = 0
@@ -357,6 +402,8 @@ def make_tarball(source: Path, archive: Path, arcname: str = ".") -> None:
         return info
 
     with atomic_writer(archive) as out, tarfile.open(fileobj=out, mode="w:gz") as tar:
+        if PurePosixPath(arcname) != PurePosixPath("."):  # the top directory is a member too
+            tar.add(source, arcname=arcname, recursive=False, filter=clean)
         for path in sorted(source.rglob("*")):
             rel = path.relative_to(source)
             tar.add(path, arcname=str(PurePosixPath(arcname) / rel), recursive=False,

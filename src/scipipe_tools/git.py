@@ -392,14 +392,19 @@ def clone(
     *,
     lfs_smudge: bool = True,
     timeout: float = REMOTE_TIMEOUT,
+    extra_env: Mapping[str, str] | None = None,
 ) -> None:
     """``git clone url dest``.
 
     With ``lfs_smudge=False`` git-lfs leaves pointer files in the work tree
     (``GIT_LFS_SKIP_SMUDGE=1``), to be filled later, all at once, by :func:`lfs_pull`.
+    ``extra_env`` adds to git's environment (``GIT_ALLOW_PROTOCOL`` for a URL that comes
+    from a server).
     """
     path = Path(dest)
-    env = None if lfs_smudge else {"GIT_LFS_SKIP_SMUDGE": "1"}
+    env = dict(extra_env or {})
+    if not lfs_smudge:
+        env["GIT_LFS_SKIP_SMUDGE"] = "1"
     _run(
         None,
         [*_HTTP_LIMITS, "clone", "--quiet", "--", url, path],

@@ -229,9 +229,12 @@ def test_missing_ref(scipipe: Invoke, own_stack: Materialized, tmp_path: Path) -
     assert "Did not checkout any products with the following refs: tickets/DM-0000" in r.err
 
 
+@pytest.mark.parametrize("prefixed", [True, False])
 def test_prebuilt_binary_is_used_and_verified(
-    scipipe: Invoke, built: tuple[Materialized, Path], tmp_path: Path
+    scipipe: Invoke, built: tuple[Materialized, Path], tmp_path: Path, prefixed: bool
 ) -> None:
+    """An EUPS tarball (``utils/<v>/...``) or one of our older ones (the tree at the
+    top): either way the product lands in its own folder, not nested."""
     from scipipe_tools.archive import make_tarball, sha256_file
 
     stack, root = built
@@ -239,11 +242,14 @@ def test_prebuilt_binary_is_used_and_verified(
     version = manifest["utils"].version
     distrib = tmp_path / "distrib"
     tarball = distrib / f"utils-{version}@{FLAVOR}.tar.gz"
-    make_tarball(Stack(root / "stack", FLAVOR).product_dir("utils", version), tarball)
+    arcname = f"utils/{version}" if prefixed else "."
+    make_tarball(Stack(root / "stack", FLAVOR).product_dir("utils", version), tarball, arcname)
     (distrib / f"{tarball.name}.sha256").write_text(sha256_file(tarball) + "\n")
     r = scipipe(*build_args(stack, tmp_path / "w1", "utils"), "--binary-root", distrib, "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["products"][0]["status"] == "installed-binary"
+    installed = Stack(tmp_path / "w1" / "stack", FLAVOR).product_dir("utils", version)
+    assert (installed / "ups" / "utils.table").is_file() and not (installed / "utils").exists()
     (distrib / f"{tarball.name}.sha256").write_text("0" * 64 + "\n")  # tampered
     r = scipipe(*build_args(stack, tmp_path / "w2", "utils"), "--binary-root", distrib, "--json")
     assert r.code == 0, r.err

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from scipipe_tools.build.lock import StackLock
 from scipipe_tools.cli.app import cli, run
 from scipipe_tools.distrib import layout
 from scipipe_tools.distrib.manifest import parse_dist_manifest
+from scipipe_tools.distrib.pkginfo import parse_pkginfo
 from scipipe_tools.eups.manifest import Manifest, read_manifest
 from scipipe_tools.eups.stack import Stack
 from scipipe_tools.eups.taglist import parse_taglist
@@ -133,7 +135,7 @@ def sha256(path: Path) -> str:
 def test_published_root(served: Served) -> None:
     root, m = served.plain, served.manifest
     text = (root / "tags" / f"{TAG}.list").read_text()
-    assert (root / f"{TAG}.list").read_text() == text
+    assert not (root / f"{TAG}.list").exists()  # a root with sources: its LIST_URL is tags/
     tl = parse_taglist(text, f"{TAG}.list")
     assert tl.build_id == "b1" and tl.conda_env == RUBIN_ENV
     assert tl.products() == {e.name: e.version for e in m.entries}
@@ -149,15 +151,22 @@ def test_published_root(served: Served) -> None:
         digest = (root / layout.sha256_of(tarball.name)).read_text().split()[0]
         assert digest == sha256(tarball)
         installed = Stack(served.stack, FLAVOR).product_dir(e.name, e.version)
-        with tarfile.open(tarball) as tar:
-            names = {n.removeprefix("./") for n in tar.getnames()}
-        assert f"ups/{e.name}.table" in names
+        with tarfile.open(tarball) as tar:  # as EUPS makes them: <p>/<v>/...
+            names = tar.getnames()
+        assert names[0] == f"{e.name}/{e.version}"
+        assert all(n.startswith(f"{e.name}/{e.version}/") for n in names[1:])
+        assert f"{e.name}/{e.version}/ups/{e.name}.table" in names
         assert (root / layout.table(e.name, e.version)).read_text() == (
             installed / "ups" / f"{e.name}.table"
         ).read_text()
-        with tarfile.open(root / layout.eupspkg(e.name, e.version)) as tar:
-            pkginfo = tar.extractfile("ups/pkginfo")
-            assert pkginfo is not None and f"SHA1={e.sha1}" in pkginfo.read().decode()
+        with tarfile.open(root / layout.eupspkg(e.name, e.version)) as tar:  # <p>-<v>/...
+            top = f"{e.name}-{e.version}"
+            assert {n.split("/")[0] for n in tar.getnames()} == {top}
+            pkginfo = tar.extractfile(f"{top}/ups/pkginfo")
+            assert pkginfo is not None
+            info = parse_pkginfo(pkginfo.read().decode())
+        assert info["SHA1"] == info["REPOVERSION"] == e.sha1 and info["SOURCE"] == "package"
+        assert (info["PRODUCT"], info["VERSION"], info["FLAVOR"]) == (e.name, e.version, "generic")
 
 
 def test_manifests_are_deepest_first(served: Served) -> None:
@@ -191,7 +200,8 @@ def test_eups_root_layout(served: Served) -> None:
     assert BIN_PATH == "redhat/el7/conda-system/miniconda3-py38_4.9.2-13.0.1"
     bl = parse_taglist((binary / f"{TAG}.list").read_text(), f"{TAG}.list")
     sl = parse_taglist((source / "tags" / f"{TAG}.list").read_text(), f"{TAG}.list")
-    assert {r.flavor for r in bl.rows} == {FLAVOR} and {r.flavor for r in sl.rows} == {"generic"}
+    assert {r.flavor for r in bl.rows} == {r.flavor for r in sl.rows} == {"generic"}
+    assert not (binary / "tags").exists() and not (source / f"{TAG}.list").exists()
     assert bl.products() == sl.products() == {e.name: e.version for e in served.manifest.entries}
     assert len(list(binary.glob("*.tar.gz"))) == 11 and not list(binary.glob("products/*"))
     assert len(list(source.glob("products/*.eupspkg"))) == 11 and not list(source.glob("*.tar.gz"))
@@ -214,7 +224,7 @@ def test_publish_renames_the_build_list(scipipe: Invoke, served: Served, tmp_pat
     root = tmp_path / "root"
     args = ["--server-dir", str(root), "--conda-env", RUBIN_ENV]
     assert scipipe(*served.publish_args(*args)).code == 0
-    assert parse_taglist((root / "tags" / "b1.list").read_text(), "b1.list").build_id == "b1"
+    assert parse_taglist((root / "b1.list").read_text(), "b1.list").build_id == "b1"
     assert not (root / "env").exists()  # no env file given
     assert "tarball" in (root / "config.txt").read_text()  # binaries only
     tarballs = snapshot(root)
@@ -223,9 +233,43 @@ def test_publish_renames_the_build_list(scipipe: Invoke, served: Served, tmp_pat
     assert "delete" in r.out and not list(root.rglob("b1.list"))
     tl = parse_taglist((root / "w_2025_03.list").read_text(), "w_2025_03.list")
     assert tl.build_id == "b1" and tl.conda_env == RUBIN_ENV and len(tl.rows) == 11
-    assert {r.flavor for r in tl.rows} == {FLAVOR}
+    assert {r.flavor for r in tl.rows} == {"generic"}
     kept = {k: v for k, v in snapshot(root).items() if k.endswith((".tar.gz", ".manifest"))}
     assert kept == {k: v for k, v in tarballs.items() if k.endswith((".tar.gz", ".manifest"))}
+
+
+def test_republish_over_what_older_scipipe_published(
+    scipipe: Invoke, served: Served, tmp_path: Path
+) -> None:
+    """A root published before tarballs carried <p>/<v>/ and manifests named tables as
+    EUPS does: those files stay (immutable, still installable); publishing the same
+    build again succeeds, and what it installs is not nested."""
+    from scipipe_tools.archive import make_tarball
+
+    root = tmp_path / "root"
+    args = ["--server-dir", str(root), "--conda-env", RUBIN_ENV, "--json"]
+    assert scipipe(*served.publish_args(*args)).code == 0
+    version = served.manifest["utils"].version
+    tarball = root / layout.tarball("utils", version, FLAVOR)
+    make_tarball(Stack(served.stack, FLAVOR).product_dir("utils", version), tarball)  # unprefixed
+    (root / layout.sha256_of(tarball.name)).write_text(f"{sha256(tarball)}  {tarball.name}\n")
+    for m in root.glob("manifests/*.manifest"):  # the older table names and header
+        text = re.sub(r"(\w+)-g[0-9a-f]+(\+[0-9a-f]+)?\.table", r"\1.table", m.read_text())
+        m.write_text("\n".join(line for line in text.splitlines() if "Creator" not in line))
+    before = snapshot(root)
+    r = scipipe(*served.publish_args(*args))
+    assert r.code == 0, r.err
+    written = {f["path"] for f in json.loads(r.out)["files"] if f["action"] != "exists"}
+    assert not [p for p in written if p.endswith((".manifest", ".tar.gz", ".sha256"))]
+    assert {k: v for k, v in snapshot(root).items() if k.endswith((".manifest", ".tar.gz"))} == {
+        k: v for k, v in before.items() if k.endswith((".manifest", ".tar.gz"))
+    }
+    target = tmp_path / "stack"
+    r = scipipe("distrib", "install", "-t", "b1", "--root", str(root), "--stack", str(target),
+                "--flavor", FLAVOR, "pipe_base")  # fmt: skip
+    assert r.code == 0, r.err
+    installed = Stack(target, FLAVOR).product_dir("utils", version)
+    assert (installed / "ups" / "utils.table").is_file() and not (installed / "utils").exists()
 
 
 def test_publish_dry_run_writes_nothing(scipipe: Invoke, served: Served, tmp_path: Path) -> None:
@@ -413,6 +457,31 @@ def test_failed_source_build_declares_nothing_of_it(
     assert stack.versions("base") == [served.manifest["base"].version]  # before it: complete
     assert stack.tagged(TAG) == {}  # tags go on only when everything is in
     assert not list(target.glob(".distrib-*"))
+
+
+def test_source_package_of_another_version_installs_nothing(
+    scipipe: Invoke, served: Served, tmp_path: Path
+) -> None:
+    """A package whose pkginfo names another version than the manifest: refused while
+    staging, before anything (even what comes before it) is declared."""
+    tree = tmp_path / "eups"
+    shutil.copytree(served.srv / "eups", tree)
+    version = served.manifest["log"].version
+    name = layout.tarball("log", version, FLAVOR)
+    for path in (tree / BIN_PATH / name, tree / BIN_PATH / layout.sha256_of(name)):
+        path.unlink()
+    pkg = tree / "src" / layout.eupspkg("log", version)
+    with tarfile.open(pkg, "w:gz") as tar:
+        info = b"PRODUCT='log'\nVERSION='g0000000000'\nFLAVOR='generic'\nSOURCE='package'\n"
+        member = tarfile.TarInfo(f"log-{version}/ups/pkginfo")
+        member.size = len(info)
+        tar.addfile(member, io.BytesIO(info))
+    pkg.with_name(pkg.name + ".sha256").write_text(f"{sha256(pkg)}  {pkg.name}\n")
+    target = tmp_path / "stack"
+    with StaticServer(tree) as server:
+        r = scipipe(*install_args(f"{server.url}/{BIN_PATH}|{server.url}/src", target))
+    assert r.code == 6 and "its source package says VERSION=g0000000000" in r.err
+    assert stack_contents(target) == []
 
 
 def test_install_selection_and_dry_run(scipipe: Invoke, served: Served, tmp_path: Path) -> None:

@@ -246,7 +246,7 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
           DATE="2026-11-26", DRY_RUN_FLAG="--dry-run", **release)  # fmt: skip
     r.run("ci/jenkins/pipelines/nightly_release.groovy::scipipe release nightly", d,
           DATE="2026-11-27", DRY_RUN_FLAG="", **release)  # fmt: skip
-    assert (d / "release" / "srv" / "src" / "tags" / "d_2026_11_27.list").is_file()
+    assert (d / "release" / "srv" / "src" / "d_2026_11_27.list").is_file()  # a binary root
 
     # --- official releases: a real RC from GitHub's step; a final (o_latest, an
     # excluded product) planned by Jenkins' as a dry run

@@ -159,7 +159,7 @@ def test_weekly_end_to_end_then_a_rerun_does_nothing(
 
     # published: the tag and the rolling tag, of build b1
     for tag in ("w_2025_15", "w_latest"):
-        tl = read_taglist(setup.distrib / "tags" / f"{tag}.list", expect_tag=tag)
+        tl = read_taglist(setup.distrib / f"{tag}.list", expect_tag=tag)  # a binary root
         assert tl.build_id == "b1" and tl.conda_env == "12.1.0"
         assert tl.products() == {e.name: e.version for e in manifest.entries}
 
@@ -249,7 +249,7 @@ def test_resume_after_a_publish_failure_skips_the_done_steps(
     assert rebuild_calls == [False]  # built once
     log = git(["log", "--format=%s", "main"], cwd=setup.vdb_remote).splitlines()
     assert log == ["Updates for build b1.", "Initialize the versiondb."]
-    assert (setup.base / "blocker" / "distrib" / "tags" / "w_2025_15.list").is_file()
+    assert (setup.base / "blocker" / "distrib" / "w_2025_15.list").is_file()
     assert setup.results()["manifest_id"] == "b1"
 
 
@@ -369,7 +369,7 @@ def test_nightly_publishes_and_tags_only_as_a_dry_run(setup: Setup) -> None:
     result = run_flow(FlowRequest(FlowKind.NIGHTLY, date="2025-04-11"), setup.config)
     assert statuses(result)["tag-release"] == "done"
     for tag in ("d_2025_04_11", "d_latest"):
-        assert (setup.distrib / "tags" / f"{tag}.list").is_file()
+        assert (setup.distrib / f"{tag}.list").is_file()
     results = setup.results()
     assert results["git_tag"] == "d.2025.04.11" and results["eups_tag"] == "d_2025_04_11"
     assert results["tagging_dry_run"] is True
@@ -412,7 +412,7 @@ def test_official_rc_then_final_from_the_source_refs(
     assert results["build_refs"] == ["v29.0.0.rc1"]
     assert results["prep_manifest_id"] == results["manifest_id"] == "b1"  # same commits
     assert results["eups_tags"] == ["v29_0_0_rc1"]
-    assert (setup.distrib / "tags" / "v29_0_0_rc1.list").is_file()
+    assert (setup.distrib / "v29_0_0_rc1.list").is_file()
 
     final = FlowRequest(
         FlowKind.OFFICIAL, git_tag="29.0.0", source_refs=("v29.0.0.rc1",), o_latest=True
@@ -432,7 +432,7 @@ def test_official_rc_then_final_from_the_source_refs(
     assert results["build_refs"] == ["v29.0.0", "29.0.0"]
     assert results["package_source"] == "package"
     assert results["eups_tags"] == ["v29_0_0", "o_latest"]
-    latest = read_taglist(setup.distrib / "tags" / "o_latest.list", expect_tag="o_latest")
+    latest = read_taglist(setup.distrib / "o_latest.list", expect_tag="o_latest")
     assert latest.build_id == "b1"
 
 

@@ -261,3 +261,53 @@ def test_check_links(tmp_path: Path) -> None:
     (tree / "lib" / "up").symlink_to("../self/..")  # the text stays inside; the path does not
     with pytest.raises(IntegrityError, match=r"^p 1.0: refusing it: lib/up -> \.\./self/\.\."):
         check_links(tree, "p 1.0")
+
+
+# --- the compressed stream's own check: all the integrity an unsigned archive has -----
+
+
+def _compressed(path: Path, mode: str) -> Path:
+    with tarfile.open(path, mode) as tar:
+        data = bytes(range(256)) * 64
+        info = tarfile.TarInfo("p/1.0/lib/data.bin")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mode", "offset"),
+    [
+        ("w:gz", -6),  # gzip's CRC-32 of the data
+        ("w:gz", -2),  # gzip's length of the data
+        ("w:bz2", -3),  # bzip2's combined CRC
+        ("w:xz", -10),  # xz's index / stream footer check
+    ],
+)
+def test_damaged_compressed_stream_is_refused(tmp_path: Path, mode: str, offset: int) -> None:
+    """A flipped byte in a trailer that tarfile's stream reader never looks at: the
+    members unpack fine, but the archive is not what was published."""
+    tb = _compressed(tmp_path / "x.tar", mode)
+    assert safe_extract(tb, tmp_path / "good") == ["p/1.0/lib/data.bin"]
+    data = bytearray(tb.read_bytes())
+    data[offset] ^= 0xFF
+    tb.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    with pytest.raises(IntegrityError, match=r"^x\.tar: not a readable tar archive: "):
+        safe_extract(tb, out)
+    assert not out.exists()
+
+
+def test_padding_after_the_end_counts_towards_the_size_limit(tmp_path: Path) -> None:
+    import gzip
+
+    tb = tmp_path / "x.tar.gz"
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=plain, mode="w") as tar:
+        info = tarfile.TarInfo("a")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"1234"))
+    tb.write_bytes(gzip.compress(plain.getvalue() + bytes(1 << 20)))  # 1 MiB of zeros after
+    assert safe_extract(tb, tmp_path / "ok") == ["a"]
+    with pytest.raises(IntegrityError, match="more than 65536 bytes"):
+        safe_extract(tb, tmp_path / "no", limits=Limits(total_bytes=1 << 16))

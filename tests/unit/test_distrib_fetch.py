@@ -1,4 +1,5 @@
-"""Parallel downloads over a real HTTP server: every artifact verified, failures stop all."""
+"""Parallel downloads over a real HTTP server: every published checksum verified, failures
+stop all; artifacts without one are reported (or refused with require_checksums)."""
 
 from __future__ import annotations
 
@@ -45,13 +46,13 @@ def test_downloads_and_verifies(tmp_path: Path) -> None:
         root = HttpRoot(server.url)
         items = [Download(root, f"p{i}.tar.gz", out / f"p{i}.tar.gz") for i in range(12)]
         items.append(Download(root, "t.table", out / "t.table", verify=False))
-        download_all(items, jobs=4, progress=rec)
+        assert download_all(items, jobs=4, progress=rec) == []
     assert all((out / f"p{i}.tar.gz").read_bytes() == bytes([i]) * 5000 for i in range(12))
     assert rec.events[0] == "start 13 downloading" and rec.events[-1] == "finish"
     assert len([e for e in rec.events if e.startswith("advance")]) == 13
 
 
-@pytest.mark.parametrize("fault", ["tampered", "no-sha", "bad-sha-file"])
+@pytest.mark.parametrize("fault", ["tampered", "no-sha-required", "bad-sha-file"])
 def test_refuses_unverifiable(tmp_path: Path, fault: str) -> None:
     srv = tmp_path / "srv"
     srv.mkdir()
@@ -59,7 +60,7 @@ def test_refuses_unverifiable(tmp_path: Path, fault: str) -> None:
     publish(srv, "bad.tar.gz", b"original")
     if fault == "tampered":
         (srv / "bad.tar.gz").write_bytes(b"tampered")
-    elif fault == "no-sha":
+    elif fault == "no-sha-required":
         (srv / "bad.tar.gz.sha256").unlink()
     else:
         (srv / "bad.tar.gz.sha256").write_text("not-a-checksum\n")
@@ -68,8 +69,27 @@ def test_refuses_unverifiable(tmp_path: Path, fault: str) -> None:
         root = HttpRoot(server.url)
         items = [Download(root, n, out / n) for n in ("good.tar.gz", "bad.tar.gz")]
         with pytest.raises(IntegrityError, match=r"bad\.tar\.gz"):
-            download_all(items, jobs=2)
+            download_all(items, jobs=2, require_checksums=True)
+        if fault != "no-sha-required":  # a published checksum is checked whatever the policy
+            with pytest.raises(IntegrityError, match=r"bad\.tar\.gz"):
+                download_all(items, jobs=2)
     assert not (out / "bad.tar.gz").exists()
+
+
+def test_unsigned_artifacts_are_reported_not_refused(tmp_path: Path) -> None:
+    """The real EUPS server publishes no checksums: by default those artifacts download
+    (their size still checked against the server's) and are named to the caller."""
+    srv = tmp_path / "srv"
+    srv.mkdir()
+    publish(srv, "signed.tar.gz", b"signed")
+    (srv / "plain.tar.gz").write_bytes(b"plain")
+    out = tmp_path / "out"
+    with StaticServer(srv) as server:
+        root = HttpRoot(server.url)
+        items = [Download(root, n, out / n) for n in ("signed.tar.gz", "plain.tar.gz")]
+        unverified = download_all(items, jobs=2)
+    assert [d.rel for d in unverified] == ["plain.tar.gz"]
+    assert (out / "plain.tar.gz").read_bytes() == b"plain"
 
 
 def test_missing_artifact(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import archive, git
+from .. import git
 from ..distrib import layout
 from ..errors import BuildError, IntegrityError, ScipipeError
 from ..eups.expandtable import expand_table
@@ -128,14 +128,16 @@ class _Builder:
         if self.binary_root is None:
             return None
         from ..distrib.fetch import Download, download
+        from ..distrib.unpack import unpack_binary
 
         name = layout.tarball(p.name, p.version, self.opt.flavor)
         if not self.binary_root.exists(name):
             return None
         tarball = self.opt.build_dir / "downloads" / name
         try:
-            download(Download(self.binary_root, name, tarball))  # verified against .sha256
-            archive.safe_extract(tarball, staging, name)
+            # a build only takes a prebuilt product it can verify against a .sha256
+            download(Download(self.binary_root, name, tarball), require_checksums=True)
+            unpack_binary(tarball, staging, p.name, p.version, name)
         except IntegrityError as exc:
             log.warning("%s: %s; building from source", p.name, exc)
             with open(logfile, "a") as fh:

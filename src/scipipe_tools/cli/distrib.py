@@ -176,6 +176,12 @@ def _roots(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("-C", "--current", is_flag=True, help="Also tag what is installed 'current'.")
 @click.option("--no-deps", is_flag=True, help="Install the product only, not its dependencies.")
 @click.option("--deps-only", is_flag=True, help="Install the dependencies only.")
+@click.option(
+    "--require-checksums",
+    is_flag=True,
+    help="Refuse artifacts the server publishes no .sha256 for (the real EUPS server "
+    "publishes none; a published one is always checked).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @json_option
 def install_cmd(
@@ -190,6 +196,7 @@ def install_cmd(
     current: bool,
     no_deps: bool,
     deps_only: bool,
+    require_checksums: bool,
     dry_run: bool,
 ) -> None:
     """Install PRODUCT (and its dependencies) from the server's binaries or sources."""
@@ -208,6 +215,7 @@ def install_cmd(
         no_deps=no_deps,
         deps_only=deps_only,
         dry_run=dry_run,
+        require_checksums=require_checksums,
     )
     app = get_app()
     with progress_for(app) as progress:

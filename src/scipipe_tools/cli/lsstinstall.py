@@ -63,6 +63,11 @@ from .common import App, configure_logging, emit_json
     help="Then install PRODUCT from the -T/-X tag (scipipe distrib install).",
 )
 @click.option(
+    "--require-checksums",
+    is_flag=True,
+    help="With --install: refuse artifacts the server publishes no .sha256 for.",
+)
+@click.option(
     "--cache",
     type=click.Path(file_okay=False, path_type=Path),
     help="Package cache [default: $SCIPIPE_CACHE_DIR or ~/.cache/scipipe-tools].",
@@ -87,6 +92,7 @@ def lsstinstall(
     _ignored_c: bool,
     _ignored_t: bool,
     install_products: tuple[str, ...],
+    require_checksums: bool,
     cache: Path | None,
     json_: bool,
     debug: bool,
@@ -106,7 +112,7 @@ def lsstinstall(
         dry_run=dry_run, tag=tag, exact_tag=exact_tag, version=version, env_name=env_name,
         update=update, developer=developer, conda_root=conda_root, new_conda=new_conda,
         channels=channels, eups_root=eups_root, no_binary=no_binary, no_source=no_source,
-        install_products=install_products, cache=cache,
+        install_products=install_products, require_checksums=require_checksums, cache=cache,
     )  # fmt: skip
 
     def say(text: str) -> None:

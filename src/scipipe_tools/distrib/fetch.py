@@ -2,6 +2,13 @@
 
 All downloads finish (and verify) before the caller unpacks anything, so one tampered or
 truncated artifact means nothing is installed.
+
+The checksum policy: a ``.sha256`` that is published is always checked, and a mismatch
+(or a file that is not a checksum) is refused (exit 6).  An artifact *without* one (the
+real EUPS server publishes none) is accepted unless ``require_checksums``; what can still
+be verified is (the size the server announced; later, the archive's own compressed-stream
+check and its layout against the manifest), and the caller is told which artifacts those
+were so it can say so once.
 """
 
 from __future__ import annotations
@@ -28,22 +35,28 @@ class Download:
     verify: bool = True
 
 
-def _expected_sha(d: Download) -> str:
+def _expected_sha(d: Download, require: bool) -> str | None:
+    """The published checksum; None when there is none (and none is required)."""
     rel = layout.sha256_of(d.rel)
     try:
         words = d.root.read_text(rel).split()
     except ResolutionError:
+        if not require:
+            return None
         raise IntegrityError(
-            f"{d.root.url(d.rel)}: no {rel.rsplit('/', 1)[-1]} beside it; refusing it",
-            hint="every artifact must have a .sha256; republish it",
+            f"{d.root.url(d.rel)}: no {rel.rsplit('/', 1)[-1]} beside it; refusing it "
+            "(--require-checksums)",
+            hint="drop --require-checksums to install what the server publishes unsigned",
         ) from None
     if not words or len(words[0]) != 64:
         raise IntegrityError(f"{d.root.url(rel)}: not a sha256 checksum file; refusing it")
     return words[0]
 
 
-def download(d: Download) -> None:
-    expected = _expected_sha(d) if d.verify else None
+def download(d: Download, *, require_checksums: bool = False) -> bool:
+    """Fetch ``d``; True when it was verified against a published checksum (or needs
+    none), False when the server published none for it."""
+    expected = _expected_sha(d, require_checksums) if d.verify else None
     d.root.fetch(d.rel, d.dest)
     if expected is not None:
         try:
@@ -51,21 +64,32 @@ def download(d: Download) -> None:
         except IntegrityError:
             d.dest.unlink(missing_ok=True)
             raise
+    return expected is not None or not d.verify
 
 
-def _advance(progress: Progress, name: str, f: Future[None]) -> None:
+def _advance(progress: Progress, name: str, f: Future[bool]) -> None:
     if not f.cancelled() and f.exception() is None:
         progress.advance(name)
 
 
-def download_all(items: Sequence[Download], jobs: int, progress: Progress = NULL) -> None:
+def download_all(
+    items: Sequence[Download],
+    jobs: int,
+    progress: Progress = NULL,
+    *,
+    require_checksums: bool = False,
+) -> list[Download]:
     """Fetch every item, ``jobs`` at a time; the first failure (in item order) is raised
-    once the transfers in flight have stopped, and nothing new starts after it."""
+    once the transfers in flight have stopped, and nothing new starts after it.
+
+    Returns the items that had no published checksum (empty with ``require_checksums``,
+    which refuses them instead)."""
     if not items:
-        return
+        return []
     progress.start(len(items), "downloading")
+    fetch = functools.partial(download, require_checksums=require_checksums)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures: list[Future[None]] = [pool.submit(download, d) for d in items]
+        futures: list[Future[bool]] = [pool.submit(fetch, d) for d in items]
 
         for f, d in zip(futures, items, strict=True):
             f.add_done_callback(functools.partial(_advance, progress, d.dest.name))
@@ -79,3 +103,4 @@ def download_all(items: Sequence[Download], jobs: int, progress: Progress = NULL
             exc = f.exception()
             assert exc is not None
             raise exc
+    return [d for f, d in zip(futures, items, strict=True) if not f.result()]

@@ -7,10 +7,16 @@ Plan, then act:
    already declared in the stack is skipped; the others are looked up across all roots,
    binary (``<p>-<v>@<flavor>.tar.gz``) before source (``products/<p>-<v>.eupspkg``).
 2. **Fetch**: every artifact downloads in parallel and is verified against its
-   ``.sha256``; then every one is unpacked into a work directory inside the stack.
-   Nothing is declared until all of that succeeded, so a bad artifact installs nothing.
+   ``.sha256`` when the server publishes one (a wrong one is refused, exit 6); one
+   without (the real EUPS server publishes none) is accepted unless
+   ``require_checksums``, and the install says once which those were.  Every one is then
+   unpacked into a work directory inside the stack, the compressed stream's own check
+   verified, an EUPS tarball's ``<p>/<v>/`` prefix and an eupspkg package's top directory
+   checked against the manifest and stripped (:mod:`.unpack`).  Nothing is declared
+   until all of that succeeded, so a bad artifact installs nothing.
 3. **Install**, in manifest order under the stack lock: the unpacked tree renamed into
-   ``<stack>/<flavor>/<p>/<v>`` (a source package is built first), then declared.
+   ``<stack>/<flavor>/<p>/<v>`` (a source package is built first, see :mod:`.source`),
+   then declared.
 4. **Tags**: TAG on every row, the top product last; the other server tags whose lists
    name the same product and version (unless ``only_tag``); ``current`` only with
    ``current``.
@@ -36,8 +42,10 @@ from ..progress import NULL, Progress
 from . import layout
 from .fetch import Download, download_all
 from .manifest import DistManifest, DistRow, parse_dist_manifest
+from .pkginfo import package_info
 from .roots import RETRIES, TIMEOUT, Root, find_taglist, open_root
 from .servertags import server_tags
+from .unpack import unpack_binary, unpack_source
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,8 @@ class InstallOptions:
     retries: int = RETRIES
     #: the environment source builds start from (default: ours)
     base_env: Mapping[str, str] | None = None
+    #: refuse artifacts the server publishes no ``.sha256`` for (exit 6)
+    require_checksums: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,8 @@ class PlanRow:
     #: source rows: the expanded table's path in that root, when the product has one
     table: str | None = None
     top: bool = False
+    #: source rows: the product's own manifest in that root (its closure), when there
+    manifest: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -121,6 +133,8 @@ class InstallResult:
     installed: list[PlanRow] = field(default_factory=list)
     #: tag -> the products it was assigned to
     tags: dict[str, list[str]] = field(default_factory=dict)
+    #: artifacts installed without a published checksum (their URLs)
+    unverified: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -131,6 +145,7 @@ class InstallResult:
                 for r in self.installed
             ],
             "tags": self.tags,
+            "unverified": self.unverified,
         }
 
 
@@ -243,7 +258,9 @@ class _Planner:
         for root in self.roots:
             if root.exists(eupspkg):
                 table = layout.table(p, v) if row.has_table else None
-                return PlanRow(p, v, SOURCE, root.spec, eupspkg, table, top=top)
+                own = layout.source_manifest(p, v)
+                manifest = own if root.exists(own) else None
+                return PlanRow(p, v, SOURCE, root.spec, eupspkg, table, top, manifest)
         raise ResolutionError(
             f"{p} {v} (listed in {where}): no root has {tarball} or {eupspkg}",
             hint="the server is incomplete: republish the tag",
@@ -308,32 +325,45 @@ class _Installer:
         #: same file system, so the rename into place is atomic)
         self.unpacked: dict[str, Path] = {}
 
-    def stage(self, rows: list[PlanRow], work: Path, progress: Progress) -> None:
-        """Download and verify everything, then unpack everything."""
+    def stage(self, rows: list[PlanRow], work: Path, progress: Progress) -> list[str]:
+        """Download and verify everything, then unpack everything; returns the URLs of
+        the artifacts that had no published checksum."""
         downloads: list[Download] = []
         for row in rows:
             assert row.root is not None and row.artifact is not None
             root = self.roots[row.root]
             downloads.append(Download(root, row.artifact, work / "dl" / Path(row.artifact).name))
-            if row.table is not None:
-                dest = work / "tables" / Path(row.table).name
-                downloads.append(Download(root, row.table, dest, verify=False))
-        download_all(downloads, self.opt.jobs, progress)
+            for meta, folder in ((row.table, "tables"), (row.manifest, "manifests")):
+                if meta is not None:
+                    dest = work / folder / Path(meta).name
+                    downloads.append(Download(root, meta, dest, verify=False))
+        unverified = download_all(
+            downloads, self.opt.jobs, progress, require_checksums=self.opt.require_checksums
+        )
 
         def unpack(row: PlanRow) -> None:
             assert row.artifact is not None
             name = Path(row.artifact).name
-            kind = "stage" if row.action == BINARY else "src"
-            dest = self.unpacked[row.product] = work / kind / row.product
-            archive.safe_extract(work / "dl" / name, dest, name)
+            tarball = work / "dl" / name
+            if row.action == BINARY:
+                dest = work / "stage" / row.product
+                unpack_binary(tarball, dest, row.product, row.version, name)
+            else:
+                dest = work / "src" / row.product
+                unpack_source(tarball, dest, name)
+                package_info(dest, row.product, row.version)  # names what the manifest does
+            self.unpacked[row.product] = dest
             progress.advance(row.product)
 
+        for parent in ("stage", "src"):
+            (work / parent).mkdir(parents=True, exist_ok=True)
         progress.start(len(rows), "unpacking")
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.opt.jobs)) as pool:
                 list(pool.map(unpack, rows))
         finally:
             progress.finish()
+        return [d.root.url(d.rel) for d in unverified]
 
     def install(self, row: PlanRow, work: Path) -> None:
         final = self.stack.product_dir(row.product, row.version)
@@ -343,8 +373,12 @@ class _Installer:
 
             source, staged = staged, work / "stage" / row.product
             table = work / "tables" / Path(row.table).name if row.table else None
+            manifest = work / "manifests" / Path(row.manifest).name if row.manifest else None
             logfile = work / "logs" / f"{row.product}.log"
-            job = SourceBuild(row.product, row.version, source, table, staged, logfile)
+            order = tuple(r.product for r in self.plan.rows)
+            job = SourceBuild(
+                row.product, row.version, source, table, staged, logfile, manifest, order
+            )
             base = dict(os.environ if self.opt.base_env is None else self.opt.base_env)
             tag = self.opt.tag or "current"
             build_source(self.stack, job, tag=tag, base_env=base, jobs=self.opt.jobs)
@@ -368,7 +402,9 @@ class _Installer:
             for stale in self.stack.root.glob(f"{WORK_PREFIX}*"):  # left by killed installs
                 shutil.rmtree(stale, ignore_errors=True)
             with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=self.stack.root) as work:
-                self.stage(todo, Path(work), progress)
+                result.unverified = self.stage(todo, Path(work), progress)
+                if result.unverified:
+                    log.warning(_unverified_message(result.unverified))
                 progress.start(len(todo), "installing")
                 for row in todo:
                     self.install(row, Path(work))
@@ -403,6 +439,16 @@ class _Installer:
                 self.stack.assign_tag(product, version, tag)
             out[tag] = [p for p, _ in assign]
         return out
+
+
+def _unverified_message(urls: list[str]) -> str:
+    names = [u.rsplit("/", 1)[-1] for u in urls]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        f"{len(names)} artifacts had no published checksum ({shown}): installed on the "
+        "integrity of their archives, their sizes and the manifests alone; "
+        "--require-checksums refuses them"
+    )
 
 
 def install(options: InstallOptions, progress: Progress = NULL) -> InstallResult:

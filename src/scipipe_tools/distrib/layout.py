@@ -3,9 +3,16 @@
 One root is a directory tree served as static files.  A *binary* root (EUPS's tarball
 distrib) holds ``<tag>.list`` at the top, ``manifests/<p>-<v>@<flavor>.manifest`` and
 ``<p>-<v>@<flavor>.tar.gz``; a *source* root (eupspkg) holds ``tags/<tag>.list``,
-``manifests/<p>-<v>.manifest``, ``tables/<p>-<v>.table`` and
-``products/<p>-<v>.eupspkg``.  Both keep ``env/<tag>.env`` and ``config.txt``.  Every
-tarball has a ``<name>.sha256`` beside it (``sha256sum`` format).
+``manifests/<p>-<v>.manifest`` and ``products/<p>-<v>.eupspkg``.  Both keep
+``tables/<p>-<v>.table``, ``env/<tag>.env`` and ``config.txt``: the same files, named the
+same way, as ``eups distrib create`` and ``eups distrib declare`` write.  What we publish
+carries one thing more: every tarball has a ``<name>.sha256`` beside it (``sha256sum``
+format), which EUPS ignores.
+
+A binary tarball holds ``<p>/<v>/...`` (the product directory relative to the stack's
+flavor directory, as EUPS makes them); a source package holds one top directory
+``<p>-<v>/`` with the source tree and ``ups/pkginfo`` (``PRODUCT``, ``VERSION``,
+``FLAVOR``, ``SOURCE``, ``SHA1``, ``REPOSITORY``, ``REPOVERSION``), as eupspkg makes them.
 
 An EUPS-style tree (``lsstinstall -E URL``) keeps the source root at ``URL/src`` and
 each platform's binary root at ``URL/<binary_root_path(platform, rubin_env)>``.
@@ -28,18 +35,18 @@ PLATFORM_PATHS = {
     "osx-64": "osx/10.9",
     "osx-arm64": "osx/14-arm",
 }
+#: ``config.txt`` of a binary root: what ``eups distrib create -d tarball`` writes (the
+#: manifest name pattern tells EUPS that ``@<flavor>`` is not part of the version).
 BINARY_CONFIG = """\
-# EUPS distribution server configuration: a binary (tarball) root.
-# Written by scipipe distrib publish.
-DISTRIB_CLASS = eups.distrib.tarball.Distrib
+# Configuration for a tarball-based server
+MANIFEST_FILE_RE = ^(?P<product>[^-]+)-(?P<version>[^@]+)@(?P<flavor>.*)\\.manifest$
 MANIFEST_URL = %(base)s/manifests/%(product)s-%(version)s@%(flavor)s.manifest
 TARBALL_URL = %(base)s/%(path)s
-LIST_URL = %(base)s/%(tag)s.list
-TAGLIST_DIR = .
+DIST_URL = %(base)s/%(path)s
 """
+#: ``config.txt`` of a source root: what ``eups distrib create -d eupspkg`` writes.
 SOURCE_CONFIG = """\
-# EUPS distribution server configuration: a source (eupspkg) root.
-# Written by scipipe distrib publish.
+# Configuration for a EupsPkg-based server
 DISTRIB_CLASS = eups.distrib.eupspkg.Distrib
 EUPSPKG_URL = %(base)s/products/%(path)s
 LIST_URL = %(base)s/tags/%(tag)s.list
@@ -67,7 +74,17 @@ def binary_root_path(platform: str, rubin_env: str) -> str:
 
 def taglist_paths(tag: str) -> tuple[str, str]:
     """Where a root may keep a tag list: source roots under ``tags/``, binary at the top."""
-    return f"tags/{tag}.list", f"{tag}.list"
+    return source_taglist(tag), binary_taglist(tag)
+
+
+def source_taglist(tag: str) -> str:
+    """Where a source root keeps a tag list (its ``LIST_URL``)."""
+    return f"tags/{tag}.list"
+
+
+def binary_taglist(tag: str) -> str:
+    """Where a binary root keeps a tag list (EUPS's default ``LIST_URL``)."""
+    return f"{tag}.list"
 
 
 def tarball(product: str, version: str, flavor: str) -> str:

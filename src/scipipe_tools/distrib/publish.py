@@ -1,23 +1,31 @@
 """``scipipe distrib publish``: a build's products onto a distribution server root.
 
 What ``publish`` (lsstsw) does with ``eups distrib create`` and ``eups distrib declare``,
-as one plan and one atomic apply:
+as one plan and one atomic apply, writing the files those write, named and shaped as they
+name and shape them (so real EUPS installs from what we publish):
 
-- per product, in the binary root: ``<p>-<v>@<flavor>.tar.gz`` (the installed tree)
-  with its ``.sha256``, and ``manifests/<p>-<v>@<flavor>.manifest``; with sources, in
-  the source root: ``products/<p>-<v>.eupspkg`` (the checkout at its SHA) with its
-  ``.sha256``, ``tables/<p>-<v>.table`` and ``manifests/<p>-<v>.manifest``;
+- per product, in the binary root: ``<p>-<v>@<flavor>.tar.gz`` (the installed tree under
+  ``<p>/<v>/``) with its ``.sha256``, ``tables/<p>-<v>.table`` and
+  ``manifests/<p>-<v>@<flavor>.manifest``; with sources, in the source root:
+  ``products/<p>-<v>.eupspkg`` (the checkout at its SHA under ``<p>-<v>/``, with an
+  eupspkg ``ups/pkginfo``) with its ``.sha256``, ``tables/<p>-<v>.table`` and
+  ``manifests/<p>-<v>.manifest``;
 - ``env/<tag>.env`` and ``config.txt`` in every root;
-- last, the tag lists (``tags/<tag>.list`` and ``<tag>.list``), so a reader never sees a
-  tag whose artifacts are incomplete; with ``-t`` the ``bN`` list is then removed.
+- last, the tag lists (``<tag>.list`` in a binary root, ``tags/<tag>.list`` in a source
+  root; every row ``generic``, as ``eups distrib declare`` writes them, with lsstsw's
+  ``#BUILD`` and ``#CONDA_ENV`` lines), so a reader never sees a tag whose artifacts are
+  incomplete; with ``-t`` the ``bN`` list is then removed.
 
 Published bytes are immutable: an artifact already there is kept (after checking that
-its ``.sha256`` still matches) and never rewritten.  Every file goes to a temporary
-sibling renamed into place.
+its ``.sha256`` still matches) and never rewritten; a manifest already there is kept when
+it says the same (its ``# Time`` comment aside).  Every file goes to a temporary sibling
+renamed into place.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import getpass
 import io
 import os
 import tarfile
@@ -37,7 +45,8 @@ from ..progress import NULL, Progress
 from . import layout
 from .collect import Collection, Product, collect
 from .envfile import load_env_file
-from .manifest import DistManifest, DistRow
+from .manifest import DistManifest, DistRow, parse_dist_manifest
+from .pkginfo import format_pkginfo, parse_pkginfo
 
 #: Actions on a file: what apply does to it.
 CREATE, KEEP, REPLACE, DELETE = "create", "exists", "replace", "delete"
@@ -156,13 +165,44 @@ def _existing_text(path: Path, text: str, *, immutable: bool) -> str:
     return REPLACE
 
 
+def _older_table_names(m: DistManifest) -> DistManifest:
+    """A manifest as scipipe wrote binary ones before they named tables as EUPS does
+    (``<p>.table`` for ``<p>-<v>.table``): the same manifest otherwise."""
+
+    def row(r: DistRow) -> DistRow:
+        if r.tablefile == f"{r.product}-{r.version}.table":
+            return dataclasses.replace(r, tablefile=f"{r.product}.table")
+        return r
+
+    return dataclasses.replace(m, rows=tuple(row(r) for r in m.rows))
+
+
+def _existing_manifest(path: Path, manifest: DistManifest) -> str:
+    """Kept when the published manifest says the same; its comments (time) aside, and
+    the table names of the manifests scipipe published before (still installable)."""
+    if not path.is_file():
+        return CREATE
+    try:
+        there = parse_dist_manifest(read_text(path, "manifest"), path)
+    except InputError:
+        there = None
+    if there is not None and (
+        there.same_rows(manifest) or there.same_rows(_older_table_names(manifest))
+    ):
+        return KEEP
+    raise IntegrityError(
+        f"{path}: already published with different content",
+        hint="published files are never rewritten: the same version must have the same "
+        "dependencies",
+    )
+
+
 def _source_sha(product: Product) -> str:
     pkginfo = product.directory / "ups" / "pkginfo"
     sha = None
     if pkginfo.is_file():
-        for line in pkginfo.read_text(errors="replace").splitlines():
-            if line.startswith("SHA1="):
-                sha = line.removeprefix("SHA1=").strip()
+        text = read_text(pkginfo, "pkginfo")
+        sha = parse_pkginfo(text, pkginfo).get("SHA1", "").strip() or None
     if not sha:
         raise ResolutionError(
             f"{product.name} {product.version}: no SHA1 in {pkginfo}",
@@ -171,22 +211,28 @@ def _source_sha(product: Product) -> str:
     return sha
 
 
-def _manifest(coll: Collection, product: Product, row: Callable[[Product], DistRow]) -> str:
+def _manifest(
+    coll: Collection, product: Product, row: Callable[[Product], DistRow]
+) -> DistManifest:
     rows = tuple(row(p) for p in coll.closure(product.name))
-    return DistManifest(product.name, product.version, rows).to_text()
+    return DistManifest(product.name, product.version, rows)
+
+
+def _table_name(p: Product) -> str:
+    """The manifest's tablefile: the name of the table in the root's ``tables/``."""
+    return layout.table(p.name, p.version).removeprefix("tables/") if p.table else "none"
 
 
 def _binary_row(flavor: str) -> Callable[[Product], DistRow]:
     def row(p: Product) -> DistRow:
-        table = f"{p.name}.table" if p.table else "none"
         dist_id = layout.tarball(p.name, p.version, flavor)
-        return DistRow(p.name, flavor, p.version, table, f"{p.name}/{p.version}", dist_id)
+        return DistRow(p.name, flavor, p.version, _table_name(p), f"{p.name}/{p.version}", dist_id)
 
     return row
 
 
 def _source_row(p: Product) -> DistRow:
-    table = f"{p.name}-{p.version}.table" if p.table else "none"
+    table = _table_name(p)
     dist_id = f"eupspkg:{layout.eupspkg_name(p.name, p.version)}"
     return DistRow(p.name, "generic", p.version, table, f"{p.name}/{p.version}", dist_id)
 
@@ -206,13 +252,20 @@ def _taglist(root: Path, name: str, rows: tuple[TagRow, ...], headers: dict[str,
 
 
 class _Planner:
-    def __init__(self, options: PublishOptions, coll: Collection, conda_env: str) -> None:
+    def __init__(
+        self, options: PublishOptions, coll: Collection, conda_env: str, binary_root: Path
+    ) -> None:
         self.opt = options
+        self.binary_root = binary_root
         self.coll = coll
         self.conda_env = conda_env
         self.actions: list[FileAction] = []
         self.texts: dict[Path, str] = {}
         self.shas: dict[str, str] = {}
+        try:
+            self.creator = getpass.getuser()
+        except (KeyError, OSError):  # no user name for this uid (a container)
+            self.creator = "unknown"
 
     def add(self, root: Path, rel: str, kind: str, action: str, p: Product | None = None) -> None:
         name, version = (p.name, p.version) if p else (None, None)
@@ -231,14 +284,25 @@ class _Planner:
         self.texts[root / rel] = text
         self.add(root, rel, kind, _existing_text(root / rel, text, immutable=immutable), product)
 
+    def manifest(self, root: Path, rel: str, manifest: DistManifest, p: Product) -> None:
+        self.texts[root / rel] = manifest.to_text(self.creator)
+        self.add(root, rel, "manifest", _existing_manifest(root / rel, manifest), p)
+
+    def table(self, root: Path, p: Product) -> None:
+        """``tables/<p>-<v>.table``: the installed (expanded) table, in every root."""
+        if p.table is not None:
+            text = p.table.read_text(errors="surrogateescape")
+            rel = layout.table(p.name, p.version)
+            self.text(root, rel, "table", text, immutable=True, product=p)
+
     def binary(self, root: Path) -> None:
         flavor = self.opt.flavor
         for p in self.coll.products:
             rel = layout.tarball(p.name, p.version, flavor)
             self.add(root, rel, "tarball", _existing_artifact(root / rel), p)
-            text = _manifest(self.coll, p, _binary_row(flavor))
+            self.table(root, p)
             rel = layout.binary_manifest(p.name, p.version, flavor)
-            self.text(root, rel, "manifest", text, immutable=True, product=p)
+            self.manifest(root, rel, _manifest(self.coll, p, _binary_row(flavor)), p)
 
     def source(self, root: Path, sources: Path) -> None:
         for p in self.coll.products:
@@ -252,13 +316,10 @@ class _Planner:
                     )
                 self.shas[p.name] = git.rev_parse(checkout, _source_sha(p))
             self.add(root, rel, "eupspkg", action, p)
-            if p.table is not None:
-                text = p.table.read_text(errors="surrogateescape")
-                rel = layout.table(p.name, p.version)
-                self.text(root, rel, "table", text, immutable=True, product=p)
-            text = _manifest(self.coll, p, _source_row)
+            if root != self.binary_root:  # one root with both: the table is planned once
+                self.table(root, p)
             rel = layout.source_manifest(p.name, p.version)
-            self.text(root, rel, "manifest", text, immutable=True, product=p)
+            self.manifest(root, rel, _manifest(self.coll, p, _source_row), p)
 
     def common(self, root: Path, config: str, tags: tuple[str, ...], env_text: str | None) -> None:
         if env_text is not None:
@@ -266,13 +327,15 @@ class _Planner:
                 self.text(root, layout.env_file(tag), "env", env_text, immutable=False)
         self.text(root, layout.CONFIG, "config", config, immutable=False)
 
-    def taglists(self, root: Path, tags: tuple[str, ...], flavor: str) -> None:
-        rows = tuple(TagRow(p.name, flavor, p.version) for p in self.coll.products)
+    def taglists(self, kind: _RootKind, tags: tuple[str, ...]) -> None:
+        # eups distrib declare names every product "generic": a tag means one version of
+        # each product, whatever the flavor (EUPS reads "generic" as the reader's flavor)
+        root = kind.path
+        rows = tuple(TagRow(p.name, "generic", p.version) for p in self.coll.products)
         headers = {"BUILD": self.coll.build_id, "CONDA_ENV": self.conda_env}
         for tag in tags:
             text = _taglist(root, tag, rows, headers).to_text()
-            for rel in layout.taglist_paths(tag):
-                self.text(root, rel, "taglist", text, immutable=False)
+            self.text(root, kind.taglist(tag), "taglist", text, immutable=False)
         build_id = self.coll.build_id
         if self.opt.tag is not None and build_id not in tags:
             for rel in layout.taglist_paths(build_id):  # publish -t renames the bN list
@@ -284,8 +347,8 @@ class _Planner:
 class _RootKind:
     path: Path
     config: str
-    #: the flavor of the tag list rows: a root that carries sources serves every flavor
-    row_flavor: str
+    #: where the root's tag lists go (its LIST_URL): ``<tag>.list`` or ``tags/<tag>.list``
+    taglist: Callable[[str], str]
 
 
 def _roots(options: PublishOptions, conda_env: str) -> tuple[Path, Path | None, list[_RootKind]]:
@@ -295,16 +358,16 @@ def _roots(options: PublishOptions, conda_env: str) -> tuple[Path, Path | None, 
     if options.server_dir is not None:
         root = options.server_dir.absolute()
         if options.sources is None:
-            return root, None, [_RootKind(root, layout.BINARY_CONFIG, options.flavor)]
-        return root, root, [_RootKind(root, layout.SOURCE_CONFIG, "generic")]
+            return root, None, [_RootKind(root, layout.BINARY_CONFIG, layout.binary_taglist)]
+        return root, root, [_RootKind(root, layout.SOURCE_CONFIG, layout.source_taglist)]
     assert options.eups_root is not None
     base = options.eups_root.absolute()
     platform = options.platform or current_platform()
     binary = base / layout.binary_root_path(platform, conda_env)
     source = base / layout.SOURCE_ROOT
     kinds = [
-        _RootKind(binary, layout.BINARY_CONFIG, options.flavor),
-        _RootKind(source, layout.SOURCE_CONFIG, "generic"),
+        _RootKind(binary, layout.BINARY_CONFIG, layout.binary_taglist),
+        _RootKind(source, layout.SOURCE_CONFIG, layout.source_taglist),
     ]
     return binary, source, kinds
 
@@ -330,14 +393,14 @@ def plan_publish(options: PublishOptions) -> PublishPlan:
     stack = Stack.open(options.stack, options.flavor)
     coll = collect(stack, options.build_id, options.products)
     binary_root, source_root, kinds = _roots(options, conda_env)
-    planner = _Planner(options, coll, conda_env)
+    planner = _Planner(options, coll, conda_env, binary_root)
     planner.binary(binary_root)
     if options.sources is not None and source_root is not None:
         planner.source(source_root, options.sources)
     for kind in kinds:
         planner.common(kind.path, kind.config, tags, env.text if env else None)
     for kind in kinds:
-        planner.taglists(kind.path, tags, kind.row_flavor)
+        planner.taglists(kind, tags)
     return PublishPlan(
         options,
         coll,
@@ -365,27 +428,64 @@ def _put_checksum(path: Path) -> None:
     )
 
 
-def _make_tarball(source: Path, dest: Path) -> None:
-    archive.make_tarball(source, dest)
+def _make_tarball(product: Product, dest: Path) -> None:
+    """The installed tree as ``<p>/<v>/...``: what ``eups distrib create -d tarball`` packs
+    (the product directory relative to the flavor directory) and EUPS unpacks there."""
+    archive.make_tarball(product.directory, dest, arcname=f"{product.name}/{product.version}")
     os.chmod(dest, 0o644)
     _put_checksum(dest)
 
 
+def _pkginfo(product: Product, sha: str, checkout: Path) -> bytes:
+    """``ups/pkginfo`` as eupspkg's ``create`` writes it for ``SOURCE=package``: the
+    sources are in the package; ``REPOSITORY`` says where they came from."""
+    repository = git.remote_url(checkout) or str(checkout.absolute())
+    fields = (
+        ("PRODUCT", product.name),
+        ("VERSION", product.version),
+        ("FLAVOR", "generic"),
+        ("SOURCE", "package"),
+        ("SHA1", sha),
+        ("REPOSITORY", repository),
+        ("REPOVERSION", sha),
+    )
+    return format_pkginfo(fields).encode()
+
+
 def _make_eupspkg(checkout: Path, product: Product, sha: str, dest: Path) -> None:
-    """A gzip source tarball of the checkout at ``sha``, plus ``ups/pkginfo``."""
+    """A gzip tarball of the checkout at ``sha`` under one top directory ``<p>-<v>/``, with
+    ``ups/pkginfo``: the shape eupspkg's ``create`` gives a package (its install script
+    enters the first directory it finds and reads PRODUCT, VERSION, FLAVOR from there)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
+    top = f"{product.name}-{product.version}"
     with tempfile.TemporaryDirectory(prefix=".eupspkg-", dir=dest.parent) as tmp:
         plain = Path(tmp) / "src.tar"
         git.archive(checkout, sha, plain)
-        info = f"PRODUCT={product.name}\nVERSION={product.version}\nSHA1={sha}\n".encode()
+        info = _pkginfo(product, sha, checkout)
         packed = Path(tmp) / dest.name
+
+        def entry(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
+            member = tarfile.TarInfo(name)
+            member.type, member.mode, member.size, member.mtime = kind, mode, size, 0
+            return member
+
         with tarfile.open(plain) as src, tarfile.open(packed, "w:gz") as out:
-            for member in src.getmembers():
-                if member.name != "ups/pkginfo":
-                    out.addfile(member, src.extractfile(member) if member.isfile() else None)
-            entry = tarfile.TarInfo("ups/pkginfo")
-            entry.size, entry.mode, entry.mtime = len(info), 0o644, 0
-            out.addfile(entry, io.BytesIO(info))
+            out.addfile(entry(top, tarfile.DIRTYPE, 0o755))
+            members = src.getmembers()
+            if not any(m.name == "ups" and m.isdir() for m in members):
+                out.addfile(entry(f"{top}/ups", tarfile.DIRTYPE, 0o755))
+            for member in members:
+                if member.name == "ups/pkginfo":
+                    continue
+                data = src.extractfile(member) if member.isfile() else None
+                member.name = f"{top}/{member.name}"
+                # eupspkg's create unpacks `git archive` (umask 002) with tar (umask 022)
+                member.mode &= ~0o022
+                if member.islnk():
+                    member.linkname = f"{top}/{member.linkname}"
+                out.addfile(member, data)
+            out.addfile(entry(f"{top}/ups/pkginfo", tarfile.REGTYPE, 0o644, len(info)),
+                        io.BytesIO(info))  # fmt: skip
         os.chmod(packed, 0o644)
         os.replace(packed, dest)
     _put_checksum(dest)
@@ -401,7 +501,7 @@ def apply_publish(plan: PublishPlan, progress: Progress = NULL) -> None:
         assert a.product is not None
         p = by_name[a.product]
         if a.kind == "tarball":
-            _make_tarball(p.directory, a.path)
+            _make_tarball(p, a.path)
         else:
             assert opt.sources is not None
             _make_eupspkg(opt.sources / p.name, p, plan.shas[p.name], a.path)

@@ -1,7 +1,9 @@
 """EUPS distribution tag lists ``<tag>.list`` (spec section 6).
 
 Line 1 names the tag; ``#KEY=VALUE`` lines carry ``BUILD`` and ``CONDA_ENV``; rows are
-``product flavor version [extras]``, sorted; ``generic`` matches every flavor.
+``product flavor version [extras]``, sorted; ``generic`` matches every flavor.  Written
+as ``eups distrib declare`` writes it (then lsstsw's publish adds the ``#KEY=VALUE`` lines
+after line 1), byte for byte.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from ..files import check_utf8, read_text
 
 _FIRST = re.compile(r"^EUPS distribution (\S+) version list\. Version (\S+)\s*$")
 _HEADER = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-COLUMNS = f"#{'product':<19} {'flavor':<10} version\n"
+#: The column header ``eups distrib declare`` writes under line 1 (and the ``#KEY=VALUE``
+#: lines lsstsw's publish adds).
+COLUMNS = f"#{'product':<19} {'flavor':<10} version\n#{'-' * 38}\n"
 
 
 @dataclass(frozen=True, order=True)
@@ -60,9 +64,7 @@ class TagList:
         out.append(COLUMNS)
         for r in sorted(self.rows):
             line = f"{r.product:<20} {r.flavor:<10} {r.version}"
-            if r.extras:
-                line += " " + " ".join(r.extras)
-            out.append(line + "\n")
+            out.append(line + "".join(f"  {x}" for x in r.extras) + "\n")
         return "".join(out)
 
     def renamed(self, tag: str, **headers: str) -> TagList:

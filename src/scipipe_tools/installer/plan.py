@@ -45,6 +45,8 @@ class InstallerOptions:
     home: Path = field(default_factory=Path.cwd)
     #: run ``scipipe distrib install -t TAG`` for these products afterwards
     install_products: tuple[str, ...] = ()
+    #: with install_products: refuse artifacts the server publishes no .sha256 for
+    require_checksums: bool = False
     cache: Path | None = None
     platform: str | None = None
     flavor: str | None = None

@@ -220,7 +220,8 @@ def _distrib(
 
     assert r.tag is not None
     products = " ".join(o.install_products)
-    act(f"scipipe distrib install -t {r.tag} {products} --stack {r.eups_path}")
+    strict = " --require-checksums" if o.require_checksums else ""
+    act(f"scipipe distrib install -t {r.tag} {products} --stack {r.eups_path}{strict}")
     options = InstallOptions(
         roots=tuple(split_pkgroot(r.pkgroot)),
         tag=r.tag,
@@ -228,6 +229,7 @@ def _distrib(
         stack=r.eups_path,
         flavor=flavor,
         dry_run=o.dry_run,
+        require_checksums=o.require_checksums,
     )
     outcome = distrib_install(options, progress)
     r.installed = [row.to_json() for row in outcome.installed]
