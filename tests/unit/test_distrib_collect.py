@@ -68,3 +68,10 @@ def test_conflicting_versions(stack: Stack) -> None:
     declare(stack, "x", "1", "setupRequired(a 0.9)\n", "b7")
     with pytest.raises(ResolutionError, match="needs a"):
         collect(stack, "b7", ["x", "c"])
+
+
+def test_a_line_eups_skips_does_not_stop_a_publish(stack: Stack) -> None:
+    """Publishing reads installed tables as EUPS and the build did: leniently."""
+    declare(stack, "e", "5", "setupRequired(a)\nthis line is not a command\n", "b7")
+    coll = collect(stack, "b7", ["e"])
+    assert coll.by_name()["e"].deps == ("a",)

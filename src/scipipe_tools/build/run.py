@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import git
+from .. import archive, git
 from ..distrib import layout
 from ..errors import BuildError, IntegrityError, ScipipeError
 from ..eups.expandtable import expand_table

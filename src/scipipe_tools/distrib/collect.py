@@ -85,7 +85,7 @@ def collect(stack: Stack, build_id: str, top: Sequence[str]) -> Collection:
         deps: list[str] = []
         table = info.table if info.table is not None and info.table.is_file() else None
         if table is not None:
-            for dep in read_table(table).dependencies(exact):
+            for dep in read_table(table, strict=False).dependencies(exact):
                 if dep.product in NEVER_FOLLOWED or dep.external:
                     continue
                 where = f"{table}:{dep.line}"

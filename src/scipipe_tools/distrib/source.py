@@ -74,7 +74,7 @@ def exact_deps(table: Path, flavor: str) -> list[tuple[str, str]]:
     """Every dependency an expanded table pins, with its version, in setup order."""
     ctx = TableContext(flavor=flavor, types=frozenset({"exact"}))
     out = []
-    for dep in read_table(table).dependencies(ctx):
+    for dep in read_table(table, strict=False).dependencies(ctx):
         if dep.version is not None and dep.product not in NEVER_FOLLOWED and not dep.external:
             out.append((dep.product, dep.version))
     return out
@@ -182,7 +182,7 @@ def _installed_table(job: SourceBuild, deps: list[tuple[str, str]], flavor: str)
     text = read_text(own, "table")
     pinned = dict(deps)
     ctx = TableContext(flavor=flavor)
-    direct = {d.product: pinned[d.product] for d in read_table(own).dependencies(ctx)
+    direct = {d.product: pinned[d.product] for d in read_table(own, strict=False).dependencies(ctx)
               if d.product in pinned}  # fmt: skip
     return expand_table(text, [(p, v, False) for p, v in deps], direct)
 
