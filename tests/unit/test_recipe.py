@@ -33,11 +33,11 @@ def test_hook_file(tmp_path: Path) -> None:
         'install() { mkdir -p "$PREFIX/ups" && cp _build/v "$PREFIX/v"; }\n',
     )
     c = ctx(src, tmp_path)
-    assert recipe.build(c) is recipe.Kind.HOOK
+    assert recipe.build(c) is recipe.Kind.COPY
     assert (c.prefix / "v").read_text() == "demo g1\n"
     log = c.log.read_text().splitlines()
     assert all(re.match(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z\] ", ln) for ln in log)
-    assert any("exit code 99" in ln for ln in log)  # config and check: not defined
+    assert any("no check() function" in ln for ln in log)  # check: not defined
 
 
 def test_hook_check_failure_is_a_test_failure(tmp_path: Path) -> None:
@@ -70,12 +70,12 @@ def test_python_product(tmp_path: Path) -> None:
         recipe.build(ctx(src, tmp_path / "again"))
 
 
-def test_python_syntax_error_fails_the_build(tmp_path: Path) -> None:
+def test_a_failing_verb_fails_the_build(tmp_path: Path) -> None:
     src = tmp_path / "src"
-    write(src / "setup.py", "")
-    write(src / "python" / "bad.py", "def (:\n")
-    with pytest.raises(BuildError, match="build failed with exit code"):
+    write(src / "setup.py", "raise SystemExit('broken setup.py')\n")
+    with pytest.raises(BuildError, match="eupspkg build failed with exit code 1"):
         recipe.build(ctx(src, tmp_path))
+    assert "broken setup.py" in (tmp_path / "logs" / "demo.log").read_text()
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
@@ -83,13 +83,16 @@ def test_makefile(tmp_path: Path) -> None:
     src = tmp_path / "src"
     write(
         src / "Makefile",
-        "all:\n\techo built > out.txt\n"
-        "test:\n\ttest -f out.txt\n"
-        "install:\n\tmkdir -p $(PREFIX)/share && cp out.txt $(PREFIX)/share/\n",
+        "all:\n\techo built > out.txt\n\techo $(version) > version.txt\n"
+        "test:\n\techo ran > tested.txt\n"
+        "install:\n\tmkdir -p $(prefix)/share && cp out.txt $(prefix)/share/\n",
     )
     c = ctx(src, tmp_path)
     assert recipe.build(c) is recipe.Kind.MAKE
     assert (c.prefix / "share" / "out.txt").read_text() == "built\n"
+    # eupspkg runs make's default target and install, as `make prefix=... version=...`
+    assert not (src / "tested.txt").exists()
+    assert (src / "version.txt").read_text() == "g1\n"
 
 
 def test_sconsutils_failure_markers(tmp_path: Path) -> None:
@@ -100,15 +103,19 @@ def test_sconsutils_failure_markers(tmp_path: Path) -> None:
         recipe.build(ctx(src, tmp_path))
 
 
-def test_copy_kind_skips_debris(tmp_path: Path) -> None:
+def test_copy_kind_copies_the_tree_but_git(tmp_path: Path) -> None:
+    """eupspkg copies a tree without a build system as it is; we leave out .git."""
     src = tmp_path / "src"
     write(src / "ups" / "demo.table", "")
     write(src / ".git" / "HEAD", "x")
     write(src / "python" / "__pycache__" / "x.pyc", "")
+    write(src / ".hidden", "h")
     c = ctx(src, tmp_path)
     assert recipe.build(c) is recipe.Kind.COPY
     assert (c.prefix / "ups" / "demo.table").exists()
-    assert not (c.prefix / ".git").exists() and not (c.prefix / "python" / "__pycache__").exists()
+    assert not (c.prefix / ".git").exists()
+    assert (c.prefix / "python" / "__pycache__" / "x.pyc").exists()
+    assert (c.prefix / ".hidden").read_text() == "h"
 
 
 def test_python_tests_without_pytest(tmp_path: Path) -> None:

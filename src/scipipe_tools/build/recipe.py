@@ -1,69 +1,89 @@
-"""How one product is built, tested and installed.
+"""How one product is built, tested and installed: eupspkg's verbs, as lsstsw runs them.
 
-The recipe comes from the product's source tree, first match wins:
+lsstsw builds each product with ``eupspkg PRODUCT=p VERSION=v FLAVOR=f prep``, then
+``config``, ``build`` and ``install`` (``decl`` is ours: :mod:`.run` declares the
+product once its files are in place).  So do we, with our own implementation of the
+verbs, ``eupspkg.sh`` beside this module (bash, package data): the defaults, helper
+functions (``install_ups``, ``clean_old_install``, ``detect_compiler``, ...) and
+variables (``CONFIGURE_OPTIONS``, ``MAKE_BUILD_TARGETS``, ``MAKE_INSTALL_TARGETS``,
+``PYSETUP_INSTALL_OPTIONS``, ``EUPSPKG_SCONSFLAGS``, ``NJOBS``, ...) of EUPS 2.2.15's
+``lib/eupspkg.sh``, with the product's ``ups/eupspkg.cfg.sh`` sourced on top.  A product
+that brings its own ``ups/eupspkg`` script runs that instead, as eupspkg's launcher does.
 
-- ``ups/eupspkg.cfg.sh``: an eupspkg-style hook file.  It defines shell functions among
-  ``config``, ``build``, ``check`` (the tests) and ``install``; each defined one is run
-  in turn by ``sh`` with ``PRODUCT``, ``VERSION``, ``FLAVOR``, ``PREFIX`` (where to
-  install) and ``NJOBS`` set, in the source directory.  An undefined ``install`` copies
-  the tree.
-- ``SConstruct``: ``scons -j N opt=3 version=V prefix=PREFIX``, ``scons tests`` when a
-  ``tests/SConscript`` exists, ``scons install`` (sconsUtils' convention).
-- ``Makefile``: ``make -j N``, ``make test`` when the Makefile has a ``test:`` target,
-  ``make install PREFIX=...``.
-- ``pyproject.toml`` or ``setup.py``: a pure-Python EUPS product: byte-compile
-  ``python/``, run ``tests/`` with unittest (pytest when it is importable), install by
-  copying the tree (EUPS puts ``python/`` on ``PYTHONPATH``; nothing is pip-installed).
-- anything else (metapackages, data): install by copying the tree.
+The default build is chosen by the files present after ``prep``, as eupspkg chooses it:
+``SConstruct`` (scons), ``configure`` (autotools), ``Makefile`` (make), ``setup.py``
+(setuptools), anything else (CMake or pyproject-only trees too) installed by copying
+the tree.  ``prep`` unpacks tarball-and-patch products (``upstream/*.tar.gz`` and
+``patches/*.patch``).
 
-Tests run with the product and its dependencies set up; failing tests fail the product
-("*** Failed unit tests.", as lsst_build says).
+Unit tests (``run_tests``):
+
+- SCons: sconsUtils runs the tests in the default ``scons`` (and its ``scons install``
+  runs only the tests that failed, none), so they run once; without tests, a sconsUtils
+  product gets sconsUtils' own ``--no-tests`` option (through ``SCONSFLAGS``), which
+  clears its ``tests`` target;
+- ``check()`` in ``ups/eupspkg.cfg.sh`` (a scipipe extension: eupspkg has no test verb)
+  runs after ``build``;
+- a pure-Python product without a build system (``pyproject.toml``, no ``setup.py``)
+  has its ``tests/`` run with pytest (unittest when pytest is missing), as sconsUtils
+  would run them; nothing is written into the tree (it is copied afterwards);
+- sconsUtils' ``tests/.tests/*.failed`` markers fail the product, as lsst_build checks.
+
+Failing tests fail the product ("*** Failed unit tests.", as lsst_build says).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
 from .. import proc
 from ..errors import BuildError
 
-#: Never installed: version control, build debris, caches.
-IGNORED = (".git", "_build", "_build.*", "__pycache__", "*.pyc", ".pytest_cache", "*.egg-info",
-           ".sconf_temp", ".sconsign.dblite", "build", ".tests")  # fmt: skip
-
-# Runs one hook function if the hook file defines it; the step name is an argument, so
-# nothing user-controlled is ever spliced into the script.
-_HOOK_DRIVER = (
-    'set -e; . ./ups/eupspkg.cfg.sh; case "$(type "$1" 2>/dev/null)" in '
-    '*function*) "$1" ;; *) exit 99 ;; esac'
-)
-_UNDEFINED = 99
+#: our eupspkg (package data)
+EUPSPKG_SH = Path(__file__).with_name("eupspkg.sh")
+#: the verbs, in lsstsw's order; ``decl`` is :mod:`.run`'s
+VERBS = ("prep", "config", "build", "install")
 
 
 class Kind(StrEnum):
-    HOOK = "eupspkg.cfg.sh"
+    """The default build eupspkg picks from the files present (after ``prep``)."""
+
     SCONS = "scons"
+    AUTOTOOLS = "configure"
     MAKE = "make"
+    SETUPTOOLS = "setup.py"
+    #: no build system, a ``pyproject.toml``: copied; its tests run with pytest
     PYTHON = "python"
+    #: no build system: copied
     COPY = "copy"
 
 
 def detect(source: Path) -> Kind:
-    if (source / "ups" / "eupspkg.cfg.sh").is_file():
-        return Kind.HOOK
     if (source / "SConstruct").is_file():
         return Kind.SCONS
-    if (source / "Makefile").is_file():
+    if (source / "configure").is_file():
+        return Kind.AUTOTOOLS
+    if any((source / name).is_file() for name in ("Makefile", "makefile", "GNUmakefile")):
         return Kind.MAKE
-    if (source / "pyproject.toml").is_file() or (source / "setup.py").is_file():
+    if (source / "setup.py").is_file():
+        return Kind.SETUPTOOLS
+    if (source / "pyproject.toml").is_file():
         return Kind.PYTHON
     return Kind.COPY
+
+
+def uses_sconsutils(source: Path) -> bool:
+    """Whether the SConstruct builds with sconsUtils (which knows ``--no-tests``)."""
+    try:
+        text = (source / "SConstruct").read_text(errors="replace")
+    except OSError:
+        return False
+    return re.search(r"\bsconsUtils\b", text) is not None
 
 
 @dataclass(frozen=True)
@@ -72,7 +92,7 @@ class BuildContext:
     version: str
     flavor: str
     source: Path
-    #: the staging directory the product installs into
+    #: the staging directory the product installs into (eupspkg's PREFIX)
     prefix: Path
     #: the environment with the product's dependencies and the product itself set up
     env: Mapping[str, str]
@@ -80,64 +100,67 @@ class BuildContext:
     jobs: int = 1
     run_tests: bool = True
     python: str = sys.executable
+    #: eupspkg's PRODUCTS_ROOT (``<stack>/<flavor>``): ``clean_old_install`` removes
+    #: PREFIX only below it; default: the folder holding PREFIX
+    products_root: Path | None = None
 
 
-def _run(ctx: BuildContext, argv: list[str], step: str, *, allow: tuple[int, ...] = ()) -> int:
+@dataclass(frozen=True)
+class _Eupspkg:
+    """How to run one verb: our eupspkg.sh, or the product's own ``ups/eupspkg``."""
+
+    argv: tuple[str, ...]
+    own_script: bool
+
+
+def _eupspkg(ctx: BuildContext) -> _Eupspkg:
+    own = ctx.source / "ups" / "eupspkg"
+    if own.is_file():
+        return _Eupspkg((str(own),), True)
+    return _Eupspkg(("bash", str(EUPSPKG_SH)), False)
+
+
+def _run(ctx: BuildContext, argv: list[str], step: str) -> None:
     code = proc.run_logged(argv, ctx.log, cwd=ctx.source, env=ctx.env)
-    if code != 0 and code not in allow:
+    if code != 0:
         if step == "test":
             raise BuildError(f"{ctx.product}: *** Failed unit tests. (exit code {code})")
-        raise BuildError(f"{ctx.product}: {step} failed with exit code {code}")
-    return code
-
-
-def copy_tree(source: Path, prefix: Path) -> None:
-    shutil.copytree(
-        source, prefix, ignore=shutil.ignore_patterns(*IGNORED), symlinks=True, dirs_exist_ok=True
-    )
+        raise BuildError(f"{ctx.product}: eupspkg {step} failed with exit code {code}")
 
 
 def build(ctx: BuildContext) -> Kind:
-    """Configure, build, test and install ``ctx.product`` into ``ctx.prefix``."""
+    """prep, config, build (tests included), install ``ctx.product`` into ``ctx.prefix``;
+    returns the default build eupspkg picked."""
+    env = dict(ctx.env)
+    env["EUPSPKG_NJOBS"] = str(max(1, ctx.jobs))
+    env.pop("SCIPIPE_SCONSFLAGS_EXTRA", None)
+    ctx = replace(ctx, env=env)
+    script = _eupspkg(ctx)
+    products_root = ctx.products_root or ctx.prefix.parent
+    args = [*script.argv, f"PRODUCT={ctx.product}", f"VERSION={ctx.version}",
+            f"FLAVOR={ctx.flavor}", f"PREFIX={ctx.prefix}",
+            f"PRODUCTS_ROOT={products_root}"]  # fmt: skip
+    ctx.prefix.parent.mkdir(parents=True, exist_ok=True)
+
+    _run(ctx, [*args, "prep"], "prep")
     kind = detect(ctx.source)
-    env = {**ctx.env, "PRODUCT": ctx.product, "VERSION": ctx.version, "FLAVOR": ctx.flavor,
-           "PREFIX": str(ctx.prefix), "NJOBS": str(ctx.jobs)}  # fmt: skip
-    ctx = BuildContext(ctx.product, ctx.version, ctx.flavor, ctx.source, ctx.prefix, env,
-                       ctx.log, ctx.jobs, ctx.run_tests, ctx.python)  # fmt: skip
-    ctx.prefix.mkdir(parents=True, exist_ok=True)
-    if kind is Kind.HOOK:
-        _hook(ctx)
-    elif kind is Kind.SCONS:
-        args = [f"-j{ctx.jobs}", "opt=3", f"version={ctx.version}", f"prefix={ctx.prefix}"]
-        _run(ctx, ["scons", *args], "build")
-        if ctx.run_tests and (ctx.source / "tests" / "SConscript").is_file():
-            _run(ctx, ["scons", *args, "tests"], "test")
-        _run(ctx, ["scons", *args, "install"], "install")
-    elif kind is Kind.MAKE:
-        _run(ctx, ["make", f"-j{ctx.jobs}"], "build")
-        makefile = (ctx.source / "Makefile").read_text(errors="replace")
-        if ctx.run_tests and re.search(r"^test\s*:", makefile, re.M):
-            _run(ctx, ["make", "test"], "test")
-        _run(ctx, ["make", "install", f"PREFIX={ctx.prefix}"], "install")
-    elif kind is Kind.PYTHON:
-        if (ctx.source / "python").is_dir():
-            _run(ctx, [ctx.python, "-m", "compileall", "-q", "python"], "build")
-        if ctx.run_tests and (ctx.source / "tests").is_dir():
-            _run(ctx, _python_tests(ctx), "test")
-        copy_tree(ctx.source, ctx.prefix)
-    else:
-        copy_tree(ctx.source, ctx.prefix)
+    if not ctx.run_tests and kind is Kind.SCONS and uses_sconsutils(ctx.source):
+        if script.own_script:  # an eupspkg.sh of its own takes EUPSPKG_SCONSFLAGS
+            env["EUPSPKG_SCONSFLAGS"] = env.get("EUPSPKG_SCONSFLAGS", "opt=3") + " --no-tests"
+        else:  # added to SCONSFLAGS after the cfg, which may set SCONSFLAGS itself
+            env["SCIPIPE_SCONSFLAGS_EXTRA"] = "--no-tests"
+    _run(ctx, [*args, "config"], "config")
+    _run(ctx, [*args, "build"], "build")
+    if ctx.run_tests and not script.own_script:
+        _run(ctx, [*args, "scipipe_check"], "test")
+    if ctx.run_tests and kind is Kind.PYTHON and (ctx.source / "tests").is_dir():
+        # the tree is copied as it is afterwards: no bytecode caches in it
+        quiet = replace(ctx, env={**env, "PYTHONDONTWRITEBYTECODE": "1"})
+        _run(quiet, _python_tests(ctx), "test")
     _check_test_markers(ctx)
+    _run(ctx, [*args, "install"], "install")
+    ctx.prefix.mkdir(parents=True, exist_ok=True)  # an install verb that installed nothing
     return kind
-
-
-def _hook(ctx: BuildContext) -> None:
-    steps = ["config", "build", *(["check"] if ctx.run_tests else []), "install"]
-    for step in steps:
-        code = _run(ctx, ["sh", "-c", _HOOK_DRIVER, "eupspkg", step],
-                    "test" if step == "check" else step, allow=(_UNDEFINED,))  # fmt: skip
-        if step == "install" and code == _UNDEFINED:
-            copy_tree(ctx.source, ctx.prefix)
 
 
 def _python_tests(ctx: BuildContext) -> list[str]:
