@@ -183,7 +183,15 @@ def plan_cmd(
     help="Attempts per repository fetch.",
 )
 @click.option("--fail-fast", is_flag=True, help="Stop starting products after the first failure.")
-@click.option("--no-tests", is_flag=True, help="Skip the products' unit tests.")
+@click.option(
+    "--no-tests",
+    is_flag=True,
+    help="Build and install without running any unit test: sconsUtils products get "
+    "sconsUtils' own --no-tests (in SCONSFLAGS: their 'tests' target is cleared); a "
+    "check() in ups/eupspkg.cfg.sh and the pytest run of pure-Python products are "
+    "skipped.  With tests, they run once: the plain `scons` of eupspkg's build "
+    "verb runs them (its `scons install` reruns only failures).",
+)
 @click.option(
     "--exclusion-map",
     type=click.Path(dir_okay=False, path_type=Path),
