@@ -1,5 +1,5 @@
 """eupspkg source packages: their pkginfo checked, git sources fetched at their SHA1 (and
-only over safe transports), what eupspkg's verbs would do differently refused."""
+only over safe transports), built with eupspkg's verbs; what cannot run refused."""
 
 from __future__ import annotations
 
@@ -92,33 +92,100 @@ def test_pkginfo_must_name_the_row(tmp_path: Path) -> None:
         read_package_info(job)
 
 
-@pytest.mark.parametrize(
-    ("files", "message"),
-    [
-        (["ups/eupspkg"], "brings its own ups/eupspkg script"),
-        (["upstream/x.tar.gz"], "tarball-and-patch"),
-        (["configure", "Makefile"], "through configure"),
-        (["setup.py"], "through setup.py"),
-        (["SConstruct", "ups/eupspkg.cfg.sh"], "customizes eupspkg's default verbs"),
-    ],
-)
-def test_what_eupspkg_would_do_differently_is_refused(
-    tmp_path: Path, files: list[str], message: str
-) -> None:
+@pytest.mark.parametrize("mode", [0o644, None])
+def test_an_own_eupspkg_that_cannot_run_is_refused(tmp_path: Path, mode: int | None) -> None:
     job = package(tmp_path)
-    for name in files:
-        (job.source / name).parent.mkdir(parents=True, exist_ok=True)
-        (job.source / name).write_text("CONFIGURE_OPTIONS=--with-x\n")
-    with pytest.raises(BuildError, match=message):
-        if "ups/eupspkg" in files:
-            fetch_sources(job, read_package_info(job))
-        else:
-            _check_buildable(job)
+    own = job.source / "ups" / "eupspkg"
+    if mode is None:
+        own.mkdir()
+    else:
+        own.write_text("#!/bin/bash\n")
+        own.chmod(mode)
+    with pytest.raises(BuildError, match="own ups/eupspkg is not an executable file"):
+        _check_buildable(job)
 
 
-def test_what_our_recipes_do_as_eupspkg_does_is_built(tmp_path: Path) -> None:
+TAP_PATCH = """\
+--- a/greeting.txt
++++ b/greeting.txt
+@@ -1 +1 @@
+-hello
++hello, patched
+"""
+
+
+def _tarball(path: Path, top: str, files: dict[str, str]) -> None:
+    import io
+    import tarfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(f"{top}/{name}")
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+
+
+OWN_EUPSPKG = """\
+#!/bin/bash
+# a package's own eupspkg: NAME=VALUE arguments, then the verb
+set -e
+for arg; do case "$arg" in *=*) declare "$arg" ;; *) verb=$arg ;; esac; done
+case "$verb" in
+    install) mkdir -p "$PREFIX/ups" && echo "$PRODUCT $VERSION by its own script" > "$PREFIX/own.txt" ;;
+    *) echo "own eupspkg: $verb" ;;
+esac
+"""
+
+
+@pytest.mark.parametrize("kind", ["tap", "configure", "setup.py", "cfg-helpers", "own-eupspkg"])
+def test_what_was_refused_is_built_with_eupspkgs_verbs(tmp_path: Path, kind: str) -> None:
+    """Tarball-and-patch, autoconf, setup.py, a cfg calling eupspkg's helpers, a package's
+    own ups/eupspkg: built (they were refused before eupspkg's verbs were ours)."""
+    import os
+    import sys
+
+    from scipipe_tools.distrib.source import build_source
+    from scipipe_tools.eups.stack import Stack
+
     job = package(tmp_path)
-    (job.source / "SConstruct").write_text("")
-    _check_buildable(job)  # scons, as eupspkg runs it
-    (job.source / "ups" / "eupspkg.cfg.sh").write_text("build() { :; }\ninstall() { :; }\n")
-    _check_buildable(job)  # every verb that matters defined by the hook file
+    src = job.source
+    (src / "ups" / "afw.table").write_text("")
+    expected: dict[str, str] = {}
+    if kind == "tap":
+        makefile = "all:\n\ttrue\ninstall:\n\tmkdir -p $(prefix) && cp greeting.txt $(prefix)/\n"
+        _tarball(src / "upstream" / "afw-1.0.tar.gz", "afw-1.0",
+                 {"greeting.txt": "hello\n", "Makefile": makefile})  # fmt: skip
+        (src / "patches").mkdir()
+        (src / "patches" / "1.patch").write_text(TAP_PATCH)
+        expected["greeting.txt"] = "hello, patched\n"
+    elif kind == "configure":
+        (src / "configure").write_text(
+            '#!/bin/sh\nprintf "install:\\n\\tmkdir -p %s && echo $* > %s/opts\\nall:\\n" '
+            '"$2" "$2" > Makefile\n'
+        )
+        (src / "configure").chmod(0o755)
+        expected["opts"] = f"--prefix {job.staging}\n"
+    elif kind == "setup.py":
+        (src / "setup.py").write_text(
+            "from setuptools import setup\nsetup(name='afw', version='1.0', py_modules=['afw'])\n"
+        )
+        (src / "afw.py").write_text("X = 1\n")
+        expected["lib/python/afw.py"] = "X = 1\n"
+    elif kind == "cfg-helpers":
+        (src / "ups" / "eupspkg.cfg.sh").write_text(
+            'install() { clean_old_install; mkdir -p "$PREFIX"; echo "$NJOBS" > "$PREFIX/n"; '
+            "install_ups; }\n"
+        )
+        expected["n"] = "3\n"
+    else:
+        (src / "ups" / "eupspkg").write_text(OWN_EUPSPKG)
+        (src / "ups" / "eupspkg").chmod(0o755)
+        expected["own.txt"] = "afw 1.0 by its own script\n"
+    stack = Stack.create(tmp_path / "stack", "Linux64")
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    build_source(stack, job, tag="b1", base_env=env, jobs=3)
+    for rel, text in expected.items():
+        assert (job.staging / rel).read_text() == text, job.log.read_text()
+    assert (job.staging / "ups" / "afw.table").is_file()

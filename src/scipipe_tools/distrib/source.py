@@ -10,25 +10,26 @@ What ``eups distrib install`` does with one (its generated ``build.sh``: ``fetch
   ``git-archive``) names a ``REPOSITORY`` and a ``SHA1``: the repository is cloned (only
   the file, git, http(s) and ssh protocols), the SHA1 checked out and verified, and the
   tree moved in beside the package's ``ups/`` as eupspkg's fetch verb does;
-- **config, build, install**: the product's own recipe (the same recipes as ``scipipe
-  build``: ``ups/eupspkg.cfg.sh`` functions, SCons, make, Python, copy) into a staging
-  directory, with every dependency set up at exactly the version the product's manifest
-  pins (``manifests/<p>-<v>.manifest``: its whole closure, deepest first);
+- **prep, config, build, install**: eupspkg's verbs, as ``scipipe build`` runs them
+  (:mod:`scipipe_tools.build.recipe`: our eupspkg.sh with the package's
+  ``ups/eupspkg.cfg.sh`` on top, or the package's own ``ups/eupspkg`` script; the
+  defaults for SCons, autotools, make, setup.py, tarball-and-patch ``upstream/``
+  packages, a copy otherwise) into a staging directory, with every dependency set up at
+  exactly the version the product's manifest pins (``manifests/<p>-<v>.manifest``: its
+  whole closure, deepest first);
 - **the table**: the package's ``ups/<p>.table`` expanded against those versions, as
   eupspkg's ``install_ups`` does with ``eups expandtable`` (the server's
   ``tables/<p>-<v>.table`` only when the package has none: ``eups distrib create``
   re-expands tables that were already expanded, which breaks their exact branch).
 
-Unit tests are not run: the server published a tested build.  What eupspkg's verbs do
-beyond this (a package's own ``ups/eupspkg`` script, tarball-and-patch ``upstream/``
-packages, autoconf, ``setup.py``, the helper functions an ``eupspkg.cfg.sh`` may call)
-is refused with a message, not guessed at.
+Unit tests are not run: the server published a tested build.  Refused with a message:
+an unknown ``SOURCE``, and a package's own ``ups/eupspkg`` that is no executable file
+(eupspkg runs it as a program).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,16 +99,15 @@ def read_package_info(job: SourceBuild) -> dict[str, str]:
 
 def _unsupported(job: SourceBuild, what: str) -> BuildError:
     return BuildError(
-        f"{job.product} {job.version}: {what}; scipipe does not run eupspkg's verbs for it "
-        "yet (install it with `eups distrib install`)"
+        f"{job.product} {job.version}: {what}; eupspkg cannot build it either",
+        hint="the package's ups/eupspkg must be an executable script taking "
+        "`NAME=VALUE ... VERB` arguments",
     )
 
 
 def fetch_sources(job: SourceBuild, info: Mapping[str, str]) -> None:
     """eupspkg's ``fetch`` verb: the sources into ``job.source`` (nothing for packages
     that carry them)."""
-    if (job.source / "ups" / "eupspkg").exists():
-        raise _unsupported(job, "the package brings its own ups/eupspkg script")
     source = info.get("SOURCE", PACKAGE)
     if source == PACKAGE:
         return
@@ -148,27 +148,12 @@ def _merge_checkout(clone: Path, source: Path) -> None:
             os.rename(clone / entry, source / entry)
 
 
-def _defines(hook: Path, name: str) -> bool:
-    return re.search(rf"^\s*(function\s+)?{name}\s*\(\s*\)", hook.read_text(errors="replace"),
-                     re.M) is not None  # fmt: skip
-
-
 def _check_buildable(job: SourceBuild) -> None:
-    """Refuse what eupspkg's default verbs would do differently from our recipes."""
-    src = job.source
-    if (src / "upstream").is_dir():
-        raise _unsupported(job, "a tarball-and-patch package (upstream/) needs the prep verb")
-    found = ("SConstruct", "configure", "Makefile", "setup.py")
-    systems = [name for name in found if (src / name).is_file()]
-    hook = src / "ups" / "eupspkg.cfg.sh"
-    if hook.is_file():
-        if systems and not all(_defines(hook, verb) for verb in ("build", "install")):
-            raise _unsupported(
-                job, f"its ups/eupspkg.cfg.sh customizes eupspkg's default verbs ({systems[0]})"
-            )
-        return
-    if systems and systems[0] in ("configure", "setup.py"):
-        raise _unsupported(job, f"eupspkg builds it through {systems[0]}")
+    """Refuse what eupspkg's verbs cannot run: a package's own ``ups/eupspkg`` that is
+    not an executable file (eupspkg's launcher runs it as a program)."""
+    own = job.source / "ups" / "eupspkg"
+    if os.path.lexists(own) and not (own.is_file() and os.access(own, os.X_OK)):
+        raise _unsupported(job, "its own ups/eupspkg is not an executable file")
 
 
 # --- build ----------------------------------------------------------------------------
@@ -227,7 +212,7 @@ def build_source(
         ) from exc
     except InputError as exc:  # a table the build could not read
         raise BuildError(f"{job.product} {job.version}: {exc}") from exc
-    if kind is recipe.Kind.COPY:
+    if kind in (recipe.Kind.COPY, recipe.Kind.PYTHON):
         with open(job.log, "a", encoding="utf-8") as fh:
             fh.write(f"{job.product} {job.version}: nothing to build; the source tree is copied\n")
     table = _installed_table(job, deps, stack.flavor)
