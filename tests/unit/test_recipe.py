@@ -73,7 +73,7 @@ def test_python_product(tmp_path: Path) -> None:
 def test_a_failing_verb_fails_the_build(tmp_path: Path) -> None:
     src = tmp_path / "src"
     write(src / "setup.py", "raise SystemExit('broken setup.py')\n")
-    with pytest.raises(BuildError, match="eupspkg build failed with exit code 1"):
+    with pytest.raises(BuildError, match="demo: build failed with exit code 1"):
         recipe.build(ctx(src, tmp_path))
     assert "broken setup.py" in (tmp_path / "logs" / "demo.log").read_text()
 

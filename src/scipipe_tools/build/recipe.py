@@ -125,7 +125,7 @@ def _run(ctx: BuildContext, argv: list[str], step: str) -> None:
     if code != 0:
         if step == "test":
             raise BuildError(f"{ctx.product}: *** Failed unit tests. (exit code {code})")
-        raise BuildError(f"{ctx.product}: eupspkg {step} failed with exit code {code}")
+        raise BuildError(f"{ctx.product}: {step} failed with exit code {code}")
 
 
 def build(ctx: BuildContext) -> Kind:
