@@ -37,9 +37,13 @@ def test_explicit_choices_win_and_do_not_combine(tmp_path: Path) -> None:
     root = tmp_path / "root"
     made_by_create(root / "envs" / "rubin")
     env = {"CONDA_PREFIX": "/active"}
+    made_by_create(tmp_path / "rel" / "env")
     assert choose_env(EnvRequest(prefix=Path("rel/env")), root, env) == EnvChoice(
         (tmp_path / "rel" / "env").absolute(), "--env"
     )
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(InputError, match="not an environment: no conda-meta/"):
+        choose_env(EnvRequest(prefix=tmp_path / "plain"), root, env)
     assert choose_env(EnvRequest(none=True), root, env) == EnvChoice(None, "--no-env")
     with pytest.raises(InputError, match="--env and -e cannot be combined"):
         choose_env(EnvRequest(prefix=tmp_path, name="rubin"), root, env)
@@ -52,12 +56,12 @@ def test_named_environment_is_looked_for_where_env_create_and_lsstinstall_put_it
     in_root = made_by_create(root / "envs" / "rubin")
     assert choose_env(EnvRequest(name="rubin"), root, {}).prefix == in_root.absolute()
     conda = tmp_path / "conda-root"
-    (conda / "envs" / "lsst-scipipe-10.0.0").mkdir(parents=True)
+    made_by_create(conda / "envs" / "lsst-scipipe-10.0.0")
     monkeypatch.setenv("SCIPIPE_CONDA_ROOT", str(conda))
     got = choose_env(EnvRequest(name="lsst-scipipe-10.0.0"), root, {})
     assert got == EnvChoice(conda / "envs" / "lsst-scipipe-10.0.0", "-e lsst-scipipe-10.0.0")
     monkeypatch.delenv("SCIPIPE_CONDA_ROOT")
-    (tmp_path / "conda" / "envs" / "lsst-scipipe-9.0.0").mkdir(parents=True)  # ./conda
+    made_by_create(tmp_path / "conda" / "envs" / "lsst-scipipe-9.0.0")  # ./conda
     assert choose_env(EnvRequest(name="lsst-scipipe-9.0.0"), root, {}).prefix == (
         tmp_path / "conda" / "envs" / "lsst-scipipe-9.0.0"
     )
@@ -80,8 +84,9 @@ def test_defaults_active_conda_then_the_work_roots_environment_then_none(
     assert choose_env(EnvRequest(), root, {}) == EnvChoice(
         made.absolute(), "the work root's environment"
     )
-    active = choose_env(EnvRequest(), root, {"CONDA_PREFIX": "/opt/conda/envs/x"})
-    assert active == EnvChoice(Path("/opt/conda/envs/x"), "the active $CONDA_PREFIX")
+    active = made_by_create(tmp_path / "active")
+    got = choose_env(EnvRequest(), root, {"CONDA_PREFIX": str(active)})
+    assert got == EnvChoice(active, "the active $CONDA_PREFIX")
     made_by_create(root / "envs" / "other")
     with pytest.raises(InputError, match="2 environments made by scipipe env create"):
         choose_env(EnvRequest(), root, {})

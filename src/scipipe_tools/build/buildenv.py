@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..env.activate import describe
+from ..env.activate import describe, kind_of
 from ..env.create import STAMP, check_env_name, conda_root
 from ..errors import InputError, Location, did_you_mean
 from ..files import write_atomic
@@ -68,7 +68,15 @@ class EnvChoice:
 
 
 def choose_env(request: EnvRequest, root: Path, environ: Mapping[str, str]) -> EnvChoice:
-    """The environment of a build in work root ``root`` (see the module's documentation)."""
+    """The environment of a build in work root ``root`` (see the module's documentation);
+    an :class:`InputError` when the one chosen is not a conda environment or a venv."""
+    choice = _choose(request, root, environ)
+    if choice.prefix is not None:
+        kind_of(choice.prefix)
+    return choice
+
+
+def _choose(request: EnvRequest, root: Path, environ: Mapping[str, str]) -> EnvChoice:
     given = [
         o
         for o, v in (("--env", request.prefix), ("-e", request.name), ("--no-env", request.none))
@@ -241,8 +249,8 @@ def render_record(data: Mapping[str, Any]) -> str:
     """A human summary of a record."""
     lines = []
     for e in data.get("environments", []):
-        prefix = e.get("prefix") or "none (scipipe's own environment)"
-        lines.append(f"{data.get('build_id')}: {e.get('kind')} {prefix} ({e.get('chosen_by')})")
+        where = f"{e.get('kind')} {e['prefix']}" if e.get("prefix") else "scipipe's own environment"
+        lines.append(f"{data.get('build_id')}: {where} ({e.get('chosen_by')})")
         if e.get("lock_sha256"):
             state = "matches it" if e.get("lock_matches") else "changed since"
             lines.append(f"  lock sha256:     {e['lock_sha256']} (the environment {state})")
@@ -256,10 +264,10 @@ def render_record(data: Mapping[str, Any]) -> str:
         if py.get("note"):
             lines.append(f"  note:            {py['note']}")
         eups = e.get("eups") or {}
-        lines.append(
-            f"  eups:            {eups.get('state')}"
-            + (f" (EUPS_DIR={eups['eups_dir']})" if eups.get("eups_dir") else "")
+        said = (
+            f"EUPS_DIR={eups['eups_dir']}" if eups.get("state") == "real" else eups.get("problem")
         )
+        lines.append(f"  eups:            {eups.get('state')}" + (f" ({said})" if said else ""))
         lines.append(f"  products:        {', '.join(e.get('products', [])) or '(none yet)'}")
     return "\n".join(lines) + "\n"
 

@@ -201,6 +201,7 @@ def plan_cmd(
 @click.option(
     "--env",
     "env_prefix",
+    metavar="PREFIX",
     type=click.Path(file_okay=False, path_type=Path),
     help="Run every step in this environment, activated (a conda prefix or a venv) "
     "[default: the active $CONDA_PREFIX, else the one `scipipe env create` made in ROOT/envs].",
