@@ -24,6 +24,7 @@ from ..eups.stack import Stack
 from ..eups.table import TableContext
 from ..files import write_atomic
 from ..progress import NULL, Progress
+from .buildenv import EnvChoice
 from .plan import Plan
 from .prepare import PrepareOptions, prepare
 from .run import BuildOptions, BuildResult, build
@@ -69,6 +70,8 @@ class RebuildOptions:
     build_id: str | None = None
     #: (name, email) of the versiondb's commits and tags [default: git's configured user]
     identity: tuple[str, str] | None = None
+    #: the environment every step runs in (:func:`.buildenv.choose_env`); None: ours
+    env: EnvChoice | None = None
 
 
 @dataclass
@@ -143,6 +146,7 @@ def rebuild(
             run_tests=options.run_tests,
             binary_root=options.binary_root,
             tags=options.tags,
+            env=options.env,
         ),
         progress,
     )

@@ -18,7 +18,7 @@ import json
 import math
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,8 @@ class ProductReport:
     detail: str = ""
     #: the git SHA-1 it was built from (lsst_build writes it to status.yaml)
     sha1: str | None = None
+    #: the EUPS integration its build steps had (``real (EUPS_DIR=...)``, ``none``)
+    eups: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -113,7 +115,11 @@ def first_failure(reports: Sequence[ProductReport]) -> ProductReport | None:
 
 
 def write_status(
-    build_dir: Path, build_id: str | None, reports: Sequence[ProductReport]
+    build_dir: Path,
+    build_id: str | None,
+    reports: Sequence[ProductReport],
+    *,
+    environment: Mapping[str, object] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``build_dir/status.yaml`` (lsst_build's) and ``build_dir/status.json``.
 
@@ -135,13 +141,17 @@ def write_status(
         "# Every product's outcome, times and log tail are in status.json beside it.\n"
     )
     write_atomic(yaml_path, header + yamlfile.dump(status))
-    text = json.dumps(status_json(build_id, reports), indent=2, sort_keys=True)
+    text = json.dumps(status_json(build_id, reports, environment), indent=2, sort_keys=True)
     write_atomic(json_path, text + "\n")
     return yaml_path, json_path
 
 
-def status_json(build_id: str | None, reports: Sequence[ProductReport]) -> dict[str, Any]:
-    """The content of ``status.json``."""
+def status_json(
+    build_id: str | None,
+    reports: Sequence[ProductReport],
+    environment: Mapping[str, object] | None = None,
+) -> dict[str, Any]:
+    """The content of ``status.json`` (``environment``: the one the build ran in)."""
     failed = first_failure(reports)
     started = [r.started for r in reports if r.started is not None]
     ended = [r.ended for r in reports if r.ended is not None]
@@ -155,6 +165,7 @@ def status_json(build_id: str | None, reports: Sequence[ProductReport]) -> dict[
         "started": min(started, default=None),
         "ended": max(ended, default=None),
         "seconds": max(ended) - min(started) if started and ended else None,
+        "environment": dict(environment) if environment is not None else None,
         "products": [
             {
                 "name": r.name,
@@ -167,6 +178,7 @@ def status_json(build_id: str | None, reports: Sequence[ProductReport]) -> dict[
                 "seconds": r.seconds,
                 "log": os.fspath(r.log) if r.log is not None else None,
                 "tail": list(r.tail),
+                "eups": r.eups,
             }
             for r in reports
         ],

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ from ..eups.graph import transitive_deps
 from ..eups.stack import Stack
 from ..files import write_atomic
 from ..progress import NULL, Progress
-from . import recipe, report
+from . import recipe, report, setupenv
+from .buildenv import EnvChoice, EnvRecord, describe_environment, record_path
 from .lock import StackLock
 from .plan import Plan, PlannedProduct
 from .scheduler import NodeResult, Status, run_dag
@@ -61,6 +63,8 @@ class BuildOptions:
     tags: Sequence[str] = ()
     #: environment the build starts from (default: ours)
     base_env: Mapping[str, str] | None = None
+    #: the environment activated for every step (see :mod:`.buildenv`); None: none
+    env: EnvChoice | None = None
 
 
 @dataclass
@@ -97,6 +101,10 @@ class _Builder:
             from ..distrib.roots import open_root  # HTTP machinery: only when asked for
 
             self.binary_root = open_root(options.binary_root)
+        #: made once, when the first product is built from source
+        self._env: setupenv.BuildEnvironment | None = None
+        self._env_record: EnvRecord | None = None
+        self._env_lock = threading.Lock()
 
     # -- one product ---------------------------------------------------------------
 
@@ -122,7 +130,21 @@ class _Builder:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        if how == "built" and self._env_record is not None:
+            self._env_record.built(p.name)
         return how
+
+    def environment(self) -> setupenv.BuildEnvironment:
+        """The environment every product starts from: activated once, recorded once."""
+        with self._env_lock:
+            if self._env is None:
+                choice = self.opt.env or EnvChoice(None, "none chosen")
+                benv = setupenv.prepare(choice.prefix, self.base_env, self.stack.root)
+                self._env_record = EnvRecord(
+                    self.opt.build_dir, self.build_id, describe_environment(choice, benv)
+                )
+                self._env = benv
+            return self._env
 
     def _fetch_binary(self, p: PlannedProduct, staging: Path, logfile: Path) -> str | None:
         if self.binary_root is None:
@@ -156,11 +178,14 @@ class _Builder:
         git.clean(src)
         deps = self._dep_versions(p.name)
         direct = [(d, self.by_name[d].version) for d in dict.fromkeys(p.deps)]
-        env = build_env(self.stack, p.name, p.version, src, deps, self.build_id, self.base_env)
+        benv = self.environment()
+        env = build_env(self.stack, p.name, p.version, src, deps, self.build_id, benv.env)
+        with open(logfile, "a") as fh:
+            fh.writelines(f"{line}\n" for line in benv.header())
         jobs = max(1, self.opt.jobs)
         ctx = recipe.BuildContext(
             p.name, p.version, self.opt.flavor, src, staging, env, logfile,
-            jobs=jobs, run_tests=self.opt.run_tests,
+            jobs=jobs, run_tests=self.opt.run_tests, python=benv.python,
         )  # fmt: skip
         recipe.build(ctx)
         table = src / "ups" / f"{p.name}.table"
@@ -198,6 +223,8 @@ class _Builder:
 
     def run(self, progress: Progress) -> BuildResult:
         self.stack.register_global_tag(self.build_id)
+        if not all(self.stack.is_declared(p.name, p.version) for p in self.plan.products):
+            self.environment()  # a bad environment stops the build before it starts
         progress.start(len(self.plan.products), "building")
         durations = self._load_durations()
         results = run_dag(
@@ -251,15 +278,28 @@ class _Builder:
                 name=p.name, version=p.version, status=status, started=r.started,
                 ended=r.ended, log=logfile if logfile.exists() else None, tail=tail,
                 detail=detail, sha1=p.sha1,
+                eups=self._eups_of(status),
             ))  # fmt: skip
         out = BuildResult(self.build_id, reports)
         out.status_yaml, out.status_json = report.write_status(
-            self.opt.build_dir, self.build_id, reports
+            self.opt.build_dir, self.build_id, reports, environment=self._env_summary()
         )
         out.junit = self.opt.build_dir / "junit.xml"
         report.write_junit(out.junit, reports)
         out.timeline = self.opt.build_dir / "timeline.html"
         report.write_timeline(out.timeline, reports, f"build {self.build_id}")
+        return out
+
+    def _eups_of(self, status: str) -> str | None:
+        """The EUPS integration a product built with (those that ran a build step)."""
+        built = status in (report.BUILT, report.FAILED)
+        return str(self._env.eups) if self._env is not None and built else None
+
+    def _env_summary(self) -> dict[str, object]:
+        choice = self.opt.env or EnvChoice(None, "none chosen")
+        out: dict[str, object] = {**choice.to_json(), "record": None}
+        if self._env_record is not None:
+            out["record"] = str(record_path(self.opt.build_dir, self.build_id))
         return out
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..build.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
 from ..build.graphviz import to_dot, to_svg
 from ..build.plan import make_plan
 from ..build.rebuild import Layout, RebuildOptions, rebuild
@@ -40,6 +41,7 @@ def build_group() -> None:
       scipipe build lsst_distrib --repos repos.yaml     # same as: scipipe build run ...
       scipipe build plan lsst_distrib --sources DIR     # order and versions only
       scipipe build graph lsst_distrib --sources DIR    # the dependency graph as DOT/SVG
+      scipipe build env b1234 --root DIR                # the environment that built b1234
     """
 
 
@@ -204,6 +206,22 @@ def plan_cmd(
 )
 @click.option("--flavor", default=None, help="EUPS flavor [default: this machine].")
 @click.option("--build-id", default=None, help="Use this build id instead of allocating one.")
+@click.option(
+    "--env",
+    "env_prefix",
+    metavar="PREFIX",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run every step in this environment, activated (a conda prefix or a venv) "
+    "[default: the active $CONDA_PREFIX, else the one `scipipe env create` made in ROOT/envs].",
+)
+@click.option(
+    "-e",
+    "--env-name",
+    metavar="NAME",
+    help="Run in the named environment: ROOT/envs/NAME, else NAME in the conda root "
+    "($SCIPIPE_CONDA_ROOT, $CONDA_EXE's) or ./conda (lsstinstall's).",
+)
+@click.option("--no-env", is_flag=True, help="Activate no environment: run in scipipe's own.")
 @json_option
 def run_cmd(
     products: tuple[str, ...],
@@ -228,9 +246,16 @@ def run_cmd(
     repository_pattern: str | None,
     flavor: str | None,
     build_id: str | None,
+    env_prefix: Path | None,
+    env_name: str | None,
+    no_env: bool,
 ) -> None:
     """Clone or fetch PRODUCTS and their dependencies, version them, record the manifest
-    (and the build id) and build everything not yet installed into the stack."""
+    (and the build id) and build everything not yet installed into the stack.
+
+    Every step runs as in the chosen environment activated (its bin first on PATH,
+    CONDA_PREFIX, its etc/conda/activate.d scripts, its python); which environment built
+    a build is recorded in ROOT/build/env/<build id>.json (`scipipe build env ID`)."""
     default = Layout.under(root)
     layout = Layout(
         sources or default.sources,
@@ -239,6 +264,8 @@ def run_cmd(
         versiondb or default.versiondb,
     )
     repos = read_repos(repos_file).with_patterns(split_patterns(repository_pattern))
+    env_choice = choose_env(EnvRequest(env_prefix, env_name, no_env), root, os.environ)
+    info(f"environment: {env_choice}")
     options = RebuildOptions(
         layout=layout,
         repos=repos,
@@ -255,6 +282,7 @@ def run_cmd(
         binary_root=None if no_binary_fetch else binary_root,
         tags=tags,
         build_id=build_id,
+        env=env_choice,
     )
     app = get_app()
     started = time.monotonic()
@@ -273,6 +301,7 @@ def run_cmd(
                     "reused": result.build_id_reused,
                     "manifest": str(layout.build_dir / "manifest.txt"),
                     "to_build": result.to_build,
+                    "environment": env_choice.to_json(),
                 }
             )
         else:
@@ -295,6 +324,39 @@ def _print_build(result: BuildResult, as_json: bool, *, failed: bool) -> None:
     for path in (result.status_yaml, result.junit, result.timeline):
         if path is not None:
             info(f"wrote {path}")
+
+
+@build_group.command("env")
+@click.argument("build_id")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    envvar="SCIPIPE_ROOT",
+    show_default=True,
+    help="Work root [env: SCIPIPE_ROOT].",
+)
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Logs and reports [default: ROOT/build].",
+)
+@click.option(
+    "--explicit",
+    is_flag=True,
+    help="Print the environment's packages as the @EXPLICIT file it can be recreated from "
+    "(scipipe env create --lock FILE); a venv's as name==version lines.",
+)
+@json_option
+def env_cmd(build_id: str, root: Path, build_dir: Path | None, explicit: bool) -> None:
+    """Which environment built BUILD_ID: its prefix, the hash of its lock, its packages."""
+    data = read_record(build_dir or Layout.under(root).build_dir, build_id)
+    if explicit:
+        click.echo(explicit_text(data), nl=False)
+    elif get_app().json:
+        emit_json(data)
+    else:
+        echo(render_record(data).rstrip("\n"))
 
 
 @build_group.command("graph")
