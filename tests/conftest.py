@@ -37,6 +37,21 @@ def _ensure_git_identity() -> None:
 _ensure_git_identity()
 
 
+def _venv_scripts_on_path() -> None:
+    """The test extra's command-line tools (scons, ruff...) are in this interpreter's
+    scripts folder; `.ci/run` starts pytest without activating the venv, so put that
+    folder on PATH: tests that need scons find it instead of skipping."""
+    import sysconfig
+
+    scripts = sysconfig.get_path("scripts")
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if scripts and scripts not in parts:
+        os.environ["PATH"] = os.pathsep.join([scripts, *parts])
+
+
+_venv_scripts_on_path()
+
+
 @pytest.fixture(scope="session")
 def examples_dir() -> Path:
     """``examples/`` in this repository."""
