@@ -1,6 +1,8 @@
 """Build a plan into an EUPS stack: what ``lsst-build build`` does, done better.
 
-- Products build in parallel as soon as their dependencies are installed (``-j``).
+- Products build in parallel as soon as their dependencies are installed, within one
+  core budget (``-j``) shared between the products at once and the jobs within each
+  (their ``NJOBS``): see :mod:`.budget`.
 - A product whose exact version is already declared is skipped, so a no-op rebuild costs
   little more than reading the stack's database.
 - A prebuilt ``<p>-<v>@<flavor>.tar.gz`` is fetched from a distrib root when one exists
@@ -34,9 +36,10 @@ from ..eups.stack import Stack
 from ..files import write_atomic
 from ..progress import NULL, Progress
 from . import recipe, report
+from .budget import available_cores, describe
 from .lock import StackLock
 from .plan import Plan, PlannedProduct
-from .scheduler import NodeResult, Status, run_dag
+from .scheduler import NodeResult, Status, run_dag, schedule
 from .setupenv import build_env
 
 if TYPE_CHECKING:
@@ -52,7 +55,8 @@ class BuildOptions:
     build_dir: Path
     sources: Path
     flavor: str
-    jobs: int = os.cpu_count() or 1
+    #: the core budget: products at once times the jobs (NJOBS) of each never exceed it
+    jobs: int = field(default_factory=available_cores)
     fail_fast: bool = False
     run_tests: bool = True
     #: distrib root (directory or http(s) URL) to fetch prebuilt tarballs from
@@ -100,7 +104,8 @@ class _Builder:
 
     # -- one product ---------------------------------------------------------------
 
-    def work(self, name: str) -> str:
+    def work(self, name: str, cores: int = 1) -> str:
+        """Install ``name``; a source build runs with ``cores`` jobs (NJOBS)."""
         p = self.by_name[name]
         if self.stack.is_declared(p.name, p.version):
             self.stack.assign_tag(p.name, p.version, self.build_id)
@@ -116,7 +121,7 @@ class _Builder:
         try:
             how = self._fetch_binary(p, staging, logfile)
             if how is None:
-                self._build_source(p, staging, logfile)
+                self._build_source(p, staging, logfile, cores)
                 how = "built"
             self._finish_install(p, staging, final, logfile)
         except BaseException:
@@ -150,14 +155,13 @@ class _Builder:
             fh.write(f"installed prebuilt {name} from {self.binary_root}\n")
         return "installed-binary"
 
-    def _build_source(self, p: PlannedProduct, staging: Path, logfile: Path) -> None:
+    def _build_source(self, p: PlannedProduct, staging: Path, logfile: Path, jobs: int) -> None:
         src = self.opt.sources / p.name
         git.reset_hard(src, p.sha1)
         git.clean(src)
         deps = self._dep_versions(p.name)
         direct = [(d, self.by_name[d].version) for d in dict.fromkeys(p.deps)]
         env = build_env(self.stack, p.name, p.version, src, deps, self.build_id, self.base_env)
-        jobs = max(1, self.opt.jobs)
         ctx = recipe.BuildContext(
             p.name, p.version, self.opt.flavor, src, staging, env, logfile,
             jobs=jobs, run_tests=self.opt.run_tests,
@@ -200,19 +204,31 @@ class _Builder:
         self.stack.register_global_tag(self.build_id)
         progress.start(len(self.plan.products), "building")
         durations = self._load_durations()
+        weights = {p: durations.get(p, 1.0) for p in self.graph}
+        budget = max(1, self.opt.jobs)
+        expected = schedule(self.graph, weights, budget)
+        progress.note(describe(budget, expected))
         results = run_dag(
             self.graph,
             self.work,
-            jobs=max(1, self.opt.jobs),
+            budget=budget,
             fail_fast=self.opt.fail_fast,
-            weights={p: durations.get(p, 1.0) for p in self.graph},
-            on_finish=lambda r: progress.advance(f"{r.name}: {r.detail or r.status}"),
+            weights=weights,
+            on_start=lambda name, cores: progress.begin(name, _jobs(cores)),
+            on_finish=lambda r: self._advance(progress, r),
         )
         progress.finish()
         self._save_durations(durations, results)
         for tag in self.opt.tags:
             self.stack.clone_tag(self.build_id, tag)
         return self._report(results)
+
+    def _advance(self, progress: Progress, r: NodeResult) -> None:
+        detail = (r.detail or r.status.value).strip().partition("\n")[0]
+        logfile = self.logs / f"{r.name}.log"
+        if r.started is not None and logfile.exists():
+            detail += f"; log: {logfile}"
+        progress.advance(r.name, detail, failed=r.status is Status.FAILED)
 
     # Build times of earlier runs weigh the scheduler's priorities: the longest chain of
     # work starts first, which is what brings a build close to its ideal makespan.
@@ -261,6 +277,10 @@ class _Builder:
         out.timeline = self.opt.build_dir / "timeline.html"
         report.write_timeline(out.timeline, reports, f"build {self.build_id}")
         return out
+
+
+def _jobs(cores: int) -> str:
+    return f"{cores} job{'s' if cores > 1 else ''}"
 
 
 def _message(error: BaseException | None) -> str:
