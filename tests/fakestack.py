@@ -34,6 +34,7 @@ class Product:
 
 def make_stack(root: Path, products: Mapping[str, Product]) -> Path:
     """One bare remote per product under ``root/remotes``; returns ``root/repos.yaml``."""
+    root = root.resolve()
     remotes = root / "remotes"
     for name, p in products.items():
         work = Repo.init(root / "work" / name)

@@ -225,6 +225,8 @@ class _Builder:
 
     def _advance(self, progress: Progress, r: NodeResult) -> None:
         detail = (r.detail or r.status.value).strip().partition("\n")[0]
+        if r.status in (Status.SKIPPED, Status.NOT_RUN):
+            detail = f"{r.status.value} ({detail})"
         logfile = self.logs / f"{r.name}.log"
         if r.started is not None and logfile.exists():
             detail += f"; log: {logfile}"

@@ -106,6 +106,7 @@ class PlainProgress:
         self._label: str | None = None
         self._total = 0
         self._done = 0
+        self._failed = 0
         self._since = 0.0
         #: begun and not yet advanced: item -> (when it began, its detail)
         self._running: dict[str, tuple[float, str]] = {}
@@ -125,7 +126,7 @@ class PlainProgress:
 
     def start(self, total: int, label: str) -> None:
         with self._lock:
-            self._label, self._total, self._done = label, total, 0
+            self._label, self._total, self._done, self._failed = label, total, 0, 0
             self._since = time.monotonic()
             self._running = {}
             self._emit(f"{label}: {total} to do")
@@ -138,10 +139,11 @@ class PlainProgress:
     def advance(self, item: str = "", detail: str = "", *, failed: bool = False) -> None:
         with self._lock:
             self._done += 1
+            self._failed += failed
             began = self._running.pop(item, None)
             line = self._where()
             if began is not None:
-                took = _duration(time.monotonic() - began[0])
+                took = duration_text(time.monotonic() - began[0])
                 line += f" failed {item} after {took}" if failed else f" finished {item} in {took}"
             else:
                 line += f" failed {item}" if failed else f" {item}"
@@ -154,8 +156,9 @@ class PlainProgress:
     def finish(self) -> None:
         with self._lock:
             if self._label is not None:
-                took = _duration(time.monotonic() - self._since)
-                self._emit(f"{self._label}: {self._done} of {self._total} done in {took}")
+                took = duration_text(time.monotonic() - self._since)
+                failed = f" ({self._failed} failed)" if self._failed else ""
+                self._emit(f"{self._label}: {self._done} of {self._total} done in {took}{failed}")
             self._label, self._running = None, {}
 
     def still_running(self) -> None:
@@ -164,9 +167,9 @@ class PlainProgress:
             if self._label is None:
                 return
             now = time.monotonic()
-            line = f"{self._where()} still running after {_duration(now - self._since)}"
+            line = f"{self._where()} still running after {duration_text(now - self._since)}"
             items = [
-                f"{item} ({detail + ', ' if detail else ''}{_duration(now - began)})"
+                f"{item} ({detail + ', ' if detail else ''}{duration_text(now - began)})"
                 for item, (began, detail) in self._running.items()
             ]
             self._emit(line + (": " + ", ".join(items) if items else ""))
@@ -185,7 +188,8 @@ class PlainProgress:
         sys.stderr.flush()
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """``4.2 s``, ``3 m 05 s``, ``1 h 02 m``: a duration for a log line."""
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)
