@@ -27,14 +27,15 @@ from scipipe_tools.testing import stackgen
 class Intervals:
     """A ``work`` that records, per node, the cores it was given and when it ran."""
 
-    def __init__(self, delay: float = 0.01) -> None:
+    def __init__(self, delay: float = 0.01, delays: dict[str, float] | None = None) -> None:
         self.delay = delay
+        self.delays = delays or {}
         self.lock = threading.Lock()
         self.spans: dict[str, tuple[float, float, int]] = {}
 
     def __call__(self, node: str, cores: int) -> str:
         start = time.monotonic()
-        time.sleep(self.delay)
+        time.sleep(self.delays.get(node, self.delay))
         with self.lock:
             self.spans[node] = (start, time.monotonic(), cores)
         return "built"
@@ -58,7 +59,8 @@ def test_never_more_cores_than_the_budget_and_a_lone_product_gets_it_all() -> No
     graph: dict[str, list[str]] = {"base": []}
     graph.update({f"mid{i}": ["base"] for i in range(6)})
     graph["top"] = [f"mid{i}" for i in range(6)]
-    work = Intervals(0.05)
+    # the mids end one by one (ending together, the last two would share the budget)
+    work = Intervals(0.05, {f"mid{i}": 0.06 * (i + 1) for i in range(6)})
     results = run_dag(graph, work, budget=4)
     assert all(r.status is Status.OK for r in results.values())
     assert work.most_cores_at_once() <= 4
@@ -112,9 +114,9 @@ def test_split_policy() -> None:
     # alone, with others running: its share of the budget by weight, within what is free
     assert split([5.0], [5.0], 4, 8) == [4]
     assert split([5.0], [15.0], 6, 8) == [2]
-    # shares follow the weights; rounding leaves cores free
+    # shares follow the weights, the cores left by rounding go by largest remainder
     assert split([3.0, 1.0], [], 8, 8) == [6, 2]
-    assert split([1.0, 1.0, 1.0], [], 8, 8) == [2, 2, 2]
+    assert split([1.0, 1.0, 1.0], [], 8, 8) == [3, 3, 2]
     # zero weights: equal shares
     assert split([0.0, 0.0], [0.0, 0.0], 8, 8) == [2, 2]
     assert split([1.0], [], 0, 8) == []
