@@ -228,7 +228,8 @@ class _Builder:
         if r.status in (Status.SKIPPED, Status.NOT_RUN):
             detail = f"{r.status.value} ({detail})"
         logfile = self.logs / f"{r.name}.log"
-        if r.started is not None and logfile.exists():
+        fresh = r.started is not None and r.detail != report.ALREADY_INSTALLED
+        if fresh and logfile.exists():  # not an earlier build's
             detail += f"; log: {logfile}"
         progress.advance(r.name, detail, failed=r.status is Status.FAILED)
 
