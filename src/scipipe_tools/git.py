@@ -635,6 +635,20 @@ def lfs_available() -> bool:
     return res.returncode == 0
 
 
+def lfs_configure(repo: str | os.PathLike[str]) -> bool:
+    """Make sure git-lfs's filters are configured for ``repo``; True when they were not.
+
+    Without them (git-lfs installed, ``git lfs install`` never run: a conda or tarball
+    git-lfs, a CI image) ``git lfs pull`` downloads the objects but leaves the pointer
+    files in the work tree.  They go into the repository's own config, hooks untouched.
+    """
+    path = Path(repo)
+    if config_get("filter.lfs.process", path) is not None:
+        return False
+    _run(path, ["lfs", "install", "--local", "--skip-repo"], what=f"git lfs install in {path}")
+    return True
+
+
 def lfs_pull(repo: str | os.PathLike[str], *, timeout: float = REMOTE_TIMEOUT) -> None:
     """Download and check out the LFS files of HEAD (after a clone without smudge)."""
     path = Path(repo)

@@ -112,7 +112,7 @@ def test_plan_as_manifest(scipipe: Invoke, demo_dir: demo.Demo) -> None:
 def test_plan_human_output(scipipe: Invoke, demo_dir: demo.Demo) -> None:
     r = scipipe("build", "plan", "pipe_base", "--sources", demo_dir.sources)
     lines = r.out.splitlines()
-    assert lines[0].split() == ["level", "product", "version", "deps"]
+    assert lines[0].split() == ["level", "product", "version", "jobs", "deps"]
     assert [ln.split()[1] for ln in lines[1:]] == [
         "utils",
         "base",

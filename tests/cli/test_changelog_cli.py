@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ def eups_root(stack: Materialized, dest: Path, tags: tuple[str, ...] = (OLD, NEW
 def test_between_two_git_tags(scipipe: Invoke, sample_stack: Materialized, env: Path) -> None:
     out = scipipe("--json", "changelog", OLD, NEW, "--repos", str(sample_stack.repos_yaml))
     assert out.code == 0, out.err
+    assert re.search(r"^walking history: \d+ of \d+ done in", out.err, re.M), out.err
     model = json.loads(out.out)
     (release,) = [r for r in model["releases"] if r["name"] == NEW]
     tickets = {t["key"]: t for t in release["tickets"]}

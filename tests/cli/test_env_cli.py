@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -238,6 +239,7 @@ def test_create_installs_exactly_the_lock_then_is_a_noop(
     prefix = tmp_path / "envs" / "lsst-scipipe-13.0.1"
     r = scipipe("--json", "env", "create", "--lock", locked, "-p", prefix, "--platform", "linux-64")
     assert r.code == 0, r.err
+    assert re.search(r"^fetching: 16 of 16 done in \d+\.\d s$", r.err, re.M), r.err  # plain lines
     result = json.loads(r.out)
     assert result["created"] and not result["noop"] and len(result["add"]) == 16
     assert result["downloaded"] == 16
@@ -350,7 +352,9 @@ def test_a_tampered_package_installs_nothing(
     prefix = tmp_path / "env"
     r = scipipe("env", "create", "--lock", lock, "-p", prefix, "--platform", "linux-64")
     assert r.code == 6
-    assert r.err.startswith(f"error: eups 2.2.15: sha256 mismatch for {eups.url}")
+    # the first line after the progress lines (stderr is not a terminal)
+    error = r.err[r.err.index("error: ") :]
+    assert error.startswith(f"error: eups 2.2.15: sha256 mismatch for {eups.url}")
     assert "nothing installed" in r.err
     assert sorted(os.listdir(tmp_path)) == ["cache", "channel", "lock-linux-64.env", "lock.yml",
                                            "spec.yaml"]  # fmt: skip

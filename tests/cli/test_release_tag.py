@@ -65,6 +65,7 @@ def test_weekly_tags_every_product_then_reruns_are_in_sync(
     w = world
     out = scipipe("--json", *args(w))
     assert out.code == 0, out.err
+    assert "checking tags: 40 to do" in out.err.splitlines()  # plain progress lines
     report = json.loads(out.out)
     assert report["counts"] == {"created": 40}
     assert report["errors"] == 0

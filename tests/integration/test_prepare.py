@@ -6,8 +6,8 @@ import logging
 import os
 import shutil
 import socket
-import stat
 import subprocess
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -398,40 +398,159 @@ def test_unlisted_deps_come_from_patterns(tmp_path: Path, caplog: pytest.LogCapt
     assert "phantom: required by" in str(info.value)
 
 
-def test_lfs_pull_runs_after_the_clones_with_retries(
-    sample_stack: Materialized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+# --- git-lfs, the real one, over file:// remotes ----------------------------------------
+
+#: an LFS-tracked file's content: binary, not a pointer
+IMAGE = bytes(range(256)) * 40
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
+
+
+@dataclass(frozen=True)
+class LfsStack:
+    repos: Repos
+    remote: Path
+    #: where the remote keeps its LFS objects
+    objects: Path
+
+    def hide_objects(self) -> None:
+        self.objects.rename(self.objects.with_name("objects.hidden"))
+
+    def restore_objects(self) -> None:
+        self.objects.with_name("objects.hidden").rename(self.objects)
+
+
+@pytest.fixture
+def lfs_stack(tmp_path: Path) -> LfsStack:
+    """``data``: a repository whose ``images/*.fits`` are LFS files, pushed with git-lfs
+    to a bare ``file://`` remote; repos.yaml marks it ``lfs: true``."""
+    work = Repo.init(tmp_path / "work" / "data")
+    work.git("lfs", "install", "--local")  # the clean filter and the pre-push hook
+    work.write(".gitattributes", "*.fits filter=lfs diff=lfs merge=lfs -text\n")
+    work.write("ups/data.table", "")
+    (work.path / "images").mkdir()
+    (work.path / "images" / "calexp.fits").write_bytes(IMAGE)
+    work.commit("Initial import of data")
+    remote = tmp_path / "remotes" / "data.git"
+    Repo.init(remote, bare=True)
+    work.git("push", "-q", file_url(remote), "+refs/heads/*:refs/heads/*")
+    objects = remote / "lfs" / "objects"
+    assert sum(1 for p in objects.rglob("*") if p.is_file()) == 1  # pushed by git-lfs
+    assert work.git("show", "HEAD:images/calexp.fits").startswith(LFS_POINTER.decode().strip())
+    (tmp_path / "repos.yaml").write_text(f"data: {{url: {file_url(remote)}, lfs: true}}\n")
+    return LfsStack(read_repos(tmp_path / "repos.yaml"), remote, objects)
+
+
+def user_lfs_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's git config after ``git lfs install`` (what Debian's package does
+    system-wide): the filters are on for every repository."""
+    config = tmp_path / "gitconfig"
+    config.touch()
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    subprocess.run(["git", "lfs", "install"], check=True, capture_output=True)
+    assert "filter-process" in config.read_text()
+
+
+def image(tmp_path: Path) -> bytes:
+    return (tmp_path / "sources" / "data" / "images" / "calexp.fits").read_bytes()
+
+
+def test_lfs_files_are_pulled_after_a_clone_without_smudging(
+    lfs_stack: LfsStack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # git-lfs cannot be installed here: a stand-in on PATH that fails its first pull
+    user_lfs_config(tmp_path, monkeypatch)
+    # The remote's LFS objects are missing at first: a clone that smudged would fail;
+    # ours succeeds, its git lfs pull fails, and the retry (after the objects are back)
+    # gets the file.
+    lfs_stack.hide_objects()
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        lfs_stack.restore_objects()
+
+    monkeypatch.setattr(prepare_mod, "_sleep", sleep)
+    rec = Recorder()
+    with caplog.at_level(logging.WARNING):
+        prepared = prepare(["data"], options(lfs_stack.repos, tmp_path, tries=2), rec)
+    assert image(tmp_path) == IMAGE
+    assert sleeps == [0.0]
+    assert "data: git lfs pull attempt 1 of 2 failed, retrying" in caplog.text
+    assert ("start", (1, "git lfs pull")) in rec.events
+    assert ("advance", "data") in rec.events
+    # the checkout is clean: the index holds the pointer, the work tree the content
+    path = prepared.checkouts["data"].path
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=path, capture_output=True,
+                          text=True, check=True).stdout == ""  # fmt: skip
+
+
+def test_no_fetch_pulls_nothing(
+    lfs_stack: LfsStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_lfs_config(tmp_path, monkeypatch)
+    lfs_stack.hide_objects()
+    with pytest.raises(PrepareError, match="git lfs pull failed"):
+        prepare(["data"], options(lfs_stack.repos, tmp_path, tries=1))
+    assert image(tmp_path).startswith(LFS_POINTER)  # cloned, not smudged
+    # --no-fetch uses the checkout as it is: no pull (which would fail again)
+    prepare(["data"], options(lfs_stack.repos, tmp_path, fetch=False))
+    assert image(tmp_path).startswith(LFS_POINTER)
+    lfs_stack.restore_objects()
+    prepare(["data"], options(lfs_stack.repos, tmp_path))
+    assert image(tmp_path) == IMAGE
+
+
+def test_lfs_without_its_filters_configured(lfs_stack: LfsStack, tmp_path: Path) -> None:
+    # git-lfs is installed but `git lfs install` never ran (a conda or tarball git-lfs,
+    # a bare CI image; here: no global or system git config at all): a plain git lfs
+    # pull would download the file and leave the pointer in the work tree
+    prepared = prepare(["data"], options(lfs_stack.repos, tmp_path))
+    assert image(tmp_path) == IMAGE
+    path = prepared.checkouts["data"].path
+    assert git.config_get("filter.lfs.process", path) == "git-lfs filter-process"
+
+
+def test_without_git_lfs_a_warning_and_the_pointers(
+    lfs_stack: LfsStack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # a PATH with git and without git-lfs
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    calls = tmp_path / "lfs-calls"
-    fake = bin_dir / "git-lfs"
-    fake.write_text(
-        "#!/bin/sh\n"
-        f'echo "$1 $(basename "$PWD")" >> "{calls}"\n'
-        'if [ "$1" = pull ] && [ ! -e "$PWD/.git/failed-once" ]; then\n'
-        '  touch "$PWD/.git/failed-once"\n'
-        '  echo "fatal: unable to access the LFS server: Connection refused" >&2\n'
-        "  exit 2\n"
-        "fi\n"
-        'echo "git-lfs/3.6.0 (stand-in)"\n'
-    )
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    sleeps: list[float] = []
-    monkeypatch.setattr(prepare_mod, "_sleep", sleeps.append)
-    repos = read_repos(sample_stack.repos_yaml)
-    rec = Recorder()
-    prepare(["afw"], options(repos, tmp_path, tries=2), rec)
-    lines = calls.read_text().splitlines()
-    assert [line.split()[0] for line in lines] == ["version", "pull", "pull"]
-    assert lines[1:] == ["pull afwdata", "pull afwdata"]
-    assert sleeps == [0.0]
-    assert ("start", (1, "git lfs pull")) in rec.events
-    # --no-fetch: no pull at all
-    calls.unlink()
-    prepare(["afw"], options(repos, tmp_path, fetch=False))
-    assert not calls.exists()
+    real_git = shutil.which("git")
+    assert real_git is not None
+    (bin_dir / "git").symlink_to(real_git)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert not git.lfs_available()
+    with caplog.at_level(logging.WARNING):
+        prepare(["data"], options(lfs_stack.repos, tmp_path))
+    assert (
+        "git-lfs is not installed: data checked out with LFS pointer files instead of their "
+        "content (install git-lfs and prepare again to get the data)"
+    ) in caplog.text
+    assert image(tmp_path).startswith(LFS_POINTER)
+
+
+def test_scipipe_build_prepares_lfs_repositories(
+    lfs_stack: LfsStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_lfs_config(tmp_path, monkeypatch)
+    root = tmp_path / "root"
+    scipipe = Path(sys.executable).parent / "scipipe"
+    r = subprocess.run(
+        [scipipe, "build", "data", "--repos", lfs_stack.repos.path, "--root", root, "-p"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert (root / "sources" / "data" / "images" / "calexp.fits").read_bytes() == IMAGE
+    # stderr is a pipe: the pull is a phase of its own, after the fetches
+    lines = r.stderr.splitlines()
+    assert lines.index("git lfs pull: 1 to do") > lines.index("fetching: 1 to do")
+    assert "git lfs pull [1/1] data" in lines
 
 
 # --- git:// ---------------------------------------------------------------------------

@@ -244,7 +244,7 @@ def test_interrupted_run_dag_takes_the_running_steps_down(marks: Path, tmp_path:
     """A KeyboardInterrupt in the caller's thread while a node runs a forking step: the
     node ends at once (its group is taken down) instead of running to completion."""
 
-    def work(node: str) -> str:
+    def work(node: str, cores: int) -> str:
         if node == "slow":
             proc.run_logged(sh(CHATTY_CHILD, marks), tmp_path / "slow.log")
             return "built"
@@ -256,7 +256,7 @@ def test_interrupted_run_dag_takes_the_running_steps_down(marks: Path, tmp_path:
             raise KeyboardInterrupt
 
     def run() -> Any:
-        return run_dag({"quick": [], "slow": []}, work, jobs=2, on_finish=on_finish)
+        return run_dag({"quick": [], "slow": []}, work, budget=2, on_finish=on_finish)
 
     err = in_thread(run)
     assert isinstance(err, Interrupted)

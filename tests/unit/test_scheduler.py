@@ -52,7 +52,7 @@ class Recorder:
         self.active = 0
         self.peak = 0
 
-    def __call__(self, node: str) -> str:
+    def __call__(self, node: str, cores: int = 1) -> str:
         with self.lock:
             self.events.append(("start", node))
             self.active += 1
@@ -89,7 +89,7 @@ def statuses(results: Mapping[str, NodeResult]) -> dict[str, str]:
 
 def test_runs_everything_in_dependency_order() -> None:
     work = Recorder(0.01)
-    results = run_dag(DIAMOND, work, jobs=3)
+    results = run_dag(DIAMOND, work, budget=3)
     assert list(results) == ["a", "f", "b", "c", "d", "e"]  # toposort order
     assert statuses(results) == dict.fromkeys(results, "ok")
     assert all(r.detail == "built" and r.error is None for r in results.values())
@@ -103,17 +103,17 @@ def test_runs_everything_in_dependency_order() -> None:
 def test_parallelism_is_bounded_and_used() -> None:
     graph: dict[str, list[str]] = {f"n{i:02d}": [] for i in range(12)}
     work = Recorder(0.03)
-    run_dag(graph, work, jobs=4)
+    run_dag(graph, work, budget=4)
     assert work.peak == 4
     work = Recorder(0.005)
-    run_dag(graph, work, jobs=1)
+    run_dag(graph, work, budget=1)
     assert work.peak == 1
     assert work.started == sorted(graph)  # equal priorities: alphabetical
 
 
 def test_failure_skips_exactly_its_dependents() -> None:
     work = Recorder(0.005, fail=["c"])
-    results = run_dag(DIAMOND, work, jobs=2)
+    results = run_dag(DIAMOND, work, budget=2)
     assert statuses(results) == {
         "a": "ok",
         "b": "ok",
@@ -134,7 +134,7 @@ def test_failure_skips_exactly_its_dependents() -> None:
 
 def test_skip_reaches_transitive_dependents_only() -> None:
     graph = {"base": [], "mid": ["base"], "top": ["mid"], "side": [], "other": ["side"]}
-    results = run_dag(graph, Recorder(fail=["base"]), jobs=2)
+    results = run_dag(graph, Recorder(fail=["base"]), budget=2)
     assert statuses(results) == {
         "base": "failed",
         "side": "ok",
@@ -161,7 +161,7 @@ def test_fail_fast_lets_running_nodes_finish_and_starts_nothing_new() -> None:
         if r.name == "bad":
             release.set()
 
-    results = run_dag(graph, work, jobs=2, fail_fast=True, weights=weights, on_finish=on_finish)
+    results = run_dag(graph, work, budget=2, fail_fast=True, weights=weights, on_finish=on_finish)
     assert statuses(results) == {
         "bad": "failed",
         "slow": "ok",
@@ -175,14 +175,14 @@ def test_fail_fast_lets_running_nodes_finish_and_starts_nothing_new() -> None:
 
 def test_keep_going_is_the_default() -> None:
     graph = {"bad": [], "x1": [], "x2": []}
-    results = run_dag(graph, Recorder(fail=["bad"]), jobs=1)
+    results = run_dag(graph, Recorder(fail=["bad"]), budget=1)
     assert statuses(results) == {"bad": "failed", "x1": "ok", "x2": "ok"}
 
 
 def test_should_stop_is_polled_before_starts() -> None:
     graph: dict[str, list[str]] = {f"n{i}": [] for i in range(6)}
     work = Recorder()
-    results = run_dag(graph, work, jobs=1, should_stop=lambda: len(work.started) >= 2)
+    results = run_dag(graph, work, budget=1, should_stop=lambda: len(work.started) >= 2)
     assert [n for n, r in results.items() if r.status is Status.OK] == ["n0", "n1"]
     assert {r.status for n, r in results.items() if n not in ("n0", "n1")} == {Status.NOT_RUN}
     assert results["n5"].detail == "not started: the build was stopped"
@@ -192,11 +192,11 @@ def test_priority_follows_the_critical_path() -> None:
     # alphabetically a1..a3 come first, but c1 heads the longest chain
     graph = {"a1": [], "a2": [], "a3": [], "c1": [], "c2": ["c1"], "c3": ["c2"]}
     work = Recorder()
-    run_dag(graph, work, jobs=1)
+    run_dag(graph, work, budget=1)
     assert work.started[0] == "c1"
     # weights (estimated durations) override hop counts
     work = Recorder()
-    run_dag(graph, work, jobs=1, weights={"a3": 10.0})
+    run_dag(graph, work, budget=1, weights={"a3": 10.0})
     assert work.started[:2] == ["a3", "c1"]
 
 
@@ -206,7 +206,7 @@ def test_priority_shortens_the_makespan() -> None:
     graph["z"] = []
     delays = {**{n: 0.02 for n in graph}, "z": 0.12}
     work = Recorder(delays)
-    run_dag(graph, work, jobs=2, weights=delays)
+    run_dag(graph, work, budget=2, weights=delays)
     assert work.started[0] == "z"
     assert simulate(graph, delays, 2) == pytest.approx(0.12)
     assert simulate(graph, delays, 2, weights=dict.fromkeys(graph, 0.0)) == pytest.approx(0.18)
@@ -214,15 +214,15 @@ def test_priority_shortens_the_makespan() -> None:
 
 def test_cycles_and_unknown_deps_are_resolution_errors() -> None:
     with pytest.raises(ResolutionError, match="dependency cycle: a -> b -> a"):
-        run_dag({"a": ["b"], "b": ["a"]}, Recorder(), jobs=2)
+        run_dag({"a": ["b"], "b": ["a"]}, Recorder(), budget=2)
     with pytest.raises(ResolutionError, match="not in the graph"):
-        run_dag({"a": ["ghost"]}, Recorder(), jobs=2)
+        run_dag({"a": ["ghost"]}, Recorder(), budget=2)
     with pytest.raises(InputError, match="at least 1"):
-        run_dag({"a": []}, Recorder(), jobs=0)
+        run_dag({"a": []}, Recorder(), budget=0)
 
 
 def test_empty_graph() -> None:
-    assert run_dag({}, Recorder(), jobs=4) == {}
+    assert run_dag({}, Recorder(), budget=4) == {}
 
 
 def test_callbacks_run_in_the_callers_thread_once_per_node() -> None:
@@ -230,7 +230,7 @@ def test_callbacks_run_in_the_callers_thread_once_per_node() -> None:
     seen: list[tuple[str, str, int]] = []
     worker_threads: set[int] = set()
 
-    def work(node: str) -> str:
+    def work(node: str, cores: int) -> str:
         worker_threads.add(threading.get_ident())
         if node == "c":
             raise RuntimeError("no")
@@ -239,8 +239,8 @@ def test_callbacks_run_in_the_callers_thread_once_per_node() -> None:
     results = run_dag(
         DIAMOND,
         work,
-        jobs=2,
-        on_start=lambda n: seen.append(("start", n, threading.get_ident())),
+        budget=2,
+        on_start=lambda n, c: seen.append(("start", n, threading.get_ident())),
         on_finish=lambda r: seen.append(("finish", r.name, threading.get_ident())),
     )
     assert {t for _, _, t in seen} == {caller}
@@ -260,7 +260,7 @@ def test_callback_error_winds_down_and_propagates() -> None:
         raise ValueError(f"progress broke on {r.name}")
 
     with pytest.raises(ValueError, match="progress broke"):
-        run_dag(graph, work, jobs=2, on_finish=on_finish)
+        run_dag(graph, work, budget=2, on_finish=on_finish)
     assert work.active == 0  # nothing left running
     assert len(work.started) == 2
 
@@ -271,7 +271,7 @@ def test_keyboard_interrupt_waits_for_running_nodes() -> None:
     both_running = threading.Barrier(3)
     done: list[str] = []
 
-    def work(node: str) -> str:
+    def work(node: str, cores: int) -> str:
         if node in ("a", "b"):
             both_running.wait(5)
             time.sleep(0.1)  # still running when the interrupt lands
@@ -285,7 +285,7 @@ def test_keyboard_interrupt_waits_for_running_nodes() -> None:
 
     threading.Thread(target=interrupter).start()
     with pytest.raises(KeyboardInterrupt) as info:
-        run_dag(graph, work, jobs=2, weights={"a": 5, "b": 5})
+        run_dag(graph, work, budget=2, weights={"a": 5, "b": 5})
     assert isinstance(info.value, Interrupted)
     results = info.value.results
     assert statuses(results) == {
@@ -302,13 +302,13 @@ def test_keyboard_interrupt_waits_for_running_nodes() -> None:
 def test_keyboard_interrupt_from_work_stops_the_run() -> None:
     graph = {"a": [], "b": [], "c": []}
 
-    def work(node: str) -> str:
+    def work(node: str, cores: int) -> str:
         if node == "a":
             raise KeyboardInterrupt
         return "built"
 
     with pytest.raises(Interrupted) as info:
-        run_dag(graph, work, jobs=1)
+        run_dag(graph, work, budget=1)
     assert statuses(info.value.results) == {"a": "failed", "b": "not-run", "c": "not-run"}
 
 
@@ -339,19 +339,19 @@ def dags(draw: st.DrawFn) -> dict[str, list[str]]:
 @settings(max_examples=40, deadline=None)
 @given(
     graph=dags(),
-    jobs=st.integers(1, 4),
+    budget=st.integers(1, 4),
     failing=st.sets(st.sampled_from([f"p{i:02d}" for i in range(12)]), max_size=3),
 )
 def test_property_every_node_one_result_and_deps_first(
-    graph: dict[str, list[str]], jobs: int, failing: set[str]
+    graph: dict[str, list[str]], budget: int, failing: set[str]
 ) -> None:
     work = Recorder(fail=sorted(failing))
     finished: list[str] = []
-    results = run_dag(graph, work, jobs=jobs, on_finish=lambda r: finished.append(r.name))
+    results = run_dag(graph, work, budget=budget, on_finish=lambda r: finished.append(r.name))
     assert sorted(finished) == sorted(graph)  # exactly one result per node
     assert set(results) == set(graph)
     work.assert_deps_first(graph)
-    assert work.peak <= jobs
+    assert work.peak <= budget
     for node, r in results.items():
         deps_ok = all(results[d].status is Status.OK for d in graph[node])
         if r.status is Status.SKIPPED:

@@ -7,7 +7,7 @@ layout of lsstsw's ``build/`` directory), each a git checkout with ``ups/<p>.tab
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from ..eups.manifest import Manifest, build_manifest
 from ..eups.pkgversion import compute_versions
 from ..eups.repos import Repos
 from ..eups.table import TableContext, parse_table
+from .budget import Slot
+from .scheduler import schedule
 
 
 @dataclass(frozen=True)
@@ -147,3 +149,14 @@ def make_plan(
         for p in order
     )
     return Plan(planned, res, ctx.flavor)
+
+
+def core_split(
+    plan: Plan, budget: int, durations: Mapping[str, float] | None = None
+) -> dict[str, Slot]:
+    """How a build of ``plan`` would share ``budget`` cores out: each product's slot in
+    the schedule :func:`~.scheduler.run_dag` follows when products take ``durations``
+    (default: all equal), whatever their NJOBS."""
+    graph = {p.name: p.deps for p in plan.products}
+    known = durations or {}
+    return schedule(graph, {n: known.get(n, 1.0) for n in graph}, budget)

@@ -31,7 +31,9 @@ Differences from lsst_build, on purpose:
   warning) when no pattern URL clones.  A required one is an error naming the table's
   ``file:line``.
 - LFS repositories are cloned and checked out without smudging; after every product is
-  fetched, ``git lfs pull`` runs for them in parallel, with retries.  When git-lfs is
+  fetched, ``git lfs pull`` runs for them in parallel, with retries (in a checkout whose
+  git config lacks git-lfs's filters, ``git lfs install --local`` first: without them the
+  pull would download the files and leave the pointers in place).  When git-lfs is
   not installed a warning is logged and their work trees keep the LFS pointer files
   (the build of a product that needs the data fails or skips those tests).
 
@@ -478,6 +480,8 @@ def _pull_lfs(
 
     def pull(name: str) -> None:
         path = checkouts[name].path
+        if git.lfs_configure(path):
+            log.info("%s: git-lfs's filters configured for this checkout", name)
         for attempt in range(1, options.tries + 1):
             try:
                 git.lfs_pull(path)

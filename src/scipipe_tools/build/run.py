@@ -1,6 +1,8 @@
 """Build a plan into an EUPS stack: what ``lsst-build build`` does, done better.
 
-- Products build in parallel as soon as their dependencies are installed (``-j``).
+- Products build in parallel as soon as their dependencies are installed, within one
+  core budget (``-j``) shared between the products at once and the jobs within each
+  (their ``NJOBS``): see :mod:`.budget`.
 - A product whose exact version is already declared is skipped, so a no-op rebuild costs
   little more than reading the stack's database.
 - A prebuilt ``<p>-<v>@<flavor>.tar.gz`` is fetched from a distrib root when one exists
@@ -35,10 +37,11 @@ from ..eups.stack import Stack
 from ..files import write_atomic
 from ..progress import NULL, Progress
 from . import recipe, report, setupenv
+from .budget import available_cores, describe
 from .buildenv import EnvChoice, EnvRecord, describe_environment, record_path
 from .lock import StackLock
 from .plan import Plan, PlannedProduct
-from .scheduler import NodeResult, Status, run_dag
+from .scheduler import NodeResult, Status, run_dag, schedule
 from .setupenv import build_env
 
 if TYPE_CHECKING:
@@ -54,7 +57,8 @@ class BuildOptions:
     build_dir: Path
     sources: Path
     flavor: str
-    jobs: int = os.cpu_count() or 1
+    #: the core budget: products at once times the jobs (NJOBS) of each never exceed it
+    jobs: int = field(default_factory=available_cores)
     fail_fast: bool = False
     run_tests: bool = True
     #: distrib root (directory or http(s) URL) to fetch prebuilt tarballs from
@@ -108,7 +112,8 @@ class _Builder:
 
     # -- one product ---------------------------------------------------------------
 
-    def work(self, name: str) -> str:
+    def work(self, name: str, cores: int = 1) -> str:
+        """Install ``name``; a source build runs with ``cores`` jobs (NJOBS)."""
         p = self.by_name[name]
         if self.stack.is_declared(p.name, p.version):
             self.stack.assign_tag(p.name, p.version, self.build_id)
@@ -124,7 +129,7 @@ class _Builder:
         try:
             how = self._fetch_binary(p, staging, logfile)
             if how is None:
-                self._build_source(p, staging, logfile)
+                self._build_source(p, staging, logfile, cores)
                 how = "built"
             self._finish_install(p, staging, final, logfile)
         except BaseException:
@@ -172,7 +177,7 @@ class _Builder:
             fh.write(f"installed prebuilt {name} from {self.binary_root}\n")
         return "installed-binary"
 
-    def _build_source(self, p: PlannedProduct, staging: Path, logfile: Path) -> None:
+    def _build_source(self, p: PlannedProduct, staging: Path, logfile: Path, jobs: int) -> None:
         src = self.opt.sources / p.name
         git.reset_hard(src, p.sha1)
         git.clean(src)
@@ -182,7 +187,6 @@ class _Builder:
         env = build_env(self.stack, p.name, p.version, src, deps, self.build_id, benv.env)
         with open(logfile, "a") as fh:
             fh.writelines(f"{line}\n" for line in benv.header())
-        jobs = max(1, self.opt.jobs)
         ctx = recipe.BuildContext(
             p.name, p.version, self.opt.flavor, src, staging, env, logfile,
             jobs=jobs, run_tests=self.opt.run_tests, python=benv.python,
@@ -227,19 +231,34 @@ class _Builder:
             self.environment()  # a bad environment stops the build before it starts
         progress.start(len(self.plan.products), "building")
         durations = self._load_durations()
+        weights = {p: durations.get(p, 1.0) for p in self.graph}
+        budget = max(1, self.opt.jobs)
+        expected = schedule(self.graph, weights, budget)
+        progress.note(describe(budget, expected))
         results = run_dag(
             self.graph,
             self.work,
-            jobs=max(1, self.opt.jobs),
+            budget=budget,
             fail_fast=self.opt.fail_fast,
-            weights={p: durations.get(p, 1.0) for p in self.graph},
-            on_finish=lambda r: progress.advance(f"{r.name}: {r.detail or r.status}"),
+            weights=weights,
+            on_start=lambda name, cores: progress.begin(name, _jobs(cores)),
+            on_finish=lambda r: self._advance(progress, r),
         )
         progress.finish()
         self._save_durations(durations, results)
         for tag in self.opt.tags:
             self.stack.clone_tag(self.build_id, tag)
         return self._report(results)
+
+    def _advance(self, progress: Progress, r: NodeResult) -> None:
+        detail = (r.detail or r.status.value).strip().partition("\n")[0]
+        if r.status in (Status.SKIPPED, Status.NOT_RUN):
+            detail = f"{r.status.value} ({detail})"
+        logfile = self.logs / f"{r.name}.log"
+        fresh = r.started is not None and r.detail != report.ALREADY_INSTALLED
+        if fresh and logfile.exists():  # not an earlier build's
+            detail += f"; log: {logfile}"
+        progress.advance(r.name, detail, failed=r.status is Status.FAILED)
 
     # Build times of earlier runs weigh the scheduler's priorities: the longest chain of
     # work starts first, which is what brings a build close to its ideal makespan.
@@ -301,6 +320,10 @@ class _Builder:
         if self._env_record is not None:
             out["record"] = str(record_path(self.opt.build_dir, self.build_id))
         return out
+
+
+def _jobs(cores: int) -> str:
+    return f"{cores} job{'s' if cores > 1 else ''}"
 
 
 def _message(error: BaseException | None) -> str:

@@ -1,10 +1,16 @@
-"""Run the nodes of a dependency graph in parallel, critical path first.
+"""Run the nodes of a dependency graph in parallel, critical path first, within a core budget.
 
 :func:`run_dag` is a list scheduler: a node becomes ready once all its dependencies
-finished OK, at most ``jobs`` run at once (in threads: the work is subprocess-bound), and
-among ready nodes the one with the longest weighted path to the end of the graph (its
-*bottom level*) starts first.  With good weights (durations from a previous build) this
-lands close to the ideal makespan, ``max(critical path, total work / jobs)``.
+finished OK, and among ready nodes the one with the longest weighted path to the end of
+the graph (its *bottom level*) starts first.  With good weights (durations from a
+previous build) this lands close to the ideal makespan,
+``max(critical path, total work / budget)``.
+
+One budget of cores is shared between the nodes that run at once and the jobs within
+each (a product's ``NJOBS``): every node gets its cores when it starts, keeps them until
+it ends, and the cores of the running nodes never add up to more than the budget.  See
+:func:`split` for the policy: many ready nodes run side by side with one core each, a lone
+one gets the whole budget, and in between the budget is shared out by bottom level.
 
 Failures do not stop the build (lsst_build stopped at the first one): a failed node's
 dependents are skipped and everything else goes on, unless ``fail_fast`` asks otherwise.
@@ -22,13 +28,11 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
 
 from .. import proc
 from ..errors import InputError, ScipipeError
 from ..eups.graph import toposort
-
-_T = TypeVar("_T")
+from .budget import Slot, split
 
 
 class Status(StrEnum):
@@ -51,6 +55,8 @@ class NodeResult:
     ended: float | None
     #: the exception ``work`` raised (FAILED only)
     error: BaseException | None = None
+    #: the cores of the budget it ran with (0 when it never ran)
+    cores: int = 0
 
     @property
     def seconds(self) -> float | None:
@@ -73,20 +79,22 @@ class Interrupted(KeyboardInterrupt):
 
 def run_dag(
     graph: Mapping[str, Sequence[str]],
-    work: Callable[[str], str],
+    work: Callable[[str, int], str],
     *,
-    jobs: int,
+    budget: int,
     fail_fast: bool = False,
     weights: Mapping[str, float] | None = None,
-    on_start: Callable[[str], None] | None = None,
+    on_start: Callable[[str, int], None] | None = None,
     on_finish: Callable[[NodeResult], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, NodeResult]:
-    """Run ``work(node)`` for every node of ``graph`` (node -> its dependencies).
+    """Run ``work(node, cores)`` for every node of ``graph`` (node -> its dependencies).
 
-    A node starts once all its dependencies finished OK; at most ``jobs`` run at once;
-    among the ready ones the highest :func:`bottom_levels` priority goes first (ties
-    alphabetically).  ``weights`` are estimated durations (default 1 each).
+    A node starts once all its dependencies finished OK, with ``cores`` of the
+    ``budget`` that are its own until it ends (:func:`~.budget.split` decides how many);
+    the running nodes' cores never add up to more than ``budget``.  Among the ready
+    nodes the highest :func:`bottom_levels` priority goes first (ties alphabetically).
+    ``weights`` are estimated durations (default 1 each).
 
     ``work`` returns a short detail ("built", "already-installed"...); an exception it
     raises marks the node FAILED and its transitive dependents SKIPPED, and the rest
@@ -100,18 +108,22 @@ def run_dag(
     raises :class:`Interrupted` carrying every result.
 
     ``work`` runs in worker threads.  The callbacks all run in the caller's thread, one
-    at a time, so they need no locking: ``on_start(node)`` just before a node is handed
-    to a worker, ``on_finish(result)`` once for every node, including skipped and
+    at a time, so they need no locking: ``on_start(node, cores)`` just before a node is
+    handed to a worker, ``on_finish(result)`` once for every node, including skipped and
     not-run ones.  An exception from a callback winds the run down (no more callbacks)
     and propagates.
 
     Returns every node's result, in :func:`~scipipe_tools.eups.graph.toposort` order.
     Raises ResolutionError for a cycle or a dependency that is not a node.
     """
-    if jobs < 1:
-        raise InputError(f"the number of parallel jobs must be at least 1, not {jobs}")
+    _check_budget(budget)
     order = [n for level in toposort(graph) for n in level]
-    return _Run(graph, order, work, jobs, fail_fast, weights, on_start, on_finish, should_stop)()
+    return _Run(graph, order, work, budget, fail_fast, weights, on_start, on_finish, should_stop)()
+
+
+def _check_budget(budget: int) -> None:
+    if budget < 1:
+        raise InputError(f"the core budget (-j) must be at least 1, not {budget}")
 
 
 class _Run:
@@ -121,17 +133,20 @@ class _Run:
         self,
         graph: Mapping[str, Sequence[str]],
         order: list[str],
-        work: Callable[[str], str],
-        jobs: int,
+        work: Callable[[str, int], str],
+        budget: int,
         fail_fast: bool,
         weights: Mapping[str, float] | None,
-        on_start: Callable[[str], None] | None,
+        on_start: Callable[[str, int], None] | None,
         on_finish: Callable[[NodeResult], None] | None,
         should_stop: Callable[[], bool] | None,
     ) -> None:
         self.order = order
         self.work = work
-        self.jobs = jobs
+        self.budget = budget
+        #: the cores each started node holds; the running ones' add up to at most budget
+        self.cores: dict[str, int] = {}
+        self.free = budget
         self.fail_fast = fail_fast
         self.on_start = on_start
         self.on_finish = on_finish
@@ -152,7 +167,8 @@ class _Run:
         self.callbacks = True
 
     def __call__(self) -> dict[str, NodeResult]:
-        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="scipipe-build")
+        # every running node holds a core at least
+        pool = ThreadPoolExecutor(max_workers=self.budget, thread_name_prefix="scipipe-build")
         with proc.Scope() as children:
             try:
                 self._loop(pool)
@@ -171,13 +187,7 @@ class _Run:
 
     def _loop(self, pool: ThreadPoolExecutor) -> None:
         while True:
-            while self.stop_reason is None and self.ready and len(self.running) < self.jobs:
-                if self.should_stop is not None and self.should_stop():
-                    self.stop_reason = "not started: the build was stopped"
-                    break
-                _, node = heapq.heappop(self.ready)
-                self._call(self.on_start, node)
-                self.running[pool.submit(self._attempt, node)] = node
+            self._start_ready(pool)
             if not self.running:
                 break
             done, _ = wait(self.running, return_when=FIRST_COMPLETED)
@@ -186,9 +196,31 @@ class _Run:
                 raise KeyboardInterrupt
         self._mark_unstarted()
 
-    def _attempt(self, node: str) -> _Outcome:
+    def _start_ready(self, pool: ThreadPoolExecutor) -> None:
+        """Start what the free cores allow, highest priority first, each with its share."""
+        if self.stop_reason is not None or not self.ready or self.free < 1:
+            return
+        if len(self.ready) > self.free:  # crowded: split() gives one core each
+            ready = [n for _, n in heapq.nsmallest(self.free, self.ready)]
+            shares = [1] * len(ready)
+        else:
+            ready = [n for _, n in sorted(self.ready)]
+            running = [self.priority[n] for n in self.running.values()]
+            shares = split([self.priority[n] for n in ready], running, self.free, self.budget)
+        for node, cores in zip(ready, shares, strict=False):
+            if self.should_stop is not None and self.should_stop():
+                self.stop_reason = "not started: the build was stopped"
+                break
+            heapq.heappop(self.ready)  # == node: they were taken in the heap's order
+            self.cores[node] = cores
+            self.free -= cores
+            if self.on_start is not None and self.callbacks:
+                self.on_start(node, cores)
+            self.running[pool.submit(self._attempt, node, cores)] = node
+
+    def _attempt(self, node: str, cores: int) -> _Outcome:
         """Run one node (in a worker thread)."""
-        outcome = _attempt(self.work, node)
+        outcome = _attempt(self.work, node, cores)
         with self.lock:
             self.outcomes[node] = outcome
         return outcome
@@ -201,14 +233,17 @@ class _Run:
         """Record a finished node; True when ``work`` was interrupted."""
         if node in self.results:
             return False
+        self.free += self.cores.get(node, 0)
         if outcome.error is None:
-            self._finish(NodeResult(node, Status.OK, outcome.detail, *outcome.times))
+            cores = self.cores[node]
+            self._finish(NodeResult(node, Status.OK, outcome.detail, *outcome.times, cores=cores))
             for m in self.dependents[node]:
                 self.waiting[m] -= 1
                 if self.waiting[m] == 0 and m not in self.results:
                     heapq.heappush(self.ready, (-self.priority[m], m))
             return False
-        self._finish(NodeResult(node, Status.FAILED, outcome.detail, *outcome.times, outcome.error))
+        self._finish(NodeResult(node, Status.FAILED, outcome.detail, *outcome.times,
+                                outcome.error, self.cores[node]))  # fmt: skip
         self._skip_dependents(node)
         if self.fail_fast and self.stop_reason is None:
             self.stop_reason = f"not started: {node} failed and fail-fast is on"
@@ -252,11 +287,8 @@ class _Run:
 
     def _finish(self, result: NodeResult) -> None:
         self.results[result.name] = result
-        self._call(self.on_finish, result)
-
-    def _call(self, callback: Callable[[_T], None] | None, arg: _T) -> None:
-        if callback is not None and self.callbacks:
-            callback(arg)
+        if self.on_finish is not None and self.callbacks:
+            self.on_finish(result)
 
     def _ordered(self) -> dict[str, NodeResult]:
         return {n: self.results[n] for n in self.order if n in self.results}
@@ -269,11 +301,11 @@ class _Outcome:
     error: BaseException | None
 
 
-def _attempt(work: Callable[[str], str], node: str) -> _Outcome:
+def _attempt(work: Callable[[str, int], str], node: str, cores: int) -> _Outcome:
     """Run one node in a worker thread; every exception becomes part of the outcome."""
     started = time.time()
     try:
-        detail = work(node)
+        detail = work(node, cores)
     except BaseException as exc:  # a node's failure is data
         return _Outcome(_describe(exc), (started, time.time()), exc)
     return _Outcome(str(detail), (started, time.time()), None)
@@ -323,11 +355,20 @@ def critical_path(graph: Mapping[str, Sequence[str]], durations: Mapping[str, fl
 
 
 def ideal_makespan(
-    graph: Mapping[str, Sequence[str]], durations: Mapping[str, float], jobs: int
+    graph: Mapping[str, Sequence[str]],
+    durations: Mapping[str, float],
+    budget: int,
+    serial_fraction: float = 1.0,
 ) -> float:
-    """A lower bound on any schedule's length: ``max(critical path, total work / jobs)``."""
+    """A lower bound on any schedule's length: ``max(critical path, total work / budget)``.
+
+    With ``serial_fraction`` < 1 (see :func:`run_time`) the critical path is taken at
+    the whole budget per node and the work at one core each, its cheapest: a bound that
+    no split of the budget beats, but a loose one.
+    """
+    fastest = {n: run_time(durations[n], budget, serial_fraction) for n in graph}
     total = sum(durations[n] for n in graph)
-    return max(critical_path(graph, durations), total / jobs)
+    return max(critical_path(graph, fastest), total / budget)
 
 
 def serial_time(graph: Mapping[str, Sequence[str]], durations: Mapping[str, float]) -> float:
@@ -335,37 +376,71 @@ def serial_time(graph: Mapping[str, Sequence[str]], durations: Mapping[str, floa
     return sum(durations[n] for n in graph)
 
 
+def run_time(duration: float, cores: int, serial_fraction: float) -> float:
+    """Amdahl's law: a node that takes ``duration`` on one core, on ``cores``.
+
+    ``serial_fraction`` 1 (the default everywhere) means cores do not speed a node up,
+    0 that they divide its time.
+    """
+    return duration * (serial_fraction + (1.0 - serial_fraction) / cores)
+
+
 def simulate(
     graph: Mapping[str, Sequence[str]],
     durations: Mapping[str, float],
-    jobs: int,
+    budget: int,
     weights: Mapping[str, float] | None = None,
+    serial_fraction: float = 1.0,
 ) -> float:
-    """The makespan :func:`run_dag`'s policy reaches when work takes exactly ``durations``.
+    """The makespan :func:`run_dag`'s policy reaches when work takes exactly ``durations``
+    (on one core; see :func:`run_time` for more).
 
     Priorities come from ``weights`` (default: the durations themselves, i.e. perfect
     estimates).  Comparing a real run with this separates threading overhead from the
     list-scheduling gap.
     """
-    if jobs < 1:
-        raise InputError(f"the number of parallel jobs must be at least 1, not {jobs}")
+    slots = schedule(graph, durations, budget, weights, serial_fraction)
+    return max((s.end for s in slots.values()), default=0.0)
+
+
+def schedule(
+    graph: Mapping[str, Sequence[str]],
+    durations: Mapping[str, float],
+    budget: int,
+    weights: Mapping[str, float] | None = None,
+    serial_fraction: float = 1.0,
+) -> dict[str, Slot]:
+    """The schedule behind :func:`simulate`: each node's start, end and cores."""
+    _check_budget(budget)
     priority = bottom_levels(graph, durations if weights is None else weights)
     dependents = _dependents(graph)
     waiting = {n: len(set(deps)) for n, deps in graph.items()}
     ready = [(-priority[n], n) for n in graph if waiting[n] == 0]
     heapq.heapify(ready)
     events: list[tuple[float, str]] = []
-    now = 0.0
+    slots: dict[str, Slot] = {}
+    running: set[str] = set()
+    free, now = budget, 0.0
     while ready or events:
-        while ready and len(events) < jobs:
-            _, node = heapq.heappop(ready)
-            heapq.heappush(events, (now + durations[node], node))
+        if ready and free > 0:
+            order = [n for _, n in sorted(ready)]
+            shares = split([priority[n] for n in order],
+                           [priority[n] for n in running], free, budget)  # fmt: skip
+            for node, cores in zip(order, shares, strict=False):
+                heapq.heappop(ready)
+                end = now + run_time(durations[node], cores, serial_fraction)
+                slots[node] = Slot(now, end, cores)
+                running.add(node)
+                free -= cores
+                heapq.heappush(events, (end, node))
         now, node = heapq.heappop(events)
+        running.discard(node)
+        free += slots[node].cores
         for m in dependents[node]:
             waiting[m] -= 1
             if waiting[m] == 0:
                 heapq.heappush(ready, (-priority[m], m))
-    return now
+    return slots
 
 
 def _weight(weights: Mapping[str, float] | None, node: str) -> float:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
+from ..build.budget import available_cores, describe
 from ..build.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
 from ..build.graphviz import to_dot, to_svg
-from ..build.plan import make_plan
+from ..build.plan import core_split, make_plan
 from ..build.rebuild import Layout, RebuildOptions, rebuild
 from ..build.report import format_failure, summary_table
 from ..build.run import BuildFailed, BuildResult
@@ -76,6 +77,14 @@ def build_group() -> None:
     help="Output format; 'manifest' prints manifest.txt.",
 )
 @click.option("--build-id", default=None, help="BUILD= value for --format manifest.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1),
+    default=available_cores,
+    show_default="the cores this process may use",
+    help="Core budget to show the expected split of (products at once, NJOBS each).",
+)
 @json_option
 def plan_cmd(
     products: tuple[str, ...],
@@ -85,23 +94,32 @@ def plan_cmd(
     flavor: str | None,
     fmt: str,
     build_id: str | None,
+    jobs: int,
 ) -> None:
-    """Resolve PRODUCTS over the checkouts in --sources: build order, versions, deps."""
+    """Resolve PRODUCTS over the checkouts in --sources: build order, versions, deps, and
+    how -j's core budget would be shared out (NJOBS per product, all durations equal)."""
     repos = read_repos(repos_file) if repos_file else None
     exclusions = read_exclusions(exclusion_map) if exclusion_map else DEFAULT_EXCLUSIONS
     ctx = TableContext(flavor=flavor or current_flavor())
     plan = make_plan(list(products), sources, repos=repos, exclusions=exclusions, ctx=ctx)
+    split = core_split(plan, jobs)
     if get_app().json or fmt == "json":
-        emit_json(plan.to_json())
+        data = plan.to_json()
+        data["budget"] = jobs
+        for p in data["products"]:
+            p["jobs"] = split[p["name"]].cores
+        emit_json(data)
         return
     if fmt == "manifest":
         click.echo(plan.manifest(build_id).to_text(), nl=False)
         return
-    rows = [[str(p.level), p.name, p.version, ",".join(p.deps)] for p in plan.products]
-    echo(columns(["level", "product", "version", "deps"], rows))
+    rows = [[str(p.level), p.name, p.version, str(split[p.name].cores), ",".join(p.deps)]
+            for p in plan.products]  # fmt: skip
+    echo(columns(["level", "product", "version", "jobs", "deps"], rows))
     for s in plan.resolution.skipped:
         info(f"skipped optional {s.dep} of {s.product} ({s.reason}, {s.where})")
     info(f"{len(plan.products)} products in {len(plan.resolution.levels)} levels")
+    info(describe(jobs, split))
 
 
 @build_group.command("run")
@@ -166,9 +184,10 @@ def plan_cmd(
     "-j",
     "--jobs",
     type=click.IntRange(1),
-    default=os.cpu_count() or 1,
-    show_default=True,
-    help="Products built at once.",
+    default=available_cores,
+    show_default="the cores this process may use",
+    help="Core budget, shared between the products built at once and the jobs (NJOBS, "
+    "scons/make -j) within each: their sum never exceeds it.",
 )
 @click.option(
     "--fetch-jobs",

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -73,18 +73,37 @@ def configure_logging(verbosity: int, debug: bool) -> None:
         level = logging.DEBUG
     if verbosity < 0:
         level = logging.ERROR
-    from rich.console import Console
-    from rich.logging import RichHandler
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.logging import RichHandler
 
-    handler = RichHandler(
-        console=Console(stderr=True),
-        show_time=False,
-        show_path=debug,
-        markup=False,
-        rich_tracebacks=debug,
-    )
+        handler = RichHandler(
+            console=Console(stderr=True),
+            show_time=False,
+            show_path=debug,
+            markup=False,
+            rich_tracebacks=debug,
+        )
+    else:
+        # A log file or a CI log: one line per message, never padded nor wrapped at 80
+        # columns (rich's Console does both when it has no terminal to measure).
+        handler = _StderrHandler()
+        name = " %(name)s:" if debug else ""
+        handler.setFormatter(logging.Formatter(f"%(levelname)-8s{name} %(message)s"))
     handler.addFilter(_redact_record)
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+
+
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """A StreamHandler on whatever ``sys.stderr`` is when a record is written."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # under the handler's lock
+        super().emit(record)
 
 
 def _redact_record(record: logging.LogRecord) -> bool:
