@@ -48,7 +48,7 @@ from benchmarks._timing import verdict
 
 TARGET_RATIO = 1.0
 TARGET_OUTSIDE = 0.05
-_STAMP = re.compile(r"\[(\d{4}-\d\d-\d\dT[0-9:.]+)Z\] (\$ |exit code )")
+_STAMP = re.compile(r"\[([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+)Z\] (\$ |exit code )")
 
 
 def _epoch(stamp: str) -> float:

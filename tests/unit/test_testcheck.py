@@ -82,7 +82,8 @@ def test_summary_lines() -> None:
     assert parse_summary("3 deselected in 0.1s").ran == 0  # type: ignore[union-attr]
     assert parse_summary("2 xfailed, 1 xpassed in 1s").ran == 3  # type: ignore[union-attr]
     for not_one in ("", "Python linting completed successfully", "checked in 3s",
-                    "6 tests passed in 2s", "1 passed in 2 s", "= 1 passed in 2s, fine ="):  # fmt: skip
+                    "6 tests passed in 2s", "1 passed in 2 s", "= 1 passed in 2s, fine =",
+                    "\u0663 passed in 1s"):  # fmt: skip
         assert parse_summary(not_one) is None
 
 

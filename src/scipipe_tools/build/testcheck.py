@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 #: what scipipe's build logs put before each line of a command's output
-_STAMP = re.compile(r"\[\d{4}-\d\d-\d\dT[0-9:.]+Z\] ")
-_DURATION = re.compile(r"\d+(?:\.\d+)?s(?: \(\d+:\d\d:\d\d\))?")
+_STAMP = re.compile(r"\[[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9:.]+Z\] ")
+_DURATION = re.compile(r"[0-9]+(?:\.[0-9]+)?s(?: \([0-9]+:[0-9][0-9]:[0-9][0-9]\))?")
 _COUNT = re.compile(
-    r"(\d+) (passed|failed|skipped|errors?|warnings?|deselected|xfailed|xpassed|rerun)"
+    r"([0-9]+) (passed|failed|skipped|errors?|warnings?|deselected|xfailed|xpassed|rerun)"
 )
 _SINGLE = re.compile(r"running (\S+)\.\.\. (.*)")
-_CRASH = re.compile(r"\[(gw\d+)\] node down:.*|worker (gw\d+) crashed.*")
+_CRASH = re.compile(r"\[(gw[0-9]+)\] node down:.*|worker (gw[0-9]+) crashed.*")
 
 _PLURAL = {"error": "errors", "warning": "warnings"}
 #: the outcomes that mean a test was executed
