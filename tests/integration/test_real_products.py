@@ -14,8 +14,8 @@ Until issue 15's build changes land, the test activates the environment itself (
 the build should).  The tests marked xfail(strict) are the issue's points this build
 shows missing; each says why.
 
-Slow (about 6 minutes on 2 cores, plus a minute the first time for the environment,
-which is cached: see ``tests/realenv.py``); skipped only when ``../shared`` is absent.
+Slow (3 to 5 minutes on 2 cores, plus a minute or two the first time for the environments,
+which are cached: see ``tests/realenv.py``); skipped only when ``../shared`` is absent.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def _failure(built: Built) -> str:
 def test_the_seven_build_with_their_tests(built: Built) -> None:
     assert built.result.returncode == 0, _failure(built)
     status = built.status()
+    assert list(status) == list(PRODUCTS)  # the manifest's order: lsst_build's
     assert {p: status[p]["status"] for p in PRODUCTS} == dict.fromkeys(PRODUCTS, "built")
     for product in PRODUCTS:
         evidence = testcheck.read_log(built.log(product))
