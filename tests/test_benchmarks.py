@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -100,5 +102,18 @@ def test_bench_distrib_real_prints_both_times_or_skips() -> None:
         assert "real eups distrib install (EUPS 2.2.15):" in out
         assert "scipipe distrib install:" in out
         assert out.splitlines()[-1].startswith("ratio scipipe/eups:")
+    else:
+        assert out == ""
+
+
+@pytest.mark.slow
+def test_bench_real_products_reports_or_skips() -> None:
+    # the smallest closed set, without the test step: about a minute (the environment
+    # is tests/realenv.py's cached one; the first run makes it)
+    out = run("benchmarks.bench_real_products", "--products", "sconsUtils,utils", "--no-tests")
+    if (ROOT.parent / "shared" / "realdata" / "repos").is_dir():
+        assert "stack: 2 real products at w.2025.07, core budget 2, no tests" in out
+        assert "outside product build steps:" in out
+        assert out.splitlines()[-1].startswith("ratio scipipe/serial:")
     else:
         assert out == ""
