@@ -98,7 +98,7 @@ DEBIAN_PACKAGES = ("libboost-dev", "libboost-test-dev")
 
 #: what a usable environment imports
 _PROBE = "import SCons, pytest, xdist, pytest_cov, pybind11, numpy, yaml, astropy, sqlalchemy"
-_LAYOUT = "3"  # change when what a folder holds changes
+_LAYOUT = "4"  # change when what a folder holds changes
 ACTIVATE_SCRIPT = Path("etc", "conda", "activate.d", "scipipe-realprod.sh")
 
 
@@ -219,6 +219,10 @@ def _make(prefix: Path, *, copies: bool) -> None:
         "# PYTHONPATH, EUPS_DIR, EUPS_SHELL, EUPS_PATH (its default stack)\n"
         f". {shlex.quote(str(eups.prefix / 'bin' / 'setups.sh'))}\n"
     )
+    # shaped as the conda environment it stands in for (rubin-env): `scipipe build --env`
+    # activates it as `conda activate` does, running its activate.d script
+    (prefix / "conda-meta").mkdir(exist_ok=True)
+    (prefix / "conda-meta" / "history").write_text("# a venv standing in for rubin-env\n")
     (prefix / ".complete").write_text(env_key(copies=copies) + "\n")
 
 
@@ -250,13 +254,16 @@ def scipipe_env(base: Mapping[str, str]) -> dict[str, str]:
     return {**base, "PYTHONPATH": os.pathsep.join([src, *rest])}
 
 
-def activated_for_build(env: ProductEnv, stack: Path, scratch: Path) -> dict[str, str]:
-    """The environment activated as today's build needs it: what ``--env`` is to do
-    (issue 15 point 1), and ``EUPS_PATH`` at the stack built into, as lsstsw's setup
-    leaves it (sconsUtils with EUPS takes its first entry as the install root:
-    ``installation.setPrefix`` fails without one)."""
-    out = env.activated(os.environ)
-    out["EUPS_PATH"] = str(stack)
+def bare_for_build(scratch: Path) -> dict[str, str]:
+    """The test's own environment with no environment active and no EUPS set up: the
+    build is given the product environment with ``--env`` and activates it itself (its
+    ``activate.d`` script sets up EUPS); EUPS's user data goes to ``scratch``."""
+    out = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "CONDA_SHLVL")
+        and not k.startswith(("EUPS_", "SETUP_"))
+    }
     out["EUPS_USERDATA"] = str(scratch / "eups-userdata")
     return scipipe_env(out)
 

@@ -9,10 +9,9 @@ built with ``scipipe build`` into a stack, inside the environment of ``tests/rea
 
 Every product's log must show its tests running (:mod:`scipipe_tools.build.testcheck`).
 
-Until issue 15's build changes land, the test activates the environment itself (what
-``--env`` will do) and sets ``EUPS_PATH`` to the stack (what lsstsw's setup does, and
-the build should).  The tests marked xfail(strict) are the issue's points this build
-shows missing; each says why.
+The build is given the environment with ``--env`` and activates it itself, from a bare
+one: its ``activate.d`` script sets up EUPS, which sconsUtils then uses ("EUPS
+integration: enabled"); the build sets ``EUPS_PATH`` to the stack it builds into.
 
 Slow (3 to 5 minutes on 2 cores, plus a minute or two the first time for the environments,
 which are cached: see ``tests/realenv.py``); skipped only when ``../shared`` is absent.
@@ -38,7 +37,7 @@ from ..realenv import (
     JOBS,
     PRODUCTS,
     ProductEnv,
-    activated_for_build,
+    bare_for_build,
     build,
     product_env,
     remotes,
@@ -60,7 +59,7 @@ class Built:
     env: ProductEnv
     root: Path
     result: subprocess.CompletedProcess[str]
-    #: the environment the build ran with (activated by the test)
+    #: the environment ``scipipe build`` was started with (none active)
     build_env: dict[str, str]
 
     @property
@@ -85,8 +84,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     env = product_env(base)
     repos = remotes(base)
     root = base / "work"
-    build_env = activated_for_build(env, root / "stack", base)
-    result = build(repos, root, build_env, *PRODUCTS)
+    build_env = bare_for_build(base)
+    result = build(repos, root, build_env, *PRODUCTS, extra=("--env", str(env.prefix)))
     return Built(env, root, result, build_env)
 
 
@@ -113,7 +112,8 @@ def test_the_seven_build_with_their_tests(built: Built) -> None:
     # the environment's tools ran the build, with EUPS's help
     for product in PRODUCTS:
         text = built.log(product).read_text()
-        assert "EUPS integration: enabled" in text, product
+        assert f"environment: conda {built.env.prefix}" in text, product
+        assert "eups: real" in text and "EUPS integration: enabled" in text, product
         assert f"platform linux -- Python {sys.version_info[0]}.{sys.version_info[1]}" in text
     for product in ("base", "pex_exceptions"):  # their flake8 config, not ruff's
         assert "Detected configuration for python linter flake8" in built.log(product).read_text()
@@ -150,16 +150,13 @@ def test_pex_config_and_the_pex_exceptions_extension_import(built: Built) -> Non
     assert kind == "pybind11_type"
 
 
-# -- the issue's points this build shows missing (the lead routes them) -----------------
+# -- tests once, one core budget -------------------------------------------------------
 
 
 def _pytest_sessions_that_ran(built: Built, product: str) -> int:
     return sum(1 for s in testcheck.read_log(built.log(product)).pytest if s.ran)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 point 3: `scons` runs the tests, then "
-                   "`scons tests` runs them again (and `scons install` starts pytest a third "
-                   "time, with --lf)")  # fmt: skip
 def test_tests_run_once(built: Built) -> None:
     assert built.result.returncode == 0, _failure(built)
     for product in PRODUCTS:
@@ -171,9 +168,6 @@ def test_tests_run_once(built: Built) -> None:
 _JOBS_SAID = re.compile(r"Running pytest with (\d+) process")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 point 4: -j 2 builds 2 products at once "
-                   "and gives each scons -j2: 4 compilers and their pytest workers on 2 "
-                   "cores")  # fmt: skip
 def test_the_core_budget_holds(built: Built) -> None:
     assert built.result.returncode == 0, _failure(built)
     status = built.status()
@@ -188,21 +182,6 @@ def test_the_core_budget_holds(built: Built) -> None:
         assert busy <= JOBS, f"{busy} jobs at once on a budget of {JOBS}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 point 1: `scipipe build run` has no "
-                   "--env PREFIX yet (the test activates the environment itself)")  # fmt: skip
-def test_build_inside_the_env_given_by_env(built: Built, tmp_path: Path) -> None:
-    """``--env PREFIX``: the build activates the environment itself, from a bare one."""
-    repos = remotes(tmp_path, ("sconsUtils",))
-    bare = {k: v for k, v in os.environ.items()
-            if k not in ("VIRTUAL_ENV", "CONDA_PREFIX") and not k.startswith("EUPS_")}  # fmt: skip
-    r = build(repos, tmp_path / "work", scipipe_env(bare), "sconsUtils",
-              extra=("--env", str(built.env.prefix)))  # fmt: skip
-    assert r.returncode == 0, r.stdout + r.stderr
-    text = (tmp_path / "work" / "build" / "logs" / "sconsUtils.log").read_text()
-    assert "EUPS integration: enabled" in text
-    assert testcheck.read_log(tmp_path / "work" / "build" / "logs" / "sconsUtils.log").pytest_ran
-
-
 # -- the symlinked venv trap --------------------------------------------------------------
 
 
@@ -215,25 +194,21 @@ def trap(tmp_path_factory: pytest.TempPathFactory) -> Built:
     products = ("sconsUtils", "utils")
     repos = remotes(base, products)
     root = base / "work"
-    build_env = activated_for_build(env, root / "stack", base)
-    return Built(env, root, build(repos, root, build_env, *products), build_env)
+    build_env = bare_for_build(base)
+    result = build(repos, root, build_env, *products, extra=("--env", str(env.prefix)))
+    return Built(env, root, result, build_env)
 
 
 def test_a_symlinked_venv_runs_no_test(trap: Built) -> None:
     """The trap is real: the workers die in the base interpreter, nothing runs."""
     python = trap.env.python
     assert python.is_symlink() and os.path.realpath(python) != str(python)
-    for product in ("sconsUtils", "utils"):
-        evidence = testcheck.read_log(trap.log(product))
-        # here the base interpreter lacks execnet: every worker dies ("[gw0] node down")
-        assert evidence.pytest_ran == 0, product
-        assert testcheck.refusal(evidence, has_pytest_tests=True, has_tests=True), product
+    evidence = testcheck.read_log(trap.log("sconsUtils"))
+    # here the base interpreter lacks execnet: every worker dies ("[gw0] node down")
+    assert evidence.pytest_ran == 0
+    assert testcheck.refusal(evidence, has_pytest_tests=True, has_tests=True)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15, Real products in CI: the build takes "
-                   "sconsUtils' 'Global pytest run completed successfully - no tests ran' "
-                   "for a pass; it should refuse a product with tests where none ran "
-                   "(scipipe_tools.build.testcheck shows how to tell)")  # fmt: skip
 def test_a_build_where_no_test_ran_is_refused(trap: Built) -> None:
     assert trap.result.returncode != 0
     status = trap.status()

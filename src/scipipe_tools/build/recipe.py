@@ -43,6 +43,7 @@ from pathlib import Path
 
 from .. import proc
 from ..errors import BuildError
+from . import testcheck
 
 #: our eupspkg (package data)
 EUPSPKG_SH = Path(__file__).with_name("eupspkg.sh")
@@ -158,6 +159,7 @@ def build(ctx: BuildContext) -> Kind:
         quiet = replace(ctx, env={**env, "PYTHONDONTWRITEBYTECODE": "1"})
         _run(quiet, _python_tests(ctx), "test")
     _check_test_markers(ctx)
+    _check_tests_ran(ctx)
     _run(ctx, [*args, "install"], "install")
     ctx.prefix.mkdir(parents=True, exist_ok=True)  # an install verb that installed nothing
     return kind
@@ -168,6 +170,22 @@ def _python_tests(ctx: BuildContext) -> list[str]:
     if probe.returncode == 0:
         return [ctx.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
     return [ctx.python, "-m", "unittest", "discover", "-s", "tests"]
+
+
+def _check_tests_ran(ctx: BuildContext) -> None:
+    """A sconsUtils product with tests must show one running in its build: sconsUtils
+    calls a pytest session that ran nothing, or whose workers all died, a success.
+    Only the log up to here is read (the ``install`` verb's rerun of failed tests runs
+    nothing on purpose)."""
+    if not ctx.run_tests or not (ctx.source / "tests" / "SConscript").is_file():
+        return
+    why = testcheck.refusal(
+        testcheck.read_log(ctx.log),
+        has_pytest_tests=bool(testcheck.pytest_files(ctx.source)),
+        has_tests=True,
+    )
+    if why is not None:
+        raise BuildError(f"{ctx.product}: {why}")
 
 
 def _check_test_markers(ctx: BuildContext) -> None:
