@@ -37,7 +37,7 @@ from tests.realenv import (
     BUNDLES,
     JOBS,
     PRODUCTS,
-    activated_for_build,
+    bare_for_build,
     build,
     product_env,
     remotes,
@@ -101,24 +101,25 @@ def main() -> int:
               file=sys.stderr)  # fmt: skip
         return 0
     products = tuple(p for p in args.products.split(",") if p)
-    extra = ("--no-tests",) if args.no_tests else ()
+    tests = ("--no-tests",) if args.no_tests else ()
     with tempfile.TemporaryDirectory(prefix="scipipe-bench-") as tmp:
         base = Path(tmp)
         start = time.perf_counter()
         env = product_env(base)
         env_seconds = time.perf_counter() - start
         repos = remotes(base / "remotes", products)
+        extra = (*tests, "--env", str(env.prefix))  # the build activates it
 
         serial_root = base / "serial"
         serial: dict[str, float] = {}
-        serial_env = activated_for_build(env, serial_root / "stack", base)
+        serial_env = bare_for_build(base)
         for product in products:
             r = build(repos, serial_root, serial_env, product, extra=extra)
             _checked(r, f"serial build of {product}")
             serial[product] = product_seconds(serial_root)[product]
 
         root = base / "scipipe"
-        scipipe_env = activated_for_build(env, root / "stack", base)
+        scipipe_env = bare_for_build(base)
         start = time.perf_counter()
         r = build(repos, root, scipipe_env, *products, extra=extra)
         wall = time.perf_counter() - start
