@@ -314,3 +314,18 @@ def test_a_link_out_of_the_product_is_never_installed(
     assert row["status"] == "failed" and "doc/escape -> ../../../.. leaves its folder" in r.out
     stack = Stack(tmp_path / "w" / "stack", FLAVOR)
     assert stack.products() == []
+
+
+def test_a_line_eups_skips_is_told_once_per_file(
+    scipipe: Invoke, own_stack: Materialized, tmp_path: Path
+) -> None:
+    """A build reads base's table when planning, when building base and when setting up
+    each of its dependents: one warning for the checkout's table, one for the installed
+    copy, not one per reading."""
+    push_change(own_stack, "base", "ups/base.table",
+                "setupRequired(utils)\nthis is not a command\n", tmp_path)  # fmt: skip
+    r = scipipe(*build_args(own_stack, tmp_path / "w", "afw"), "--no-tests")
+    assert r.code == 0, r.err
+    told = [line for line in r.err.splitlines() if "line skipped" in line]
+    assert len(told) == 2, told
+    assert "sources/base/ups/base.table:2:1" in told[0] and "/stack/" in told[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO, TypeVar
@@ -92,6 +93,7 @@ def configure_logging(verbosity: int, debug: bool) -> None:
         name = " %(name)s:" if debug else ""
         handler.setFormatter(logging.Formatter(f"%(levelname)-8s{name} %(message)s"))
     handler.addFilter(_redact_record)
+    handler.addFilter(_OnceEach())
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
 
 
@@ -104,6 +106,27 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr  # under the handler's lock
         super().emit(record)
+
+
+class _OnceEach(logging.Filter):
+    """A warning says the same thing once per command.  A build reads a table many times
+    (planning, its own build, each dependent's setup), and a line EUPS skips would
+    otherwise be reported at every reading."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.levelno, record.getMessage())
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen.add(key)
+        return True
 
 
 def _redact_record(record: logging.LogRecord) -> bool:
