@@ -122,6 +122,17 @@ def plan_cmd(
     info(describe(jobs, split))
 
 
+#: the work root, as lsstsw's: sources/, stack/, build/, versiondb/
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    envvar="SCIPIPE_ROOT",
+    show_default=True,
+    help="Work root: sources/, stack/, build/, versiondb/ [env: SCIPIPE_ROOT].",
+)
+
+
 @build_group.command("run")
 @click.argument("products", nargs=-1, required=True)
 @click.option(
@@ -132,14 +143,7 @@ def plan_cmd(
     required=True,
     help="repos.yaml: product -> git URL [env: SCIPIPE_REPOS].",
 )
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    envvar="SCIPIPE_ROOT",
-    show_default=True,
-    help="Work root: sources/, stack/, build/, versiondb/ [env: SCIPIPE_ROOT].",
-)
+@root_option
 @click.option(
     "--sources",
     type=click.Path(file_okay=False, path_type=Path),
@@ -347,14 +351,7 @@ def _print_build(result: BuildResult, as_json: bool, *, failed: bool) -> None:
 
 @build_group.command("env")
 @click.argument("build_id")
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    envvar="SCIPIPE_ROOT",
-    show_default=True,
-    help="Work root [env: SCIPIPE_ROOT].",
-)
+@root_option
 @click.option(
     "--build-dir",
     type=click.Path(file_okay=False, path_type=Path),
