@@ -33,21 +33,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import stackgen
+
 from benchmarks._timing import best_of, verdict
-from scipipe_tools import proc
 from scipipe_tools.changelog.cache import Cache
 from scipipe_tools.changelog.clones import ensure_clones
 from scipipe_tools.changelog.collect import collect_range, collect_series
 from scipipe_tools.changelog.model import Release
 from scipipe_tools.changelog.points import from_eups_tags, list_series
+from scipipe_tools.demo.gitrepo import file_url, git
 from scipipe_tools.eups.manifest import build_manifest
 from scipipe_tools.eups.pkgversion import compute_versions
 from scipipe_tools.eups.repos import read_repos
 from scipipe_tools.eups.taglist import TagList, TagRow
-from scipipe_tools.files import write_atomic
-from scipipe_tools.release.tagnames import eups_to_git
-from scipipe_tools.testing import stackgen
-from scipipe_tools.testing.gitrepo import file_url, git
+from scipipe_tools.infra import proc
+from scipipe_tools.infra.files import write_atomic
+from scipipe_tools.names.tags import eups_to_git
 
 TARGET_RANGE = 1.5
 TARGET_RERUN = 0.10

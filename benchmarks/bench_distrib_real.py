@@ -27,10 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.realtools import EUPS_ARCHIVE, RealEups, build_eups
+from tests.support.httpserver import StaticServer
 
 from benchmarks._timing import best_of
-from scipipe_tools.testing.httpserver import StaticServer
-from scipipe_tools.testing.samplestack import materialize
+from scipipe_tools.demo.samplestack import materialize
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "w_bench"

@@ -38,8 +38,8 @@ from pathlib import Path
 import yaml
 
 from benchmarks._timing import verdict
-from scipipe_tools.env.lockfile import read_lock
-from scipipe_tools.testing.channel import PackageSpec, channel_url, make_channel
+from scipipe_tools.demo.channel import PackageSpec, channel_url, make_channel
+from scipipe_tools.infra.lockfile import read_lock
 
 TARGET = 3.0
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks._timing import best_of
-from scipipe_tools.testing.channel import (
+from scipipe_tools.demo.channel import (
     DEFAULT_SUBDIRS,
     channel_url,
     generated_packages,

@@ -17,9 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.support import stackgen
+
 from benchmarks._timing import best_of, verdict
-from scipipe_tools.testing import stackgen
-from scipipe_tools.testing.gitrepo import file_url
+from scipipe_tools.demo.gitrepo import file_url
 
 TARGET = 3.0
 

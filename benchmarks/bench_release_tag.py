@@ -27,13 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.githubserver import GitHubServer
+from tests.support.releaseworld import make_release_world
+
 from scipipe_tools.eups.repos import read_repos
-from scipipe_tools.release.forge import Tagger
-from scipipe_tools.release.github import GitHubForge
-from scipipe_tools.release.sources import load_manifest
+from scipipe_tools.forge.base import Tagger
+from scipipe_tools.forge.github import GitHubForge
 from scipipe_tools.release.tagging import TagRequest, TagResult, tag_release
-from scipipe_tools.testing.githubserver import GitHubServer
-from scipipe_tools.testing.releaseworld import make_release_world
+from scipipe_tools.stack.sources import load_manifest
 
 TOKEN = "bench-token-not-secret"
 TAGGER = Tagger("sqreadmin", "sqre-admin@example.org", dt.datetime(2025, 4, 10, tzinfo=dt.UTC))

@@ -12,9 +12,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from tests.support import stackgen
+
 from benchmarks._timing import best_of, verdict
-from scipipe_tools.build.plan import resolve_sources
-from scipipe_tools.testing import stackgen
+from scipipe_tools.sourcebuild.plan import resolve_sources
 
 TARGET = 3.0
 

@@ -15,7 +15,7 @@ default a product's cores do not shorten it (``--serial-fraction 1``, the hardes
 for sharing: a core given to a product is a core another product cannot use); with
 ``--serial-fraction F`` < 1 a product on ``c`` cores sleeps ``d * (F + (1 - F) / c)``
 (Amdahl's law), and the ideal makespan is a looser lower bound (see
-:func:`~scipipe_tools.build.scheduler.ideal_makespan`).  Printed for comparison either
+:func:`~scipipe_tools.sourcebuild.scheduler.ideal_makespan`).  Printed for comparison either
 way: the old ``-j`` in simulation, one core per product whatever their number.
 
     python -m benchmarks.bench_scheduler [--products 150] [--jobs 8] [--scale 1] [--seed 1]
@@ -32,9 +32,12 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 
+from tests.support import stackgen
+
 from benchmarks._timing import verdict
-from scipipe_tools.build import scheduler
-from scipipe_tools.build.scheduler import (
+from scipipe_tools.eups.graph import toposort
+from scipipe_tools.sourcebuild import scheduler
+from scipipe_tools.sourcebuild.scheduler import (
     Status,
     critical_path,
     ideal_makespan,
@@ -43,8 +46,6 @@ from scipipe_tools.build.scheduler import (
     serial_time,
     simulate,
 )
-from scipipe_tools.eups.graph import toposort
-from scipipe_tools.testing import stackgen
 
 TARGET = 1.10
 

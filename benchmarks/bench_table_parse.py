@@ -20,9 +20,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from tests.support import stackgen
+
 from benchmarks._timing import best_of, verdict
 from scipipe_tools.eups.table import TableContext, parse_table
-from scipipe_tools.testing import stackgen
 
 TARGET = 2.0
 

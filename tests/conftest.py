@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.testing.samplestack import Materialized, materialize
+from scipipe_tools.demo.samplestack import Materialized, materialize
 
 from .realtools import (
     EUPS_ARCHIVE,
@@ -81,7 +81,7 @@ def realdata() -> Path:
 def conda_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real local conda channel shaped like conda-forge around rubin-env 12.1.0 and
     13.0.1, with packages for all four platforms; built once a session: never change it."""
-    from scipipe_tools.testing.channel import DEFAULT_SUBDIRS, make_channel, rubin_like_packages
+    from scipipe_tools.demo.channel import DEFAULT_SUBDIRS, make_channel, rubin_like_packages
 
     root = tmp_path_factory.mktemp("conda") / "channel"
     return make_channel(root, rubin_like_packages(DEFAULT_SUBDIRS))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scipipe_tools.testing.gitrepo import Repo, file_url
+from scipipe_tools.demo.gitrepo import Repo, file_url
 
 SCIPIPE = str(Path(sys.executable).parent / "scipipe")
 

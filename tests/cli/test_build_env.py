@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scipipe_tools.env.platforms import current_platform
+from scipipe_tools.demo.channel import PackageSpec, channel_url, make_channel
+from scipipe_tools.demo.samplestack import Materialized, materialize
 from scipipe_tools.eups.manifest import read_manifest
-from scipipe_tools.testing.channel import PackageSpec, channel_url, make_channel
-from scipipe_tools.testing.samplestack import Materialized, materialize
+from scipipe_tools.names.platforms import current_platform
 
 from ..realtools import RealEups
 from .conftest import Invoke

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from scipipe_tools.demo import demo
 from scipipe_tools.eups.manifest import parse_manifest
-from scipipe_tools.testing import demo
 
 from .conftest import Invoke
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scipipe_tools.build.versiondb import VersionDb
+from scipipe_tools.demo.gitrepo import git
+from scipipe_tools.demo.samplestack import Materialized, materialize
 from scipipe_tools.eups.manifest import read_manifest
-from scipipe_tools.eups.stack import Stack
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.samplestack import Materialized, materialize
+from scipipe_tools.stack.stack import Stack
+from scipipe_tools.stack.versiondb import VersionDb
 
 from .conftest import Invoke
 
@@ -235,7 +235,7 @@ def test_prebuilt_binary_is_used_and_verified(
 ) -> None:
     """An EUPS tarball (``utils/<v>/...``) or one of our older ones (the tree at the
     top): either way the product lands in its own folder, not nested."""
-    from scipipe_tools.archive import make_tarball, sha256_file
+    from scipipe_tools.infra.archive import make_tarball, sha256_file
 
     stack, root = built
     manifest = read_manifest(root / "build" / "manifest.txt")
@@ -268,7 +268,7 @@ def test_hostile_prebuilt_binary_is_refused(
     import io
     import tarfile
 
-    from scipipe_tools.archive import sha256_file
+    from scipipe_tools.infra.archive import sha256_file
 
     stack, root = built
     version = read_manifest(root / "build" / "manifest.txt")["utils"].version

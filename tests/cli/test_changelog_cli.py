@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.samplestack import Materialized, materialize
+from scipipe_tools.demo.gitrepo import git
+from scipipe_tools.demo.samplestack import Materialized, materialize
 
 from .conftest import Invoke
 

@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.build.lock import StackLock
 from scipipe_tools.cli.app import cli, run
-from scipipe_tools.distrib import layout
+from scipipe_tools.demo.samplestack import materialize
 from scipipe_tools.distrib.manifest import parse_dist_manifest
 from scipipe_tools.distrib.pkginfo import parse_pkginfo
 from scipipe_tools.eups.manifest import Manifest, read_manifest
-from scipipe_tools.eups.stack import Stack
 from scipipe_tools.eups.taglist import parse_taglist
-from scipipe_tools.testing.httpserver import StaticServer, closed_port
-from scipipe_tools.testing.samplestack import materialize
+from scipipe_tools.infra.lock import StackLock
+from scipipe_tools.names import serverlayout as layout
+from scipipe_tools.stack.stack import Stack
+from tests.support.httpserver import StaticServer, closed_port
 
 from .conftest import Invoke
 
@@ -244,7 +244,7 @@ def test_republish_over_what_older_scipipe_published(
     """A root published before tarballs carried <p>/<v>/ and manifests named tables as
     EUPS does: those files stay (immutable, still installable); publishing the same
     build again succeeds, and what it installs is not nested."""
-    from scipipe_tools.archive import make_tarball
+    from scipipe_tools.infra.archive import make_tarball
 
     root = tmp_path / "root"
     args = ["--server-dir", str(root), "--conda-env", RUBIN_ENV, "--json"]

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
+from scipipe_tools.demo.channel import PackageSpec, channel_url, make_channel
 from scipipe_tools.env import worker
-from scipipe_tools.env.lockfile import normalize_depends, parse_explicit, read_lock
 from scipipe_tools.env.spec import read_spec
-from scipipe_tools.testing.channel import PackageSpec, channel_url, make_channel
-from scipipe_tools.testing.httpserver import StaticServer
+from scipipe_tools.infra.lockfile import normalize_depends, parse_explicit, read_lock
+from tests.support.httpserver import StaticServer
 
 from .conftest import Invoke
 

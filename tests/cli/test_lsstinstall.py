@@ -15,11 +15,11 @@ import pytest
 
 from scipipe_tools.cli.app import run
 from scipipe_tools.cli.lsstinstall import lsstinstall
-from scipipe_tools.distrib.layout import binary_root_path
-from scipipe_tools.env.lockfile import explicit_text, read_lock
+from scipipe_tools.demo.channel import channel_url
 from scipipe_tools.eups.taglist import TagList, TagRow
-from scipipe_tools.testing.channel import channel_url
-from scipipe_tools.testing.httpserver import StaticServer, closed_port
+from scipipe_tools.infra.lockfile import explicit_text, read_lock
+from scipipe_tools.names.serverlayout import binary_root_path
+from tests.support.httpserver import StaticServer, closed_port
 
 from .conftest import Outcome
 
@@ -264,9 +264,9 @@ def published(
     """The sample stack built, its rubin-env locked from the test channel, both published
     as an EUPS tree (source root and this platform's binary root) and served over HTTP."""
     from scipipe_tools.cli.app import cli
-    from scipipe_tools.env.platforms import current_platform
+    from scipipe_tools.demo.samplestack import materialize
     from scipipe_tools.eups.flavor import current_flavor
-    from scipipe_tools.testing.samplestack import materialize
+    from scipipe_tools.names.platforms import current_platform
 
     base = tmp_path_factory.mktemp("published")
     sample = materialize(examples_dir / "sample-stack", base / "remotes", history=False)
@@ -297,9 +297,9 @@ def published(
 def test_exact_env_and_binary_install_in_one_command(
     home: Path, capsys: pytest.CaptureFixture[str], published: tuple[str, Path]
 ) -> None:
-    from scipipe_tools.env.platforms import current_platform
     from scipipe_tools.eups.flavor import current_flavor
-    from scipipe_tools.eups.stack import Stack
+    from scipipe_tools.names.platforms import current_platform
+    from scipipe_tools.stack.stack import Stack
 
     capsys.readouterr()
     url, lock = published
@@ -334,7 +334,7 @@ def test_exact_env_and_binary_install_in_one_command(
 def test_u_updates_an_existing_env_and_C_puts_a_channel_first(
     home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from scipipe_tools.testing.channel import PackageSpec, make_channel
+    from scipipe_tools.demo.channel import PackageSpec, make_channel
 
     assert lsst(capsys, "-v", "13.0.1").code == 0
     prefix = home / "conda" / "envs" / "lsst-scipipe-13.0.1"

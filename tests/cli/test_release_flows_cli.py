@@ -10,13 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.releaseworld import (
-    AUX_TEAM,
-    EXTERNALS_TEAM,
-    ReleaseWorld,
-    make_release_world,
-)
+from scipipe_tools.demo.gitrepo import git
+from tests.support.releaseworld import AUX_TEAM, EXTERNALS_TEAM, ReleaseWorld, make_release_world
 
 from .conftest import Invoke
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.releaseworld import ReleaseWorld, make_release_world
+from scipipe_tools.demo.gitrepo import git
+from tests.support.releaseworld import ReleaseWorld, make_release_world
 
 from .conftest import Invoke
 

@@ -15,7 +15,7 @@ import pytest
 
 from scipipe_tools.cli.app import run
 from scipipe_tools.cli.stack import declare_cmd, list_cmd, tags_cmd
-from scipipe_tools.eups.stack import Stack
+from scipipe_tools.stack.stack import Stack
 
 from .conftest import Invoke, Outcome
 

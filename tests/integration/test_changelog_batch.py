@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from scipipe_tools import proc
 from scipipe_tools.changelog import fragdiff
 from scipipe_tools.changelog.collect import collect_range
 from scipipe_tools.changelog.model import ReleaseKind
@@ -31,7 +30,8 @@ from scipipe_tools.changelog.walk import (
     walk,
 )
 from scipipe_tools.changelog.walks import plan_batches
-from scipipe_tools.testing.gitrepo import FakeClock, Repo, git
+from scipipe_tools.demo.gitrepo import FakeClock, Repo, git
+from scipipe_tools.infra import proc
 
 DAY = 86400
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from scipipe_tools import proc
 from scipipe_tools.changelog.cache import Cache
 from scipipe_tools.changelog.clones import Clones, ensure_clones
 from scipipe_tools.changelog.collect import collect_range, collect_series
@@ -34,16 +33,17 @@ from scipipe_tools.changelog.points import (
     series_key,
 )
 from scipipe_tools.changelog.walk import MissingCommitError, walk
+from scipipe_tools.demo.gitrepo import GITHUB, FakeClock, Identity, Repo, file_url, git
+from scipipe_tools.demo.samplestack import EARLY_TAG, HEAD_TAG, Materialized
 from scipipe_tools.errors import EXIT_RESOLUTION, InputError
 from scipipe_tools.eups.manifest import build_manifest
 from scipipe_tools.eups.pkgversion import compute_versions
 from scipipe_tools.eups.repos import read_repos
 from scipipe_tools.eups.taglist import TagList, TagRow
-from scipipe_tools.files import write_atomic
-from scipipe_tools.testing.gitrepo import GITHUB, FakeClock, Identity, Repo, file_url, git
-from scipipe_tools.testing.releaseworld import make_release_world
-from scipipe_tools.testing.samplestack import EARLY_TAG, HEAD_TAG, Materialized
-from scipipe_tools.testing.stackgen import generate, make_git_repos
+from scipipe_tools.infra import proc
+from scipipe_tools.infra.files import write_atomic
+from tests.support.releaseworld import make_release_world
+from tests.support.stackgen import generate, make_git_repos
 
 OLD, NEW = "w.2025.01", "w.2025.02"
 BOT = Identity("Release Bot", "release@example.org")

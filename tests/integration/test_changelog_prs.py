@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from scipipe_tools.cli.app import cli, run
+from scipipe_tools.demo.gitrepo import Identity, Repo, file_url
 from scipipe_tools.errors import EXIT_INPUT, EXIT_NETWORK
-from scipipe_tools.files import write_atomic
-from scipipe_tools.testing.githubserver import GitHubServer
-from scipipe_tools.testing.gitrepo import Identity, Repo, file_url
+from scipipe_tools.infra.files import write_atomic
+from tests.support.githubserver import GitHubServer
 
 ORG = "acme"
 OLD, NEW = "w.2025.01", "w.2025.02"

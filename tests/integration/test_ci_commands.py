@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scipipe_tools.testing import demo
-from scipipe_tools.testing.channel import channel_url
-from scipipe_tools.testing.githubserver import GitHubServer
-from scipipe_tools.testing.gitrepo import git
+from scipipe_tools.demo import demo
+from scipipe_tools.demo.channel import channel_url
+from scipipe_tools.demo.gitrepo import git
+from tests.support.githubserver import GitHubServer
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS = {"ci", "env", "release", "distrib", "eups", "manifest", "demo"}

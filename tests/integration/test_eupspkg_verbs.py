@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.eups.stack import Stack
-from scipipe_tools.testing.gitrepo import Repo, file_url, git
+from scipipe_tools.demo.gitrepo import Repo, file_url, git
+from scipipe_tools.stack.stack import Stack
 
 from ..realtools import RealEups
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from scipipe_tools.demo.gitrepo import Repo, git
 from scipipe_tools.errors import InputError
-from scipipe_tools.release.forge import Forge, ForgeError, NotFoundError, RepoId, Tagger
+from scipipe_tools.forge.base import Forge, ForgeError, NotFoundError, RepoId, Tagger
 from scipipe_tools.release.gitforge import GitForge
 from scipipe_tools.release.policy import TeamPolicy, parse_policy
-from scipipe_tools.testing.gitdaemon import GitDaemon
-from scipipe_tools.testing.gitrepo import Repo, git
-from scipipe_tools.testing.releaseworld import make_release_world
+from tests.support.gitdaemon import GitDaemon
+from tests.support.releaseworld import make_release_world
 
 ORG = "lsst-sample"
 BOT = Tagger("Release Bot", "release@lsst-sample.example", dt.datetime(2025, 4, 10, tzinfo=dt.UTC))

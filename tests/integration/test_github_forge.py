@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-import scipipe_tools.release.github as ghforge
+import scipipe_tools.forge.github as ghforge
+from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError
-from scipipe_tools.release.forge import (
+from scipipe_tools.forge.base import (
     AuthError,
     ForgeError,
     NotFoundError,
@@ -28,10 +29,9 @@ from scipipe_tools.release.forge import (
     Tagger,
     TagInfo,
 )
-from scipipe_tools.release.github import GitHubForge, load_token
-from scipipe_tools.testing.githubserver import GitHubServer
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.stackgen import generate, make_git_repos
+from scipipe_tools.forge.github import GitHubForge, load_token
+from tests.support.githubserver import GitHubServer
+from tests.support.stackgen import generate, make_git_repos
 
 TOKEN = "ghp_integration_S3CRET_0123456789"
 TAGGER = Tagger(

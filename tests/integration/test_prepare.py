@@ -16,19 +16,19 @@ from typing import Any
 
 import pytest
 
-from scipipe_tools import git
-from scipipe_tools.build import prepare as prepare_mod
-from scipipe_tools.build.prepare import PrepareError, PrepareOptions, prepare
-from scipipe_tools.errors import EXIT_NETWORK, EXIT_RESOLUTION, InputError, NetworkError
-from scipipe_tools.eups.repos import Repos, parse_repos, read_repos
-from scipipe_tools.testing.gitrepo import Repo, file_url
-from scipipe_tools.testing.gitrepo import git as fixture_git
-from scipipe_tools.testing.samplestack import (
+from scipipe_tools.demo.gitrepo import Repo, file_url
+from scipipe_tools.demo.gitrepo import git as fixture_git
+from scipipe_tools.demo.samplestack import (
     EARLY_TAG,
     OPEN_TICKET,
     OPEN_TICKET_PRODUCTS,
     Materialized,
 )
+from scipipe_tools.errors import EXIT_NETWORK, EXIT_RESOLUTION, InputError, NetworkError
+from scipipe_tools.eups.repos import Repos, parse_repos, read_repos
+from scipipe_tools.infra import git
+from scipipe_tools.sourcebuild import prepare as prepare_mod
+from scipipe_tools.sourcebuild.prepare import PrepareError, PrepareOptions, prepare
 from tests.recorder import Recorder
 
 

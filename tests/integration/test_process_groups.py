@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools import proc
-from scipipe_tools.eups.stack import Stack
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.samplestack import Materialized, materialize
+from scipipe_tools.demo.gitrepo import git
+from scipipe_tools.demo.samplestack import Materialized, materialize
+from scipipe_tools.infra import proc
+from scipipe_tools.stack.stack import Stack
 
 from ..processes import alive, pids_in, wait_gone, wait_until
 

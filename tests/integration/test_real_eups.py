@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.eups.stack import Stack
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.httpserver import StaticServer
-from scipipe_tools.testing.samplestack import Materialized
+from scipipe_tools.demo.gitrepo import git
+from scipipe_tools.demo.samplestack import Materialized
+from scipipe_tools.stack.stack import Stack
+from tests.support.httpserver import StaticServer
 
 from ..realtools import RealEups
 

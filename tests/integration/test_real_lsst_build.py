@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from scipipe_tools.build.versiondb import VersionDb
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.samplestack import Materialized, materialize
+from scipipe_tools.demo.gitrepo import git
+from scipipe_tools.demo.samplestack import Materialized, materialize
+from scipipe_tools.stack.versiondb import VersionDb
 
 from ..realtools import LsstBuild
 

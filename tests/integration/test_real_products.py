@@ -7,7 +7,7 @@ built with ``scipipe build`` into a stack, inside the environment of ``tests/rea
 ``../shared/tools``).  Then ``scipipe setup pex_config`` (and ``pex_exceptions``) and
 ``import lsst.pex.config`` and the pybind11 module of ``lsst.pex.exceptions`` in it.
 
-Every product's log must show its tests running (:mod:`scipipe_tools.build.testcheck`).
+Every product's log must show its tests running (:mod:`scipipe_tools.eupspkg.testcheck`).
 
 The build is given the environment with ``--env`` and activates it itself, from a bare
 one: its ``activate.d`` script sets up EUPS, which sconsUtils then uses ("EUPS
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.build import testcheck
+from scipipe_tools.eupspkg import testcheck
 
 from ..realenv import (
     BUNDLES,

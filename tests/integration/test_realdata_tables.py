@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.eups.table import TableContext, parse_table
-from scipipe_tools.files import read_text
+from scipipe_tools.infra.files import read_text
 
 pytestmark = pytest.mark.realdata
 

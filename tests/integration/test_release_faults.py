@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.eups.repos import read_repos
-from scipipe_tools.release.forge import Forge, Tagger
+from scipipe_tools.forge.base import Forge, Tagger
+from scipipe_tools.forge.github import GitHubForge
 from scipipe_tools.release.gitforge import GitForge
-from scipipe_tools.release.github import GitHubForge
 from scipipe_tools.release.policy import read_policy
-from scipipe_tools.release.sources import load_eups_tag, load_manifest
 from scipipe_tools.release.tagging import TagRequest, TagResult, tag_release
-from scipipe_tools.testing.githubserver import GitHubServer
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.releaseworld import ReleaseWorld, make_release_world
+from scipipe_tools.stack.sources import load_eups_tag, load_manifest
+from tests.support.githubserver import GitHubServer
+from tests.support.releaseworld import ReleaseWorld, make_release_world
 
 TOKEN = "test-token-0123456789"
 TAG = "w.2025.15"

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from scipipe_tools.build import rebuild as rebuild_mod
+from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError, IntegrityError, ResolutionError, ScipipeError
 from scipipe_tools.eups.manifest import read_manifest
 from scipipe_tools.eups.taglist import read_taglist
-from scipipe_tools.release import flowsteps
-from scipipe_tools.release.flowconfig import FlowConfig, read_flow_config
-from scipipe_tools.release.flows import (
+from scipipe_tools.flows import steps as flowsteps
+from scipipe_tools.flows.config import FlowConfig, read_flow_config
+from scipipe_tools.flows.run import (
     FlowFailed,
     FlowKind,
     FlowRequest,
@@ -30,16 +30,16 @@ from scipipe_tools.release.flows import (
     plan_flow,
     run_flow,
 )
-from scipipe_tools.release.flowsteps import wait_for_eups_tag
+from scipipe_tools.flows.steps import wait_for_eups_tag
 from scipipe_tools.release.vdbpublish import (
     ensure_checkout,
     publish_versiondb,
     record_and_publish,
     sync,
 )
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.httpserver import StaticServer
-from scipipe_tools.testing.releaseworld import ReleaseWorld, make_release_world
+from scipipe_tools.sourcebuild import rebuild as rebuild_mod
+from tests.support.httpserver import StaticServer
+from tests.support.releaseworld import ReleaseWorld, make_release_world
 
 SCIPIPE = str(Path(sys.executable).parent / "scipipe")
 WEEKLY = FlowRequest(FlowKind.WEEKLY, date="2025-04-10")  # a Thursday: w.2025.15
@@ -566,7 +566,7 @@ def test_weekly_regenerates_the_changelog_series(setup: Setup) -> None:
 
 
 def test_weekly_through_the_github_forge(setup: Setup, tmp_path: Path) -> None:
-    from scipipe_tools.testing.githubserver import GitHubServer
+    from tests.support.githubserver import GitHubServer
 
     world = setup.world
     token = tmp_path / "token"

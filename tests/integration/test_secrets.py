@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.testing.githubserver import GitHubServer
-from scipipe_tools.testing.releaseworld import ReleaseWorld, make_release_world
+from tests.support.githubserver import GitHubServer
+from tests.support.releaseworld import ReleaseWorld, make_release_world
 
 SCIPIPE = str(Path(sys.executable).parent / "scipipe")
 TOKEN = "ghp_Redact_Me_0123456789abcdefXYZ"

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError
 from scipipe_tools.eups.repos import read_repos
+from scipipe_tools.forge.base import Forge, Tagger
 from scipipe_tools.release.connect import ForgeConfig, open_forge, repo_urls
-from scipipe_tools.release.forge import Forge, Tagger
 from scipipe_tools.release.listrepos import format_rows, list_repos
 from scipipe_tools.release.teamtags import (
     DEFAULT_BRANCH,
@@ -20,8 +21,7 @@ from scipipe_tools.release.teamtags import (
     TeamTagResult,
     tag_teams,
 )
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.releaseworld import (
+from tests.support.releaseworld import (
     AUX_TEAM,
     DM_TEAM,
     EXTERNALS_TEAM,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools import git
-from scipipe_tools.build.versiondb import VersionDb
+from scipipe_tools.demo.gitrepo import Repo
 from scipipe_tools.errors import InputError, IntegrityError, ScipipeError
 from scipipe_tools.eups.buildid import BuildId, next_build_id
 from scipipe_tools.eups.manifest import Manifest, ManifestEntry, read_manifest
-from scipipe_tools.testing.gitrepo import Repo
+from scipipe_tools.infra import git
+from scipipe_tools.stack.versiondb import VersionDb
 
 SHA_A = "a" * 40
 SHA_B = "b" * 40

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.env import create
-from scipipe_tools.env.activate import activate, describe, kind_of, probe_python, python_of
 from scipipe_tools.errors import InputError, ScipipeError
+from scipipe_tools.infra.activate import activate, describe, kind_of, probe_python, python_of
 
 
 def conda_prefix(path: Path, scripts: dict[str, str] | None = None) -> Path:

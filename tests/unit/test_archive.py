@@ -9,8 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scipipe_tools.archive import Limits, make_tarball, safe_extract, sha256_file, verify_sha256
 from scipipe_tools.errors import IntegrityError
+from scipipe_tools.infra.archive import (
+    Limits,
+    make_tarball,
+    safe_extract,
+    sha256_file,
+    verify_sha256,
+)
 
 
 def tar_with(path: Path, *members: tarfile.TarInfo, data: bytes = b"x") -> Path:
@@ -251,7 +257,7 @@ def test_fuzz_extraction_stays_inside(
 
 
 def test_check_links(tmp_path: Path) -> None:
-    from scipipe_tools.archive import check_links
+    from scipipe_tools.infra.archive import check_links
 
     tree = tmp_path / "p" / "1.0"
     (tree / "lib").mkdir(parents=True)

@@ -11,17 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scipipe_tools.build import scheduler
-from scipipe_tools.build.budget import Slot, available_cores, describe, peak, split
-from scipipe_tools.build.scheduler import (
-    Status,
-    ideal_makespan,
-    run_dag,
-    schedule,
-    simulate,
-)
 from scipipe_tools.errors import InputError
-from scipipe_tools.testing import stackgen
+from scipipe_tools.sourcebuild import scheduler
+from scipipe_tools.sourcebuild.budget import Slot, available_cores, describe, peak, split
+from scipipe_tools.sourcebuild.scheduler import Status, ideal_makespan, run_dag, schedule, simulate
+from tests.support import stackgen
 
 
 class Intervals:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.build.buildenv import (
+from scipipe_tools.env import create
+from scipipe_tools.errors import InputError
+from scipipe_tools.sourcebuild.buildenv import (
     EnvChoice,
     EnvRecord,
     EnvRequest,
@@ -16,8 +18,6 @@ from scipipe_tools.build.buildenv import (
     record_path,
     render_record,
 )
-from scipipe_tools.env import create
-from scipipe_tools.errors import InputError
 
 
 def made_by_create(prefix: Path) -> Path:

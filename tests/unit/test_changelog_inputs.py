@@ -10,9 +10,9 @@ from scipipe_tools.changelog.envchanges import package_changes, read_tag_env
 from scipipe_tools.changelog.jira import Jira
 from scipipe_tools.changelog.model import PackageChange
 from scipipe_tools.changelog.overrides import parse_overrides
-from scipipe_tools.distrib.roots import open_root
 from scipipe_tools.errors import InputError
-from scipipe_tools.testing.httpserver import StaticServer, closed_port
+from scipipe_tools.infra.roots import open_root
+from tests.support.httpserver import StaticServer, closed_port
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

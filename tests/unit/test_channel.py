@@ -21,9 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scipipe_tools import proc
-from scipipe_tools.errors import CommandError, InputError, ScipipeError
-from scipipe_tools.testing.channel import (
+from scipipe_tools.demo.channel import (
     DEFAULT_SUBDIRS,
     PackageSpec,
     channel_url,
@@ -34,6 +32,8 @@ from scipipe_tools.testing.channel import (
     repodata_records,
     rubin_like_packages,
 )
+from scipipe_tools.errors import CommandError, InputError, ScipipeError
+from scipipe_tools.infra import proc
 
 ALL_SUBDIRS = (*DEFAULT_SUBDIRS, "noarch")
 LINUX_VIRTUAL = [["__glibc", "2.28"], ["__unix", "0"]]
@@ -333,7 +333,7 @@ def test_a_crash_after_the_channel_is_written_is_tolerated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     calls = crash_after(monkeypatch, -signal.SIGSEGV)
-    with caplog.at_level(logging.WARNING, logger="scipipe_tools.testing.channel"):
+    with caplog.at_level(logging.WARNING, logger="scipipe_tools.demo.channel"):
         root = make_channel(tmp_path / "ch", SMALL, subdirs=["linux-64"])
     assert len(calls) == 1
     assert check_channel(root, SMALL, subdirs=["linux-64"]) == []

@@ -24,10 +24,10 @@ from scipipe_tools.ci.matrix import (
     rebuild_set,
 )
 from scipipe_tools.cli.app import cli, run
+from scipipe_tools.demo import demo
+from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError, ResolutionError
 from scipipe_tools.eups.graph import Resolution, toposort, transitive_deps
-from scipipe_tools.testing import demo
-from scipipe_tools.testing.gitrepo import git
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX = """\

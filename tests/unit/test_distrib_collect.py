@@ -8,7 +8,7 @@ import pytest
 
 from scipipe_tools.distrib.collect import collect
 from scipipe_tools.errors import ResolutionError
-from scipipe_tools.eups.stack import Stack
+from scipipe_tools.stack.stack import Stack
 
 FLAVOR = "Linux64"
 EXPANDED_C = """\

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.distrib.envfile import load_env_file
-from scipipe_tools.env.lockfile import Lock, LockedPackage, write_lock
 from scipipe_tools.errors import InputError
+from scipipe_tools.infra.lockfile import Lock, LockedPackage, write_lock
 
 CH = "https://conda.anaconda.org/conda-forge"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.distrib.fetch import Download, download_all
-from scipipe_tools.distrib.roots import HttpRoot
 from scipipe_tools.errors import IntegrityError, ResolutionError
-from scipipe_tools.testing.httpserver import StaticServer
+from scipipe_tools.infra.fetch import Download, download_all
+from scipipe_tools.infra.roots import HttpRoot
+from tests.support.httpserver import StaticServer
 
 
 class Recorder:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scipipe_tools.distrib import layout
-from scipipe_tools.env import platforms
 from scipipe_tools.errors import InputError
+from scipipe_tools.names import platforms
+from scipipe_tools.names import serverlayout as layout
 
 
 @pytest.mark.parametrize(

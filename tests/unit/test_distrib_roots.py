@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.distrib.roots import (
+from scipipe_tools.errors import InputError, NetworkError, ResolutionError
+from scipipe_tools.eups.taglist import TagList, TagRow
+from scipipe_tools.infra.roots import (
     HttpRoot,
     LocalRoot,
     Root,
@@ -16,9 +18,7 @@ from scipipe_tools.distrib.roots import (
     read_taglist,
     split_pkgroot,
 )
-from scipipe_tools.errors import InputError, NetworkError, ResolutionError
-from scipipe_tools.eups.taglist import TagList, TagRow
-from scipipe_tools.testing.httpserver import StaticServer, closed_port
+from tests.support.httpserver import StaticServer, closed_port
 
 LIST = TagList(
     "w_2025_10", (TagRow("afw", "generic", "g1"),), {"BUILD": "b3", "CONDA_ENV": "13.0.1"}

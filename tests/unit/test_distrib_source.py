@@ -146,7 +146,7 @@ def test_what_was_refused_is_built_with_eupspkgs_verbs(tmp_path: Path, kind: str
     import sys
 
     from scipipe_tools.distrib.source import build_source
-    from scipipe_tools.eups.stack import Stack
+    from scipipe_tools.stack.stack import Stack
 
     job = package(tmp_path)
     src = job.source

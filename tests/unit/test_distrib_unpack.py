@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scipipe_tools.distrib.pkginfo import format_pkginfo, parse_pkginfo
-from scipipe_tools.distrib.unpack import unpack_binary, unpack_source
 from scipipe_tools.errors import InputError, IntegrityError
+from scipipe_tools.stack.unpack import unpack_binary, unpack_source
 
 
 def tarball(path: Path, *members: tuple[str, str]) -> Path:

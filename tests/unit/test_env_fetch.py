@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from scipipe_tools.demo.channel import read_repodata, repodata_records
 from scipipe_tools.env.fetch import cache_path, fetch_all, fetch_one
-from scipipe_tools.env.lockfile import LockedPackage
 from scipipe_tools.errors import IntegrityError, NetworkError, ResolutionError
-from scipipe_tools.testing.channel import read_repodata, repodata_records
-from scipipe_tools.testing.httpserver import StaticServer, closed_port
+from scipipe_tools.infra.lockfile import LockedPackage
 from tests.recorder import Recorder
+from tests.support.httpserver import StaticServer, closed_port
 
 
 def packages_of(channel: Path, base_url: str, subdir: str = "noarch") -> list[LockedPackage]:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.env.lockfile import Lock, depends_mapping, normalize_depends, parse_explicit
 from scipipe_tools.env.solve import (
     check_lock,
     check_platforms,
@@ -19,6 +18,7 @@ from scipipe_tools.env.solve import (
 )
 from scipipe_tools.env.spec import parse_spec
 from scipipe_tools.errors import InputError, ResolutionError
+from scipipe_tools.infra.lockfile import Lock, depends_mapping, normalize_depends, parse_explicit
 
 SPEC = parse_spec(
     "name: rubin-env\nversion: 13.0.1\nchannels: [conda-forge]\n"

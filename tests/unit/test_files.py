@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.errors import InputError
-from scipipe_tools.files import read_text, write_atomic
+from scipipe_tools.infra.files import read_text, write_atomic
 
 
 def test_write_atomic_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_read_text_names_the_file(tmp_path: Path) -> None:
 def test_write_atomic_gives_new_files_the_umask_mode_and_keeps_old_modes(tmp_path: Path) -> None:
     import os
 
-    from scipipe_tools.files import UMASK
+    from scipipe_tools.infra.files import UMASK
 
     fresh = tmp_path / "fresh.txt"
     write_atomic(fresh, "x\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.errors import InputError
-from scipipe_tools.release.flowconfig import (
+from scipipe_tools.flows.config import (
     DEFAULT_ALLOW,
     DEFAULT_AUX_ALLOW,
     DEFAULT_AUX_DENY,
@@ -20,8 +20,8 @@ from scipipe_tools.release.flowconfig import (
     parse_flow_config,
     read_flow_config,
 )
-from scipipe_tools.release.flowstate import FlowState, load_state, open_state, state_path
-from scipipe_tools.release.flowsteps import FlowKind, FlowRequest, names_for, steps_for
+from scipipe_tools.flows.state import FlowState, load_state, open_state, state_path
+from scipipe_tools.flows.steps import FlowKind, FlowRequest, names_for, steps_for
 
 MINIMAL = """\
 products: [lsst_distrib]

@@ -24,7 +24,13 @@ from scipipe_tools.changelog.overrides import parse_overrides
 from scipipe_tools.ci.buildmatrix import parse_build_matrix
 from scipipe_tools.ci.pins import uses_in
 from scipipe_tools.distrib.manifest import parse_dist_manifest
-from scipipe_tools.env.lockfile import (
+from scipipe_tools.env.spec import parse_spec
+from scipipe_tools.errors import ScipipeError
+from scipipe_tools.eups.manifest import parse_manifest
+from scipipe_tools.eups.repos import parse_repos
+from scipipe_tools.eups.taglist import parse_taglist
+from scipipe_tools.flows.config import parse_flow_config
+from scipipe_tools.infra.lockfile import (
     Lock,
     LockedPackage,
     parse_env,
@@ -32,12 +38,6 @@ from scipipe_tools.env.lockfile import (
     parse_lock,
     write_lock,
 )
-from scipipe_tools.env.spec import parse_spec
-from scipipe_tools.errors import ScipipeError
-from scipipe_tools.eups.manifest import parse_manifest
-from scipipe_tools.eups.repos import parse_repos
-from scipipe_tools.eups.taglist import parse_taglist
-from scipipe_tools.release.flowconfig import parse_flow_config
 from scipipe_tools.release.policy import parse_policy
 
 MULT = int(os.environ.get("SCIPIPE_HYPOTHESIS_MULT", "1"))

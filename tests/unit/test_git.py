@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools import git
+from scipipe_tools.demo.gitrepo import Repo, file_url
 from scipipe_tools.errors import CommandError, InputError, NetworkError
-from scipipe_tools.testing.gitrepo import Repo, file_url
+from scipipe_tools.infra import git
 
 
 @pytest.fixture(autouse=True)

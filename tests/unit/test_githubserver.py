@@ -19,9 +19,9 @@ import github
 import pytest
 from github import Auth
 
-from scipipe_tools.testing.githubserver import GitHubServer, slugify
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.stackgen import generate, make_git_repos
+from scipipe_tools.demo.gitrepo import git
+from tests.support.githubserver import GitHubServer, slugify
+from tests.support.stackgen import generate, make_git_repos
 
 TOKEN = "ghp_unit0123456789"
 TEAMS = {

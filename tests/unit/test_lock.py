@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.build.lock import StackLock
 from scipipe_tools.errors import LockedError
+from scipipe_tools.infra.lock import StackLock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from scipipe_tools.build.lock import StackLock
+from scipipe_tools.infra.lock import StackLock
 with StackLock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(60)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.env.lockfile import (
+from scipipe_tools.errors import InputError
+from scipipe_tools.infra.lockfile import (
     Lock,
     LockedPackage,
     diff_locks,
@@ -14,7 +15,6 @@ from scipipe_tools.env.lockfile import (
     read_lock,
     write_lock,
 )
-from scipipe_tools.errors import InputError
 
 CH = "file:///srv/channel"
 
@@ -97,7 +97,7 @@ def test_the_models_load_without_conda_locks_cli_and_the_rest_still_imports() ->
 
     script = """
 import sys
-from scipipe_tools.env.lockfile import conda_lock_models
+from scipipe_tools.infra.lockfile import conda_lock_models
 models = conda_lock_models()
 assert "conda_lock.conda_lock" not in sys.modules and "conda_lock.lookup" not in sys.modules
 from conda_lock.lockfile import parse_conda_lock_file

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from scipipe_tools import proc
-from scipipe_tools.build.scheduler import Interrupted, Status, run_dag
 from scipipe_tools.errors import CommandError
+from scipipe_tools.infra import proc
+from scipipe_tools.sourcebuild.scheduler import Interrupted, Status, run_dag
 
 from ..processes import GONE_TIMEOUT, alive, pids_in, wait_gone, wait_until
 

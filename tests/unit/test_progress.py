@@ -16,9 +16,9 @@ from scipipe_tools.cli.console import (
     duration_text,
     progress_for,
 )
+from scipipe_tools.demo import demo
 from scipipe_tools.errors import InputError
-from scipipe_tools.progress import NULL
-from scipipe_tools.testing import demo
+from scipipe_tools.infra.progress import NULL
 from tests.recorder import Recorder
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.build import recipe
 from scipipe_tools.errors import BuildError
+from scipipe_tools.eupspkg import recipe
 
 
 def ctx(src: Path, tmp: Path, **kw: object) -> recipe.BuildContext:

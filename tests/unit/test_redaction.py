@@ -132,7 +132,7 @@ def test_linear_on_hostile_text() -> None:
 def test_build_logs_and_command_errors_are_redacted(tmp_path: Path) -> None:
     """A build step that prints a secret (a token in its environment, a URL with a
     password) writes neither into its log; a failing command's error tail neither."""
-    from scipipe_tools import proc
+    from scipipe_tools.infra import proc
 
     register(SECRET)
     log = tmp_path / "step.log"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.errors import InputError, ResolutionError
-from scipipe_tools.release import sources
 from scipipe_tools.release.ledger import Ledger
-from scipipe_tools.testing.httpserver import StaticServer
+from scipipe_tools.stack import sources
+from tests.support.httpserver import StaticServer
 
 SHA = "a" * 40
 MANIFEST = f"# product sha version\nBUILD=b7624\nbase {SHA} g{SHA[:10]}\n"

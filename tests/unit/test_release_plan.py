@@ -12,8 +12,8 @@ from scipipe_tools.errors import ScipipeError
 from scipipe_tools.eups.manifest import parse_manifest
 from scipipe_tools.eups.repos import parse_repos
 from scipipe_tools.eups.taglist import TagList, parse_taglist
+from scipipe_tools.forge.base import RepoId, Tagger, TagInfo, repo_id
 from scipipe_tools.release import plan
-from scipipe_tools.release.forge import RepoId, Tagger, TagInfo, repo_id
 
 SHA = {n: (c * 40) for n, c in zip(("base", "afw", "eigen", "pipe"), "abcd", strict=True)}
 MANIFEST = parse_manifest(

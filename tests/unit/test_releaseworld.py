@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.build.versiondb import VersionDb
+from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError
 from scipipe_tools.eups.manifest import read_manifest
 from scipipe_tools.eups.pkgversion import product_version
 from scipipe_tools.eups.repos import read_repos
 from scipipe_tools.eups.taglist import read_taglist
-from scipipe_tools.release.forge import repo_id
+from scipipe_tools.forge.base import repo_id
 from scipipe_tools.release.policy import read_policy
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.releaseworld import (
+from scipipe_tools.stack.versiondb import VersionDb
+from tests.support.releaseworld import (
     AUX_TEAM,
     DM_TEAM,
     EXTERNALS_TEAM,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scipipe_tools.build.report import (
+from scipipe_tools.sourcebuild.report import (
     COLOURS,
     TAIL_LINES,
     ProductReport,

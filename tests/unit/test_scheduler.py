@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scipipe_tools.build.scheduler import (
+from scipipe_tools.errors import InputError, ResolutionError
+from scipipe_tools.sourcebuild.scheduler import (
     Interrupted,
     NodeResult,
     Status,
@@ -22,7 +23,6 @@ from scipipe_tools.build.scheduler import (
     serial_time,
     simulate,
 )
-from scipipe_tools.errors import InputError, ResolutionError
 
 # a small stack: a <- b <- d, a <- c <- d, c <- e, f alone
 DIAMOND: dict[str, list[str]] = {

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.errors import InputError, ResolutionError
-from scipipe_tools.eups.stack import SITE_STARTUP, Stack
-from scipipe_tools.eups.ups_db import parse_chain_file, parse_tag_list, parse_version_file
+from scipipe_tools.stack.stack import SITE_STARTUP, Stack
+from scipipe_tools.stack.ups_db import parse_chain_file, parse_tag_list, parse_version_file
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "ups_db"
 WHEN = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)

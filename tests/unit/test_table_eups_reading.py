@@ -13,9 +13,9 @@ import pytest
 
 from scipipe_tools.errors import InputError, Location
 from scipipe_tools.eups.eupslines import eups_skipped_lines
-from scipipe_tools.eups.setup import setup
-from scipipe_tools.eups.stack import Stack
 from scipipe_tools.eups.table import TableContext, parse_condition, parse_table
+from scipipe_tools.stack.setup import setup
+from scipipe_tools.stack.stack import Stack
 
 LINUX = TableContext("Linux64")
 DARWIN = TableContext("DarwinX86")

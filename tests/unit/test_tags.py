@@ -6,7 +6,7 @@ import pytest
 
 from scipipe_tools.errors import InputError
 from scipipe_tools.eups.taglist import TagList, TagRow, parse_taglist
-from scipipe_tools.release.tagnames import (
+from scipipe_tools.names.tags import (
     TagKind,
     check_git_tag,
     daily,

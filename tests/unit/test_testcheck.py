@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scipipe_tools.build.testcheck import (
+from scipipe_tools.eupspkg.testcheck import (
     Evidence,
     PytestSummary,
     parse_summary,

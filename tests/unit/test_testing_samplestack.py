@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scipipe_tools import proc
-from scipipe_tools.errors import InputError
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.samplestack import (
+from scipipe_tools.demo.gitrepo import git
+from scipipe_tools.demo.samplestack import (
     EARLY_TAG,
     HEAD_TAG,
     OPEN_TICKET,
@@ -22,6 +20,8 @@ from scipipe_tools.testing.samplestack import (
     Materialized,
     materialize,
 )
+from scipipe_tools.errors import InputError
+from scipipe_tools.infra import proc
 
 PRODUCTS = [
     "afw", "afwdata", "base", "daf_base", "geom", "log",

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError
-from scipipe_tools.testing.gitrepo import git
-from scipipe_tools.testing.stackgen import (
+from tests.support.stackgen import (
     GeneratedStack,
     generate,
     make_git_repos,

@@ -9,7 +9,7 @@ import pytest
 
 from scipipe_tools import yamlfile
 from scipipe_tools.errors import InputError
-from scipipe_tools.files import check_utf8, decode, read_text
+from scipipe_tools.infra.files import check_utf8, decode, read_text
 
 
 def _error(source: str | bytes, **kw: bool) -> str:

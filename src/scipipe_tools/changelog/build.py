@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import git
-from ..distrib.roots import Root, open_root
-from ..env.lockfile import Lock
 from ..errors import InputError, ResolutionError
 from ..eups.repos import Repos
-from ..progress import NULL, Progress
+from ..infra import git
+from ..infra.lockfile import Lock
+from ..infra.progress import NULL, Progress
+from ..infra.roots import Root, open_root
 from . import points as points_mod
 from .cache import RangeCache
 from .clones import Clones, ensure_clones

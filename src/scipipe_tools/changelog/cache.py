@@ -41,8 +41,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..files import write_atomic
-from ..git import origin_url_in_config
+from ..infra.files import write_atomic
+from ..infra.git import origin_url_in_config
 from .model import Change, Fragment, Release, Ticket
 from .walk import Row, Walked, changes_from_columns, changes_from_rows, new_fragments
 

@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import NamedTuple
 
-from .. import proc
 from ..errors import ResolutionError
 from ..eups.repos import Repos
-from ..git import REMOTE_TIMEOUT, redact
-from ..progress import NULL, Progress
+from ..infra import proc
+from ..infra.git import REMOTE_TIMEOUT, redact
+from ..infra.progress import NULL, Progress
 from .cache import repo_identity
 from .walk import git_env, reason
 

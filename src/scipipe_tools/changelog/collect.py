@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from operator import attrgetter
 from pathlib import Path
 
-from ..progress import NULL, Progress
+from ..infra.progress import NULL, Progress
 from .cache import Cache, release_digest, repo_identity
 from .clones import Clones
 from .model import Change, Release, Ticket

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from ..distrib.roots import Root
-from ..env.lockfile import Lock, diff_locks, parse_env
 from ..errors import ScipipeError
+from ..infra.lockfile import Lock, diff_locks, parse_env
+from ..infra.roots import Root
 from .model import PackageChange
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..files import write_atomic
-from ..http import USER_AGENT
+from ..infra.files import write_atomic
+from ..infra.http import USER_AGENT
 from ..redaction import register
 
 log = logging.getLogger(__name__)

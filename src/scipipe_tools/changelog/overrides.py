@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
-from ..files import read_text
+from ..infra.files import read_text
 from ..yamlfile import STR, TIMESTAMP, MappingNode, Node, ScalarNode, SequenceNode
 
 KEYS = ("first_tag", "discard_tag", "skip_products", "patch_merges")

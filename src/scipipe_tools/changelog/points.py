@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..distrib.roots import Root, find_taglist, open_root
 from ..errors import InputError, ResolutionError, ScipipeError
 from ..eups.manifest import Manifest
-from ..release import sources
-from ..release.tagnames import TagKind, eups_to_git, git_to_eups, kind_of
+from ..infra.roots import Root, find_taglist, open_root
+from ..names.tags import TagKind, eups_to_git, git_to_eups, kind_of
+from ..stack import sources
 from .cache import Cache, repo_identity
 from .model import ReleaseKind
 from .walk import reason, run_git

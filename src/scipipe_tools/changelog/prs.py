@@ -15,10 +15,10 @@ cached on disk (``<cache>/v1/<owner>/<name>.json``); a run with a cache reads on
 pages of pull requests updated since the newest cached one (the listing is newest
 first, so it stops at the first older one), and a first run reads them all.
 
-A refused token is an :class:`~scipipe_tools.release.forge.AuthError` (exit 2), GitHub
+A refused token is an :class:`~scipipe_tools.forge.base.AuthError` (exit 2), GitHub
 out of reach or failing (after two retries) a :class:`~scipipe_tools.errors.NetworkError`
 (exit 5), an exhausted rate limit a
-:class:`~scipipe_tools.release.forge.RateLimitError` (exit 5); a repository GitHub does
+:class:`~scipipe_tools.forge.base.RateLimitError` (exit 5); a repository GitHub does
 not know (404) is logged and skipped.  The token never appears in a message, a log or a
 repr.  PyGithub is imported only when a listing is made.
 """
@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NetworkError, ScipipeError
 from ..eups.repos import Repos
-from ..files import write_atomic
-from ..release.forge import AuthError, RateLimitError, repo_id
+from ..forge.base import AuthError, RateLimitError, repo_id
+from ..infra.files import write_atomic
 from .model import Change, Release, Ticket
 from .tickets import find
 
@@ -229,7 +229,7 @@ class PullRequests:
         return NetworkError(f"{what}: {message or 'refused'} ({status})")
 
     def _client(self) -> github.Github:
-        from ..release.github import new_client
+        from ..forge.github import new_client
 
         client: github.Github | None = getattr(self._local, "client", None)
         if client is None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, Location, ScipipeError, did_you_mean
-from ..files import new_file_mode
+from ..infra.files import new_file_mode
 from .model import FRAGMENT_TYPES, Change, ChangelogModel, Fragment, Release, Ticket
 
 if TYPE_CHECKING:

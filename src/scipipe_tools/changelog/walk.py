@@ -27,9 +27,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .. import proc
 from ..errors import EXIT_COMMAND, InputError, ResolutionError, ScipipeError
-from ..git import REPO_VARS
+from ..infra import proc
+from ..infra.git import REPO_VARS
 from . import fragdiff
 from .fragdiff import FRAGMENT_DIR, FileChange
 from .model import Change, Fragment

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ScipipeError
-from ..progress import Progress
+from ..infra.progress import Progress
 from . import fragdiff
 from .cache import Cache
 from .scratch import Borrowed, Scratch

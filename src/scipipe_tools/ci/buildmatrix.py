@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
-from ..files import read_text
+from ..infra.files import read_text
 from ..yamlfile import Node, NodeReader, SequenceNode
 
 #: conda platforms a build can target (rubin-env is built for these).

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Location
-from ..files import read_text
+from ..infra.files import read_text
 
 
 @dataclass(frozen=True)

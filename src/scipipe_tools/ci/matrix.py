@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import git
-from ..build.plan import resolve_sources
 from ..errors import InputError, ResolutionError, did_you_mean
 from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
 from ..eups.exclusions import Exclusions
 from ..eups.graph import Resolution, dependents_closure
 from ..eups.repos import Repos
 from ..eups.table import TableContext
+from ..infra import git
+from ..sourcebuild.plan import resolve_sources
 from .buildmatrix import BuildMatrix, Platform
 
 

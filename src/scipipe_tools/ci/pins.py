@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import yamlfile
 from ..errors import InputError
-from ..files import read_text
+from ..infra.files import read_text
 from ..yamlfile import MappingNode, Node, ScalarNode, SequenceNode
 
 PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@\s]+)?@[0-9a-f]{40}$")

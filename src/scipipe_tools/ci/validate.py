@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import proc
 from ..errors import EXIT_COMMAND, InputError, ScipipeError
+from ..infra import proc
 from .pins import line_of, unpinned
 
 CHECKS = ("jenkins", "schema", "zizmor", "pins")

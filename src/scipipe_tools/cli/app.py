@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from .. import __version__, proc
+from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ScipipeError
+from ..infra import proc
 from ..redaction import RedactingStream, register_environment
 from .common import App, configure_logging
 

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import click
 
-from ..build.budget import available_cores, describe
-from ..build.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
-from ..build.graphviz import to_dot, to_svg
-from ..build.plan import core_split, make_plan
-from ..build.rebuild import Layout, RebuildOptions, rebuild
-from ..build.report import format_failure, summary_table
-from ..build.run import BuildFailed, BuildResult
 from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
 from ..eups.exclusions import read_exclusions
 from ..eups.flavor import current_flavor
 from ..eups.repos import read_repos, split_patterns
 from ..eups.table import TableContext
+from ..sourcebuild.budget import available_cores, describe
+from ..sourcebuild.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
+from ..sourcebuild.graphviz import to_dot, to_svg
+from ..sourcebuild.plan import core_split, make_plan
+from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
+from ..sourcebuild.report import format_failure, summary_table
+from ..sourcebuild.run import BuildFailed, BuildResult
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
 

@@ -110,7 +110,7 @@ def changelog_group(points: tuple[str, ...], mode: str | None, repos_arg: str, *
     github = None
     if kw["github_org"]:
         from ..changelog.prs import PullRequests
-        from ..release.github import load_token
+        from ..forge.github import load_token
 
         github = PullRequests(
             kw["github_url"],

@@ -104,13 +104,7 @@ def matrix_cmd(
     product.  An unknown repo is exit 3.
     """
     from ..ci.buildmatrix import read_build_matrix
-    from ..ci.matrix import (
-        MatrixRequest,
-        github_matrix,
-        jenkins_properties,
-        plan_json,
-        plan_matrix,
-    )
+    from ..ci.matrix import MatrixRequest, github_matrix, jenkins_properties, plan_json, plan_matrix
     from ..eups.exclusions import DEFAULT, read_exclusions
     from ..eups.repos import read_repos
 

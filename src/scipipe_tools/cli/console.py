@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import InputError
-from ..progress import NULL, Progress
+from ..infra.progress import NULL, Progress
 from .common import App
 
 #: seconds between still-running lines in plain mode

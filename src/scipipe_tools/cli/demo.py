@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..testing import demo
+from ..demo import demo
 from .common import echo, emit_json, get_app, info, json_option
 from .console import progress_for
 

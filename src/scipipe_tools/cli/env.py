@@ -6,14 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..env.lockfile import (
-    LockDiff,
-    LockedPackage,
-    diff_locks,
-    read_env,
-    read_lock,
-)
 from ..errors import ScipipeError
+from ..infra.lockfile import LockDiff, LockedPackage, diff_locks, read_env, read_lock
 from .common import columns, echo, emit_json, get_app, info, json_option
 
 CACHE_HELP = (
@@ -176,7 +170,7 @@ def create_cmd(
     one that differs is brought to exactly the lock (extra packages removed).
     """
     from ..env.create import CreateOptions, already_created, create_env, env_prefix, file_digest
-    from ..env.platforms import current_platform
+    from ..names.platforms import current_platform
     from .console import progress_for
 
     if (prefix is None) == (name is None):

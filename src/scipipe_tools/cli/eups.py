@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from .. import http
 from ..errors import InputError, Location
 from ..eups.flavor import current_flavor
 from ..eups.repos import lint, read_repos
 from ..eups.table import Dependency, Table, TableContext, read_table
 from ..eups.versions import check_version, parse_expr, vercmp
+from ..infra import http
 from .common import echo, emit_json, get_app, info, json_option
 
 

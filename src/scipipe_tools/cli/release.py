@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import InputError
-from ..release import tagnames
+from ..names import tags as tagnames
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
 
@@ -142,8 +142,8 @@ def forge_config(kw: dict[str, Any]) -> Any:
 
 
 def tagger_for(user: str | None, email: str | None) -> Any:
-    from .. import git
-    from ..release.forge import Tagger
+    from ..forge.base import Tagger
+    from ..infra import git
 
     name = user or git.config_get("user.name")
     mail = email or git.config_get("user.email")
@@ -286,9 +286,9 @@ def tag_cmd(
     """
     from ..eups.repos import load_repos
     from ..release import ledger as ledger_mod
-    from ..release import sources
     from ..release.connect import open_forge
     from ..release.tagging import TagRequest, tag_release
+    from ..stack import sources
 
     if eups_tag and manifest_only:
         raise InputError("--eups-tag and --manifest-only cannot be combined")
@@ -340,7 +340,7 @@ def _debug_level(level: int) -> None:
     if level >= 1:
         logging.getLogger("scipipe_tools").setLevel(logging.DEBUG)
     if level >= 2:
-        from ..http import trace_requests
+        from ..infra.http import trace_requests
 
         trace_requests()
 

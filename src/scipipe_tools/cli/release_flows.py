@@ -13,16 +13,10 @@ from ..errors import InputError
 from ..eups.repos import load_repos
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
-from .release import (
-    forge_config,
-    forge_options,
-    release_group,
-    report_result,
-    tagger_for,
-)
+from .release import forge_config, forge_options, release_group, report_result, tagger_for
 
 if TYPE_CHECKING:
-    from ..release.flows import FlowKind, FlowResult, StepStatus
+    from ..flows.run import FlowKind, FlowResult, StepStatus
     from ..release.teamtags import TeamTagResult
 
 #: seconds to think again before ``tag-teams --delete`` (only when a person watches)
@@ -290,7 +284,7 @@ def weekly_cmd(date: str | None, **kw: Any) -> int:
 
     Resumable: a rerun after a failure skips the steps that are done.
     """
-    from ..release.flows import FlowKind
+    from ..flows.run import FlowKind
 
     return _run(FlowKind.WEEKLY, kw, date=date)
 
@@ -300,7 +294,7 @@ def weekly_cmd(date: str | None, **kw: Any) -> int:
 @_flow_options
 def nightly_cmd(date: str | None, **kw: Any) -> int:
     """The nightly release: build, publish d_YYYY_MM_DD and d_latest; tags as a dry run."""
-    from ..release.flows import FlowKind
+    from ..flows.run import FlowKind
 
     return _run(FlowKind.NIGHTLY, kw, date=date)
 
@@ -334,7 +328,7 @@ def official_cmd(
       scipipe release official --config release.yaml --source-refs v29.0.0.rc1 \\
           --tag 29.0.0 --o-latest
     """
-    from ..release.flows import FlowKind
+    from ..flows.run import FlowKind
 
     return _run(
         FlowKind.OFFICIAL,
@@ -347,8 +341,8 @@ def official_cmd(
 
 
 def _run(kind: FlowKind, kw: dict[str, Any], **request: Any) -> int:
-    from ..release.flowconfig import read_flow_config
-    from ..release.flows import FlowFailed, FlowRequest, plan_flow, run_flow
+    from ..flows.config import read_flow_config
+    from ..flows.run import FlowFailed, FlowRequest, plan_flow, run_flow
 
     config = read_flow_config(kw["config_path"])
     req = FlowRequest(kind, restart=kw["restart"], results=kw["results"], **request)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..eups.setup import SHELLS, render_shell, setup
+from ..stack.setup import SHELLS, render_shell, setup
 from .common import emit_json, get_app, json_option
 from .stack import flavor_option, open_stack, stack_option
 

@@ -13,8 +13,8 @@ import click
 
 from ..errors import InputError
 from ..eups.flavor import current_flavor
-from ..eups.listing import format_list, list_products
-from ..eups.stack import Stack
+from ..stack.listing import format_list, list_products
+from ..stack.stack import Stack
 from .common import echo, emit_json, get_app, info, json_option
 
 STACK_HELP = "The EUPS stack [default: the first entry of $EUPS_PATH]."

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..errors import ResolutionError, did_you_mean
 from ..eups.graph import NEVER_FOLLOWED, toposort, transitive_deps
-from ..eups.stack import Stack
 from ..eups.table import TableContext, read_table
+from ..stack.stack import Stack
 
 
 @dataclass(frozen=True)

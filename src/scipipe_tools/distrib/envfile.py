@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..env.lockfile import LockedPackage, explicit_text, parse_explicit, read_lock
 from ..errors import InputError, Location
-from ..files import read_text
+from ..infra.files import read_text
+from ..infra.lockfile import LockedPackage, explicit_text, parse_explicit, read_lock
 
 #: The metapackages whose version names the environment (spec section 9).
 RUBIN_ENV = ("rubin-env", "rubin-env-nosysroot")

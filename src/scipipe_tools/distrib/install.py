@@ -33,19 +33,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import archive
-from ..build.lock import StackLock
 from ..errors import InputError, ResolutionError, ScipipeError, did_you_mean
-from ..eups.stack import Stack, check_tag
 from ..eups.taglist import TagList
-from ..progress import NULL, Progress
-from . import layout
-from .fetch import Download, download_all
+from ..infra import archive
+from ..infra.fetch import Download, download_all
+from ..infra.lock import StackLock
+from ..infra.progress import NULL, Progress
+from ..infra.roots import RETRIES, TIMEOUT, Root, find_taglist, open_root
+from ..names import serverlayout as layout
+from ..stack.stack import Stack, check_tag
+from ..stack.unpack import unpack_binary, unpack_source
 from .manifest import DistManifest, DistRow, parse_dist_manifest
 from .pkginfo import package_info
-from .roots import RETRIES, TIMEOUT, Root, find_taglist, open_root
 from .servertags import server_tags
-from .unpack import unpack_binary, unpack_source
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InputError, IntegrityError, Location
-from ..files import read_text
+from ..infra.files import read_text
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: a value made of bare words, '...' strings and "..." strings without $ ` \ inside

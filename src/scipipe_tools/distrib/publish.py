@@ -35,14 +35,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import archive, git
-from ..env.platforms import current_platform, normalize_platform
 from ..errors import InputError, IntegrityError, Location, ResolutionError
-from ..eups.stack import Stack, check_tag
 from ..eups.taglist import TagList, TagRow, parse_taglist
-from ..files import read_text, write_atomic
-from ..progress import NULL, Progress
-from . import layout
+from ..infra import archive, git
+from ..infra.files import read_text, write_atomic
+from ..infra.progress import NULL, Progress
+from ..names import serverlayout as layout
+from ..names.platforms import current_platform, normalize_platform
+from ..stack.stack import Stack, check_tag
 from .collect import Collection, Product, collect
 from .envfile import load_env_file
 from .manifest import DistManifest, DistRow, parse_dist_manifest

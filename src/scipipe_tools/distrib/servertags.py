@@ -11,8 +11,8 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import ScipipeError
-from ..eups.stack import check_tag
-from .roots import Root, find_taglist
+from ..infra.roots import Root, find_taglist
+from ..stack.stack import check_tag
 
 log = logging.getLogger(__name__)
 

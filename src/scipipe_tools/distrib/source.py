@@ -11,7 +11,7 @@ What ``eups distrib install`` does with one (its generated ``build.sh``: ``fetch
   the file, git, http(s) and ssh protocols), the SHA1 checked out and verified, and the
   tree moved in beside the package's ``ups/`` as eupspkg's fetch verb does;
 - **prep, config, build, install**: eupspkg's verbs, as ``scipipe build`` runs them
-  (:mod:`scipipe_tools.build.recipe`: our eupspkg.sh with the package's
+  (:mod:`scipipe_tools.eupspkg.recipe`: our eupspkg.sh with the package's
   ``ups/eupspkg.cfg.sh`` on top, or the package's own ``ups/eupspkg`` script; the
   defaults for SCons, autotools, make, setup.py, tarball-and-patch ``upstream/``
   packages, a copy otherwise) into a staging directory, with every dependency set up at
@@ -35,15 +35,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import git
-from ..build import recipe
-from ..build.setupenv import build_env
 from ..errors import BuildError, InputError, IntegrityError
 from ..eups.expandtable import expand_table
 from ..eups.graph import NEVER_FOLLOWED
-from ..eups.stack import Stack
 from ..eups.table import TableContext, read_table
-from ..files import read_text, write_atomic
+from ..eupspkg import recipe
+from ..eupspkg.setupenv import build_env
+from ..infra import git
+from ..infra.files import read_text, write_atomic
+from ..stack.stack import Stack
 from .manifest import parse_dist_manifest
 from .pkginfo import package_info
 

@@ -25,13 +25,13 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..build.lock import StackLock
 from ..errors import InputError, Location, ScipipeError
-from ..files import write_atomic
-from ..progress import NULL, Progress
+from ..infra.files import write_atomic
+from ..infra.lock import StackLock
+from ..infra.lockfile import Lock, LockedPackage
+from ..infra.prefix import Transaction, plan_transaction, record_origin
+from ..infra.progress import NULL, Progress
 from .fetch import clear_partials, fetch_all
-from .lockfile import Lock, LockedPackage
-from .prefix import Transaction, plan_transaction, record_origin
 from .worker import Started
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InputError, IntegrityError, NetworkError, ResolutionError
-from ..files import atomic_writer
-from ..progress import NULL, Progress
-from .lockfile import LockedPackage
+from ..infra.files import atomic_writer
+from ..infra.lockfile import LockedPackage
+from ..infra.progress import NULL, Progress
 
 USER_AGENT = "scipipe-tools"
 CHUNK = 4 << 20

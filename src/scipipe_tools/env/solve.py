@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Location, ResolutionError, ScipipeError, did_you_mean
-from ..files import write_atomic
-from .lockfile import (
+from ..infra.files import write_atomic
+from ..infra.lockfile import (
     Lock,
     LockDiff,
     LockedPackage,

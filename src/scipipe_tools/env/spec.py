@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
-from ..files import read_text
+from ..infra.files import read_text
 from ..yamlfile import MappingNode, Node, ScalarNode, SequenceNode
 from ..yamlfile import line as _line
 

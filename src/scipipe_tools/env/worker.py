@@ -35,9 +35,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import proc
 from ..errors import CommandError, InputError, NetworkError, ScipipeError
-from ..files import write_atomic
+from ..infra import proc
+from ..infra.files import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, Location
-from ..files import read_text
+from ..infra.files import read_text
 
 DEFAULT_TEXT = "cuda_toolkit .*\ncuda_sdk .*\ncondor .*\n"
 

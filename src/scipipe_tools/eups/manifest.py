@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
-from ..files import check_utf8, read_text
+from ..infra.files import check_utf8, read_text
 from .graph import toposort
 from .pkgversion import SHA1
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .. import yamlfile
 from ..errors import InputError, Location, ResolutionError, did_you_mean
-from ..files import read_text
+from ..infra.files import read_text
 from ..yamlfile import STR, MappingNode, Node, ScalarNode
 from ..yamlfile import line as _line
 
@@ -193,7 +193,7 @@ def load_repos(spec: str | Path) -> Repos:
     """repos.yaml from a path or an http(s) URL (``lsst/repos``' raw file)."""
     text = str(spec)
     if text.startswith(("http://", "https://")):
-        from ..distrib.roots import open_root
+        from ..infra.roots import open_root
 
         base, _, name = text.rpartition("/")
         return parse_repos(open_root(base).read_text(name), text)

@@ -36,14 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, Location, did_you_mean
-from ..files import read_text
-from .condition import (
-    MAX_DEPTH,
-    Condition,
-    TableContext,
-    legacy_flavor_condition,
-    parse_condition,
-)
+from ..infra.files import read_text
+from .condition import MAX_DEPTH, Condition, TableContext, legacy_flavor_condition, parse_condition
 from .eupslines import eups_skipped_lines
 from .versions import VersionExpr, check_version, parse_expr, shorten, vercmp
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
-from ..files import check_utf8, read_text
+from ..infra.files import check_utf8, read_text
 
 _FIRST = re.compile(r"^EUPS distribution (\S+) version list\. Version (\S+)\s*$")
 _HEADER = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")

@@ -146,7 +146,7 @@ def source_root_url(eups_root: str) -> str:
 
 
 def binary_root_url(eups_root: str, platform: str, version: str) -> str:
-    from ..distrib.layout import binary_root_path
+    from ..names.serverlayout import binary_root_path
 
     return f"{eups_root.rstrip('/')}/{binary_root_path(platform, version)}"
 

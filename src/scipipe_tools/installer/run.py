@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..env.lockfile import Lock
 from ..errors import ResolutionError
-from ..files import write_atomic
-from ..progress import NULL, Progress
+from ..infra.files import write_atomic
+from ..infra.lockfile import Lock
+from ..infra.progress import NULL, Progress
 from . import plan
 from .plan import InstallerOptions
 
@@ -64,8 +64,8 @@ def install(
     o: InstallerOptions, say: Say = lambda _: None, progress: Progress = NULL
 ) -> InstallerResult:
     from ..env.create import CreateOptions, create_env, default_cache
-    from ..env.platforms import current_platform
     from ..eups.flavor import current_flavor
+    from ..names.platforms import current_platform
 
     plan.check_options(o)
     o = dataclasses.replace(o, eups_root=plan.eups_root(o.eups_root))
@@ -130,7 +130,7 @@ def install(
 
 
 def _tag_env(source_url: str, tag: str) -> str:
-    from ..distrib.roots import open_root, read_taglist
+    from ..infra.roots import open_root, read_taglist
 
     source = open_root(source_url)
     taglist = read_taglist(source, tag)
@@ -138,8 +138,8 @@ def _tag_env(source_url: str, tag: str) -> str:
 
 
 def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
-    from ..distrib.roots import open_root
-    from ..env.lockfile import parse_env
+    from ..infra.lockfile import parse_env
+    from ..infra.roots import open_root
 
     root = open_root(binary_url)
     rel = f"env/{tag}.env"
@@ -153,7 +153,7 @@ def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
 
 def _existing_version(root: Path, env_name: str | None, version: str | None) -> str | None:
     """The rubin-env version of the environment this run would reuse, if it exists."""
-    from ..env.prefix import installed
+    from ..infra.prefix import installed
 
     if version is None and env_name is None:
         # "latest" names the environment after what the solve finds: nothing to reuse yet
@@ -194,7 +194,7 @@ def _solve(
 def _stack(
     o: InstallerOptions, r: InstallerResult, flavor: str, act: Callable[[str], None]
 ) -> None:
-    from ..eups.stack import Stack
+    from ..stack.stack import Stack
 
     act(f"create the EUPS stack {r.eups_path} (flavor {flavor})")
     act(f"write {r.eups_path / 'pkgroot'}: {r.pkgroot or '(empty: -B and -S)'}")
@@ -216,7 +216,7 @@ def _distrib(
 ) -> None:
     from ..distrib.install import InstallOptions
     from ..distrib.install import install as distrib_install
-    from ..distrib.roots import split_pkgroot
+    from ..infra.roots import split_pkgroot
 
     assert r.tag is not None
     products = " ".join(o.install_products)

@@ -6,7 +6,7 @@ import os
 import shlex
 from pathlib import Path
 
-from ..files import write_atomic
+from ..infra.files import write_atomic
 
 LOAD_NAMES = ("loadLSST.sh", "loadLSST.ash", "loadLSST.bash", "loadLSST.zsh")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..eups.repos import Repos
-from .forge import Forge, repo_id
+from ..forge.base import Forge, repo_id
 
 DEFAULT_GITHUB_URL = "https://api.github.com"
 #: codekit's default token file (scopes repo, read:org)
@@ -81,7 +81,7 @@ def open_forge(
     if config.kind == "github":
         if not config.org:
             raise InputError("the github forge needs --org")
-        from .github import GitHubForge, load_token
+        from ..forge.github import GitHubForge, load_token
 
         token = load_token(config.token_path, os.environ if env is None else env)
         return GitHubForge(

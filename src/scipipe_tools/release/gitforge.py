@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, did_you_mean
-from ..git import check_ref
+from ..forge.base import Forge, ForgeError, ForgeStats, NotFoundError, RepoId, Tagger, TagInfo
+from ..infra.git import check_ref
 from ..redaction import redact
-from .forge import Forge, ForgeError, ForgeStats, NotFoundError, RepoId, Tagger, TagInfo
 from .policy import TeamPolicy
 
 if TYPE_CHECKING:

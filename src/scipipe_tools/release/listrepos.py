@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .forge import Forge
+from ..forge.base import Forge
 
 #: codekit's column width and default delimiter
 NAME_WIDTH = 40

@@ -25,7 +25,7 @@ from ..errors import ScipipeError, at
 from ..eups.manifest import Manifest
 from ..eups.repos import Repos
 from ..eups.taglist import TagList
-from .forge import RepoId, Tagger, TagInfo, repo_id
+from ..forge.base import RepoId, Tagger, TagInfo, repo_id
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from string import Formatter
 
 from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
-from ..files import read_text
+from ..infra.files import read_text
 from ..yamlfile import STR, MappingNode, Node, ScalarNode, SequenceNode
 from ..yamlfile import line as _line
 

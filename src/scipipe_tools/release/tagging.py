@@ -23,9 +23,10 @@ from ..errors import InputError, ScipipeError, at
 from ..eups.manifest import Manifest
 from ..eups.repos import Repos
 from ..eups.taglist import TagList
-from ..progress import NULL, Progress
-from . import plan, tagnames
-from .forge import Forge, ForgeStats, RateLimitError, Tagger
+from ..forge.base import Forge, ForgeStats, RateLimitError, Tagger
+from ..infra.progress import NULL, Progress
+from ..names import tags as tagnames
+from . import plan
 from .ledger import Ledger
 
 log = logging.getLogger(__name__)

@@ -27,9 +27,9 @@ from enum import StrEnum
 from typing import Any
 
 from ..errors import InputError, ScipipeError, at
-from ..progress import NULL, Progress
-from . import tagnames
-from .forge import Forge, ForgeStats, RateLimitError, RepoId, Tagger, TagInfo
+from ..forge.base import Forge, ForgeStats, RateLimitError, RepoId, Tagger, TagInfo
+from ..infra.progress import NULL, Progress
+from ..names import tags as tagnames
 from .plan import Problem
 from .tagging import DEFAULT_JOBS, MAX_EXIT, outcome_counts, run_parallel
 

@@ -17,17 +17,17 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import git
-from ..build.versiondb import CONTENT_DB, VersionDb
 from ..errors import InputError, IntegrityError, ScipipeError
 from ..eups.buildid import build_number
 from ..eups.manifest import Manifest
-from ..files import write_atomic
+from ..infra import git
+from ..infra.files import write_atomic
+from ..stack.versiondb import CONTENT_DB, VersionDb
 
 log = logging.getLogger(__name__)
 
 # Extra git verbs go through git's choke point (its environment, timeouts and network
-# error mapping); scipipe_tools.git itself is not ours to change.
+# error mapping); scipipe_tools.infra.git itself is not ours to change.
 _run = git._run
 
 

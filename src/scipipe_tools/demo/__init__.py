@@ -1,0 +1,1 @@
+"""``scipipe demo``: the sample stack as real git repositories and a real local conda channel."""

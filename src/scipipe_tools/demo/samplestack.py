@@ -1,0 +1,200 @@
+"""Turn the bundled sample stack (``examples/sample-stack``) into real git remotes.
+
+Every product becomes a bare repository whose ``main`` has the shape of a real LSST
+repository's history: an initial import, ticket branches merged with ``--no-ff`` (both
+the ``git merge`` and the GitHub pull-request message forms), a direct commit with no
+ticket, a towncrier fragment, and annotated weekly tags.  The result is deterministic:
+materializing twice, anywhere, gives the same SHAs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import yamlfile
+from ..errors import InputError, Location
+from ..infra.files import read_text
+from ._files import write_atomic, yaml_scalar
+from .gitrepo import DEVELOPER, GITHUB, FakeClock, Identity, Repo, file_url
+
+#: Weekly tags: the first marks an early commit, the second main's head.
+EARLY_TAG = "w.2025.01"
+HEAD_TAG = "w.2025.02"
+#: An open (unmerged) ticket branch in a few repositories, for ref-fallback tests
+#: (``rebuild -r tickets/DM-49999``).
+OPEN_TICKET = "tickets/DM-49999"
+OPEN_TICKET_PRODUCTS = ("afw", "meas_base")
+#: The GitHub organisation named in pull-request merge messages.
+ORG = "lsst-sample"
+
+_AUTHORS = (
+    DEVELOPER,
+    Identity("Jim Bosch", "jbosch@lsst-sample.example"),
+    Identity("Tim Jenness", "tjenness@lsst-sample.example"),
+)
+_RELEASE_BOT = Identity("Rubin Release Bot", "release@lsst-sample.example")
+# Tickets are shared between repositories, as real ones are.
+_TICKETS = (
+    (41234, "Add a background level to the measurement config"),
+    (41502, "Fix off-by-one error in box containment"),
+    (42001, "Document the public API"),
+    (42377, "Support Python 3.12"),
+    (43010, "Speed up metadata lookups"),
+    (43388, "Remove deprecated code"),
+    (44120, "Improve log messages"),
+    (44900, "Clean up the unit tests"),
+)
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "_build", "*.egg-info", ".pytest_cache")
+
+
+@dataclass(frozen=True)
+class Materialized:
+    """Where :func:`materialize` put things."""
+
+    source: Path
+    dest: Path
+    repos_yaml: Path
+    exclusions: Path | None
+    #: product -> bare repository (``dest/remotes/<product>.git``)
+    remotes: dict[str, Path]
+    #: sorted product names
+    products: list[str]
+    #: product -> the ticket branches merged into its main, in merge order
+    tickets: dict[str, list[str]] = field(default_factory=dict)
+
+
+def materialize(source: Path, dest: Path, *, history: bool = True) -> Materialized:
+    """Make a bare remote per product of the stack in ``source``, plus a local repos.yaml.
+
+    ``source`` holds ``products/<name>/``, ``repos.yaml`` and optionally
+    ``exclusions.txt``.  Remotes go to ``dest/remotes/<name>.git``; ``dest/repos.yaml``
+    has the same entries as the source's (dict forms kept) with ``file://`` URLs.
+    Without ``history`` each remote has just the initial commit (both tags on it).
+    """
+    source = source.resolve()
+    dest = dest.resolve()
+    entries = _read_repos_yaml(source / "repos.yaml")
+    products = _find_products(source / "products", entries, source / "repos.yaml")
+    remotes = {p: dest / "remotes" / f"{p}.git" for p in products}
+    for remote in remotes.values():
+        if remote.exists():
+            raise InputError(f"{remote} already exists", hint="materialize into an empty directory")
+    (dest / "remotes").mkdir(parents=True, exist_ok=True)
+
+    def build(index: int, product: str, scratch: Path) -> list[str]:
+        work = Repo.init(scratch / product, clock=FakeClock())
+        shutil.copytree(
+            source / "products" / product, work.path, ignore=_IGNORE, dirs_exist_ok=True
+        )
+        merged = _make_history(work, product, index, history=history)
+        Repo.init(remotes[product], bare=True)
+        work.push_all(remotes[product])
+        return merged
+
+    # Each product has its own clock, so building them in parallel changes no SHA.
+    with (
+        tempfile.TemporaryDirectory(prefix="scipipe-sample-") as scratch,
+        ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool,
+    ):
+        futures = [pool.submit(build, i, p, Path(scratch)) for i, p in enumerate(products)]
+        tickets = {p: future.result() for p, future in zip(products, futures, strict=True)}
+    repos_yaml = dest / "repos.yaml"
+    write_atomic(repos_yaml, _render_repos_yaml(entries, remotes, source / "repos.yaml"))
+    exclusions: Path | None = None
+    if (source / "exclusions.txt").is_file():
+        exclusions = dest / "exclusions.txt"
+        shutil.copyfile(source / "exclusions.txt", exclusions)
+    return Materialized(source, dest, repos_yaml, exclusions, remotes, products, tickets)
+
+
+def _make_history(repo: Repo, product: str, index: int, *, history: bool) -> list[str]:
+    """Commit the copied tree and grow main's history; return the merged ticket branches."""
+    repo.commit(f"Initial import of {product}", author=_AUTHORS[index % len(_AUTHORS)])
+    if not history:
+        repo.tag(EARLY_TAG, f"Weekly release {EARLY_TAG}", tagger=_RELEASE_BOT)
+        repo.tag(HEAD_TAG, f"Weekly release {HEAD_TAG}", tagger=_RELEASE_BOT)
+        return []
+    picks = [0, 3, 5] if index % 2 == 0 else [0, 3]
+    chosen = [_TICKETS[(index + k) % len(_TICKETS)] for k in picks]
+    merged: list[str] = []
+    for j, (number, summary) in enumerate(chosen):
+        ticket = f"DM-{number}"
+        branch = f"tickets/{ticket}"
+        author = _AUTHORS[(index + j) % len(_AUTHORS)]
+        repo.checkout(branch, create=True)
+        repo.write("doc/index.md", f"\n## {summary}\n\nSee {ticket}.\n", append=True)
+        repo.commit(summary, author=author)
+        if j == 0:
+            repo.write(f"doc/changes/{ticket}.feature.md", f"{summary}.\n")
+            repo.commit(f"Add release note for {ticket}", author=author)
+        elif j == 2:
+            repo.write("doc/index.md", "Reviewed.\n", append=True)
+            repo.commit("Address review comments", author=author)
+        repo.checkout("main")
+        if j == 1:
+            # main moves on while the branch is open: the merge is a true three-way one.
+            repo.write("COPYRIGHT", "Copyright 2024-2025 The sample stack developers.\n")
+            repo.commit("Update copyright year", author=_AUTHORS[index % len(_AUTHORS)])
+        if j % 2 == 0:
+            repo.merge_no_ff(branch, f"Merge branch '{branch}'", author=author)
+        else:
+            pr = 100 + 10 * index + j
+            message = f"Merge pull request #{pr} from {ORG}/{branch}\n\n{summary}"
+            repo.merge_no_ff(branch, message, author=author, committer=GITHUB)
+        merged.append(branch)
+        if j == 0:
+            repo.tag(EARLY_TAG, f"Weekly release {EARLY_TAG}", tagger=_RELEASE_BOT)
+    repo.tag(HEAD_TAG, f"Weekly release {HEAD_TAG}", tagger=_RELEASE_BOT)
+    if product in OPEN_TICKET_PRODUCTS:
+        repo.checkout(OPEN_TICKET, create=True)
+        repo.write("doc/index.md", "\n## Work in progress\n\nSee DM-49999.\n", append=True)
+        repo.commit("Start work on DM-49999", author=_AUTHORS[0])
+        repo.checkout("main")
+    return merged
+
+
+def _read_repos_yaml(path: Path) -> dict[str, Any]:
+    data, _ = yamlfile.load(read_text(path, "repos file"), path)
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of product to URL", location=Location.of(path))
+    return data
+
+
+def _find_products(products_dir: Path, entries: dict[str, Any], repos_yaml: Path) -> list[str]:
+    products = sorted(p.name for p in products_dir.iterdir() if (p / "ups").is_dir())
+    missing = [p for p in products if p not in entries]
+    if missing:
+        raise InputError(f"no entry for {', '.join(missing)}", location=Location.of(repos_yaml))
+    extra = [p for p in entries if p not in products]
+    if extra:
+        raise InputError(
+            f"{', '.join(extra)}: listed but not in {products_dir}",
+            location=Location.of(repos_yaml),
+        )
+    return products
+
+
+def _render_repos_yaml(entries: dict[str, Any], remotes: dict[str, Path], source: Path) -> str:
+    lines = [
+        "# Generated by scipipe_tools.demo.samplestack.materialize() from",
+        f"#   {source}",
+        "# with each URL pointing at a local bare remote.  Regenerate by materializing again.",
+        "---",
+    ]
+    for product, value in entries.items():
+        url = yaml_scalar(file_url(remotes[product]))
+        if isinstance(value, dict):
+            lines.append(f"{product}:")
+            lines.append(f"  url: {url}")
+            lines.extend(
+                f"  {key}: {yaml_scalar(item)}" for key, item in value.items() if key != "url"
+            )
+        else:
+            lines.append(f"{product}: {url}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""One product built as eupspkg builds it: its verbs (eupspkg.sh), environment, test check."""

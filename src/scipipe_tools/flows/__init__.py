@@ -1,0 +1,1 @@
+"""The release pipelines: weekly, nightly and official flows (build, publish, tag, changelog)."""

@@ -1,0 +1,1 @@
+"""Git hosting APIs: the forge protocol, its errors, and the GitHub client."""

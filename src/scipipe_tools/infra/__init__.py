@@ -1,0 +1,4 @@
+"""Infrastructure: files, subprocesses, git, HTTP and distribution roots, locks, archives, progress.
+
+Knows nothing of products or releases; every domain package stands on it.
+"""

@@ -1,0 +1,119 @@
+"""What a conda prefix holds (``conda-meta/*.json``) and what a lock would change in it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, Location
+from .files import write_atomic
+from .lockfile import LockedPackage
+
+
+@dataclass(frozen=True, order=True)
+class Installed:
+    name: str
+    version: str
+    build: str
+    sha256: str | None
+    md5: str | None
+    url: str | None
+    meta: Path
+
+    def matches(self, package: LockedPackage) -> bool:
+        """Same package: name, version and build, and the same bytes where both know a hash."""
+        if (self.name, self.version, self.build) != (package.name, package.version, package.build):
+            return False
+        if self.sha256 and package.sha256:
+            return self.sha256.lower() == package.sha256.lower()
+        if self.md5 and package.md5:
+            return self.md5.lower() == package.md5.lower()
+        return True
+
+
+def installed(prefix: Path) -> dict[str, Installed]:
+    """name -> the installed record, from ``<prefix>/conda-meta/*.json``."""
+    meta = prefix / "conda-meta"
+    out: dict[str, Installed] = {}
+    if not meta.is_dir():
+        return out
+    for path in sorted(meta.glob("*.json")):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            out[str(data["name"])] = Installed(
+                str(data["name"]),
+                str(data["version"]),
+                str(data["build"]),
+                data.get("sha256") or None,
+                data.get("md5") or None,
+                data.get("url") or None,
+                path,
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"unreadable package record: {exc}",
+                             location=Location.of(path)) from exc  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class Transaction:
+    add: tuple[LockedPackage, ...]
+    change: tuple[tuple[Installed, LockedPackage], ...]
+    remove: tuple[Installed, ...]
+    keep: tuple[Installed, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.change or self.remove)
+
+    @property
+    def to_fetch(self) -> list[LockedPackage]:
+        return [*self.add, *(new for _, new in self.change)]
+
+    def to_json(self) -> dict[str, object]:
+        def pkg(p: LockedPackage | Installed) -> dict[str, str]:
+            return {"name": p.name, "version": p.version, "build": p.build}
+
+        return {
+            "add": [pkg(p) for p in self.add],
+            "change": [{"from": pkg(a), "to": pkg(b)} for a, b in self.change],
+            "remove": [pkg(p) for p in self.remove],
+            "keep": len(self.keep),
+        }
+
+
+def plan_transaction(prefix: Path, packages: Sequence[LockedPackage]) -> Transaction:
+    """What installing exactly ``packages`` into ``prefix`` would add, change and remove."""
+    have = installed(prefix)
+    want = {p.name: p for p in packages}
+    add, change, keep = [], [], []
+    for name, package in sorted(want.items()):
+        current = have.get(name)
+        if current is None:
+            add.append(package)
+        elif current.matches(package):
+            keep.append(current)
+        else:
+            change.append((current, package))
+    remove = [have[n] for n in sorted(have.keys() - want.keys())]
+    return Transaction(tuple(add), tuple(change), tuple(remove), tuple(keep))
+
+
+def record_origin(prefix: Path, packages: Iterable[LockedPackage]) -> None:
+    """Record each package's lock URL, channel and hashes in its ``conda-meta`` file.
+
+    The installer saw only our verified copies in the cache; the prefix should say where
+    the packages really came from (``conda list --explicit`` prints these).
+    """
+    for package in packages:
+        path = prefix / "conda-meta" / f"{package.name}-{package.version}-{package.build}.json"
+        data = json.loads(path.read_text("utf-8"))
+        data["url"] = package.url
+        data["channel"] = package.url.rsplit("/", 2)[0]
+        if package.sha256:
+            data["sha256"] = package.sha256
+        if package.md5:
+            data["md5"] = package.md5
+        write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

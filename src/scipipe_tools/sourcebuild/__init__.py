@@ -1,0 +1,1 @@
+"""The source build of a stack, as lsstsw's rebuild: prepare, plan, schedule, run, report."""

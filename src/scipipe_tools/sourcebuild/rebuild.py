@@ -1,0 +1,153 @@
+"""``lsstsw rebuild``: prepare (clone, fetch, refs, versions), record the manifest, build.
+
+The work root holds what lsstsw keeps under ``$LSSTSW``::
+
+    <root>/sources/<product>   git checkouts (lsstsw: build/<product>)
+    <root>/stack/              the EUPS stack (ups_db, <flavor>/<product>/<version>)
+    <root>/build/              manifest.txt, status.yaml/json, junit.xml, timeline.html, logs/
+    <root>/versiondb/          the versiondb repository, when there is one
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..eups.buildid import next_build_id
+from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
+from ..eups.exclusions import Exclusions
+from ..eups.manifest import Manifest
+from ..eups.repos import Repos
+from ..eups.table import TableContext
+from ..infra.files import write_atomic
+from ..infra.progress import NULL, Progress
+from ..stack.stack import Stack
+from ..stack.versiondb import VersionDb
+from .buildenv import EnvChoice
+from .plan import Plan
+from .prepare import PrepareOptions, prepare
+from .run import BuildOptions, BuildResult, build
+
+
+@dataclass(frozen=True)
+class Layout:
+    sources: Path
+    stack: Path
+    build_dir: Path
+    versiondb: Path | None
+
+    def resolved(self) -> Layout:
+        """The same layout with absolute paths (they end up in the environment)."""
+        vdb = self.versiondb.resolve() if self.versiondb else None
+        return Layout(self.sources.resolve(), self.stack.resolve(), self.build_dir.resolve(), vdb)
+
+    @classmethod
+    def under(cls, root: Path) -> Layout:
+        vdb = root / "versiondb"
+        return cls(root / "sources", root / "stack", root / "build", vdb if vdb.is_dir() else None)
+
+
+@dataclass(frozen=True)
+class RebuildOptions:
+    layout: Layout
+    repos: Repos
+    flavor: str
+    refs: Sequence[str] = ()
+    optional_refs: Sequence[str] = ()
+    exclusions: Exclusions = DEFAULT_EXCLUSIONS
+    fetch: bool = True
+    prep_only: bool = False
+    jobs: int = os.cpu_count() or 1
+    fetch_jobs: int = 8
+    tries: int = 3
+    retry_delay: float = 3.0
+    fail_fast: bool = False
+    run_tests: bool = True
+    binary_root: str | None = None
+    tags: Sequence[str] = ()
+    build_id: str | None = None
+    #: (name, email) of the versiondb's commits and tags [default: git's configured user]
+    identity: tuple[str, str] | None = None
+    #: the environment every step runs in (:func:`.buildenv.choose_env`); None: ours
+    env: EnvChoice | None = None
+
+
+@dataclass
+class RebuildResult:
+    plan: Plan
+    manifest: Manifest
+    build_id: str
+    build_id_reused: bool
+    build: BuildResult | None = None
+    to_build: list[str] = field(default_factory=list)
+
+
+def allocate_build_id(manifest: Manifest, layout: Layout, flavor: str) -> tuple[str, bool]:
+    """The build id: versiondb (with reuse) when there is one, else the stack's b tags + 1."""
+    eups_tags: list[str] = []
+    if (layout.stack / "ups_db").is_dir():
+        eups_tags = Stack(layout.stack, flavor).global_tags()
+    if layout.versiondb is not None:
+        bid = VersionDb(layout.versiondb).allocate(manifest, eups_tags)
+        return bid.id, bid.reused
+    return next_build_id(eups_tags), False
+
+
+def rebuild(
+    products: Sequence[str], options: RebuildOptions, progress: Progress = NULL
+) -> RebuildResult:
+    lay = options.layout.resolved()
+    prepared = prepare(
+        products,
+        PrepareOptions(
+            repos=options.repos,
+            sources=lay.sources,
+            refs=options.refs,
+            optional_refs=options.optional_refs,
+            exclusions=options.exclusions,
+            ctx=TableContext(flavor=options.flavor),
+            fetch=options.fetch,
+            jobs=options.fetch_jobs,
+            tries=options.tries,
+            retry_delay=options.retry_delay,
+        ),
+        progress,
+    )
+    plan = prepared.plan
+    manifest = plan.manifest()
+    if options.build_id:
+        build_id, reused = options.build_id, False
+    else:
+        build_id, reused = allocate_build_id(manifest, lay, options.flavor)
+    manifest = manifest.with_build_id(build_id)
+    if lay.versiondb is not None and not options.build_id:
+        VersionDb(lay.versiondb, options.identity).record(manifest)
+    write_atomic(lay.build_dir / "manifest.txt", manifest.to_text())
+    result = RebuildResult(plan, manifest, build_id, reused)
+    stack = Stack(lay.stack, options.flavor)
+    declared = (lay.stack / "ups_db").is_dir()
+    result.to_build = [
+        p.name for p in plan.products if not (declared and stack.is_declared(p.name, p.version))
+    ]
+    if options.prep_only:
+        return result
+    result.build = build(
+        plan,
+        build_id,
+        BuildOptions(
+            stack=lay.stack,
+            build_dir=lay.build_dir,
+            sources=lay.sources,
+            flavor=options.flavor,
+            jobs=options.jobs,
+            fail_fast=options.fail_fast,
+            run_tests=options.run_tests,
+            binary_root=options.binary_root,
+            tags=options.tags,
+            env=options.env,
+        ),
+        progress,
+    )
+    return result

@@ -1,0 +1,447 @@
+"""Run the nodes of a dependency graph in parallel, critical path first, within a core budget.
+
+:func:`run_dag` is a list scheduler: a node becomes ready once all its dependencies
+finished OK, and among ready nodes the one with the longest weighted path to the end of
+the graph (its *bottom level*) starts first.  With good weights (durations from a
+previous build) this lands close to the ideal makespan,
+``max(critical path, total work / budget)``.
+
+One budget of cores is shared between the nodes that run at once and the jobs within
+each (a product's ``NJOBS``): every node gets its cores when it starts, keeps them until
+it ends, and the cores of the running nodes never add up to more than the budget.  See
+:func:`split` for the policy: many ready nodes run side by side with one core each, a lone
+one gets the whole budget, and in between the budget is shared out by bottom level.
+
+Failures do not stop the build (lsst_build stopped at the first one): a failed node's
+dependents are skipped and everything else goes on, unless ``fail_fast`` asks otherwise.
+
+The pure helpers (:func:`bottom_levels`, :func:`ideal_makespan`, :func:`simulate`) make
+the schedule quality measurable without running anything.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..errors import InputError, ScipipeError
+from ..eups.graph import toposort
+from ..infra import proc
+from .budget import Slot, split
+
+
+class Status(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    #: a dependency failed or was skipped
+    SKIPPED = "skipped"
+    #: never started: fail-fast stopped the run, ``should_stop`` said so, or an interrupt
+    NOT_RUN = "not-run"
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    name: str
+    status: Status
+    #: what ``work`` returned (OK), the error message (FAILED), why it did not run
+    detail: str
+    #: ``time.time()`` when ``work`` started and ended; None when it never ran
+    started: float | None
+    ended: float | None
+    #: the exception ``work`` raised (FAILED only)
+    error: BaseException | None = None
+    #: the cores of the budget it ran with (0 when it never ran)
+    cores: int = 0
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started is None or self.ended is None:
+            return None
+        return self.ended - self.started
+
+
+class Interrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt that arrived during :func:`run_dag`, after it wound down.
+
+    ``results`` holds every node's result: the ones that were running finished, the
+    rest are NOT_RUN.  Being a KeyboardInterrupt, it ends a program like one.
+    """
+
+    def __init__(self, results: dict[str, NodeResult]) -> None:
+        super().__init__("interrupted")
+        self.results = results
+
+
+def run_dag(
+    graph: Mapping[str, Sequence[str]],
+    work: Callable[[str, int], str],
+    *,
+    budget: int,
+    fail_fast: bool = False,
+    weights: Mapping[str, float] | None = None,
+    on_start: Callable[[str, int], None] | None = None,
+    on_finish: Callable[[NodeResult], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, NodeResult]:
+    """Run ``work(node, cores)`` for every node of ``graph`` (node -> its dependencies).
+
+    A node starts once all its dependencies finished OK, with ``cores`` of the
+    ``budget`` that are its own until it ends (:func:`~.budget.split` decides how many);
+    the running nodes' cores never add up to more than ``budget``.  Among the ready
+    nodes the highest :func:`bottom_levels` priority goes first (ties alphabetically).
+    ``weights`` are estimated durations (default 1 each).
+
+    ``work`` returns a short detail ("built", "already-installed"...); an exception it
+    raises marks the node FAILED and its transitive dependents SKIPPED, and the rest
+    goes on.  With ``fail_fast`` nothing new starts after the first failure: the running
+    nodes finish, the unstarted ones are NOT_RUN.  ``should_stop()`` is asked before
+    each start; once it says True the run winds down the same way.
+
+    A KeyboardInterrupt in the caller's thread (or raised by ``work``) stops new starts,
+    takes down the process groups the running nodes started (see :mod:`~scipipe_tools.infra.proc`:
+    they end with :class:`~scipipe_tools.infra.proc.Stopped`), waits for the running nodes and
+    raises :class:`Interrupted` carrying every result.
+
+    ``work`` runs in worker threads.  The callbacks all run in the caller's thread, one
+    at a time, so they need no locking: ``on_start(node, cores)`` just before a node is
+    handed to a worker, ``on_finish(result)`` once for every node, including skipped and
+    not-run ones.  An exception from a callback winds the run down (no more callbacks)
+    and propagates.
+
+    Returns every node's result, in :func:`~scipipe_tools.eups.graph.toposort` order.
+    Raises ResolutionError for a cycle or a dependency that is not a node.
+    """
+    _check_budget(budget)
+    order = [n for level in toposort(graph) for n in level]
+    return _Run(graph, order, work, budget, fail_fast, weights, on_start, on_finish, should_stop)()
+
+
+def _check_budget(budget: int) -> None:
+    if budget < 1:
+        raise InputError(f"the core budget (-j) must be at least 1, not {budget}")
+
+
+class _Run:
+    """The coordinator's state: the caller's thread alone touches it, but ``outcomes``."""
+
+    def __init__(
+        self,
+        graph: Mapping[str, Sequence[str]],
+        order: list[str],
+        work: Callable[[str, int], str],
+        budget: int,
+        fail_fast: bool,
+        weights: Mapping[str, float] | None,
+        on_start: Callable[[str, int], None] | None,
+        on_finish: Callable[[NodeResult], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> None:
+        self.order = order
+        self.work = work
+        self.budget = budget
+        #: the cores each started node holds; the running ones' add up to at most budget
+        self.cores: dict[str, int] = {}
+        self.free = budget
+        self.fail_fast = fail_fast
+        self.on_start = on_start
+        self.on_finish = on_finish
+        self.should_stop = should_stop
+        self.priority = bottom_levels(graph, weights)
+        self.dependents = _dependents(graph)
+        self.waiting = {n: len(set(graph[n])) for n in order}
+        self.ready = [(-self.priority[n], n) for n in order if self.waiting[n] == 0]
+        heapq.heapify(self.ready)
+        self.running: dict[Future[_Outcome], str] = {}
+        #: what workers did, written by them (under the lock) as each node ends; the
+        #: coordinator's record of its futures can miss one when an interrupt lands
+        #: mid-bookkeeping, this cannot
+        self.outcomes: dict[str, _Outcome] = {}
+        self.lock = threading.Lock()
+        self.results: dict[str, NodeResult] = {}
+        self.stop_reason: str | None = None
+        self.callbacks = True
+
+    def __call__(self) -> dict[str, NodeResult]:
+        # every running node holds a core at least
+        pool = ThreadPoolExecutor(max_workers=self.budget, thread_name_prefix="scipipe-build")
+        with proc.Scope() as children:
+            try:
+                self._loop(pool)
+            except KeyboardInterrupt:
+                # The running nodes' processes are in groups of their own, out of the
+                # terminal's reach: take them down, so that the nodes end now.
+                children.stop()
+                self._wind_down(pool, "not started: interrupted")
+                raise Interrupted(self._ordered()) from None
+            except BaseException:
+                self.callbacks = False
+                self._wind_down(pool, "not started: the build was aborted")
+                raise
+            pool.shutdown(wait=True)
+        return self._ordered()
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        while True:
+            self._start_ready(pool)
+            if not self.running:
+                break
+            done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+            interrupted = [self._collect(f) for f in sorted(done, key=lambda f: self.running[f])]
+            if any(interrupted):
+                raise KeyboardInterrupt
+        self._mark_unstarted()
+
+    def _start_ready(self, pool: ThreadPoolExecutor) -> None:
+        """Start what the free cores allow, highest priority first, each with its share."""
+        if self.stop_reason is not None or not self.ready or self.free < 1:
+            return
+        if len(self.ready) > self.free:  # crowded: split() gives one core each
+            ready = [n for _, n in heapq.nsmallest(self.free, self.ready)]
+            shares = [1] * len(ready)
+        else:
+            ready = [n for _, n in sorted(self.ready)]
+            running = [self.priority[n] for n in self.running.values()]
+            shares = split([self.priority[n] for n in ready], running, self.free, self.budget)
+        for node, cores in zip(ready, shares, strict=False):
+            if self.should_stop is not None and self.should_stop():
+                self.stop_reason = "not started: the build was stopped"
+                break
+            heapq.heappop(self.ready)  # == node: they were taken in the heap's order
+            self.cores[node] = cores
+            self.free -= cores
+            if self.on_start is not None and self.callbacks:
+                self.on_start(node, cores)
+            self.running[pool.submit(self._attempt, node, cores)] = node
+
+    def _attempt(self, node: str, cores: int) -> _Outcome:
+        """Run one node (in a worker thread)."""
+        outcome = _attempt(self.work, node, cores)
+        with self.lock:
+            self.outcomes[node] = outcome
+        return outcome
+
+    def _collect(self, future: Future[_Outcome]) -> bool:
+        node = self.running.pop(future)
+        return self._record(node, future.result())  # _attempt never raises
+
+    def _record(self, node: str, outcome: _Outcome) -> bool:
+        """Record a finished node; True when ``work`` was interrupted."""
+        if node in self.results:
+            return False
+        self.free += self.cores.get(node, 0)
+        if outcome.error is None:
+            cores = self.cores[node]
+            self._finish(NodeResult(node, Status.OK, outcome.detail, *outcome.times, cores=cores))
+            for m in self.dependents[node]:
+                self.waiting[m] -= 1
+                if self.waiting[m] == 0 and m not in self.results:
+                    heapq.heappush(self.ready, (-self.priority[m], m))
+            return False
+        self._finish(NodeResult(node, Status.FAILED, outcome.detail, *outcome.times,
+                                outcome.error, self.cores[node]))  # fmt: skip
+        self._skip_dependents(node)
+        if self.fail_fast and self.stop_reason is None:
+            self.stop_reason = f"not started: {node} failed and fail-fast is on"
+        return isinstance(outcome.error, KeyboardInterrupt)
+
+    def _skip_dependents(self, failed: str) -> None:
+        todo = list(self.dependents[failed])
+        while todo:
+            m = todo.pop()
+            if m in self.results:
+                continue
+            self._finish(NodeResult(m, Status.SKIPPED, f"dependency {failed} failed", None, None))
+            todo.extend(self.dependents[m])
+        # No skipped node is in the ready heap: a ready node's dependencies, direct and
+        # indirect, all finished OK, so no failure reaches it.
+
+    def _wind_down(self, pool: ThreadPoolExecutor, reason: str) -> None:
+        """Start nothing more, let the running nodes finish, mark the rest NOT_RUN."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        while self.running:  # reported as each one ends
+            done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: self.running[f]):
+                self._collect(future)
+        # A node submitted just as the interrupt landed may be missing from
+        # self.running: joining the workers lets it end, and its outcome is recorded.
+        pool.shutdown(wait=True, cancel_futures=True)
+        with self.lock:
+            late = dict(self.outcomes)
+        for node in self.order:
+            if node in late:
+                self._record(node, late[node])
+        self._mark_unstarted()
+
+    def _mark_unstarted(self) -> None:
+        reason = self.stop_reason or "not started"
+        for node in self.order:
+            if node not in self.results:
+                self._finish(NodeResult(node, Status.NOT_RUN, reason, None, None))
+        self.ready = []
+
+    def _finish(self, result: NodeResult) -> None:
+        self.results[result.name] = result
+        if self.on_finish is not None and self.callbacks:
+            self.on_finish(result)
+
+    def _ordered(self) -> dict[str, NodeResult]:
+        return {n: self.results[n] for n in self.order if n in self.results}
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    detail: str
+    times: tuple[float, float]
+    error: BaseException | None
+
+
+def _attempt(work: Callable[[str, int], str], node: str, cores: int) -> _Outcome:
+    """Run one node in a worker thread; every exception becomes part of the outcome."""
+    started = time.time()
+    try:
+        detail = work(node, cores)
+    except BaseException as exc:  # a node's failure is data
+        return _Outcome(_describe(exc), (started, time.time()), exc)
+    return _Outcome(str(detail), (started, time.time()), None)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, ScipipeError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _dependents(graph: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    rev: dict[str, list[str]] = {n: [] for n in graph}
+    for node in sorted(graph):
+        for dep in sorted(set(graph[node])):
+            rev[dep].append(node)
+    return rev
+
+
+# -- schedule quality, without running anything ----------------------------------------
+
+
+def bottom_levels(
+    graph: Mapping[str, Sequence[str]], weights: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """Each node's weight plus the heaviest chain of dependents above it.
+
+    The run can end no earlier than a node's start plus its bottom level, so the ready
+    node with the highest one should start first.  Weights default to 1.0 each.
+    """
+    levels = toposort(graph)
+    dependents = _dependents(graph)
+    out: dict[str, float] = {}
+    for level in reversed(levels):
+        for node in level:
+            above = max((out[m] for m in dependents[node]), default=0.0)
+            out[node] = _weight(weights, node) + above
+    return out
+
+
+def critical_path(graph: Mapping[str, Sequence[str]], durations: Mapping[str, float]) -> float:
+    """The length of the heaviest dependency chain: no schedule is shorter."""
+    return max(bottom_levels(graph, durations).values(), default=0.0)
+
+
+def ideal_makespan(
+    graph: Mapping[str, Sequence[str]],
+    durations: Mapping[str, float],
+    budget: int,
+    serial_fraction: float = 1.0,
+) -> float:
+    """A lower bound on any schedule's length: ``max(critical path, total work / budget)``.
+
+    With ``serial_fraction`` < 1 (see :func:`run_time`) the critical path is taken at
+    the whole budget per node and the work at one core each, its cheapest: a bound that
+    no split of the budget beats, but a loose one.
+    """
+    fastest = {n: run_time(durations[n], budget, serial_fraction) for n in graph}
+    total = sum(durations[n] for n in graph)
+    return max(critical_path(graph, fastest), total / budget)
+
+
+def serial_time(graph: Mapping[str, Sequence[str]], durations: Mapping[str, float]) -> float:
+    """The time of lsstsw's one-at-a-time build in manifest order: the sum of all work."""
+    return sum(durations[n] for n in graph)
+
+
+def run_time(duration: float, cores: int, serial_fraction: float) -> float:
+    """Amdahl's law: a node that takes ``duration`` on one core, on ``cores``.
+
+    ``serial_fraction`` 1 (the default everywhere) means cores do not speed a node up,
+    0 that they divide its time.
+    """
+    return duration * (serial_fraction + (1.0 - serial_fraction) / cores)
+
+
+def simulate(
+    graph: Mapping[str, Sequence[str]],
+    durations: Mapping[str, float],
+    budget: int,
+    weights: Mapping[str, float] | None = None,
+    serial_fraction: float = 1.0,
+) -> float:
+    """The makespan :func:`run_dag`'s policy reaches when work takes exactly ``durations``
+    (on one core; see :func:`run_time` for more).
+
+    Priorities come from ``weights`` (default: the durations themselves, i.e. perfect
+    estimates).  Comparing a real run with this separates threading overhead from the
+    list-scheduling gap.
+    """
+    slots = schedule(graph, durations, budget, weights, serial_fraction)
+    return max((s.end for s in slots.values()), default=0.0)
+
+
+def schedule(
+    graph: Mapping[str, Sequence[str]],
+    durations: Mapping[str, float],
+    budget: int,
+    weights: Mapping[str, float] | None = None,
+    serial_fraction: float = 1.0,
+) -> dict[str, Slot]:
+    """The schedule behind :func:`simulate`: each node's start, end and cores."""
+    _check_budget(budget)
+    priority = bottom_levels(graph, durations if weights is None else weights)
+    dependents = _dependents(graph)
+    waiting = {n: len(set(deps)) for n, deps in graph.items()}
+    ready = [(-priority[n], n) for n in graph if waiting[n] == 0]
+    heapq.heapify(ready)
+    events: list[tuple[float, str]] = []
+    slots: dict[str, Slot] = {}
+    running: set[str] = set()
+    free, now = budget, 0.0
+    while ready or events:
+        if ready and free > 0:
+            order = [n for _, n in sorted(ready)]
+            shares = split([priority[n] for n in order],
+                           [priority[n] for n in running], free, budget)  # fmt: skip
+            for node, cores in zip(order, shares, strict=False):
+                heapq.heappop(ready)
+                end = now + run_time(durations[node], cores, serial_fraction)
+                slots[node] = Slot(now, end, cores)
+                running.add(node)
+                free -= cores
+                heapq.heappush(events, (end, node))
+        now, node = heapq.heappop(events)
+        running.discard(node)
+        free += slots[node].cores
+        for m in dependents[node]:
+            waiting[m] -= 1
+            if waiting[m] == 0:
+                heapq.heappush(ready, (-priority[m], m))
+    return slots
+
+
+def _weight(weights: Mapping[str, float] | None, node: str) -> float:
+    return 1.0 if weights is None else float(weights.get(node, 1.0))

@@ -1,0 +1,1 @@
+"""Test support: fake servers, daemons and world builders used only by tests and benchmarks."""
