@@ -44,11 +44,11 @@ from scipipe_tools.changelog.points import from_eups_tags, list_series
 from scipipe_tools.demo.gitrepo import file_url, git
 from scipipe_tools.eups.manifest import build_manifest
 from scipipe_tools.eups.pkgversion import compute_versions
-from scipipe_tools.eups.repos import read_repos
 from scipipe_tools.eups.taglist import TagList, TagRow
 from scipipe_tools.infra import proc
 from scipipe_tools.infra.files import write_atomic
 from scipipe_tools.names.tags import eups_to_git
+from scipipe_tools.stack.readers import read_repos
 
 TARGET_RANGE = 1.5
 TARGET_RERUN = 0.10

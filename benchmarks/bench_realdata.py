@@ -19,9 +19,10 @@ from pathlib import Path
 
 from benchmarks._timing import best_of
 from scipipe_tools.eups.graph import ProductInfo, Resolution, resolve, toposort
-from scipipe_tools.eups.manifest import Manifest, build_manifest, read_manifest
+from scipipe_tools.eups.manifest import Manifest, build_manifest
 from scipipe_tools.eups.pkgversion import compute_versions
-from scipipe_tools.eups.table import TableContext, read_table
+from scipipe_tools.eups.table import TableContext
+from scipipe_tools.stack.readers import read_manifest, read_table
 
 TOP = ["lsst_distrib", "lsst_ci", "lsst_extras"]
 

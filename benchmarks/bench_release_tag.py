@@ -30,10 +30,10 @@ from pathlib import Path
 from tests.support.githubserver import GitHubServer
 from tests.support.releaseworld import make_release_world
 
-from scipipe_tools.eups.repos import read_repos
 from scipipe_tools.forge.base import Tagger
 from scipipe_tools.forge.github import GitHubForge
 from scipipe_tools.release.tagging import TagRequest, TagResult, tag_release
+from scipipe_tools.stack.readers import read_repos
 from scipipe_tools.stack.sources import load_manifest
 
 TOKEN = "bench-token-not-secret"

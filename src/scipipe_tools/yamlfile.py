@@ -27,7 +27,7 @@ import yaml
 from yaml import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import InputError, Location, did_you_mean
-from .infra.files import decode, escaped_byte, place
+from .text import decode, escaped_byte, place
 
 __all__ = [
     "BOOL",

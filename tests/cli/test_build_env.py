@@ -23,8 +23,8 @@ import yaml
 
 from scipipe_tools.demo.channel import PackageSpec, channel_url, make_channel
 from scipipe_tools.demo.samplestack import Materialized, materialize
-from scipipe_tools.eups.manifest import read_manifest
 from scipipe_tools.names.platforms import current_platform
+from scipipe_tools.stack.readers import read_manifest
 
 from ..realtools import RealEups
 from .conftest import Invoke

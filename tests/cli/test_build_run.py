@@ -21,7 +21,7 @@ import yaml
 
 from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.demo.samplestack import Materialized, materialize
-from scipipe_tools.eups.manifest import read_manifest
+from scipipe_tools.stack.readers import read_manifest
 from scipipe_tools.stack.stack import Stack
 from scipipe_tools.stack.versiondb import VersionDb
 

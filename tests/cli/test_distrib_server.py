@@ -24,10 +24,11 @@ from scipipe_tools.cli.app import cli, run
 from scipipe_tools.demo.samplestack import materialize
 from scipipe_tools.distrib.manifest import parse_dist_manifest
 from scipipe_tools.distrib.pkginfo import parse_pkginfo
-from scipipe_tools.eups.manifest import Manifest, read_manifest
+from scipipe_tools.eups.manifest import Manifest
 from scipipe_tools.eups.taglist import parse_taglist
 from scipipe_tools.infra.lock import StackLock
 from scipipe_tools.names import serverlayout as layout
+from scipipe_tools.stack.readers import read_manifest
 from scipipe_tools.stack.stack import Stack
 from tests.support.httpserver import StaticServer, closed_port
 

@@ -38,10 +38,10 @@ from scipipe_tools.demo.samplestack import EARLY_TAG, HEAD_TAG, Materialized
 from scipipe_tools.errors import EXIT_RESOLUTION, InputError
 from scipipe_tools.eups.manifest import build_manifest
 from scipipe_tools.eups.pkgversion import compute_versions
-from scipipe_tools.eups.repos import read_repos
 from scipipe_tools.eups.taglist import TagList, TagRow
 from scipipe_tools.infra import proc
 from scipipe_tools.infra.files import write_atomic
+from scipipe_tools.stack.readers import read_repos
 from tests.support.releaseworld import make_release_world
 from tests.support.stackgen import generate, make_git_repos
 

@@ -25,10 +25,11 @@ from scipipe_tools.demo.samplestack import (
     Materialized,
 )
 from scipipe_tools.errors import EXIT_NETWORK, EXIT_RESOLUTION, InputError, NetworkError
-from scipipe_tools.eups.repos import Repos, parse_repos, read_repos
+from scipipe_tools.eups.repos import Repos, parse_repos
 from scipipe_tools.infra import git
 from scipipe_tools.sourcebuild import prepare as prepare_mod
 from scipipe_tools.sourcebuild.prepare import PrepareError, PrepareOptions, prepare
+from scipipe_tools.stack.readers import read_repos
 from tests.recorder import Recorder
 
 

@@ -28,10 +28,11 @@ from scipipe_tools.demo.channel import channel_url
 from scipipe_tools.demo.samplestack import materialize
 from scipipe_tools.distrib.manifest import parse_dist_manifest
 from scipipe_tools.distrib.pkginfo import parse_pkginfo
-from scipipe_tools.eups.manifest import Manifest, read_manifest
-from scipipe_tools.eups.table import TableContext, read_table
+from scipipe_tools.eups.manifest import Manifest
+from scipipe_tools.eups.table import TableContext
 from scipipe_tools.eups.taglist import parse_taglist
 from scipipe_tools.names.serverlayout import binary_root_path
+from scipipe_tools.stack.readers import read_manifest, read_table
 from scipipe_tools.stack.stack import Stack
 from tests.support.httpserver import StaticServer
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.eups.graph import ProductInfo, Resolution, resolve, toposort
-from scipipe_tools.eups.manifest import Manifest, build_manifest, read_manifest
+from scipipe_tools.eups.manifest import Manifest, build_manifest
 from scipipe_tools.eups.pkgversion import compute_versions
-from scipipe_tools.eups.repos import lint, read_repos
-from scipipe_tools.eups.table import TableContext, read_table
+from scipipe_tools.eups.repos import lint
+from scipipe_tools.eups.table import TableContext
+from scipipe_tools.stack.readers import read_manifest, read_repos, read_table
 
 pytestmark = pytest.mark.realdata
 

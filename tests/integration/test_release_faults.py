@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.demo.gitrepo import git
-from scipipe_tools.eups.repos import read_repos
 from scipipe_tools.forge.base import Forge, Tagger
 from scipipe_tools.forge.github import GitHubForge
 from scipipe_tools.release.gitforge import GitForge
 from scipipe_tools.release.policy import read_policy
 from scipipe_tools.release.tagging import TagRequest, TagResult, tag_release
+from scipipe_tools.stack.readers import read_repos
 from scipipe_tools.stack.sources import load_eups_tag, load_manifest
 from tests.support.githubserver import GitHubServer
 from tests.support.releaseworld import ReleaseWorld, make_release_world

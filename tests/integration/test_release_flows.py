@@ -18,8 +18,6 @@ import pytest
 
 from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError, IntegrityError, ResolutionError, ScipipeError
-from scipipe_tools.eups.manifest import read_manifest
-from scipipe_tools.eups.taglist import read_taglist
 from scipipe_tools.flows import steps as flowsteps
 from scipipe_tools.flows.config import FlowConfig, read_flow_config
 from scipipe_tools.flows.run import (
@@ -38,6 +36,7 @@ from scipipe_tools.release.vdbpublish import (
     sync,
 )
 from scipipe_tools.sourcebuild import rebuild as rebuild_mod
+from scipipe_tools.stack.readers import read_manifest, read_taglist
 from tests.support.httpserver import StaticServer
 from tests.support.releaseworld import ReleaseWorld, make_release_world
 

@@ -10,7 +10,6 @@ import pytest
 
 from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError
-from scipipe_tools.eups.repos import read_repos
 from scipipe_tools.forge.base import Forge, Tagger
 from scipipe_tools.release.connect import ForgeConfig, open_forge, repo_urls
 from scipipe_tools.release.listrepos import format_rows, list_repos
@@ -21,6 +20,7 @@ from scipipe_tools.release.teamtags import (
     TeamTagResult,
     tag_teams,
 )
+from scipipe_tools.stack.readers import read_repos
 from tests.support.releaseworld import (
     AUX_TEAM,
     DM_TEAM,

@@ -10,8 +10,9 @@ import pytest
 from scipipe_tools.demo.gitrepo import Repo
 from scipipe_tools.errors import InputError, IntegrityError, ScipipeError
 from scipipe_tools.eups.buildid import BuildId, next_build_id
-from scipipe_tools.eups.manifest import Manifest, ManifestEntry, read_manifest
+from scipipe_tools.eups.manifest import Manifest, ManifestEntry
 from scipipe_tools.infra import git
+from scipipe_tools.stack.readers import read_manifest
 from scipipe_tools.stack.versiondb import VersionDb
 
 SHA_A = "a" * 40

@@ -12,14 +12,9 @@ from scipipe_tools.eups.buildid import (
     next_build_id,
     parse_content_db,
 )
-from scipipe_tools.eups.manifest import (
-    HEADER,
-    build_manifest,
-    diff_manifests,
-    load_manifest,
-    parse_manifest,
-)
+from scipipe_tools.eups.manifest import HEADER, build_manifest, diff_manifests, parse_manifest
 from scipipe_tools.eups.pkgversion import compute_versions, deps_hash, product_version
+from scipipe_tools.stack.readers import load_manifest
 
 SHA = {n: hashlib.sha1(n.encode()).hexdigest() for n in ["utils", "base", "geom", "afw"]}
 DEPS = {"utils": (), "base": ("utils",), "geom": ("base", "utils"), "afw": ("geom",)}

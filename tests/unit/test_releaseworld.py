@@ -8,12 +8,10 @@ import pytest
 
 from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.errors import InputError
-from scipipe_tools.eups.manifest import read_manifest
 from scipipe_tools.eups.pkgversion import product_version
-from scipipe_tools.eups.repos import read_repos
-from scipipe_tools.eups.taglist import read_taglist
 from scipipe_tools.forge.base import repo_id
 from scipipe_tools.release.policy import read_policy
+from scipipe_tools.stack.readers import read_manifest, read_repos, read_taglist
 from scipipe_tools.stack.versiondb import VersionDb
 from tests.support.releaseworld import (
     AUX_TEAM,

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from scipipe_tools.errors import InputError, ResolutionError
-from scipipe_tools.eups.repos import lint, parse_repos, read_repos, split_patterns
+from scipipe_tools.eups.repos import lint, parse_repos, split_patterns
+from scipipe_tools.stack.readers import read_repos
 
 GOOD = """\
 # header comment

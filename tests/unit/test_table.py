@@ -13,8 +13,8 @@ from scipipe_tools.eups.table import (
     TableContext,
     expand,
     parse_table,
-    read_table,
 )
+from scipipe_tools.stack.readers import read_table
 
 LINUX = TableContext(flavor="Linux64")
 MAC = TableContext(flavor="DarwinX86")

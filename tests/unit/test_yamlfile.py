@@ -9,7 +9,8 @@ import pytest
 
 from scipipe_tools import yamlfile
 from scipipe_tools.errors import InputError
-from scipipe_tools.infra.files import check_utf8, decode, read_text
+from scipipe_tools.infra.files import read_text
+from scipipe_tools.text import check_utf8, decode
 
 
 def _error(source: str | bytes, **kw: bool) -> str:

@@ -10,9 +10,8 @@ from pathlib import Path
 import click
 
 from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
-from ..eups.exclusions import read_exclusions
 from ..eups.flavor import current_flavor
-from ..eups.repos import read_repos, split_patterns
+from ..eups.repos import split_patterns
 from ..eups.table import TableContext
 from ..sourcebuild.budget import available_cores, describe
 from ..sourcebuild.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
@@ -21,6 +20,7 @@ from ..sourcebuild.plan import core_split, make_plan
 from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
 from ..sourcebuild.report import format_failure, summary_table
 from ..sourcebuild.run import BuildFailed, BuildResult
+from ..stack.readers import read_exclusions, read_repos
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
 

@@ -91,7 +91,7 @@ def changelog_group(points: tuple[str, ...], mode: str | None, repos_arg: str, *
     from ..changelog.jira import Jira
     from ..changelog.overrides import Overrides, read_overrides
     from ..changelog.render import release_notes_rst, render
-    from ..eups.repos import load_repos
+    from ..stack.readers import load_repos
 
     app = get_app()
     if kw["json_"]:

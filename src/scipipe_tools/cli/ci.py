@@ -105,8 +105,8 @@ def matrix_cmd(
     """
     from ..ci.buildmatrix import read_build_matrix
     from ..ci.matrix import MatrixRequest, github_matrix, jenkins_properties, plan_json, plan_matrix
-    from ..eups.exclusions import DEFAULT, read_exclusions
-    from ..eups.repos import read_repos
+    from ..eups.exclusions import DEFAULT
+    from ..stack.readers import read_exclusions, read_repos
 
     matrix = read_build_matrix(matrix_file)
     request = MatrixRequest(

@@ -169,7 +169,8 @@ def create_cmd(
     Idempotent: an environment that already matches the lock is left alone (a no-op);
     one that differs is brought to exactly the lock (extra packages removed).
     """
-    from ..env.create import CreateOptions, already_created, create_env, env_prefix, file_digest
+    from ..env.create import CreateOptions, create_env, file_digest
+    from ..infra.prefix import already_created, env_prefix
     from ..names.platforms import current_platform
     from .console import progress_for
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..eups.manifest import diff_manifests, load_manifest
+from ..eups.manifest import diff_manifests
+from ..stack.readers import load_manifest
 from .common import columns, echo, emit_json, get_app, json_option
 
 versiondb_option = click.option(

@@ -284,11 +284,11 @@ def tag_cmd(
     Every check runs for every repo before the first write; the exit code is the number
     of errors (at most 255).  A rerun skips what is already tagged.
     """
-    from ..eups.repos import load_repos
     from ..release import ledger as ledger_mod
     from ..release.connect import open_forge
     from ..release.tagging import TagRequest, tag_release
     from ..stack import sources
+    from ..stack.readers import load_repos
 
     if eups_tag and manifest_only:
         raise InputError("--eups-tag and --manifest-only cannot be combined")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InputError
-from ..eups.repos import load_repos
+from ..stack.readers import load_repos
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
 from .release import forge_config, forge_options, release_group, report_result, tagger_for
@@ -210,8 +210,8 @@ def versiondb_publish_cmd(
     versiondb: Path, remote: str, build_id: str | None, manifest: Path | None, dry_run: bool
 ) -> None:
     """Push the versiondb's branch and build tag to its remote (only what it lacks)."""
-    from ..eups.manifest import read_manifest
     from ..release.vdbpublish import publish_versiondb, record_and_publish
+    from ..stack.readers import read_manifest
 
     if manifest is not None:
         m = read_manifest(manifest, strict=True)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..infra.files import write_atomic
 from ..infra.progress import NULL, Progress
+from .channel import DEFAULT_SUBDIRS, channel_url, make_channel, rubin_like_packages
 from .gitrepo import file_url, git
 from .samplestack import Materialized, materialize
 
@@ -81,7 +83,6 @@ changelog: {{output: release/changelog, formats: [html, md]}}
 def write_release_files(stack: Materialized) -> tuple[Path, Path]:
     """``teams.yaml`` and ``release.yaml`` (a weekly release of the demo), and an empty
     bare ``remotes/versiondb.git`` for the flow to push the versiondb to."""
-    from ..infra.files import write_atomic
 
     dest = stack.dest
     vdb = dest / "remotes" / "versiondb.git"
@@ -187,8 +188,6 @@ def _init(source: Path, dest: Path, checkouts: bool, progress: Progress) -> Demo
 
 
 def _channel(dest: Path) -> tuple[Path, Path]:
-    from ..infra.files import write_atomic
-    from .channel import DEFAULT_SUBDIRS, channel_url, make_channel, rubin_like_packages
 
     conda = make_channel(dest / "channel", rubin_like_packages(DEFAULT_SUBDIRS))
     spec = dest / "rubin-env.yaml"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..errors import ResolutionError, did_you_mean
 from ..eups.graph import NEVER_FOLLOWED, toposort, transitive_deps
-from ..eups.table import TableContext, read_table
+from ..eups.table import TableContext
+from ..stack.readers import read_table
 from ..stack.stack import Stack
 
 

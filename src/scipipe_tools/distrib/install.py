@@ -46,6 +46,7 @@ from ..stack.unpack import unpack_binary, unpack_source
 from .manifest import DistManifest, DistRow, parse_dist_manifest
 from .pkginfo import package_info
 from .servertags import server_tags
+from .source import SourceBuild, build_source  # the build machinery: only if needed
 
 log = logging.getLogger(__name__)
 
@@ -369,8 +370,6 @@ class _Installer:
         final = self.stack.product_dir(row.product, row.version)
         staged = self.unpacked[row.product]
         if row.action == SOURCE:
-            from .source import SourceBuild, build_source  # the build machinery: only if needed
-
             source, staged = staged, work / "stage" / row.product
             table = work / "tables" / Path(row.table).name if row.table else None
             manifest = work / "manifests" / Path(row.manifest).name if row.manifest else None

@@ -38,11 +38,12 @@ from pathlib import Path
 from ..errors import BuildError, InputError, IntegrityError
 from ..eups.expandtable import expand_table
 from ..eups.graph import NEVER_FOLLOWED
-from ..eups.table import TableContext, read_table
+from ..eups.table import TableContext
 from ..eupspkg import recipe
 from ..eupspkg.setupenv import build_env
 from ..infra import git
 from ..infra.files import read_text, write_atomic
+from ..stack.readers import read_table
 from ..stack.stack import Stack
 from .manifest import parse_dist_manifest
 from .pkginfo import package_info

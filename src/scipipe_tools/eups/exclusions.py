@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, Location
-from ..infra.files import read_text
 
 DEFAULT_TEXT = "cuda_toolkit .*\ncuda_sdk .*\ncondor .*\n"
 
@@ -46,11 +45,6 @@ def parse_exclusions(text: str, path: str | Path = "exclusions.txt") -> Exclusio
         except re.error as exc:
             raise InputError(f"bad regular expression: {exc}", location=where) from exc
     return Exclusions(tuple(rules), str(path))
-
-
-def read_exclusions(path: str | Path) -> Exclusions:
-    text = read_text(path, "exclusion map")
-    return parse_exclusions(text, path)
 
 
 #: lsstsw's default map, used when none is given.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
-from ..infra.files import check_utf8, read_text
+from ..text import check_utf8
 from .graph import toposort
 from .pkgversion import SHA1
 
@@ -188,12 +188,6 @@ def _check_build(value: str, before: int | None, where: Location) -> None:
                          location=where)  # fmt: skip
 
 
-def read_manifest(path: str | Path, *, strict: bool = False) -> Manifest:
-    """:func:`parse_manifest` of the file at ``path``."""
-    text = read_text(path, "manifest")
-    return parse_manifest(text, path, strict=strict)
-
-
 @dataclass(frozen=True)
 class ManifestDiff:
     added: tuple[ManifestEntry, ...]
@@ -224,15 +218,3 @@ def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
         else:
             same += 1
     return ManifestDiff(added, removed, tuple(changed), tuple(deps_changed), same)
-
-
-def load_manifest(ref: str | Path, versiondb: Path | None = None) -> Manifest:
-    """A manifest by path, or by build id (``b8466``) from a versiondb checkout."""
-    path = Path(ref)
-    if not path.exists() and versiondb is not None and re.match(r"^b[0-9]+$", str(ref)):
-        path = versiondb / "manifests" / f"{ref}.txt"
-        if not path.exists():
-            raise InputError(f"no manifest {ref} in {versiondb / 'manifests'}")
-    elif not path.exists() and re.match(r"^b[0-9]+$", str(ref)):
-        raise InputError(f"{ref}: no such file", hint="pass --versiondb DIR to look up build ids")
-    return read_manifest(path)

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from .. import yamlfile
 from ..errors import InputError, Location, ResolutionError, did_you_mean
-from ..infra.files import read_text
 from ..yamlfile import STR, MappingNode, Node, ScalarNode
 from ..yamlfile import line as _line
 
@@ -182,22 +181,6 @@ def _check_url(name: str, url: str, where: Location) -> None:
         raise InputError(f"{name}: invalid URL {url!r}", location=where) from None
     if not parts.scheme or (parts.scheme != "file" and not parts.netloc) or " " in url:
         raise InputError(f"{name}: invalid URL {url!r}", location=where)
-
-
-def read_repos(path: str | Path) -> Repos:
-    text = read_text(path, "repos file")
-    return parse_repos(text, path)
-
-
-def load_repos(spec: str | Path) -> Repos:
-    """repos.yaml from a path or an http(s) URL (``lsst/repos``' raw file)."""
-    text = str(spec)
-    if text.startswith(("http://", "https://")):
-        from ..infra.roots import open_root
-
-        base, _, name = text.rpartition("/")
-        return parse_repos(open_root(base).read_text(name), text)
-    return read_repos(spec)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, Location, did_you_mean
-from ..infra.files import read_text
 from .condition import MAX_DEPTH, Condition, TableContext, legacy_flavor_condition, parse_condition
 from .eupslines import eups_skipped_lines
 from .versions import VersionExpr, check_version, parse_expr, shorten, vercmp
@@ -58,7 +57,6 @@ __all__ = [
     "expand",
     "parse_condition",
     "parse_table",
-    "read_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -992,9 +990,3 @@ def _line_location(lines: Sequence[str], path: str, line: int) -> Location:
     """``path:line:column`` of the line's first non-blank character."""
     content = lines[line - 1]
     return Location(path, line, len(content) - len(content.lstrip()) + 1)
-
-
-def read_table(path: str | Path, *, strict: bool = True, log_warnings: bool | None = None) -> Table:
-    """Read and parse a table file (see :func:`parse_table`)."""
-    text = read_text(path, "table file")
-    return parse_table(text, path, strict=strict, log_warnings=log_warnings)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
-from ..infra.files import check_utf8, read_text
+from ..text import check_utf8
 
 _FIRST = re.compile(r"^EUPS distribution (\S+) version list\. Version (\S+)\s*$")
 _HEADER = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
@@ -117,8 +117,3 @@ def parse_taglist(
         seen[key] = lineno
         rows.append(TagRow(fields[0], fields[1], fields[2], tuple(fields[3:])))
     return TagList(tag, tuple(rows), headers, m.group(2))
-
-
-def read_taglist(path: str | Path, expect_tag: str | None = None) -> TagList:
-    text = read_text(path, "tag list")
-    return parse_taglist(text, path, expect_tag)

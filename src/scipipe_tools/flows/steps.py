@@ -188,7 +188,7 @@ class FlowContext:
 
     def repos(self) -> Repos:
         if self._repos is None:
-            from ..eups.repos import read_repos
+            from ..stack.readers import read_repos
 
             self._repos = read_repos(self.config.repos)
         return self._repos
@@ -218,7 +218,7 @@ class FlowContext:
 
     def manifest_of(self, step: str) -> Manifest:
         """The manifest an earlier step recorded (kept next to the state file)."""
-        from ..eups.manifest import read_manifest
+        from ..stack.readers import read_manifest
 
         return read_manifest(self.state.outputs(step)["manifest_file"], strict=True)
 
@@ -241,9 +241,10 @@ class Step:
 def _rebuild(
     ctx: FlowContext, *, refs: Sequence[str], prep_only: bool, optional: Sequence[str] = ()
 ) -> dict[str, Any]:
-    from ..eups.exclusions import DEFAULT, read_exclusions
+    from ..eups.exclusions import DEFAULT
     from ..release.vdbpublish import ensure_checkout, sync
     from ..sourcebuild.rebuild import RebuildOptions, rebuild
+    from ..stack.readers import read_exclusions
 
     cfg = ctx.config
     vdb = cfg.versiondb

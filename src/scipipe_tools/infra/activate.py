@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..env.create import STAMP, already_created
 from ..errors import InputError, Location, ScipipeError
 from . import proc
-from .prefix import installed
+from .prefix import STAMP, already_created, installed
 
 Kind = Literal["conda", "venv"]
 

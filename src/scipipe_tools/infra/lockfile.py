@@ -21,7 +21,8 @@ from types import ModuleType
 
 from .. import yamlfile
 from ..errors import InputError, Location
-from .files import check_utf8, read_text, write_atomic
+from ..text import check_utf8
+from .files import read_text, write_atomic
 
 GENERATOR = "scipipe-tools"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,61 @@ from pathlib import Path
 from ..errors import InputError, Location
 from .files import write_atomic
 from .lockfile import LockedPackage
+
+_ENV_NAME = re.compile(r"^[A-Za-z0-9_.+\-]+$")
+
+
+def conda_root(root: Path | None = None) -> Path:
+    """Where named environments live (``<root>/envs/<name>``): ``root``, else
+    ``$SCIPIPE_CONDA_ROOT``, ``$MAMBA_ROOT_PREFIX``, or the conda of ``$CONDA_EXE``."""
+    if root is not None:
+        return root
+    for var in ("SCIPIPE_CONDA_ROOT", "MAMBA_ROOT_PREFIX"):
+        if os.environ.get(var):
+            return Path(os.environ[var])
+    exe = os.environ.get("CONDA_EXE")
+    if exe:
+        return Path(exe).resolve().parent.parent
+    raise InputError(
+        "no conda root to put a named environment in",
+        hint="pass --prefix DIR, or --root DIR (or set SCIPIPE_CONDA_ROOT)",
+    )
+
+
+def check_env_name(name: str, option: str | None = None) -> str:
+    """A conda environment name: letters, digits and ``_.+-``; ``option`` names the flag
+    it came from in the message."""
+    if not _ENV_NAME.match(name):
+        raise InputError(f"{option + ': ' if option else ''}invalid environment name {name!r}")
+    return name
+
+
+def env_prefix(name: str, root: Path | None = None) -> Path:
+    return conda_root(root) / "envs" / check_env_name(name)
+
+
+STAMP = "scipipe-env.stamp"  # in conda-meta/, not *.json: installers read those as records
+
+
+def package_records(prefix: Path) -> list[str]:
+    return sorted(p.name for p in (prefix / "conda-meta").glob("*.json"))
+
+
+def already_created(prefix: Path, lock_digest: str, platform: str) -> int | None:
+    """The number of packages if ``prefix`` was made from a lock with these exact bytes
+    for ``platform`` and its package records have not changed since; else None.
+
+    This lets a repeated ``env create`` finish without parsing the lock; anything that
+    does not match (another lock, a package added or removed by hand) takes the full path.
+    """
+    try:
+        data = json.loads((prefix / "conda-meta" / STAMP).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    records = package_records(prefix)
+    if data == {"lock_sha256": lock_digest, "platform": platform, "records": records}:
+        return len(records)
+    return None
 
 
 @dataclass(frozen=True, order=True)

@@ -24,7 +24,8 @@ from typing import TypeVar
 from ..errors import InputError, NetworkError, ResolutionError
 from ..eups.taglist import TagList, parse_taglist
 from ..names import serverlayout as layout
-from .files import atomic_writer, decode
+from ..text import decode
+from .files import atomic_writer
 from .http import USER_AGENT
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Location
+from ..infra.prefix import check_env_name
+from ..names.serverlayout import binary_root_path
 
 DEFAULT_EUPS_ROOT = "https://eups.lsst.cloud/stack"
 DEFAULT_CHANNELS = ("conda-forge",)
@@ -95,8 +97,6 @@ def conda_env_of_tag(value: str | None, tag: str, where: str) -> str:
 def env_name(version: str, exact: bool, override: str | None = None) -> str:
     """``lsst-scipipe-<ver>`` (``-exact`` appended for an exact environment) unless ``-e``."""
     if override:
-        from ..env.create import check_env_name
-
         return check_env_name(override, "-e")
     return f"{ENV_PREFIX}{version}{'-exact' if exact else ''}"
 
@@ -146,7 +146,6 @@ def source_root_url(eups_root: str) -> str:
 
 
 def binary_root_url(eups_root: str, platform: str, version: str) -> str:
-    from ..names.serverlayout import binary_root_path
 
     return f"{eups_root.rstrip('/')}/{binary_root_path(platform, version)}"
 

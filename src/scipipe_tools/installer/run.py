@@ -20,12 +20,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..distrib.install import InstallOptions
+from ..distrib.install import install as distrib_install
+from ..env.create import CreateOptions, create_env, default_cache
+from ..env.solve import LockRequest, solve_lock
+from ..env.spec import EnvSpec
 from ..errors import ResolutionError
+from ..eups.flavor import current_flavor
 from ..infra.files import write_atomic
-from ..infra.lockfile import Lock
+from ..infra.lockfile import Lock, parse_env
+from ..infra.prefix import installed
 from ..infra.progress import NULL, Progress
+from ..infra.roots import open_root, read_taglist, split_pkgroot
+from ..names.platforms import current_platform
+from ..stack.stack import Stack
 from . import plan
 from .plan import InstallerOptions
+from .scripts import write_load_scripts
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +74,6 @@ class InstallerResult:
 def install(
     o: InstallerOptions, say: Say = lambda _: None, progress: Progress = NULL
 ) -> InstallerResult:
-    from ..env.create import CreateOptions, create_env, default_cache
-    from ..eups.flavor import current_flavor
-    from ..names.platforms import current_platform
 
     plan.check_options(o)
     o = dataclasses.replace(o, eups_root=plan.eups_root(o.eups_root))
@@ -121,8 +129,6 @@ def install(
     else:
         act(f"write {home}/loadLSST.{{sh,ash,bash,zsh}}")
         if not o.dry_run:
-            from .scripts import write_load_scripts
-
             write_load_scripts(home, root, name)
     if o.install_products:
         _distrib(o, result, flavor, act, progress)
@@ -130,7 +136,6 @@ def install(
 
 
 def _tag_env(source_url: str, tag: str) -> str:
-    from ..infra.roots import open_root, read_taglist
 
     source = open_root(source_url)
     taglist = read_taglist(source, tag)
@@ -138,8 +143,6 @@ def _tag_env(source_url: str, tag: str) -> str:
 
 
 def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
-    from ..infra.lockfile import parse_env
-    from ..infra.roots import open_root
 
     root = open_root(binary_url)
     rel = f"env/{tag}.env"
@@ -153,7 +156,6 @@ def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
 
 def _existing_version(root: Path, env_name: str | None, version: str | None) -> str | None:
     """The rubin-env version of the environment this run would reuse, if it exists."""
-    from ..infra.prefix import installed
 
     if version is None and env_name is None:
         # "latest" names the environment after what the solve finds: nothing to reuse yet
@@ -173,8 +175,6 @@ def _existing_version(root: Path, env_name: str | None, version: str | None) -> 
 def _solve(
     o: InstallerOptions, version: str | None, platform: str, cache: Path
 ) -> tuple[Lock, str]:
-    from ..env.solve import LockRequest, solve_lock
-    from ..env.spec import EnvSpec
 
     spec = EnvSpec(
         path="lsstinstall",
@@ -194,7 +194,6 @@ def _solve(
 def _stack(
     o: InstallerOptions, r: InstallerResult, flavor: str, act: Callable[[str], None]
 ) -> None:
-    from ..stack.stack import Stack
 
     act(f"create the EUPS stack {r.eups_path} (flavor {flavor})")
     act(f"write {r.eups_path / 'pkgroot'}: {r.pkgroot or '(empty: -B and -S)'}")
@@ -214,9 +213,6 @@ def _distrib(
     act: Callable[[str], None],
     progress: Progress,
 ) -> None:
-    from ..distrib.install import InstallOptions
-    from ..distrib.install import install as distrib_install
-    from ..infra.roots import split_pkgroot
 
     assert r.tag is not None
     products = " ".join(o.install_products)

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..env.create import STAMP, check_env_name, conda_root
 from ..errors import InputError, Location, did_you_mean
 from ..eupspkg.setupenv import BuildEnvironment
 from ..infra.activate import describe, kind_of
 from ..infra.files import write_atomic
+from ..infra.prefix import STAMP, check_env_name, conda_root
 
 SCHEMA_VERSION = 1
 RECORD_DIR = "env"

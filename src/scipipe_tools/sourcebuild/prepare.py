@@ -67,9 +67,10 @@ from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
 from ..eups.exclusions import Exclusions
 from ..eups.graph import NEVER_FOLLOWED
 from ..eups.repos import DEFAULT_REF, Repos
-from ..eups.table import TableContext, read_table
+from ..eups.table import TableContext
 from ..infra import git
 from ..infra.progress import NULL, Progress
+from ..stack.readers import read_table
 from .plan import Plan, make_plan
 
 log = logging.getLogger(__name__)

@@ -34,11 +34,14 @@ from ..eups.graph import transitive_deps
 from ..eupspkg import recipe, setupenv
 from ..eupspkg.setupenv import build_env
 from ..infra import archive, git
+from ..infra.fetch import Download, download
 from ..infra.files import write_atomic
 from ..infra.lock import StackLock
 from ..infra.progress import NULL, Progress
+from ..infra.roots import open_root  # HTTP machinery: only when asked for
 from ..names import serverlayout as layout
 from ..stack.stack import Stack
+from ..stack.unpack import unpack_binary
 from . import report
 from .budget import available_cores, describe
 from .buildenv import EnvChoice, EnvRecord, describe_environment, record_path
@@ -103,8 +106,6 @@ class _Builder:
         #: the distrib root prebuilt tarballs come from (``--binary-root``), if any
         self.binary_root: Root | None = None
         if options.binary_root:
-            from ..infra.roots import open_root  # HTTP machinery: only when asked for
-
             self.binary_root = open_root(options.binary_root)
         #: made once, when the first product is built from source
         self._env: setupenv.BuildEnvironment | None = None
@@ -155,8 +156,6 @@ class _Builder:
     def _fetch_binary(self, p: PlannedProduct, staging: Path, logfile: Path) -> str | None:
         if self.binary_root is None:
             return None
-        from ..infra.fetch import Download, download
-        from ..stack.unpack import unpack_binary
 
         name = layout.tarball(p.name, p.version, self.opt.flavor)
         if not self.binary_root.exists(name):

@@ -45,9 +45,9 @@ from ..eups.table import (
     Table,
     TableContext,
     expand,
-    read_table,
 )
 from ..eups.versions import sort_key, vercmp
+from .readers import read_table
 from .stack import Stack, VersionInfo
 
 #: The setup types in force: installed tables pin their dependencies under ``exact``.
