@@ -58,3 +58,17 @@ def test_the_gateway_error_does_not_carry_the_credential(tmp_path: Path) -> None
     assert SECRET not in str(info.value)
     assert SECRET not in repr(info.value.args)
     assert info.value.__cause__ is None
+
+
+def test_call_times_out_and_hides_what_git_says(tmp_path: Path) -> None:
+    with socket.socket() as server:  # accepts the connection, never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        url = f"git://127.0.0.1:{server.getsockname()[1]}/afw.git"
+        with pytest.raises(git.GitTimeout) as info:
+            git.call(None, ["ls-remote", url], timeout=1, url=url)
+    assert "timed out after 1 s" in str(info.value)
+    http = f"http://user:{SECRET}@127.0.0.1:{closed_port()}/afw.git"
+    result = git.call(None, ["ls-remote", http], url=http)
+    assert result.returncode != 0
+    assert SECRET not in result.stderr and SECRET not in " ".join(result.argv)
