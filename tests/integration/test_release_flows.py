@@ -119,7 +119,7 @@ def rebuild_calls(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         calls.append(options.prep_only)
         return real(products, options, progress) if progress else real(products, options)
 
-    monkeypatch.setattr(rebuild_mod, "rebuild", spy)
+    monkeypatch.setattr(flowsteps, "rebuild", spy)  # the name the flow calls
     return calls
 
 

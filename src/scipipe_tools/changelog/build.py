@@ -15,7 +15,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import InputError, ResolutionError
 from ..eups.repos import Repos
@@ -32,11 +31,9 @@ from .jira import Jira
 from .model import UNRELEASED, Change, ChangelogModel, Release, ReleaseKind, Ticket
 from .overrides import Overrides
 from .points import Point
+from .prs import PullRequests, attach_pulls
 from .series import Page, Span, apply_overrides, release_key, release_pages, weekly_key
 from .series import weekly_pages as weekly_pages_of
-
-if TYPE_CHECKING:
-    from .prs import PullRequests
 
 log = logging.getLogger(__name__)
 _BUILD = re.compile(r"^b[0-9]+$")
@@ -271,8 +268,6 @@ def build_model(req: ChangelogRequest, progress: Progress = NULL) -> ChangelogMo
         releases.append(rel)
     _apply_patches(req, releases, pts, clones.paths)
     if req.github is not None:
-        from .prs import attach_pulls
-
         attach_pulls(releases, req.github, req.repos)
     if req.jira is not None:
         summaries = req.jira.summaries({t.key for r in releases for t in r.tickets})

@@ -19,16 +19,14 @@ from typing import NamedTuple
 
 from ..errors import ResolutionError
 from ..eups.repos import Repos
-from ..infra import proc
+from ..infra import git, proc
 from ..infra.git import REMOTE_TIMEOUT, redact
 from ..infra.progress import NULL, Progress
 from .cache import repo_identity
-from .walk import git_env, reason
+from .walk import GIT_LOCALE, reason
 
 #: heads and tags, forced (a moved tag moves here too); with --prune, deletions follow
 REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-#: abort an HTTP transfer slower than 1 KB/s for 2 minutes
-_HTTP_LIMITS = ("-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=120")
 
 
 class Clones(NamedTuple):
@@ -53,12 +51,12 @@ def clone_path(dest: Path, product: str) -> Path:
     return dest / f"{product}.git"
 
 
-def _git(args: Sequence[str], *, cwd: Path | None = None) -> proc.Result:
-    env = git_env()
-    env["GIT_LFS_SKIP_SMUDGE"] = "1"
-    return proc.run(
-        ["git", *_HTTP_LIMITS, *args], cwd=cwd, env=env, check=False, timeout=REMOTE_TIMEOUT
-    )
+def _git(args: Sequence[str], *, url: str, repo: Path | None = None) -> proc.Result:
+    """``git args`` in the clone ``repo`` (or none) through the gateway, unchecked:
+    HTTP low-speed limits, no LFS download, the credentials of ``url`` hidden."""
+    env = {**GIT_LOCALE, "GIT_LFS_SKIP_SMUDGE": "1"}
+    return git.call(repo, [*git.HTTP_LIMITS, *args], extra_env=env, timeout=REMOTE_TIMEOUT,
+                    url=url)  # fmt: skip
 
 
 def _is_clone(path: Path) -> bool:
@@ -71,7 +69,7 @@ def _clone(product: str, urls: Sequence[str], target: Path) -> str | None:
     for url in urls:
         tmp = Path(tempfile.mkdtemp(prefix=f".{product}.git.", suffix=".tmp", dir=target.parent))
         try:
-            result = _git(["clone", "--bare", "--quiet", "--", url, str(tmp)])
+            result = _git(["clone", "--bare", "--quiet", "--", url, str(tmp)], url=url)
             if result.returncode == 0:
                 try:
                     tmp.rename(target)
@@ -90,14 +88,15 @@ def _fetch(product: str, urls: Sequence[str], path: Path) -> str | None:
     """Fetch heads and tags into the clone at ``path``; None, or why it failed."""
     url = urls[0]
     if repo_identity(path) != url:
-        moved = _git(["remote", "set-url", "origin", url], cwd=path)
+        moved = _git(["remote", "set-url", "origin", url], url=url, repo=path)
         if moved.returncode != 0:
-            moved = _git(["remote", "add", "origin", url], cwd=path)
+            moved = _git(["remote", "add", "origin", url], url=url, repo=path)
         if moved.returncode != 0:
             return f"cannot point origin at {redact(url)}: {reason(moved)}"
     result = _git(
         ["fetch", "--quiet", "--prune", "--force", "--no-write-fetch-head", "origin", *REFSPECS],
-        cwd=path,
+        url=url,
+        repo=path,
     )
     if result.returncode != 0:
         return f"cannot fetch {redact(url)}: {reason(result)}"

@@ -148,8 +148,58 @@ def _collect_unpaused(
         no_clone: Mapping[str, str] = clones.failed
     else:  # a plain mapping
         paths, no_clone = clones, {}
+    releases, plans = _plan_releases(pairs, paths, no_clone, skip)
+    urls = repo_urls or {}
+    identities = {p: repo_identity(paths[p]) for p in {k[0] for plan in plans for _p, k in plan}}
+    # a release collected before from the very same ranges comes whole from the cache
+    digests: list[str | None] = [None] * len(releases)
+    todo: list[int] = []
+    entries: list[int] = []
+    for i, plan in enumerate(plans):
+        if cache is not None and plan:
+            digests[i] = release_digest([k for _p, k in plan], identities, branch, urls)
+            if cache.has_release(digests[i] or ""):
+                entries.append(i)
+                continue
+        todo.append(i)
+    results, failures = walk_all(
+        {key for i in todo for _p, key in plans[i]},
+        paths,
+        identities,
+        cache,
+        jobs,
+        progress,
+        _read_entries(cache, entries, digests, releases, plans, todo),
+    )
+    for i in todo:
+        release, plan = releases[i], plans[i]
+        walked: list[tuple[str, Walked]] = []
+        for product, key in plan:
+            if key in failures:
+                release.missing[product] = failures[key]
+            else:
+                walked.append((product, results[key]))
+        newest = _fill(release, walked, branch, urls)
+        entry = digests[i]
+        if cache is not None and entry is not None and len(walked) == len(plan):
+            cache.put_release(entry, release, newest)
+    return releases
+
+
+#: the ranges of one release to walk: ``(product, (product, old SHA, new SHA))``
+_Plan = list[tuple[str, _Key]]
+
+
+def _plan_releases(
+    pairs: Sequence[tuple[Point | None, Point]],
+    paths: Mapping[str, Path],
+    no_clone: Mapping[str, str],
+    skip: Callable[[str], bool],
+) -> tuple[list[Release], list[_Plan]]:
+    """A release for each pair (products, added, removed, missing filled in) and the
+    ranges to walk for it."""
     releases: list[Release] = []
-    plans: list[list[tuple[str, _Key]]] = []
+    plans: list[_Plan] = []
     for old, new in pairs:
         release = Release(
             name=new.name,
@@ -159,7 +209,7 @@ def _collect_unpaused(
             previous=old.name if old is not None else None,
         )
         release.products = {p: v for p in new.products if (v := new.version(p))}
-        plan: list[tuple[str, _Key]] = []
+        plan: _Plan = []
         if old is not None:
             before, after = set(old.products), set(new.products)
             release.added = sorted(after - before)
@@ -176,54 +226,27 @@ def _collect_unpaused(
                     plan.append((product, (product, old_sha, new_sha)))
         releases.append(release)
         plans.append(plan)
+    return releases, plans
 
-    urls = repo_urls or {}
-    identities = {p: repo_identity(paths[p]) for p in {k[0] for plan in plans for _p, k in plan}}
-    # a release collected before from the very same ranges comes whole from the cache
-    digests: list[str | None] = [None] * len(releases)
-    todo: list[int] = []
-    entries: list[int] = []
-    for i, plan in enumerate(plans):
-        if cache is not None and plan:
-            digests[i] = release_digest([k for _p, k in plan], identities, branch, urls)
-            if cache.has_release(digests[i] or ""):
-                entries.append(i)
-                continue
-        todo.append(i)
 
-    def read_entries() -> Iterator[list[_Key]]:
-        """Read the release entries (while git walks the new ranges), one a step; the
-        ranges of one that turns out unreadable, to walk after all."""
-        for i in entries:
-            assert cache is not None
-            if cache.get_release(digests[i] or "", releases[i], len(plans[i])):
-                yield []
-            else:
-                todo.append(i)
-                yield [key for _p, key in plans[i]]
-
-    results, failures = walk_all(
-        {key for i in todo for _p, key in plans[i]},
-        paths,
-        identities,
-        cache,
-        jobs,
-        progress,
-        read_entries(),
-    )
-    for i in todo:
-        release, plan = releases[i], plans[i]
-        walked: list[tuple[str, Walked]] = []
-        for product, key in plan:
-            if key in failures:
-                release.missing[product] = failures[key]
-            else:
-                walked.append((product, results[key]))
-        newest = _fill(release, walked, branch, urls)
-        entry = digests[i]
-        if cache is not None and entry is not None and len(walked) == len(plan):
-            cache.put_release(entry, release, newest)
-    return releases
+def _read_entries(
+    cache: Cache | None,
+    entries: Sequence[int],
+    digests: Sequence[str | None],
+    releases: Sequence[Release],
+    plans: Sequence[_Plan],
+    todo: list[int],
+) -> Iterator[list[_Key]]:
+    """Read the release entries (while git walks the new ranges), one a step; the
+    ranges of one that turns out unreadable, to walk after all (its index joins
+    ``todo``)."""
+    for i in entries:
+        assert cache is not None
+        if cache.get_release(digests[i] or "", releases[i], len(plans[i])):
+            yield []
+        else:
+            todo.append(i)
+            yield [key for _p, key in plans[i]]
 
 
 def _problem(

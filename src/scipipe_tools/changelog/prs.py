@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError, NetworkError, ScipipeError
 from ..eups.repos import Repos
 from ..forge.base import AuthError, RateLimitError, repo_id
+from ..forge.github import new_client
 from ..infra.files import write_atomic
 from .model import Change, Release, Ticket
 from .tickets import find
@@ -166,8 +167,8 @@ class PullRequests:
 
     def _list(self, full_name: str, since: str | None) -> list[PullRequest]:
         """Merged pull requests updated at or after ``since`` (all, for None)."""
-        import github
-        import requests
+        import github  # deferred: heavy
+        import requests  # deferred: heavy
 
         what = f"{full_name}: listing pull requests"
         out: list[PullRequest] = []
@@ -229,8 +230,6 @@ class PullRequests:
         return NetworkError(f"{what}: {message or 'refused'} ({status})")
 
     def _client(self) -> github.Github:
-        from ..forge.github import new_client
-
         client: github.Github | None = getattr(self._local, "client", None)
         if client is None:
             client = new_client(self.__token, self.base_url, timeout=self.timeout)

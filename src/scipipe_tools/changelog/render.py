@@ -276,7 +276,7 @@ class _Renderer:
     """A jinja2 environment over the packaged templates and an optional user directory."""
 
     def __init__(self, model: ChangelogModel, templates: Path | None) -> None:
-        import jinja2
+        import jinja2  # deferred: heavy
 
         if templates is not None and not Path(templates).is_dir():
             raise InputError(f"{templates}: template directory not found")
@@ -337,7 +337,7 @@ class _Renderer:
         return source, filename, lambda: True
 
     def render(self, name: str, **context: Any) -> str:
-        import jinja2
+        import jinja2  # deferred: heavy
 
         try:
             return self.env.get_template(name).render(**context)
@@ -456,7 +456,7 @@ def _packaged_file(name: str) -> str | None:
 
 def _user_loader(directory: Path, names: dict[str, str]) -> jinja2.BaseLoader:
     """A FileSystemLoader that records each template's path for error messages."""
-    import jinja2
+    import jinja2  # deferred: heavy
 
     class Loader(jinja2.FileSystemLoader):
         def get_source(

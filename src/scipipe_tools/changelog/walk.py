@@ -18,7 +18,6 @@ the product and the SHA; the collector reports the product as missing.
 from __future__ import annotations
 
 import gc
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_COMMAND, InputError, ResolutionError, ScipipeError
-from ..infra import proc
-from ..infra.git import REPO_VARS
+from ..infra import git, proc
 from . import fragdiff
 from .fragdiff import FRAGMENT_DIR, FileChange
 from .model import Change, Fragment
@@ -85,36 +83,18 @@ class Walked:
 # --- running git ---------------------------------------------------------------------
 
 
-def git_env() -> dict[str, str]:
-    """Our environment for git: no variable naming another repository, no prompt, UTC
-    dates, untranslated messages."""
-    env = {k: v for k, v in os.environ.items() if k not in REPO_VARS}
-    env.update(GIT_TERMINAL_PROMPT="0", TZ="UTC", LC_ALL="C")
-    return env
-
-
-def git_dir_args(repo: Path) -> list[str]:
-    """``--git-dir`` for a bare repository or a work tree's ``.git`` (no discovery)."""
-    dotgit = repo / ".git"
-    if dotgit.is_dir():
-        return ["--git-dir", str(dotgit)]
-    if (repo / "objects").is_dir() and (repo / "HEAD").is_file():
-        return ["--git-dir", str(repo)]
-    return ["-C", str(repo)]
+#: the changelog's git runs with UTC dates and untranslated messages (on top of the
+#: gateway's environment: no variable naming another repository, no prompt)
+GIT_LOCALE = {"TZ": "UTC", "LC_ALL": "C"}
 
 
 def run_git(repo: Path | Borrowed, args: Sequence[str], *, input: bytes = b"") -> proc.Result:
     """``git args`` in ``repo`` (or the scratch repository borrowing some clones'
-    objects), unchecked; output decoded as UTF-8 with replacement."""
-    env = git_env()
+    objects) through the gateway (:func:`..infra.git.call`: no discovery, stderr
+    redacted), unchecked; output decoded as UTF-8 with replacement."""
     if isinstance(repo, Borrowed):
-        env.update(repo.env())
-        return proc.run(["git", "--git-dir", str(repo.gitdir), *args], env=env, input=input,
-                        check=False)  # fmt: skip
-    where = git_dir_args(repo)
-    if where[0] == "-C":
-        env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(os.path.realpath(repo))
-    return proc.run(["git", *where, *args], env=env, input=input, check=False)
+        return git.call(repo.gitdir, args, input=input, extra_env={**GIT_LOCALE, **repo.env()})
+    return git.call(repo, args, input=input, extra_env=GIT_LOCALE)
 
 
 def reason(result: proc.Result) -> str:

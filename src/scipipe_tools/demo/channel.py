@@ -420,30 +420,50 @@ def _eups_files(version: str) -> dict[str, str]:
 
 
 def _rubin_like_platform(p: str) -> list[PackageSpec]:
-    linux = p.startswith("linux")
-    out: list[PackageSpec] = []
-    # The OS's own stdlib package: noarch on conda-forge, one per target platform.
-    if linux:
-        out += [
-            PackageSpec(f"sysroot_{p}", v, build_number=18, subdir="noarch")
-            for v in ("2.17", "2.28")
-        ]
-        out += [
-            PackageSpec("libgcc", v, depends=_native(p, runtime=False), subdir=p)
-            for v in ("14.2.0", "15.1.0")
-        ]
-    else:
-        floor = "11.0" if p == "osx-arm64" else "10.13"
-        out.append(
-            PackageSpec(f"macosx_deployment_target_{p}", floor, depends=(f"__osx >={floor}",))
-        )
-        out += [
-            PackageSpec("libcxx", v, depends=_native(p, runtime=False), subdir=p)
-            for v in ("19.1.7", "20.1.8")
-        ]
     native = _native(p)
     zlib = "libzlib >=1.3.1,<2.0a0"
-    out.append(PackageSpec("libzlib", "1.3.1", build_number=2, depends=native, subdir=p))
+    return [
+        *_os_packages(p),
+        PackageSpec("libzlib", "1.3.1", build_number=2, depends=native, subdir=p),
+        *_pythons(p, native, zlib),
+        *_numpys(p, native),
+        *(PackageSpec("cfitsio", v, depends=(*native, zlib), subdir=p) for v in ("4.5.0", "4.6.2")),
+        PackageSpec("cmake", "3.31.8", depends=(*native, zlib), subdir=p),
+        PackageSpec("cmake", "4.1.2", depends=(*_native(p, glibc="2.28"), zlib), subdir=p),
+        *(
+            PackageSpec("ruff", v, depends=_native(p, runtime=False), subdir=p)
+            for v in ("0.14.4", "0.14.5")
+        ),
+        *_rubin_envs(p),
+    ]
+
+
+def _os_packages(p: str) -> list[PackageSpec]:
+    """The OS's own stdlib package (noarch on conda-forge, one per target platform) and
+    the C++ runtime."""
+    if p.startswith("linux"):
+        return [
+            *(
+                PackageSpec(f"sysroot_{p}", v, build_number=18, subdir="noarch")
+                for v in ("2.17", "2.28")
+            ),
+            *(
+                PackageSpec("libgcc", v, depends=_native(p, runtime=False), subdir=p)
+                for v in ("14.2.0", "15.1.0")
+            ),
+        ]
+    floor = "11.0" if p == "osx-arm64" else "10.13"
+    return [
+        PackageSpec(f"macosx_deployment_target_{p}", floor, depends=(f"__osx >={floor}",)),
+        *(
+            PackageSpec("libcxx", v, depends=_native(p, runtime=False), subdir=p)
+            for v in ("19.1.7", "20.1.8")
+        ),
+    ]
+
+
+def _pythons(p: str, native: tuple[str, ...], zlib: str) -> list[PackageSpec]:
+    out: list[PackageSpec] = []
     pythons = {"3.11": ["3.11.13"], "3.12": ["3.12.11"], "3.13": ["3.13.5", "3.13.7"]}
     for minor, versions in pythons.items():
         tag = f"cp{minor.replace('.', '')}"
@@ -471,6 +491,11 @@ def _rubin_like_platform(p: str) -> list[PackageSpec]:
                     build=f"h{_digest(p + v + str(deps))}_100_{tag}",
                 )
             )
+    return out
+
+
+def _numpys(p: str, native: tuple[str, ...]) -> list[PackageSpec]:
+    out: list[PackageSpec] = []
     numpys = {"1.26.4": ("3.11", "3.12"), "2.1.3": ("3.11", "3.12", "3.13")}
     numpys |= {v: ("3.11", "3.12", "3.13") for v in ("2.2.6", "2.3.4", "2.3.5")}
     for v, minors in numpys.items():
@@ -486,20 +511,14 @@ def _rubin_like_platform(p: str) -> list[PackageSpec]:
                     "numpy", v, depends=deps, subdir=p, build=_py_build(minor, p + v + str(deps))
                 )
             )
-    out += [
-        PackageSpec("cfitsio", v, depends=(*native, zlib), subdir=p) for v in ("4.5.0", "4.6.2")
-    ]
-    out += [
-        PackageSpec("cmake", "3.31.8", depends=(*native, zlib), subdir=p),
-        PackageSpec("cmake", "4.1.2", depends=(*_native(p, glibc="2.28"), zlib), subdir=p),
-    ]
-    out += [
-        PackageSpec("ruff", v, depends=_native(p, runtime=False), subdir=p)
-        for v in ("0.14.4", "0.14.5")
-    ]
+    return out
+
+
+def _rubin_envs(p: str) -> list[PackageSpec]:
+    out: list[PackageSpec] = []
     for v in RUBIN_ENV_VERSIONS:
         number = _RUBIN_BUILD_NUMBER[v]
-        deps = _NOSYSROOT[v] + (() if linux or v != "13.0.1" else ("libcxx 20.*",))
+        deps = _NOSYSROOT[v] + (() if p.startswith("linux") or v != "13.0.1" else ("libcxx 20.*",))
         nosysroot = PackageSpec(
             "rubin-env-nosysroot",
             v,

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_FAILURE, ScipipeError
+from ..infra.lock import StackLock
 from ..infra.progress import NULL, Progress
 from .config import FlowConfig
 from .state import COMPLETE, DONE, FAILED, SKIPPED, FlowState, load_state, open_state, state_path
@@ -197,8 +198,6 @@ def run_flow(
     Raises :class:`FlowFailed` (carrying the result) when a step fails.  ``on_step`` is
     called as each step starts (status ``running``) and ends.
     """
-    from ..infra.lock import StackLock
-
     names = names_for(request, config)
     path = state_path(config.state_root, names.git_tag)
     results_file = request.results or config.results_path

@@ -8,6 +8,7 @@ runner is :mod:`.flows`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -17,11 +18,26 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..changelog.build import ChangelogRequest, build_model
+from ..changelog.jira import Jira
+from ..changelog.overrides import Overrides, read_overrides
+from ..changelog.render import render
+from ..distrib.publish import PublishOptions, publish
 from ..errors import InputError, NetworkError, ResolutionError, ScipipeError, did_you_mean
+from ..eups.exclusions import DEFAULT
+from ..eups.flavor import current_flavor
+from ..forge.base import Tagger
 from ..infra import git
 from ..infra.files import write_atomic
 from ..infra.progress import NULL, Progress
 from ..names import tags as tagnames
+from ..release.connect import open_forge
+from ..release.tagging import TagRequest, tag_release
+from ..release.teamtags import TeamTagRequest, tag_teams
+from ..release.vdbpublish import ensure_checkout, publish_versiondb, sync
+from ..sourcebuild.rebuild import RebuildOptions, rebuild
+from ..stack.readers import read_exclusions, read_manifest, read_repos
+from ..stack.sources import load_eups_tag
 from .config import FlowConfig
 from .state import FlowState
 
@@ -29,7 +45,7 @@ if TYPE_CHECKING:
     from ..eups.manifest import Manifest
     from ..eups.repos import Repos
     from ..eups.taglist import TagList
-    from ..forge.base import Forge, Tagger
+    from ..forge.base import Forge
 
 log = logging.getLogger(__name__)
 
@@ -182,30 +198,20 @@ class FlowContext:
 
     @property
     def flavor(self) -> str:
-        from ..eups.flavor import current_flavor
-
         return self.config.flavor or current_flavor()
 
     def repos(self) -> Repos:
         if self._repos is None:
-            from ..stack.readers import read_repos
-
             self._repos = read_repos(self.config.repos)
         return self._repos
 
     def forge(self) -> Forge:
         if self._forge is None:
-            from ..release.connect import open_forge
-
             self._forge = open_forge(self.config.forge, self.repos())
         return self._forge
 
     def tagger(self) -> Tagger:
         if self._tagger is None:
-            import datetime as dt
-
-            from ..forge.base import Tagger
-
             name = self.config.tagger_user or git.config_get("user.name")
             email = self.config.tagger_email or git.config_get("user.email")
             if not name or not email:
@@ -218,8 +224,6 @@ class FlowContext:
 
     def manifest_of(self, step: str) -> Manifest:
         """The manifest an earlier step recorded (kept next to the state file)."""
-        from ..stack.readers import read_manifest
-
         return read_manifest(self.state.outputs(step)["manifest_file"], strict=True)
 
     def close(self) -> None:
@@ -241,11 +245,6 @@ class Step:
 def _rebuild(
     ctx: FlowContext, *, refs: Sequence[str], prep_only: bool, optional: Sequence[str] = ()
 ) -> dict[str, Any]:
-    from ..eups.exclusions import DEFAULT
-    from ..release.vdbpublish import ensure_checkout, sync
-    from ..sourcebuild.rebuild import RebuildOptions, rebuild
-    from ..stack.readers import read_exclusions
-
     cfg = ctx.config
     vdb = cfg.versiondb
     identity = None
@@ -287,8 +286,6 @@ def _rebuild(
 
 
 def _versiondb(ctx: FlowContext, source: str) -> dict[str, Any]:
-    from ..release.vdbpublish import publish_versiondb
-
     vdb = ctx.config.versiondb
     if vdb is None:
         return {"skipped": "no versiondb configured"}
@@ -299,8 +296,6 @@ def _versiondb(ctx: FlowContext, source: str) -> dict[str, Any]:
 
 
 def _publish(ctx: FlowContext, source: str) -> dict[str, Any]:
-    from ..distrib.publish import PublishOptions, publish
-
     cfg, d, names = ctx.config, ctx.config.distrib, ctx.names
     layout = cfg.layout
     options = PublishOptions(
@@ -342,8 +337,6 @@ def wait_for_eups_tag(
     Polls until it is there (publishing may take a while to show through a CDN);
     after ``timeout`` seconds the last reason it is not usable is raised.
     """
-    from ..stack.sources import load_eups_tag
-
     deadline = clock() + timeout
     while True:
         try:
@@ -365,8 +358,6 @@ def wait_for_eups_tag(
 
 
 def _tag_release(ctx: FlowContext, source: str) -> dict[str, Any]:
-    from ..release.tagging import TagRequest, tag_release
-
     cfg, names = ctx.config, ctx.names
     manifest = ctx.manifest_of(source)
     taglist = None
@@ -406,8 +397,6 @@ def _tag_release(ctx: FlowContext, source: str) -> dict[str, Any]:
 
 
 def _tag_teams(ctx: FlowContext) -> dict[str, Any]:
-    from ..release.teamtags import TeamTagRequest, tag_teams
-
     aux = ctx.config.aux_teams
     if not aux.allow:
         return {"skipped": "no aux_teams.allow teams configured"}
@@ -443,10 +432,6 @@ def run_changelog(ctx: FlowContext) -> dict[str, Any]:
         return {"skipped": CHANGELOG_UNAVAILABLE}
     if ctx.names.kind is FlowKind.NIGHTLY:
         return {"skipped": "dailies are not in a changelog series"}
-    from ..changelog.build import ChangelogRequest, build_model
-    from ..changelog.jira import Jira
-    from ..changelog.overrides import Overrides, read_overrides
-    from ..changelog.render import render
 
     work = ctx.config.root / "changelog"
     vdb = ctx.config.versiondb

@@ -12,7 +12,9 @@ against a rate limit of 5,000 calls an hour:
 - :meth:`GitHubForge.create_tag` is ``POST git/tags`` then ``POST git/refs`` (or a forced
   ``PATCH``): a new tag costs 3 calls with the lookup before it.
 
-One ``github.Github`` per thread (its connections are not shared), PyGithub's own
+PyGithub is imported where it is used (it takes a sixth of a second), so that the
+modules that name this one load fast.  One ``github.Github`` per thread (its connections
+are not shared), PyGithub's own
 throttling and retries off: this module retries, once, in one place (:meth:`_call`).
 Transient failures (HTTP 5xx, a dropped connection) are retried with a short backoff
 when repeating the call is safe; a ``POST git/refs`` whose answer was lost is never
@@ -34,12 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-import github
-import requests
-from github.GitRef import GitRef
-from github.GitTag import GitTag
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InputError, did_you_mean
 from ..redaction import register
@@ -53,6 +50,11 @@ from .base import (
     Tagger,
     TagInfo,
 )
+
+if TYPE_CHECKING:
+    import github
+    from github.GitRef import GitRef
+    from github.GitTag import GitTag
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +201,8 @@ def new_client(
 ) -> github.Github:
     """A PyGithub client as scipipe uses them: no PyGithub throttling or retries (the
     callers pace and retry themselves), 100 items a page, lazy objects."""
+    import github  # deferred: heavy
+
     return github.Github(
         auth=github.Auth.Token(token),
         base_url=base_url,
@@ -521,6 +525,8 @@ class GitHubForge:
     def _create_tag_object(
         self, repo: RepoId, name: str, sha: str, message: str, tagger: Tagger
     ) -> _TagObject:
+        import github  # deferred: heavy
+
         full = repo.full_name
         author = github.InputGitAuthor(tagger.name, tagger.email, tagger.iso)
 
@@ -602,6 +608,8 @@ class GitHubForge:
         """A GitRef for ``refs/tags/name`` with the URL that PATCH and DELETE take."""
         url = f"/repos/{repo.full_name}/git/refs/tags/{urllib.parse.quote(name)}"
         attributes = {"ref": f"refs/tags/{name}", "url": url}
+        from github.GitRef import GitRef  # deferred: heavy
+
         return lambda gh: GitRef(gh.requester, {}, dict(attributes), completed=True)
 
     # -- the one place that calls GitHub -------------------------------------------------------
@@ -617,6 +625,9 @@ class GitHubForge:
     ) -> T:
         """``fn(client)``, which makes exactly one request, with the rate-limit waits and
         up to ``retries`` retries of transient failures; GitHub's errors become ours."""
+        import github  # deferred: heavy
+        import requests  # deferred: heavy
+
         failures = 0
         waits = 0
         while True:
@@ -712,6 +723,8 @@ class GitHubForge:
 
     def _rate_limited(self, exc: github.GithubException) -> tuple[float, float] | None:
         """(reset time, when to retry) if ``exc`` is a rate-limit refusal, else None."""
+        import github  # deferred: heavy
+
         headers = _lower(exc.headers)
         if not (
             isinstance(exc, github.RateLimitExceededException)

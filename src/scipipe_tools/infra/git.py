@@ -14,6 +14,14 @@ A failing command raises :class:`NetworkError` when the remote could not be reac
 was not found or refused us (the typical stderr of those cases is recognized), and
 :class:`GitError` (a :class:`CommandError`) otherwise.  Messages name the repository
 and URL, with any credentials in a URL replaced by ``***``.
+
+This module is the one way the program runs git (the gateway): the verbs below, and for
+callers that read git's answers themselves (the changelog's walks, the plain-git forge)
+:func:`run` (checked), :func:`query` (in a work tree, unchecked) and :func:`call` (on a
+repository's store, unchecked, without discovery).  Whatever git says comes back
+through :func:`hide`: :func:`redact`, plus the credentials of the URL the command was
+given wherever git echoes them (``unable to look up user:token@host`` has no
+``scheme://`` for a pattern to see).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import CommandError, InputError, NetworkError
+from ..redaction import MASK, MIN_SECRET_LENGTH
 from ..redaction import redact as redact
 from . import proc
 
@@ -36,7 +45,7 @@ _HEX = frozenset("0123456789abcdef")
 REMOTE_TIMEOUT = 1800.0
 
 #: Abort an HTTP transfer slower than 1 KB/s for 2 minutes.
-_HTTP_LIMITS = ("-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=120")
+HTTP_LIMITS = ("-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=120")
 
 #: Variables that make git operate on a repository other than the one in cwd.
 REPO_VARS = frozenset(
@@ -95,11 +104,23 @@ RefKind = Literal["branch", "tag", "sha"]
 class GitError(CommandError):
     """A git command failed for a reason other than the network."""
 
-    def __init__(self, message: str, cause: CommandError, *, hint: str | None = None) -> None:
-        argv = [redact(a) for a in cause.argv]
-        super().__init__(argv, cause.returncode, redact(cause.stderr_tail), hint=hint or cause.hint)
+    def __init__(
+        self,
+        message: str,
+        cause: CommandError,
+        *,
+        hint: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        argv = [hide(a, url) for a in cause.argv]
+        tail = hide(cause.stderr_tail, url)
+        super().__init__(argv, cause.returncode, tail, hint=hint or cause.hint)
         self.message = message
         self.args = (message,)
+
+
+class GitTimeout(GitError):
+    """A git command :func:`call` ran took longer than its timeout (and was taken down)."""
 
 
 @dataclass(frozen=True)
@@ -115,17 +136,46 @@ class ResolvedRef:
 # --- plumbing ------------------------------------------------------------------------
 
 
-def _env(repo: Path | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def _env(
+    repo: Path | None, extra: Mapping[str, str] | None = None, *, ceiling: bool = True
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in REPO_VARS}
     env["GIT_TERMINAL_PROMPT"] = "0"
-    if repo is not None:
+    if repo is not None and ceiling:
         env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(os.path.realpath(repo))
     if extra:
         env.update(extra)
     return env
 
 
-def _reason(stderr: str) -> str:
+def _credentials(url: str | None) -> str | None:
+    """The secret part of ``url``'s user information (``user:token`` of
+    ``git://user:token@host/x``; any user of an http(s) URL, a token given as the user
+    name), or None; ``ssh://git@host`` names no secret (the rule of :func:`redact`)."""
+    if not url or "@" not in url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+    if userinfo and (":" in userinfo or scheme.lower().startswith("http")):
+        return userinfo
+    return None
+
+
+def hide(text: str, url: str | None = None) -> str:
+    """``text`` as it may be shown: :func:`redact`, and the credentials of ``url``
+    replaced by ``***`` wherever they appear, with or without the URL around them."""
+    secret = _credentials(url)
+    if secret is not None:
+        text = text.replace(secret + "@", MASK + "@")
+        token = secret.rpartition(":")[2]  # the password, or a token given as the user
+        if len(token) >= MIN_SECRET_LENGTH:  # shorter ones would hit ordinary words
+            text = text.replace(token, MASK)
+    return redact(text)
+
+
+def _reason(stderr: str, url: str | None = None) -> str:
     """The informative part of git's stderr, on one line."""
     lines = []
     for raw in stderr.splitlines():
@@ -137,10 +187,10 @@ def _reason(stderr: str) -> str:
                 line = line[len(prefix) :]
         lines.append(line)
     text = "; ".join(lines[:4]) or "no error output"
-    return redact(text if len(text) <= 400 else text[:397] + "...")
+    return hide(text if len(text) <= 400 else text[:397] + "...", url)
 
 
-def _run(
+def run(
     repo: Path | None,
     args: Sequence[str | os.PathLike[str]],
     *,
@@ -160,8 +210,8 @@ def _run(
     except CommandError as exc:
         if url is None and remote and repo is not None:
             url = remote_url(repo)
-        reason = _reason(exc.stderr_tail)
-        where = f" ({redact(url)})" if url else ""
+        reason = _reason(exc.stderr_tail, url)
+        where = f" ({hide(url, url)})" if url else ""
         message = f"{what}{where}: {reason}"
         if _NETWORK_PATTERNS.search(exc.stderr_tail):
             err: NetworkError | GitError = NetworkError(
@@ -171,16 +221,68 @@ def _run(
             hint = None
             if "please tell me who you are" in exc.stderr_tail.lower():
                 hint = "set user.name and user.email with `git config`"
-            err = GitError(message, exc, hint=hint)
+            err = GitError(message, exc, hint=hint, url=url)
         # the CommandError's argv may hold a URL with credentials: do not chain it then
-        if url is not None and redact(url) != url:
+        if url is not None and hide(url, url) != url:
             raise err from None
         raise err from exc
 
 
-def _query(repo: Path, args: Sequence[str]) -> proc.Result:
-    """Run a read-only git command whose failure is an answer, not an error."""
+def query(repo: Path, args: Sequence[str]) -> proc.Result:
+    """Run a read-only git command in the work tree ``repo`` whose failure is an
+    answer, not an error."""
     return proc.run(["git", *args], cwd=repo, env=_env(repo), check=False)
+
+
+def store_args(repo: Path) -> list[str]:
+    """``--git-dir`` for a bare repository or a work tree's ``.git`` (no discovery);
+    else ``-C repo``."""
+    dotgit = repo / ".git"
+    if dotgit.is_dir():
+        return ["--git-dir", str(dotgit)]
+    if (repo / "objects").is_dir() and (repo / "HEAD").is_file():
+        return ["--git-dir", str(repo)]
+    return ["-C", str(repo)]
+
+
+def call(
+    repo: Path | None,
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    input: bytes = b"",
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    url: str | None = None,
+) -> proc.Result:
+    """``git args`` on the store of ``repo`` (None: outside any repository), unchecked:
+    the caller reads the exit code and the output.
+
+    A bare repository or a work tree's ``.git`` is named with ``--git-dir``
+    (:func:`store_args`): no discovery, and no work tree, so this is for commands that
+    read or write objects and refs (log, cat-file, fetch, push, update-ref...), many of
+    them in a row.  The output is decoded as UTF-8 with replacement; the result's argv
+    and stderr have gone through :func:`hide` (with ``url``).  A command still running
+    after ``timeout`` seconds is taken down and raises :class:`GitTimeout`.
+    """
+    where = store_args(repo) if repo is not None else []
+    located = bool(where) and where[0] == "--git-dir"
+    env = _env(repo, extra_env, ceiling=not located)
+    try:
+        result = proc.run(["git", *where, *args], env=env, input=input, check=False,
+                          timeout=timeout)  # fmt: skip
+    except CommandError as exc:  # only a timeout: the command is unchecked
+        if timeout is None:  # pragma: no cover - proc raises nothing else here
+            raise
+        verb = next((str(a) for a in args if not str(a).startswith("-")), "git")
+        raise GitTimeout(
+            f"git {verb} timed out after {timeout:g} s" + (f" ({hide(url, url)})" if url else ""),
+            exc,
+            url=url,
+        ) from None
+    return proc.Result(
+        [hide(a, url) for a in result.argv], result.returncode, result.stdout,
+        hide(result.stderr, url) if result.stderr else "",
+    )  # fmt: skip
 
 
 def _is_sha(text: str) -> bool:
@@ -287,7 +389,7 @@ def origin_url_fast(repo: str | os.PathLike[str]) -> str | None:
 
 
 def _verify(repo: Path, rev: str) -> str | None:
-    res = _query(repo, ["rev-parse", "--verify", "--quiet", rev])
+    res = query(repo, ["rev-parse", "--verify", "--quiet", rev])
     sha = res.stdout.strip()
     return sha if res.returncode == 0 and _is_sha(sha) else None
 
@@ -350,14 +452,14 @@ def remote_url(repo: str | os.PathLike[str], remote: str = "origin") -> str | No
     path = Path(repo)
     if not is_repo(path):
         return None
-    res = _query(path, ["config", "--get", f"remote.{remote}.url"])
+    res = query(path, ["config", "--get", f"remote.{remote}.url"])
     url = res.stdout.strip()
     return url if res.returncode == 0 and url else None
 
 
 def current_branch(repo: str | os.PathLike[str]) -> str | None:
     """The branch HEAD is on; None when HEAD is detached."""
-    res = _query(Path(repo), ["symbolic-ref", "--quiet", "--short", "HEAD"])
+    res = query(Path(repo), ["symbolic-ref", "--quiet", "--short", "HEAD"])
     name = res.stdout.strip()
     return name if res.returncode == 0 and name else None
 
@@ -370,7 +472,7 @@ def is_dirty(repo: str | os.PathLike[str], *, untracked: bool = False) -> bool:
     """
     path = Path(repo)
     mode = "normal" if untracked else "no"
-    res = _run(
+    res = run(
         path, ["status", "--porcelain", f"--untracked-files={mode}"], what=f"git status in {path}"
     )
     return bool(res.stdout.strip())
@@ -379,7 +481,7 @@ def is_dirty(repo: str | os.PathLike[str], *, untracked: bool = False) -> bool:
 def tags(repo: str | os.PathLike[str], pattern: str = "*") -> list[str]:
     """Tags matching the glob ``pattern``, in git's (refname) order."""
     path = Path(repo)
-    res = _run(path, ["tag", "--list", pattern], what=f"cannot list tags in {path}")
+    res = run(path, ["tag", "--list", pattern], what=f"cannot list tags in {path}")
     return res.stdout.split()
 
 
@@ -405,9 +507,9 @@ def clone(
     env = dict(extra_env or {})
     if not lfs_smudge:
         env["GIT_LFS_SKIP_SMUDGE"] = "1"
-    _run(
+    run(
         None,
-        [*_HTTP_LIMITS, "clone", "--quiet", "--", url, path],
+        [*HTTP_LIMITS, "clone", "--quiet", "--", url, path],
         what=f"cannot clone into {path}",
         url=url,
         extra_env=env,
@@ -417,7 +519,7 @@ def clone(
 
 def set_remote_url(repo: str | os.PathLike[str], url: str, remote: str = "origin") -> None:
     path = Path(repo)
-    _run(
+    run(
         path,
         ["remote", "set-url", remote, url],
         what=f"cannot set the URL of {remote} in {path}",
@@ -444,13 +546,13 @@ def fetch_mirror(repo: str | os.PathLike[str], *, timeout: float = REMOTE_TIMEOU
     be among those deleted on the remote.
     """
     path = Path(repo)
-    detach = _query(path, ["checkout", "--quiet", "--detach"])
+    detach = query(path, ["checkout", "--quiet", "--detach"])
     if detach.returncode != 0 and _verify(path, "HEAD") is not None:
         # HEAD exists, so this was a real failure (an unborn HEAD cannot be detached)
-        _run(path, ["checkout", "--quiet", "--detach"], what=f"cannot detach HEAD in {path}")
-    _run(
+        run(path, ["checkout", "--quiet", "--detach"], what=f"cannot detach HEAD in {path}")
+    run(
         path,
-        [*_HTTP_LIMITS, "fetch", "--quiet", "--force", "--prune", "origin", *MIRROR_REFSPECS],
+        [*HTTP_LIMITS, "fetch", "--quiet", "--force", "--prune", "origin", *MIRROR_REFSPECS],
         what=f"cannot fetch into {path}",
         remote=True,
         timeout=timeout,
@@ -460,7 +562,7 @@ def fetch_mirror(repo: str | os.PathLike[str], *, timeout: float = REMOTE_TIMEOU
 def set_head_auto(repo: str | os.PathLike[str], *, timeout: float = REMOTE_TIMEOUT) -> None:
     """``git remote set-head origin -a``: origin/HEAD follows the remote's default branch."""
     path = Path(repo)
-    _run(
+    run(
         path,
         ["remote", "set-head", "origin", "--auto"],
         what=f"cannot ask origin for its default branch in {path}",
@@ -501,7 +603,7 @@ def checkout(
         args += ["-B", ref, branch_at]
     else:
         args.append(ref)
-    _run(
+    run(
         path,
         [*args, "--"],
         what=f"cannot check out {ref} in {path}",
@@ -519,7 +621,7 @@ def reset_hard(
 ) -> None:
     path = Path(repo)
     check_ref(sha)
-    _run(
+    run(
         path,
         ["reset", "--quiet", "--hard", sha, "--"],
         what=f"cannot reset {path} to {sha}",
@@ -531,14 +633,14 @@ def reset_hard(
 def archive(repo: str | os.PathLike[str], rev: str, dest: Path) -> None:
     """``git archive --format=tar -o DEST REV``: the tree at ``rev`` as a tar file."""
     path = Path(repo)
-    _run(path, ["archive", "--format=tar", "-o", dest, rev],
+    run(path, ["archive", "--format=tar", "-o", dest, rev],
          what=f"cannot archive {rev} of {path}")  # fmt: skip
 
 
 def clean(repo: str | os.PathLike[str]) -> None:
     """``git clean -dfqx``: remove untracked and ignored files (old build products)."""
     path = Path(repo)
-    _run(path, ["clean", "-d", "-f", "-q", "-x"], what=f"cannot clean {path}")
+    run(path, ["clean", "-d", "-f", "-q", "-x"], what=f"cannot clean {path}")
 
 
 Identity = tuple[str, str]
@@ -562,8 +664,8 @@ def commit_all(
 ) -> str:
     """Stage every change (``add -A``) and commit it; return the new commit's SHA."""
     path = Path(repo)
-    _run(path, ["add", "--all"], what=f"cannot stage changes in {path}")
-    _run(
+    run(path, ["add", "--all"], what=f"cannot stage changes in {path}")
+    run(
         path,
         ["commit", "--quiet", "-m", message],
         what=f"cannot commit in {path}",
@@ -585,8 +687,8 @@ def commit_paths(
     ``identity`` (name, email) overrides git's configured author and committer.
     """
     path = Path(repo)
-    _run(path, ["add", "--", *paths], what=f"cannot stage {', '.join(paths)} in {path}")
-    _run(
+    run(path, ["add", "--", *paths], what=f"cannot stage {', '.join(paths)} in {path}")
+    run(
         path,
         ["commit", "--quiet", "--only", "-m", message, "--", *paths],
         what=f"cannot commit in {path}",
@@ -598,7 +700,7 @@ def commit_paths(
 def unstage(repo: str | os.PathLike[str], paths: Sequence[str]) -> None:
     """Make the index entries of ``paths`` equal HEAD's again (``reset -- paths``)."""
     path = Path(repo)
-    _run(path, ["reset", "--quiet", "--", *paths], what=f"cannot unstage files in {path}")
+    run(path, ["reset", "--quiet", "--", *paths], what=f"cannot unstage files in {path}")
 
 
 def tag_annotated(
@@ -611,7 +713,7 @@ def tag_annotated(
 ) -> None:
     path = Path(repo)
     check_ref(name)
-    _run(
+    run(
         path,
         ["tag", "--annotate", "-m", message, name, ref],
         what=f"cannot create tag {name} in {path}",
@@ -623,7 +725,7 @@ def init(repo: str | os.PathLike[str], *, branch: str = "main") -> None:
     """``git init`` a new (non-bare) repository whose first branch is ``branch``."""
     path = Path(repo)
     path.mkdir(parents=True, exist_ok=True)
-    _run(path, ["init", "--quiet", f"--initial-branch={branch}"], what=f"cannot init {path}")
+    run(path, ["init", "--quiet", f"--initial-branch={branch}"], what=f"cannot init {path}")
 
 
 # --- git-lfs -------------------------------------------------------------------------
@@ -645,14 +747,14 @@ def lfs_configure(repo: str | os.PathLike[str]) -> bool:
     path = Path(repo)
     if config_get("filter.lfs.process", path) is not None:
         return False
-    _run(path, ["lfs", "install", "--local", "--skip-repo"], what=f"git lfs install in {path}")
+    run(path, ["lfs", "install", "--local", "--skip-repo"], what=f"git lfs install in {path}")
     return True
 
 
 def lfs_pull(repo: str | os.PathLike[str], *, timeout: float = REMOTE_TIMEOUT) -> None:
     """Download and check out the LFS files of HEAD (after a clone without smudge)."""
     path = Path(repo)
-    _run(
+    run(
         path,
         ["lfs", "pull"],
         what=f"git lfs pull failed in {path}",
@@ -671,5 +773,5 @@ def config_get(key: str, repo: str | os.PathLike[str] | None = None) -> str | No
 
 def is_ancestor(repo: str | os.PathLike[str], ancestor: str, descendant: str) -> bool:
     """Whether ``ancestor`` is reachable from ``descendant`` (``merge-base --is-ancestor``)."""
-    res = _query(Path(repo), ["merge-base", "--is-ancestor", ancestor, descendant])
+    res = query(Path(repo), ["merge-base", "--is-ancestor", ancestor, descendant])
     return res.returncode == 0

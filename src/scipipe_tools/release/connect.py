@@ -10,6 +10,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..eups.repos import Repos
 from ..forge.base import Forge, repo_id
+from ..forge.github import GitHubForge, load_token
+from .gitforge import GitForge
+from .policy import read_policy
 
 DEFAULT_GITHUB_URL = "https://api.github.com"
 #: codekit's default token file (scopes repo, read:org)
@@ -64,16 +67,14 @@ def repo_urls(repos: Repos | None) -> dict[str, str]:
 def open_forge(
     config: ForgeConfig, repos: Repos | None = None, env: Mapping[str, str] | None = None
 ) -> Forge:
-    """The forge ``config`` describes (imports PyGithub or GitPython only here)."""
+    """The forge ``config`` describes (PyGithub is imported at the GitHub forge's
+    first call)."""
     if config.kind == "git":
         if config.teams_file is None:
             raise InputError(
                 "the git forge needs a teams file",
                 hint="pass --teams-file teams.yaml (team name -> repos), or use --forge github",
             )
-        from .gitforge import GitForge
-        from .policy import read_policy
-
         policy = read_policy(config.teams_file)
         return GitForge(
             policy, urls=repo_urls(repos), cache_dir=config.cache_dir or default_cache()
@@ -81,8 +82,6 @@ def open_forge(
     if config.kind == "github":
         if not config.org:
             raise InputError("the github forge needs --org")
-        from ..forge.github import GitHubForge, load_token
-
         token = load_token(config.token_path, os.environ if env is None else env)
         return GitHubForge(
             config.org,

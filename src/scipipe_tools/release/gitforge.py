@@ -14,16 +14,15 @@ push has no ``+``: git never moves an existing remote tag then, whatever the cac
 says.
 
 The "API calls" of this backend are network round trips, counted by kind: ``fetch``,
-``push`` and ``ls-remote``.  Git runs through GitPython (imported lazily); a failing
-command becomes a one-line :class:`ForgeError` naming the repository, with credentials
-in URLs replaced by ``***``.
+``push`` and ``ls-remote``.  Git runs through the gateway (:func:`..infra.git.call`, on
+the bare cache, with untranslated messages); a failing command becomes a one-line
+:class:`ForgeError` naming the repository, with credentials in URLs replaced by ``***``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,12 +31,10 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError, did_you_mean
 from ..forge.base import Forge, ForgeError, ForgeStats, NotFoundError, RepoId, Tagger, TagInfo
+from ..infra import git
 from ..infra.git import check_ref
 from ..redaction import redact
 from .policy import TeamPolicy
-
-if TYPE_CHECKING:
-    from git import Git
 
 #: call kinds counted by :meth:`GitForge.stats`
 CALL_KINDS = ("fetch", "push", "ls-remote")
@@ -46,6 +43,8 @@ _FULL_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 #: ``git`` options for every command: no automatic gc or maintenance while we work
 _CONFIG = ("-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "core.logAllRefUpdates=false")
+#: git's messages untranslated: :data:`_NOT_FOUND` and :data:`_REJECTED` read them
+_LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
 #: stderr of a repository that is not there
 _NOT_FOUND = re.compile(
     r"does not appear to be a git repository|repository not found|not exported"
@@ -90,6 +89,10 @@ def _reason(stderr: str) -> str:
     return redact(text if len(text) <= 300 else text[:297] + "...")
 
 
+def _chomp(text: str) -> str:
+    return text[:-1] if text.endswith("\n") else text
+
+
 def _strip_message(text: str | None) -> str:
     return (text or "").rstrip()
 
@@ -101,7 +104,6 @@ class _Cache:
     full_name: str
     url: str
     path: Path
-    git: Git
     lock: threading.Lock = field(default_factory=threading.Lock)
     initialized: bool = False
     synced: bool = False
@@ -121,14 +123,10 @@ class GitForge:
         cache_dir: Path,
         timeout: float = 120.0,
     ) -> None:
-        import git as gitpython  # GitPython; lazily, it is slow to import
-
         self.policy = policy
         self.urls = dict(urls or {})
         self.cache_dir = Path(cache_dir)
         self.timeout = timeout
-        self._git_class = gitpython.Git
-        self._exe = str(gitpython.Git.GIT_PYTHON_GIT_EXECUTABLE or "git")
         self._lock = threading.Lock()
         self._caches: dict[str, _Cache] = {}
         self._calls: dict[str, int] = dict.fromkeys(CALL_KINDS, 0)
@@ -274,8 +272,7 @@ class GitForge:
                 url = repo.url or self.repo(repo.full_name).url
                 owner, name = repo.owner, repo.name
                 path = self.cache_dir / owner / f"{name}.git"
-                git = self._git_class(str(path))
-                cache = _Cache(repo.full_name, url, path, git)
+                cache = _Cache(repo.full_name, url, path)
                 self._caches[repo.full_name] = cache
             return cache
 
@@ -288,28 +285,21 @@ class GitForge:
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
     ) -> tuple[int, str, str]:
-        """``git args`` on the cache: (status, stdout, stderr), never raising for status."""
-        argv = [self._exe, *_CONFIG, *args]
-        full_env = {"GIT_DIR": str(cache.path), "GIT_TERMINAL_PROMPT": "0", **(env or {})}
-        if stdin is None:
-            return cache.git.execute(
-                argv,
-                with_extended_output=True,
-                with_exceptions=False,
-                kill_after_timeout=timeout,
-                env=full_env,
+        """``git args`` on the cache: (status, stdout, stderr), never raising for status
+        (a timeout is a status too: its stderr starts with ``Timeout:``).  One trailing
+        newline is dropped from stdout and stderr."""
+        try:
+            result = git.call(
+                cache.path,
+                [*_CONFIG, *args],
+                input=stdin or b"",
+                extra_env={**_LOCALE, **(env or {})},
+                timeout=timeout,
+                url=cache.url,
             )
-        with tempfile.TemporaryFile() as fh:
-            fh.write(stdin)
-            fh.seek(0)
-            return cache.git.execute(
-                argv,
-                istream=fh,
-                with_extended_output=True,
-                with_exceptions=False,
-                kill_after_timeout=timeout,
-                env=full_env,
-            )
+        except git.GitTimeout as exc:
+            return -1, "", f"Timeout: {exc.message}"
+        return result.returncode, _chomp(result.stdout), _chomp(result.stderr)
 
     def _local(self, cache: _Cache, args: Sequence[str], *, stdin: bytes | None = None) -> str:
         """A local command that must succeed; its stdout."""

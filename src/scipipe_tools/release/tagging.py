@@ -181,15 +181,67 @@ def run_parallel(
 def tag_release(request: TagRequest, forge: Forge, progress: Progress = NULL) -> TagResult:
     """Plan, check and (unless dry-run or verify) write the release tags."""
     req = request
+    _check_request(req)
+    build_id = req.manifest.build_id or "?"
+    mode = "verify" if req.verify else "dry-run" if req.dry_run else "write"
+    result = TagResult(req.git_tag, build_id, req.eups_tag, mode)
+    targets, problems = _targets(req, forge, build_id)
+    run = _Tagging(
+        req,
+        forge,
+        progress,
+        ledger=Ledger(req.ledger, req.forge_key) if req.ledger is not None else None,
+        compare=plan.Compare(message=not req.ignore_git_message, tagger=not req.ignore_git_tagger),
+        problems=problems,
+    )
+    to_read = _skip_done_earlier(run, targets)
+    try:
+        _read_tags(run, to_read)
+        _write_tags(run, _writes(run, to_read))
+    except RateLimitError as exc:
+        result.aborted = exc.message
+        raise
+    finally:
+        if run.ledger is not None:
+            run.ledger.close()
+        order = {t.product: i for i, t in enumerate(targets)}
+        result.results = sorted(run.results.values(), key=lambda r: order.get(r.product, 0))
+        result.problems = run.problems
+        result.stats = forge.stats()
+    return result
+
+
+@dataclass
+class _Tagging:
+    """What the steps of one :func:`tag_release` share."""
+
+    req: TagRequest
+    forge: Forge
+    progress: Progress
+    ledger: Ledger | None
+    compare: plan.Compare
+    problems: list[plan.Problem]
+    #: product -> its outcome so far
+    results: dict[str, RepoResult] = field(default_factory=dict)
+    #: product -> what reading its tag decided
+    decisions: dict[str, plan.Decision] = field(default_factory=dict)
+    #: set by a failed write under --fail-fast: no further write starts
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def _check_request(req: TagRequest) -> None:
     tagnames.check_git_tag(req.git_tag)
     if req.dry_run and req.verify:
         raise InputError("--dry-run and --verify cannot be combined")
     if not req.allow_teams:
         raise InputError("give at least one --allow-team")
-    build_id = req.manifest.build_id or "?"
-    mode = "verify" if req.verify else "dry-run" if req.dry_run else "write"
-    result = TagResult(req.git_tag, build_id, req.eups_tag, mode)
 
+
+def _targets(
+    req: TagRequest, forge: Forge, build_id: str
+) -> tuple[list[plan.Target], list[plan.Problem]]:
+    """The repos to tag (the manifest's products, their repos, through the team gate)
+    and every problem found on the way."""
     products, problems = plan.select(
         req.manifest,
         req.taglist,
@@ -211,10 +263,12 @@ def tag_release(request: TagRequest, forge: Forge, progress: Progress = NULL) ->
         eups_tag=req.eups_tag,
     )
     problems += more
+    return targets, problems
 
-    ledger = Ledger(req.ledger, req.forge_key) if req.ledger is not None else None
-    compare = plan.Compare(message=not req.ignore_git_message, tagger=not req.ignore_git_tagger)
-    results: dict[str, RepoResult] = {}
+
+def _skip_done_earlier(run: _Tagging, targets: Sequence[plan.Target]) -> list[plan.Target]:
+    """The targets whose tag must be read: those the ledger does not record as done."""
+    req, ledger = run.req, run.ledger
     to_read: list[plan.Target] = []
     for t in targets:
         if (
@@ -222,121 +276,127 @@ def tag_release(request: TagRequest, forge: Forge, progress: Progress = NULL) ->
             and not req.verify
             and ledger.done(t.repo.full_name, t.tag, t.sha, t.message)
         ):
-            results[t.product] = RepoResult(
+            run.results[t.product] = RepoResult(
                 t.product, t.repo.full_name, t.tag, t.sha, Outcome.DONE_EARLIER, str(req.ledger)
             )
         else:
             to_read.append(t)
+    return to_read
+
+
+def _read_tags(run: _Tagging, to_read: Sequence[plan.Target]) -> None:
+    """Read each target's tag, in parallel, and decide what it needs."""
+    req, forge, ledger = run.req, run.forge, run.ledger
 
     def read(t: plan.Target) -> plan.Decision:
         rid = forge.repo(t.repo.full_name)
         return plan.decide(
-            t, forge.get_tag(rid, t.tag), req.tagger, compare=compare, force=req.force_tag
+            t, forge.get_tag(rid, t.tag), req.tagger, compare=run.compare, force=req.force_tag
         )
 
-    decisions: dict[str, plan.Decision] = {}
-    try:
-        for t, decision, exc in run_parallel(
-            to_read, read, req.jobs, progress, "checking tags", lambda t: t.product
-        ):
-            if isinstance(exc, RateLimitError):
+    for t, decision, exc in run_parallel(
+        to_read, read, req.jobs, run.progress, "checking tags", lambda t: t.product
+    ):
+        if isinstance(exc, RateLimitError):
+            raise exc
+        if exc is not None:
+            if not isinstance(exc, ScipipeError):
                 raise exc
-            if exc is not None:
-                if not isinstance(exc, ScipipeError):
-                    raise exc
-                problems.append(plan.Problem(t.product, at(str(t.repo), exc.message)))
-                results[t.product] = _result(t, Outcome.ERROR, exc.message)
-                continue
-            assert decision is not None
-            decisions[t.product] = decision
-            if decision.action is plan.Action.CONFLICT:
-                problems.append(
-                    plan.Problem(
-                        t.product,
-                        f"{t.repo}: tag {t.tag} exists and differs: {decision.reason} "
-                        "(--force-tag moves it)",
-                    )
+            run.problems.append(plan.Problem(t.product, at(str(t.repo), exc.message)))
+            run.results[t.product] = _result(t, Outcome.ERROR, exc.message)
+            continue
+        assert decision is not None
+        run.decisions[t.product] = decision
+        if decision.action is plan.Action.CONFLICT:
+            run.problems.append(
+                plan.Problem(
+                    t.product,
+                    f"{t.repo}: tag {t.tag} exists and differs: {decision.reason} "
+                    "(--force-tag moves it)",
                 )
-                results[t.product] = _result(t, Outcome.ERROR, decision.reason)
-            elif decision.action is plan.Action.IN_SYNC:
-                log.info("%s: %s already in sync", t.repo, t.tag)
-                results[t.product] = _result(t, Outcome.IN_SYNC)
-                if ledger is not None and not (req.dry_run or req.verify):
-                    ledger.record(t.repo.full_name, t.tag, t.sha, t.message, "in-sync")
+            )
+            run.results[t.product] = _result(t, Outcome.ERROR, decision.reason)
+        elif decision.action is plan.Action.IN_SYNC:
+            log.info("%s: %s already in sync", t.repo, t.tag)
+            run.results[t.product] = _result(t, Outcome.IN_SYNC)
+            if ledger is not None and not (req.dry_run or req.verify):
+                ledger.record(t.repo.full_name, t.tag, t.sha, t.message, "in-sync")
 
-        writes = [t for t in to_read if decisions.get(t.product) and t.product not in results]
-        if req.verify:
-            for t in writes:
-                verb = decisions[t.product].action.value
-                problems.append(plan.Problem(t.product, f"{t.repo}: tag {t.tag} needs {verb}"))
-                results[t.product] = _result(t, Outcome.ERROR, f"needs {verb}")
-            writes = []
-        result.problems = problems
-        if problems:
-            for t in writes:
-                results[t.product] = _result(t, Outcome.NOT_RUN, "errors found while checking")
-            writes = []
-        if req.dry_run:
-            for t in writes:
-                update = decisions[t.product].action is plan.Action.UPDATE
-                log.info(
-                    "(noop) %s: %s %s -> %s",
-                    t.repo,
-                    "update" if update else "create",
-                    t.tag,
-                    t.sha[:12],
-                )
-                results[t.product] = _result(
-                    t,
-                    Outcome.WOULD_UPDATE if update else Outcome.WOULD_CREATE,
-                    decisions[t.product].reason,
-                )
-            writes = []
 
-        stop = threading.Event()
-
-        def write(t: plan.Target) -> Outcome:
+def _writes(run: _Tagging, to_read: Sequence[plan.Target]) -> list[plan.Target]:
+    """The tags to write: none with --verify (each is a problem then), none once there
+    is a problem, none with --dry-run (each is logged); the others' outcomes say why."""
+    req, results, decisions = run.req, run.results, run.decisions
+    writes = [t for t in to_read if decisions.get(t.product) and t.product not in results]
+    if req.verify:
+        for t in writes:
+            verb = decisions[t.product].action.value
+            run.problems.append(plan.Problem(t.product, f"{t.repo}: tag {t.tag} needs {verb}"))
+            results[t.product] = _result(t, Outcome.ERROR, f"needs {verb}")
+        writes = []
+    if run.problems:
+        for t in writes:
+            results[t.product] = _result(t, Outcome.NOT_RUN, "errors found while checking")
+        writes = []
+    if req.dry_run:
+        for t in writes:
             update = decisions[t.product].action is plan.Action.UPDATE
-            rid = forge.repo(t.repo.full_name)
-            forge.create_tag(rid, t.tag, t.sha, t.message, req.tagger, force=update)
-            if ledger is not None:
-                ledger.record(
-                    t.repo.full_name, t.tag, t.sha, t.message, "updated" if update else "created"
-                )
-            return Outcome.UPDATED if update else Outcome.CREATED
+            log.info(
+                "(noop) %s: %s %s -> %s",
+                t.repo,
+                "update" if update else "create",
+                t.tag,
+                t.sha[:12],
+            )
+            results[t.product] = _result(
+                t,
+                Outcome.WOULD_UPDATE if update else Outcome.WOULD_CREATE,
+                decisions[t.product].reason,
+            )
+        writes = []
+    return writes
 
-        def write_guarded(t: plan.Target) -> Outcome:
-            try:
-                return write(t)
-            except BaseException:
-                if req.fail_fast:
-                    stop.set()
-                raise
 
-        for t, outcome, exc in run_parallel(
-            writes, write_guarded, req.jobs, progress, "writing tags", lambda t: t.product, stop
-        ):
-            if isinstance(exc, RateLimitError):
-                raise exc
-            if exc is not None:
-                if not isinstance(exc, ScipipeError):
-                    raise exc
-                results[t.product] = _result(t, Outcome.FAILED, exc.message)
-            elif outcome is None:
-                results[t.product] = _result(t, Outcome.NOT_RUN, "stopped by --fail-fast")
-            else:
-                results[t.product] = _result(t, outcome, decisions[t.product].reason)
-    except RateLimitError as exc:
-        result.aborted = exc.message
+def _write_one(run: _Tagging, t: plan.Target) -> Outcome:
+    """Create or move one tag and record it in the ledger; a failure under --fail-fast
+    stops the writes not yet started."""
+    try:
+        update = run.decisions[t.product].action is plan.Action.UPDATE
+        rid = run.forge.repo(t.repo.full_name)
+        run.forge.create_tag(rid, t.tag, t.sha, t.message, run.req.tagger, force=update)
+        if run.ledger is not None:
+            run.ledger.record(
+                t.repo.full_name, t.tag, t.sha, t.message, "updated" if update else "created"
+            )
+        return Outcome.UPDATED if update else Outcome.CREATED
+    except BaseException:
+        if run.req.fail_fast:
+            run.stop.set()
         raise
-    finally:
-        if ledger is not None:
-            ledger.close()
-        order = {t.product: i for i, t in enumerate(targets)}
-        result.results = sorted(results.values(), key=lambda r: order.get(r.product, 0))
-        result.problems = problems
-        result.stats = forge.stats()
-    return result
+
+
+def _write_tags(run: _Tagging, writes: Sequence[plan.Target]) -> None:
+    """Write the tags, ``jobs`` at a time; each outcome goes to the results."""
+    req, results = run.req, run.results
+    for t, outcome, exc in run_parallel(
+        writes,
+        lambda t: _write_one(run, t),
+        req.jobs,
+        run.progress,
+        "writing tags",
+        lambda t: t.product,
+        run.stop,
+    ):
+        if isinstance(exc, RateLimitError):
+            raise exc
+        if exc is not None:
+            if not isinstance(exc, ScipipeError):
+                raise exc
+            results[t.product] = _result(t, Outcome.FAILED, exc.message)
+        elif outcome is None:
+            results[t.product] = _result(t, Outcome.NOT_RUN, "stopped by --fail-fast")
+        else:
+            results[t.product] = _result(t, outcome, run.decisions[t.product].reason)
 
 
 def _result(t: plan.Target, outcome: Outcome, detail: str = "") -> RepoResult:

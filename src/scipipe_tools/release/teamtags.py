@@ -216,11 +216,49 @@ def tag_teams(
     members = forge.teams(list(dict.fromkeys([*req.allow_teams, *req.deny_teams])))
     repos, problems = candidates(members, req.allow_teams, req.deny_teams)
     result.problems = problems
-    results: list[TeamRepoResult] = []
+    run = _TeamTagging(req, forge, progress, tags, problems)
+    try:
+        writes = _plan_writes(run, _read_repos(run, repos))
+        result.results = run.results
+        if req.dry_run:
+            for w in writes:
+                log.info("(noop) %s: %s %s at %s", w.repo, "delete" if w.delete else "create",
+                         w.tag, w.sha[:12])  # fmt: skip
+            writes = []
+        if writes and before_write is not None:
+            before_write(result)
+        _write_team_tags(run, writes)
+    except RateLimitError as exc:
+        result.aborted = exc.message
+        raise
+    finally:
+        result.results = run.results
+        result.problems = problems
+        result.stats = forge.stats()
+    return result
+
+
+@dataclass
+class _TeamTagging:
+    """What the steps of one :func:`tag_teams` share."""
+
+    req: TeamTagRequest
+    forge: Forge
+    progress: Progress
+    tags: tuple[str, ...]
+    problems: list[Problem]
+    #: one per repo and tag, in the order of the repos
+    results: list[TeamRepoResult] = field(default_factory=list)
+
+
+def _read_repos(run: _TeamTagging, repos: Sequence[str]) -> list[_Write]:
+    """Read each repo's target and existing tags, in parallel; the writes they need
+    (each repo's results and problems recorded)."""
+    req, forge = run.req, run.forge
 
     def read(name: str) -> _Read:
         rid = forge.repo(name)
-        existing = {tag: forge.get_tag(rid, tag) for tag in tags}
+        existing = {tag: forge.get_tag(rid, tag) for tag in run.tags}
         if req.delete:
             return _Read(rid, "", "", existing)
         for ref in req.refs:
@@ -230,96 +268,98 @@ def tag_teams(
         return _Read(rid, forge.default_head(rid), DEFAULT_BRANCH, existing)
 
     writes: list[_Write] = []
-    try:
-        found = run_parallel(repos, read, req.jobs, progress, "checking repos", lambda n: n)
-        for name, got, exc in found:
-            if isinstance(exc, RateLimitError):
+    found = run_parallel(repos, read, req.jobs, run.progress, "checking repos", lambda n: n)
+    for name, got, exc in found:
+        if isinstance(exc, RateLimitError):
+            raise exc
+        if exc is not None:
+            if not isinstance(exc, ScipipeError):
                 raise exc
-            if exc is not None:
-                if not isinstance(exc, ScipipeError):
-                    raise exc
-                problems.append(Problem(name, at(name, exc.message)))
-                for tag in tags:
-                    results.append(
-                        TeamRepoResult(name, tag, "", TeamOutcome.ERROR, "", exc.message)
+            run.problems.append(Problem(name, at(name, exc.message)))
+            for tag in run.tags:
+                run.results.append(
+                    TeamRepoResult(name, tag, "", TeamOutcome.ERROR, "", exc.message)
+                )
+            continue
+        assert got is not None
+        writes += _repo_writes(run, name, got)
+    return writes
+
+
+def _repo_writes(run: _TeamTagging, name: str, got: _Read) -> list[_Write]:
+    """What repo ``name`` needs for each tag, given what reading it found."""
+    req = run.req
+    writes: list[_Write] = []
+    for tag in run.tags:
+        existing = got.existing[tag]
+        r = TeamRepoResult(name, tag, got.sha, TeamOutcome.NOT_RUN, got.ref)
+        run.results.append(r)
+        if req.delete:
+            if existing is None:
+                r.outcome = TeamOutcome.ABSENT
+            else:
+                r.sha = existing.sha
+                writes.append(_Write(got.repo, tag, existing.sha, delete=True))
+        elif existing is None:
+            writes.append(_Write(got.repo, tag, got.sha))
+        else:
+            diffs = _differences(existing, got.sha)
+            detail = "matches" if not diffs else "differs: " + "; ".join(diffs)
+            if req.ignore_existing_tag:
+                r.outcome, r.detail = TeamOutcome.EXISTS, detail
+                log.info("%s: tag %s exists (%s): skipped", name, tag, detail)
+            else:
+                r.outcome, r.detail = TeamOutcome.ERROR, f"tag exists ({detail})"
+                run.problems.append(
+                    Problem(
+                        name,
+                        f"{name}: tag {tag} exists ({detail}) (--ignore-existing-tag skips it)",
                     )
-                continue
-            assert got is not None
-            for tag in tags:
-                existing = got.existing[tag]
-                r = TeamRepoResult(name, tag, got.sha, TeamOutcome.NOT_RUN, got.ref)
-                results.append(r)
-                if req.delete:
-                    if existing is None:
-                        r.outcome = TeamOutcome.ABSENT
-                    else:
-                        r.sha = existing.sha
-                        writes.append(_Write(got.repo, tag, existing.sha, delete=True))
-                elif existing is None:
-                    writes.append(_Write(got.repo, tag, got.sha))
-                else:
-                    diffs = _differences(existing, got.sha)
-                    detail = "matches" if not diffs else "differs: " + "; ".join(diffs)
-                    if req.ignore_existing_tag:
-                        r.outcome, r.detail = TeamOutcome.EXISTS, detail
-                        log.info("%s: tag %s exists (%s): skipped", name, tag, detail)
-                    else:
-                        r.outcome, r.detail = TeamOutcome.ERROR, f"tag exists ({detail})"
-                        problems.append(
-                            Problem(
-                                name,
-                                f"{name}: tag {tag} exists ({detail}) "
-                                "(--ignore-existing-tag skips it)",
-                            )
-                        )
-        by_key = {(r.repo, r.tag): r for r in results}
-        if problems:
-            for w in writes:
-                by_key[(w.repo.full_name, w.tag)].detail = "errors found while checking"
-            writes = []
+                )
+    return writes
+
+
+def _plan_writes(run: _TeamTagging, writes: list[_Write]) -> list[_Write]:
+    """No write once there is a problem; the others' outcomes become ``would-*``."""
+    by_key = {(r.repo, r.tag): r for r in run.results}
+    if run.problems:
         for w in writes:
-            by_key[(w.repo.full_name, w.tag)].outcome = (
-                TeamOutcome.WOULD_DELETE if w.delete else TeamOutcome.WOULD_CREATE
-            )
-        result.results = results
-        if req.dry_run:
-            for w in writes:
-                log.info("(noop) %s: %s %s at %s", w.repo, "delete" if w.delete else "create",
-                         w.tag, w.sha[:12])  # fmt: skip
-            writes = []
-        if writes and before_write is not None:
-            before_write(result)
-
-        def write(w: _Write) -> TeamOutcome:
-            if w.delete:
-                forge.delete_tag(w.repo, w.tag)
-                return TeamOutcome.DELETED
-            forge.create_tag(w.repo, w.tag, w.sha, message_for(w.tag), req.tagger)
-            return TeamOutcome.CREATED
-
-        done = run_parallel(
-            writes,
-            write,
-            req.jobs,
-            progress,
-            "deleting tags" if req.delete else "writing tags",
-            str,
+            by_key[(w.repo.full_name, w.tag)].detail = "errors found while checking"
+        writes = []
+    for w in writes:
+        by_key[(w.repo.full_name, w.tag)].outcome = (
+            TeamOutcome.WOULD_DELETE if w.delete else TeamOutcome.WOULD_CREATE
         )
-        for w, outcome, exc in done:
-            r = by_key[(w.repo.full_name, w.tag)]
-            if isinstance(exc, RateLimitError):
+    return writes
+
+
+def _write_team_tags(run: _TeamTagging, writes: Sequence[_Write]) -> None:
+    """Create or delete the tags, ``jobs`` at a time; each outcome goes to its result."""
+    req, forge = run.req, run.forge
+    by_key = {(r.repo, r.tag): r for r in run.results}
+
+    def write(w: _Write) -> TeamOutcome:
+        if w.delete:
+            forge.delete_tag(w.repo, w.tag)
+            return TeamOutcome.DELETED
+        forge.create_tag(w.repo, w.tag, w.sha, message_for(w.tag), req.tagger)
+        return TeamOutcome.CREATED
+
+    done = run_parallel(
+        writes,
+        write,
+        req.jobs,
+        run.progress,
+        "deleting tags" if req.delete else "writing tags",
+        str,
+    )
+    for w, outcome, exc in done:
+        r = by_key[(w.repo.full_name, w.tag)]
+        if isinstance(exc, RateLimitError):
+            raise exc
+        if exc is not None:
+            if not isinstance(exc, ScipipeError):
                 raise exc
-            if exc is not None:
-                if not isinstance(exc, ScipipeError):
-                    raise exc
-                r.outcome, r.detail = TeamOutcome.FAILED, exc.message
-            elif outcome is not None:
-                r.outcome = outcome
-    except RateLimitError as exc:
-        result.aborted = exc.message
-        raise
-    finally:
-        result.results = results
-        result.problems = problems
-        result.stats = forge.stats()
-    return result
+            r.outcome, r.detail = TeamOutcome.FAILED, exc.message
+        elif outcome is not None:
+            r.outcome = outcome

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Extra git verbs go through git's choke point (its environment, timeouts and network
 # error mapping); scipipe_tools.infra.git itself is not ours to change.
-_run = git._run
+_run = git.run
 
 
 @dataclass
@@ -89,7 +89,7 @@ def remote_refs(path: Path, remote: str, refs: list[str]) -> dict[str, str]:
 
 
 def _local(path: Path, ref: str) -> str | None:
-    res = git._query(path, ["rev-parse", "--verify", "--quiet", ref])
+    res = git.query(path, ["rev-parse", "--verify", "--quiet", ref])
     sha = res.stdout.strip()
     return sha if res.returncode == 0 and sha else None
 

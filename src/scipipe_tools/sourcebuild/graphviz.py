@@ -91,45 +91,13 @@ def to_svg(plan: Plan) -> str:
     """A self-contained SVG picture of the plan (no Graphviz needed)."""
     products = plan.products
     font = _font_size(len(products))
-    node_w = min(
-        _NODE_MAX_W,
-        max(
-            [60.0]
-            + [_svg.text_width(p.name, font) + 12 for p in products]
-            + [_svg.text_width(p.version, font - 1) + 12 for p in products]
-        ),
-    )
+    node_w = _node_width(products, font)
     per_row = max(1, int((_MAX_WIDTH + _GAP_X) // (node_w + _GAP_X)))
     boxes = {p.name: _Box(p) for p in products}
     levels = _levels(plan)
     span = _row_span(min(per_row, max((len(m) for _, m in levels), default=1)), node_w)
-
-    # x: level 0 alphabetically, then each level by the mean x of its dependencies
-    rows_of: dict[int, list[list[_Box]]] = {}
-    for level, members in levels:
-        if level > levels[0][0]:
-            members = sorted(members, key=lambda p: (_barycentre(p, boxes), p.name))
-        chunk = [boxes[p.name] for p in members]
-        rows = [chunk[i : i + per_row] for i in range(0, len(chunk), per_row)]
-        rows_of[level] = rows
-        for row in rows:
-            row_w = len(row) * (node_w + _GAP_X) - _GAP_X
-            x0 = _MARGIN + _GUTTER + (span - row_w) / 2
-            for i, box in enumerate(row):
-                box.x = x0 + i * (node_w + _GAP_X) + node_w / 2
-
-    # y: the highest level at the top
-    y = _MARGIN + 28
-    level_y: list[tuple[int, float, float]] = []
-    for level, _ in reversed(levels):
-        start = y
-        for row in rows_of[level]:
-            for box in row:
-                box.y = y
-            y += _NODE_H + _ROW_GAP
-        level_y.append((level, start, y - _ROW_GAP))
-        y += _LEVEL_GAP - _ROW_GAP
-    height = y - _LEVEL_GAP + _ROW_GAP + _MARGIN
+    rows_of = _place_across(levels, boxes, per_row, node_w, span)
+    level_y, height = _place_down(levels, rows_of)
     width = _MARGIN * 2 + _GUTTER + span
 
     n_edges = sum(len(_unique(p.deps)) for p in products)
@@ -140,19 +108,7 @@ def to_svg(plan: Plan) -> str:
     width = max(width, _MARGIN * 2 + _svg.text_width(title, 13))
     root = _svg.svg(width, height, class_="plan", font_family="sans-serif")
     _svg.sub(root, "text", title, x=_MARGIN, y=_MARGIN + 8, font_size=13)
-    defs = _svg.sub(root, "defs")
-    marker = _svg.sub(
-        defs,
-        "marker",
-        id="arrow",
-        viewBox="0 0 10 10",
-        refX=10,
-        refY=5,
-        markerWidth=7,
-        markerHeight=7,
-        orient="auto",
-    )
-    _svg.sub(marker, "path", d="M 0 0 L 10 5 L 0 10 z", fill="#7f8c8d")
+    _arrow_marker(root)
 
     labels = _svg.sub(root, "g", class_="levels", font_size=10, fill="#7f8c8d")
     for level, top_y, bottom_y in level_y:
@@ -170,6 +126,76 @@ def to_svg(plan: Plan) -> str:
     for p in products:
         _node(nodes, boxes[p.name], node_w, font, p.name in top)
     return _svg.to_string(root) + "\n"
+
+
+def _node_width(products: Sequence[PlannedProduct], font: float) -> float:
+    """One width for every node: the widest name or version, within bounds."""
+    return min(
+        _NODE_MAX_W,
+        max(
+            [60.0]
+            + [_svg.text_width(p.name, font) + 12 for p in products]
+            + [_svg.text_width(p.version, font - 1) + 12 for p in products]
+        ),
+    )
+
+
+def _place_across(
+    levels: list[tuple[int, list[PlannedProduct]]],
+    boxes: dict[str, _Box],
+    per_row: int,
+    node_w: float,
+    span: float,
+) -> dict[int, list[list[_Box]]]:
+    """Set each box's x and return each level's rows: level 0 alphabetically, then each
+    level by the mean x of its dependencies, long levels wrapped, rows centred."""
+    rows_of: dict[int, list[list[_Box]]] = {}
+    for level, members in levels:
+        if level > levels[0][0]:
+            members = sorted(members, key=lambda p: (_barycentre(p, boxes), p.name))
+        chunk = [boxes[p.name] for p in members]
+        rows = [chunk[i : i + per_row] for i in range(0, len(chunk), per_row)]
+        rows_of[level] = rows
+        for row in rows:
+            row_w = len(row) * (node_w + _GAP_X) - _GAP_X
+            x0 = _MARGIN + _GUTTER + (span - row_w) / 2
+            for i, box in enumerate(row):
+                box.x = x0 + i * (node_w + _GAP_X) + node_w / 2
+    return rows_of
+
+
+def _place_down(
+    levels: list[tuple[int, list[PlannedProduct]]], rows_of: dict[int, list[list[_Box]]]
+) -> tuple[list[tuple[int, float, float]], float]:
+    """Set each box's y, the highest level at the top; ``(level, top, bottom)`` of each
+    level and the picture's height."""
+    y = _MARGIN + 28
+    level_y: list[tuple[int, float, float]] = []
+    for level, _ in reversed(levels):
+        start = y
+        for row in rows_of[level]:
+            for box in row:
+                box.y = y
+            y += _NODE_H + _ROW_GAP
+        level_y.append((level, start, y - _ROW_GAP))
+        y += _LEVEL_GAP - _ROW_GAP
+    return level_y, y - _LEVEL_GAP + _ROW_GAP + _MARGIN
+
+
+def _arrow_marker(root: ET.Element) -> None:
+    defs = _svg.sub(root, "defs")
+    marker = _svg.sub(
+        defs,
+        "marker",
+        id="arrow",
+        viewBox="0 0 10 10",
+        refX=10,
+        refY=5,
+        markerWidth=7,
+        markerHeight=7,
+        orient="auto",
+    )
+    _svg.sub(marker, "path", d="M 0 0 L 10 5 L 0 10 z", fill="#7f8c8d")
 
 
 def _font_size(n: int) -> float:
