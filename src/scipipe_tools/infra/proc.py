@@ -232,7 +232,7 @@ class Scope:
         every child's group now and SIGKILL what is left of them :data:`GRACE` seconds
         later, in a daemon thread.  This returns at once, and is safe in a signal
         handler.  ``strays``: also signal our direct children that :mod:`proc` did not
-        start (the git processes GitPython starts)."""
+        start (a library's own children)."""
         global _stop_count
         with _lock:
             self.stopped = True
