@@ -23,6 +23,7 @@ from ..eups.repos import Repos
 from ..eups.table import TableContext
 from ..infra.files import write_atomic
 from ..infra.progress import NULL, Progress
+from ..names import outputs
 from ..stack.stack import Stack
 from ..stack.versiondb import VersionDb
 from .buildenv import EnvChoice
@@ -124,7 +125,7 @@ def rebuild(
     manifest = manifest.with_build_id(build_id)
     if lay.versiondb is not None and not options.build_id:
         VersionDb(lay.versiondb, options.identity).record(manifest)
-    write_atomic(lay.build_dir / "manifest.txt", manifest.to_text())
+    write_atomic(lay.build_dir / outputs.MANIFEST, manifest.to_text())
     result = RebuildResult(plan, manifest, build_id, reused)
     stack = Stack(lay.stack, options.flavor)
     declared = (lay.stack / "ups_db").is_dir()
