@@ -22,13 +22,14 @@ from pathlib import Path
 
 from ..distrib.install import InstallOptions
 from ..distrib.install import install as distrib_install
-from ..env.create import CreateOptions, create_env, default_cache
+from ..env.create import CreateOptions, create_env
 from ..env.solve import LockRequest, solve_lock
 from ..env.spec import EnvSpec
 from ..errors import ResolutionError
 from ..eups.flavor import current_flavor
 from ..infra.files import write_atomic
 from ..infra.lockfile import Lock, parse_env
+from ..infra.paths import cache_root
 from ..infra.prefix import installed
 from ..infra.progress import NULL, Progress
 from ..infra.roots import open_root, read_taglist, split_pkgroot
@@ -79,7 +80,7 @@ def install(
     o = dataclasses.replace(o, eups_root=plan.eups_root(o.eups_root))
     platform = o.platform or current_platform()
     flavor = o.flavor or current_flavor()
-    cache = o.cache or default_cache()
+    cache = o.cache or cache_root()
     root = plan.conda_root(o)
     source_url = plan.source_root_url(o.eups_root)
     tag = o.tag or o.exact_tag
