@@ -28,10 +28,9 @@ from pathlib import Path
 from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
 from ..infra.files import read_text
+from ..names.platforms import SUPPORTED
 from ..yamlfile import Node, NodeReader, SequenceNode
 
-#: conda platforms a build can target (rubin-env is built for these).
-CONDA_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
 EUPS_FLAVORS = ("Linux64", "Linux", "DarwinX86", "Darwin")
 
 TOP_KEYS = ("rubin_env", "platforms", "canonical")
@@ -81,11 +80,11 @@ def _platform(r: NodeReader, node: Node, index: int) -> Platform:
         if key not in m:
             raise r.fail(node, f"{what}: missing {key!r}")
     name = r.string(m["name"][1], f"{what}.name")
-    if name not in CONDA_PLATFORMS:
+    if name not in SUPPORTED:
         raise r.fail(
             m["name"][1],
-            f"{what}.name: unknown conda platform {name!r} (known: {', '.join(CONDA_PLATFORMS)})",
-            hint=did_you_mean(name, CONDA_PLATFORMS),
+            f"{what}.name: unknown conda platform {name!r} (known: {', '.join(SUPPORTED)})",
+            hint=did_you_mean(name, SUPPORTED),
         )
     flavor = r.string(m["eups_flavor"][1], f"{what}.eups_flavor")
     if flavor not in EUPS_FLAVORS:

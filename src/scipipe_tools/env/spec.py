@@ -29,10 +29,12 @@ from pathlib import Path
 from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
 from ..infra.files import read_text
+from ..names.platforms import NOARCH, SUPPORTED
 from ..yamlfile import MappingNode, Node, ScalarNode, SequenceNode
 from ..yamlfile import line as _line
 
-KNOWN_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "noarch")
+#: what a spec may list under ``platforms``
+KNOWN_PLATFORMS = (*SUPPORTED, NOARCH)
 DEFAULT_VIRTUAL: dict[str, dict[str, str]] = {
     "linux-64": {"__glibc": "2.17", "__unix": "0", "__linux": "4.18"},
     "linux-aarch64": {"__glibc": "2.17", "__unix": "0", "__linux": "4.18"},
