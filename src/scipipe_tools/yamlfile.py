@@ -85,8 +85,8 @@ def column(node: Node) -> int:
 
 
 def at(path: PathLike, node: Node) -> Location:
-    """``path:line`` of ``node``."""
-    return Location(str(path), line(node))
+    """``path:line:column`` of ``node``: where every error about a node points."""
+    return Location(str(path), line(node), column(node))
 
 
 def text_of(source: Source, path: PathLike) -> str:
@@ -388,7 +388,7 @@ def _construct(loader_type: Any, text: str, path: PathLike) -> tuple[Any, Node |
 
 
 class NodeReader:
-    """Typed reads of the nodes of one file; every error names ``file:line``."""
+    """Typed reads of the nodes of one file; every error names ``file:line:column``."""
 
     def __init__(self, path: PathLike) -> None:
         self.file = path
@@ -399,31 +399,36 @@ class NodeReader:
     def fail(self, node: Node, message: str, hint: str | None = None) -> InputError:
         return InputError(message, location=self.where(node), hint=hint)
 
-    def mapping(self, node: Node, what: str, keys: tuple[str, ...]) -> dict[str, tuple[Node, Node]]:
-        """``{key: (key node, value node)}``; a key not in ``keys`` is an error."""
+    def pairs(self, node: Node, what: str) -> list[tuple[Node, Node]]:
+        """The (key, value) pairs of a mapping, in the file's order."""
         if not isinstance(node, MappingNode):
             raise self.fail(node, f"{what} must be a mapping")
+        return list(node.value)
+
+    def mapping(self, node: Node, what: str, keys: tuple[str, ...]) -> dict[str, tuple[Node, Node]]:
+        """``{key: (key node, value node)}``; a key not in ``keys`` is an error, and so is
+        a key given twice.  ``what`` prefixes the messages (none when it is empty)."""
+        prefix = f"{what}: " if what else ""
         out: dict[str, tuple[Node, Node]] = {}
-        for key, value in node.value:
+        for key, value in self.pairs(node, what or "the file"):
             name = str(key.value) if isinstance(key, ScalarNode) else "?"
             if name not in keys:
                 raise self.fail(
                     key,
-                    f"{what}: unknown key {name!r} (allowed: {', '.join(keys)})",
+                    f"{prefix}unknown key {name!r} (allowed: {', '.join(keys)})",
                     hint=did_you_mean(name, keys),
                 )
             if name in out:
                 first = line(out[name][0])
-                raise self.fail(key, f"{what}: duplicate key {name!r} (first at line {first})")
+                raise self.fail(key, f"{prefix}duplicate key {name!r} (first at line {first})")
             out[name] = (key, value)
         return out
 
-    def string(self, node: Node, what: str) -> str:
-        if (
-            not isinstance(node, ScalarNode)
-            or node.tag not in (STR, INT, FLOAT)
-            or not str(node.value).strip()
-        ):
+    def string(self, node: Node, what: str, *, numbers: bool = True) -> str:
+        """A non-empty scalar; a number (``version: 13.0``) is its text unless ``numbers``
+        is false (then only a string is one)."""
+        tags = (STR, INT, FLOAT) if numbers else (STR,)
+        if not isinstance(node, ScalarNode) or node.tag not in tags or not str(node.value).strip():
             raise self.fail(node, f"{what} must be a non-empty string")
         return str(node.value)
 
