@@ -46,6 +46,7 @@ __all__ = [
     "compose",
     "dump",
     "find",
+    "get",
     "line",
     "load",
 ]
@@ -145,16 +146,21 @@ def dump(data: Any, *, sort_keys: bool = True) -> str:
     return text
 
 
+def get(node: Node | None, key: str | int) -> Node | None:
+    """The value of ``key`` in a mapping, or item ``key`` of a sequence; else None."""
+    if isinstance(node, MappingNode) and isinstance(key, str):
+        return next(
+            (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None
+        )
+    if isinstance(node, SequenceNode) and isinstance(key, int):
+        return node.value[key] if 0 <= key < len(node.value) else None
+    return None
+
+
 def find(node: Node, keys: Iterable[str | int]) -> Node:
     """The deepest node along ``keys`` (mapping keys and sequence indexes) from ``node``."""
     for key in keys:
-        nxt: Node | None = None
-        if isinstance(node, MappingNode) and isinstance(key, str):
-            nxt = next(
-                (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None
-            )
-        elif isinstance(node, SequenceNode) and isinstance(key, int):
-            nxt = node.value[key] if 0 <= key < len(node.value) else None
+        nxt = get(node, key)
         if nxt is None:
             break
         node = nxt
