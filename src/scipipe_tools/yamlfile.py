@@ -438,6 +438,14 @@ class NodeReader:
             raise self.fail(node, f"{what} must be a non-empty string")
         return str(node.value)
 
+    def one_of(self, node: Node, what: str, known: tuple[str, ...], noun: str) -> str:
+        """A string that is one of ``known``: ``{what}: unknown {noun} 'x' (known: ...)``."""
+        value = self.string(node, what)
+        if value not in known:
+            raise self.fail(node, f"{what}: unknown {noun} {value!r} (known: {', '.join(known)})",
+                            hint=did_you_mean(value, known))  # fmt: skip
+        return value
+
     def strings(self, node: Node, what: str) -> tuple[str, ...]:
         if isinstance(node, ScalarNode) and node.tag == STR:
             return (self.string(node, what),)

@@ -79,20 +79,8 @@ def _platform(r: NodeReader, node: Node, index: int) -> Platform:
     for key in ("name", "runner", "label", "eups_flavor"):
         if key not in m:
             raise r.fail(node, f"{what}: missing {key!r}")
-    name = r.string(m["name"][1], f"{what}.name")
-    if name not in SUPPORTED:
-        raise r.fail(
-            m["name"][1],
-            f"{what}.name: unknown conda platform {name!r} (known: {', '.join(SUPPORTED)})",
-            hint=did_you_mean(name, SUPPORTED),
-        )
-    flavor = r.string(m["eups_flavor"][1], f"{what}.eups_flavor")
-    if flavor not in EUPS_FLAVORS:
-        raise r.fail(
-            m["eups_flavor"][1],
-            f"{what}.eups_flavor: unknown flavor {flavor!r} (known: {', '.join(EUPS_FLAVORS)})",
-            hint=did_you_mean(flavor, EUPS_FLAVORS),
-        )
+    name = r.one_of(m["name"][1], f"{what}.name", SUPPORTED, "conda platform")
+    flavor = r.one_of(m["eups_flavor"][1], f"{what}.eups_flavor", EUPS_FLAVORS, "flavor")
     image = r.optional_string(m["image"][1], f"{what}.image") if "image" in m else None
     return Platform(
         name=name,

@@ -87,9 +87,7 @@ class RebuildResult:
 
 def allocate_build_id(manifest: Manifest, layout: Layout, flavor: str) -> tuple[str, bool]:
     """The build id: versiondb (with reuse) when there is one, else the stack's b tags + 1."""
-    eups_tags: list[str] = []
-    if (layout.stack / "ups_db").is_dir():
-        eups_tags = Stack(layout.stack, flavor).global_tags()
+    eups_tags = Stack(layout.stack, flavor).global_tags()  # none before the stack exists
     if layout.versiondb is not None:
         bid = VersionDb(layout.versiondb).allocate(manifest, eups_tags)
         return bid.id, bid.reused
@@ -128,10 +126,7 @@ def rebuild(
     write_atomic(lay.build_dir / outputs.MANIFEST, manifest.to_text())
     result = RebuildResult(plan, manifest, build_id, reused)
     stack = Stack(lay.stack, options.flavor)
-    declared = (lay.stack / "ups_db").is_dir()
-    result.to_build = [
-        p.name for p in plan.products if not (declared and stack.is_declared(p.name, p.version))
-    ]
+    result.to_build = [p.name for p in plan.products if not stack.is_declared(p.name, p.version)]
     if options.prep_only:
         return result
     result.build = build(
