@@ -192,7 +192,7 @@ from pathlib import Path
 
 import click
 
-from scipipe_tools import proc
+from scipipe_tools.infra import proc
 from scipipe_tools.cli.app import run
 from scipipe_tools.env.worker import Started
 
