@@ -399,6 +399,16 @@ class NodeReader:
     def __init__(self, path: PathLike) -> None:
         self.file = path
 
+    def document(
+        self, source: Source, empty: str, *, aliases: bool = False, unique_keys: bool = True
+    ) -> Node:
+        """The root node of the file (its text or bytes); an empty file is an error,
+        ``empty file: <empty>``."""
+        root = compose(source, self.file, aliases=aliases, unique_keys=unique_keys)
+        if root is None:
+            raise InputError(f"empty file: {empty}", location=Location(str(self.file)))
+        return root
+
     def where(self, node: Node) -> Location:
         return at(self.file, node)
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import yamlfile
-from ..errors import InputError, Location, did_you_mean
+from ..errors import InputError, did_you_mean
 from ..infra.files import read_text
 from ..names.platforms import SUPPORTED
 from ..yamlfile import Node, NodeReader, SequenceNode
@@ -94,11 +93,7 @@ def _platform(r: NodeReader, node: Node, index: int) -> Platform:
 def parse_build_matrix(text: str | bytes, path: str | Path = "build-matrix.yaml") -> BuildMatrix:
     where = Path(path)
     r = NodeReader(where)
-    root = yamlfile.compose(text, where)
-    if root is None:
-        raise InputError(
-            "empty file: expected rubin_env, platforms and canonical", location=Location(str(path))
-        )
+    root = r.document(text, "expected rubin_env, platforms and canonical")
     m = r.mapping(root, "the build matrix", TOP_KEYS)
     for key in TOP_KEYS:
         if key not in m:

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
 from ..infra.files import read_text
 from ..names.platforms import NOARCH, SUPPORTED
@@ -124,9 +123,7 @@ def _virtual(r: NodeReader, node: Node) -> dict[str, dict[str, str]]:
 def parse_spec(text: str | bytes, path: str | Path = "env.yaml") -> EnvSpec:
     p = str(path)
     r = NodeReader(p)
-    root = yamlfile.compose(text, p)
-    if root is None:
-        raise InputError("empty file: expected a mapping", location=Location(p))
+    root = r.document(text, "expected a mapping")
     if not isinstance(root, MappingNode):
         raise r.fail(root, "expected a mapping")
     fields = {key: value for key, (_, value) in r.mapping(root, "", _KEYS).items()}

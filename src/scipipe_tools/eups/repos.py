@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .. import yamlfile
 from ..errors import InputError, Location, ResolutionError, did_you_mean
 from ..yamlfile import MappingNode, Node, NodeReader, ScalarNode
 from ..yamlfile import line as _line
@@ -91,11 +90,7 @@ def parse_repos(text: str | bytes, path: str | Path = "repos.yaml") -> Repos:
     p = str(path)
     r = NodeReader(p)
     # repos.yaml's own duplicate messages: "afw: duplicate entry (first at line 3)"
-    root = yamlfile.compose(text, p, unique_keys=False)
-    if root is None:
-        raise InputError(
-            "empty file: expected a mapping of product names to URLs", location=Location(p)
-        )
+    root = r.document(text, "expected a mapping of product names to URLs", unique_keys=False)
     specs: dict[str, RepoSpec] = {}
     first: dict[str, int] = {}
     if not isinstance(root, MappingNode):
