@@ -46,6 +46,7 @@ __all__ = [
     "compose",
     "dump",
     "find",
+    "get",
     "line",
     "load",
 ]
@@ -85,8 +86,8 @@ def column(node: Node) -> int:
 
 
 def at(path: PathLike, node: Node) -> Location:
-    """``path:line`` of ``node``."""
-    return Location(str(path), line(node))
+    """``path:line:column`` of ``node``: where every error about a node points."""
+    return Location(str(path), line(node), column(node))
 
 
 def text_of(source: Source, path: PathLike) -> str:
@@ -145,16 +146,21 @@ def dump(data: Any, *, sort_keys: bool = True) -> str:
     return text
 
 
+def get(node: Node | None, key: str | int) -> Node | None:
+    """The value of ``key`` in a mapping, or item ``key`` of a sequence; else None."""
+    if isinstance(node, MappingNode) and isinstance(key, str):
+        return next(
+            (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None
+        )
+    if isinstance(node, SequenceNode) and isinstance(key, int):
+        return node.value[key] if 0 <= key < len(node.value) else None
+    return None
+
+
 def find(node: Node, keys: Iterable[str | int]) -> Node:
     """The deepest node along ``keys`` (mapping keys and sequence indexes) from ``node``."""
     for key in keys:
-        nxt: Node | None = None
-        if isinstance(node, MappingNode) and isinstance(key, str):
-            nxt = next(
-                (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None
-            )
-        elif isinstance(node, SequenceNode) and isinstance(key, int):
-            nxt = node.value[key] if 0 <= key < len(node.value) else None
+        nxt = get(node, key)
         if nxt is None:
             break
         node = nxt
@@ -388,10 +394,20 @@ def _construct(loader_type: Any, text: str, path: PathLike) -> tuple[Any, Node |
 
 
 class NodeReader:
-    """Typed reads of the nodes of one file; every error names ``file:line``."""
+    """Typed reads of the nodes of one file; every error names ``file:line:column``."""
 
     def __init__(self, path: PathLike) -> None:
         self.file = path
+
+    def document(
+        self, source: Source, empty: str, *, aliases: bool = False, unique_keys: bool = True
+    ) -> Node:
+        """The root node of the file (its text or bytes); an empty file is an error,
+        ``empty file: <empty>``."""
+        root = compose(source, self.file, aliases=aliases, unique_keys=unique_keys)
+        if root is None:
+            raise InputError(f"empty file: {empty}", location=Location(str(self.file)))
+        return root
 
     def where(self, node: Node) -> Location:
         return at(self.file, node)
@@ -399,33 +415,46 @@ class NodeReader:
     def fail(self, node: Node, message: str, hint: str | None = None) -> InputError:
         return InputError(message, location=self.where(node), hint=hint)
 
-    def mapping(self, node: Node, what: str, keys: tuple[str, ...]) -> dict[str, tuple[Node, Node]]:
-        """``{key: (key node, value node)}``; a key not in ``keys`` is an error."""
+    def pairs(self, node: Node, what: str) -> list[tuple[Node, Node]]:
+        """The (key, value) pairs of a mapping, in the file's order."""
         if not isinstance(node, MappingNode):
             raise self.fail(node, f"{what} must be a mapping")
+        return list(node.value)
+
+    def mapping(self, node: Node, what: str, keys: tuple[str, ...]) -> dict[str, tuple[Node, Node]]:
+        """``{key: (key node, value node)}``; a key not in ``keys`` is an error, and so is
+        a key given twice.  ``what`` prefixes the messages (none when it is empty)."""
+        prefix = f"{what}: " if what else ""
         out: dict[str, tuple[Node, Node]] = {}
-        for key, value in node.value:
+        for key, value in self.pairs(node, what or "the file"):
             name = str(key.value) if isinstance(key, ScalarNode) else "?"
             if name not in keys:
                 raise self.fail(
                     key,
-                    f"{what}: unknown key {name!r} (allowed: {', '.join(keys)})",
+                    f"{prefix}unknown key {name!r} (allowed: {', '.join(keys)})",
                     hint=did_you_mean(name, keys),
                 )
             if name in out:
                 first = line(out[name][0])
-                raise self.fail(key, f"{what}: duplicate key {name!r} (first at line {first})")
+                raise self.fail(key, f"{prefix}duplicate key {name!r} (first at line {first})")
             out[name] = (key, value)
         return out
 
-    def string(self, node: Node, what: str) -> str:
-        if (
-            not isinstance(node, ScalarNode)
-            or node.tag not in (STR, INT, FLOAT)
-            or not str(node.value).strip()
-        ):
+    def string(self, node: Node, what: str, *, numbers: bool = True) -> str:
+        """A non-empty scalar; a number (``version: 13.0``) is its text unless ``numbers``
+        is false (then only a string is one)."""
+        tags = (STR, INT, FLOAT) if numbers else (STR,)
+        if not isinstance(node, ScalarNode) or node.tag not in tags or not str(node.value).strip():
             raise self.fail(node, f"{what} must be a non-empty string")
         return str(node.value)
+
+    def one_of(self, node: Node, what: str, known: tuple[str, ...], noun: str) -> str:
+        """A string that is one of ``known``: ``{what}: unknown {noun} 'x' (known: ...)``."""
+        value = self.string(node, what)
+        if value not in known:
+            raise self.fail(node, f"{what}: unknown {noun} {value!r} (known: {', '.join(known)})",
+                            hint=did_you_mean(value, known))  # fmt: skip
+        return value
 
     def strings(self, node: Node, what: str) -> tuple[str, ...]:
         if isinstance(node, ScalarNode) and node.tag == STR:

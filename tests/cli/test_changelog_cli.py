@@ -115,7 +115,7 @@ def test_bad_inputs_are_one_line_errors(
     ovr.write_text("first_tag: w.2025.01\ndiscard_tags: []\n")
     out = scipipe("changelog", "--weekly", "--eups-root", str(root), "--repos", repos,
                   "--overrides", str(ovr))  # fmt: skip
-    assert out.code == 2 and f"{ovr}:2: unknown key 'discard_tags'" in out.err
+    assert out.code == 2 and f"{ovr}:2:1: unknown key 'discard_tags'" in out.err
     # a commit the clone does not have: an error unless --allow-missing
     lst = root / "tags" / "w_2025_02.list"
     lst.write_text(lst.read_text().replace("afw generic g", "afw generic gdeadbeef0"))

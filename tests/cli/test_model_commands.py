@@ -103,7 +103,7 @@ def test_lint_repos(scipipe: Invoke, tmp_path: Path) -> None:
     r = scipipe("eups", "lint-repos", str(f))
     assert r.code == 2
     assert r.err.splitlines()[0] == (
-        f"error: {f}:2: afw: a mapping needs 'ref' or 'lfs' besides 'url'"
+        f"error: {f}:2:3: afw: a mapping needs 'ref' or 'lfs' besides 'url'"
     )
 
 

@@ -152,7 +152,7 @@ def test_a_bad_config_names_its_line(scipipe: Invoke, config: Path) -> None:
     config.write_text(config.read_text() + "distrib_root: x\n")
     r = scipipe("release", "nightly", "--config", config, "--dry-run")
     assert r.code == 2
-    assert f"error: {config}:10: the flow config: unknown key 'distrib_root'" in r.err
+    assert f"error: {config}:10:1: the flow config: unknown key 'distrib_root'" in r.err
 
 
 def test_tag_teams_cli(scipipe: Invoke, world: ReleaseWorld, tmp_path: Path) -> None:

@@ -34,21 +34,25 @@ def test_input_hash_follows_what_the_solve_sees() -> None:
     [
         (
             "name: e\nversion: '1'\nchannels: [c]\ndependencies: [a]\nchanels: [x]\n",
-            "env.yaml:5",
+            "env.yaml:5:1",
             "unknown key 'chanels'",
         ),
         ("name: e\nversion: '1'\nchannels: [c]\n", "env.yaml:1", "missing 'dependencies'"),
         (
             "name: e\nversion: '1'\nchannels: [c]\ndependencies:\n  - a\n  - 'b = = 2'\n",
-            "env.yaml:6",
+            "env.yaml:6:5",
             "invalid match spec",
         ),
         (
             "name: e\nversion: '1'\nchannels: [c]\ndependencies: [a]\nplatforms: [linux64]\n",
-            "env.yaml:5",
+            "env.yaml:5:13",
             "unknown platform 'linux64'",
         ),
-        ("name: e\nversion: '1'\nchannels: c\ndependencies: [a]\n", "env.yaml:3", "must be a list"),
+        (
+            "name: e\nversion: '1'\nchannels: c\ndependencies: [a]\n",
+            "env.yaml:3:11",
+            "must be a list",
+        ),
         ("name: [e\n", "env.yaml:2:1", "invalid YAML"),
     ],
 )

@@ -84,7 +84,7 @@ def test_malformed_lock(tmp_path: Path) -> None:
     bad.write_text("version: 1\npackage: [1, 2]\n")
     with pytest.raises(InputError, match=r"not a valid conda-lock\.yml") as info:
         read_lock(bad)
-    assert str(info.value.location) == f"{bad}:2"  # package.0, the key path's line
+    assert str(info.value.location) == f"{bad}:2:11"  # package.0, the key path's line
     with pytest.raises(InputError, match="cannot read lock file: No such file"):
         read_lock(tmp_path / "missing.yml")
 

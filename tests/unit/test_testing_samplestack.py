@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scipipe_tools.demo._files import yaml_scalar
 from scipipe_tools.demo.gitrepo import git
 from scipipe_tools.demo.samplestack import (
     EARLY_TAG,
@@ -262,3 +263,26 @@ def test_repos_yaml_must_match_the_products(examples_dir: Path, tmp_path: Path) 
         f.write("ghost: https://github.com/lsst-sample/ghost.git\n")
     with pytest.raises(InputError, match="ghost: listed but not in"):
         materialize(source, tmp_path / "out")
+
+
+def test_the_sample_repos_yaml_is_read_as_any_repos_yaml(
+    examples_dir: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "stack"
+    shutil.copytree(examples_dir / "sample-stack", source)
+    text = (source / "repos.yaml").read_text()
+    (source / "repos.yaml").write_text(
+        text.replace("log: https://", "log: [https://").replace("log.git", "log.git]")
+    )
+    lines = (source / "repos.yaml").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines, 1) if line.startswith("log:"))
+    with pytest.raises(InputError, match="log: value must be a URL string") as info:
+        materialize(source, tmp_path / "out")
+    assert str(info.value.location) == f"{source / 'repos.yaml'}:{at}:6"
+
+
+@pytest.mark.parametrize(
+    ("value", "written"), [("main", "main"), ("[x", '"[x"'), ("a: b", '"a: b"')]
+)
+def test_yaml_scalar_quotes_what_would_not_read_back(value: str, written: str) -> None:
+    assert yaml_scalar(value) == written

@@ -70,9 +70,9 @@ def test_syntax_errors_keep_line_and_column() -> None:
 @pytest.mark.parametrize("reader", [_error, _load_error])
 def test_duplicate_keys_name_both_lines_and_where(reader: object) -> None:
     assert callable(reader)
-    assert reader("a: 1\nb: 2\na: 3\n") == "f.yaml:3: duplicate key 'a' (first at line 1)"
+    assert reader("a: 1\nb: 2\na: 3\n") == "f.yaml:3:1: duplicate key 'a' (first at line 1)"
     text = "build:\n  jobs: 1\nplatforms:\n  - {name: x, name: y}\n"
-    assert reader(text) == "f.yaml:4: platforms[0]: duplicate key 'name' (first at line 4)"
+    assert reader(text) == "f.yaml:4:15: platforms[0]: duplicate key 'name' (first at line 4)"
 
 
 def test_duplicate_keys_may_be_left_to_the_caller() -> None:
@@ -95,22 +95,22 @@ def test_billion_laughs_and_recursion_are_refused_quickly() -> None:
     message = f"invalid YAML: aliases expand to more than {yamlfile.MAX_EXPANSION} nodes"
     assert _error(laughs, aliases=True).endswith(message)
     assert _load_error(laughs).endswith(message)
-    assert _error("a: &a [*a]\n", aliases=True) == "f.yaml:1: invalid YAML: recursive alias"
-    assert _load_error("a: &a [*a]\n") == "f.yaml:1: invalid YAML: recursive alias"
+    assert _error("a: &a [*a]\n", aliases=True) == "f.yaml:1:4: invalid YAML: recursive alias"
+    assert _load_error("a: &a [*a]\n") == "f.yaml:1:4: invalid YAML: recursive alias"
 
 
 def test_escapes_cannot_smuggle_control_characters() -> None:
-    assert _error('a: ok\nb: "x\\0y"\n') == "f.yaml:2: invalid character U+0000 in a value"
-    assert _load_error('a: ["\\x1b"]\n') == "f.yaml:1: invalid character U+001B in a value"
+    assert _error('a: ok\nb: "x\\0y"\n') == "f.yaml:2:4: invalid character U+0000 in a value"
+    assert _load_error('a: ["\\x1b"]\n') == "f.yaml:1:5: invalid character U+001B in a value"
     data, _ = yamlfile.load('a: "tab\\there, \\u00e9"\n', "f.yaml")
     assert data == {"a": "tab\there, é"}
 
 
 def test_load_places_values_it_cannot_make() -> None:
     assert _load_error("a: 1\nb: !!int twelve\n") == (
-        "f.yaml:2: invalid YAML: cannot read 'twelve' as tag:yaml.org,2002:int"
+        "f.yaml:2:4: invalid YAML: cannot read 'twelve' as tag:yaml.org,2002:int"
     )
-    assert _load_error("b: !!int\n").startswith("f.yaml:1: invalid YAML: cannot read ''")
+    assert _load_error("b: !!int\n").startswith("f.yaml:1:4: invalid YAML: cannot read ''")
     assert _load_error("!!set (\n").startswith("f.yaml:1:1: invalid YAML: expected a mapping")
     assert yamlfile.load("# nothing\n", "f.yaml") == (None, None)
 
@@ -121,4 +121,4 @@ def test_find_and_marks() -> None:
     c = yamlfile.find(root, ["a", "b", 1, "c"])
     assert (yamlfile.line(c), yamlfile.column(c)) == (4, 11)
     assert yamlfile.line(yamlfile.find(root, ["a", "nope", 3])) == 2
-    assert str(yamlfile.at("f.yaml", c)) == "f.yaml:4"
+    assert str(yamlfile.at("f.yaml", c)) == "f.yaml:4:11"

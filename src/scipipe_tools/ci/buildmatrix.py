@@ -25,13 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import yamlfile
-from ..errors import InputError, Location, did_you_mean
+from ..errors import InputError, did_you_mean
 from ..infra.files import read_text
+from ..names.platforms import SUPPORTED
 from ..yamlfile import Node, NodeReader, SequenceNode
 
-#: conda platforms a build can target (rubin-env is built for these).
-CONDA_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
 EUPS_FLAVORS = ("Linux64", "Linux", "DarwinX86", "Darwin")
 
 TOP_KEYS = ("rubin_env", "platforms", "canonical")
@@ -80,20 +78,8 @@ def _platform(r: NodeReader, node: Node, index: int) -> Platform:
     for key in ("name", "runner", "label", "eups_flavor"):
         if key not in m:
             raise r.fail(node, f"{what}: missing {key!r}")
-    name = r.string(m["name"][1], f"{what}.name")
-    if name not in CONDA_PLATFORMS:
-        raise r.fail(
-            m["name"][1],
-            f"{what}.name: unknown conda platform {name!r} (known: {', '.join(CONDA_PLATFORMS)})",
-            hint=did_you_mean(name, CONDA_PLATFORMS),
-        )
-    flavor = r.string(m["eups_flavor"][1], f"{what}.eups_flavor")
-    if flavor not in EUPS_FLAVORS:
-        raise r.fail(
-            m["eups_flavor"][1],
-            f"{what}.eups_flavor: unknown flavor {flavor!r} (known: {', '.join(EUPS_FLAVORS)})",
-            hint=did_you_mean(flavor, EUPS_FLAVORS),
-        )
+    name = r.one_of(m["name"][1], f"{what}.name", SUPPORTED, "conda platform")
+    flavor = r.one_of(m["eups_flavor"][1], f"{what}.eups_flavor", EUPS_FLAVORS, "flavor")
     image = r.optional_string(m["image"][1], f"{what}.image") if "image" in m else None
     return Platform(
         name=name,
@@ -107,11 +93,7 @@ def _platform(r: NodeReader, node: Node, index: int) -> Platform:
 def parse_build_matrix(text: str | bytes, path: str | Path = "build-matrix.yaml") -> BuildMatrix:
     where = Path(path)
     r = NodeReader(where)
-    root = yamlfile.compose(text, where)
-    if root is None:
-        raise InputError(
-            "empty file: expected rubin_env, platforms and canonical", location=Location(str(path))
-        )
+    root = r.document(text, "expected rubin_env, platforms and canonical")
     m = r.mapping(root, "the build matrix", TOP_KEYS)
     for key in TOP_KEYS:
         if key not in m:

@@ -40,14 +40,6 @@ def compose(path: Path) -> Node | None:
     return yamlfile.compose(read_text(path, "YAML file"), path, aliases=True)
 
 
-def _get(node: Node, key: str) -> Node | None:
-    if isinstance(node, MappingNode):
-        for k, v in node.value:
-            if isinstance(k, ScalarNode) and k.value == key and isinstance(v, Node):
-                return v
-    return None
-
-
 def _items(node: Node | None) -> list[Node]:
     if isinstance(node, MappingNode):
         return [v for _, v in node.value]
@@ -66,14 +58,14 @@ def uses_in(root: Node | None, path: Path) -> Iterator[Use]:
     if root is None:
         return
     holders: list[Node] = []
-    for job in _items(_get(root, "jobs")):
+    for job in _items(yamlfile.get(root, "jobs")):
         holders.append(job)
-        holders.extend(_items(_get(job, "steps")))
-    runs = _get(root, "runs")
+        holders.extend(_items(yamlfile.get(job, "steps")))
+    runs = yamlfile.get(root, "runs")
     if runs is not None:
-        holders.extend(_items(_get(runs, "steps")))
+        holders.extend(_items(yamlfile.get(runs, "steps")))
     for holder in holders:
-        node = _get(holder, "uses")
+        node = yamlfile.get(holder, "uses")
         if isinstance(node, ScalarNode):
             yield Use(path, yamlfile.line(node), str(node.value))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-import yaml
-
+from .. import yamlfile
+from ..errors import InputError
 from ..infra.files import write_atomic
 
 __all__ = ["write_atomic", "yaml_scalar"]
@@ -16,6 +16,8 @@ def yaml_scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    if yaml.safe_load(f"k: {text}") == {"k": text}:
-        return text
-    return json.dumps(text)  # a JSON string is a double-quoted YAML scalar
+    try:
+        plain = yamlfile.load(f"k: {text}", "<scalar>")[0] == {"k": text}
+    except InputError:  # not even YAML as it is
+        plain = False
+    return text if plain else json.dumps(text)  # a JSON string is a double-quoted YAML scalar

@@ -41,12 +41,13 @@ from typing import Any, Literal
 
 from ..errors import CommandError, InputError, Location, ScipipeError, did_you_mean
 from ..infra import proc
+from ..names.platforms import SUPPORTED
 from ._files import write_atomic
 
 log = logging.getLogger(__name__)
 
 #: The platforms a channel gets by default (``noarch`` is always added).
-DEFAULT_SUBDIRS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
+DEFAULT_SUBDIRS = SUPPORTED
 #: Subdirs a :class:`PackageSpec` may name.
 KNOWN_SUBDIRS = frozenset(
     {"noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "osx-64", "osx-arm64", "win-64"}

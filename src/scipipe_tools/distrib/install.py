@@ -40,6 +40,7 @@ from ..infra.fetch import Download, download_all
 from ..infra.lock import StackLock
 from ..infra.progress import NULL, Progress
 from ..infra.roots import RETRIES, TIMEOUT, Root, find_taglist, open_root
+from ..names import outputs
 from ..names import serverlayout as layout
 from ..stack.stack import Stack, check_tag
 from ..stack.unpack import unpack_binary, unpack_source
@@ -373,7 +374,7 @@ class _Installer:
             source, staged = staged, work / "stage" / row.product
             table = work / "tables" / Path(row.table).name if row.table else None
             manifest = work / "manifests" / Path(row.manifest).name if row.manifest else None
-            logfile = work / "logs" / f"{row.product}.log"
+            logfile = work / outputs.LOGS_DIR / outputs.log_name(row.product)
             order = tuple(r.product for r in self.plan.rows)
             job = SourceBuild(
                 row.product, row.version, source, table, staged, logfile, manifest, order

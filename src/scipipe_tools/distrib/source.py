@@ -43,6 +43,7 @@ from ..eupspkg import recipe
 from ..eupspkg.setupenv import build_env
 from ..infra import git
 from ..infra.files import read_text, write_atomic
+from ..names import outputs
 from ..stack.readers import read_table
 from ..stack.stack import Stack
 from .manifest import parse_dist_manifest
@@ -221,4 +222,4 @@ def build_source(
         ups = job.staging / "ups"
         ups.mkdir(parents=True, exist_ok=True)
         write_atomic(ups / f"{job.product}.table", table)
-        shutil.copyfile(job.log, ups / "_build.log")
+        shutil.copyfile(job.log, ups / outputs.BUILD_LOG)

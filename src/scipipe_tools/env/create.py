@@ -28,6 +28,7 @@ from ..errors import InputError, Location, ScipipeError
 from ..infra.files import write_atomic
 from ..infra.lock import StackLock
 from ..infra.lockfile import Lock, LockedPackage
+from ..infra.paths import cache_root
 from ..infra.prefix import STAMP, Transaction, package_records, plan_transaction, record_origin
 from ..infra.progress import NULL, Progress
 from .fetch import clear_partials, fetch_all
@@ -78,13 +79,8 @@ class CreateResult:
         }
 
 
-def default_cache() -> Path:
-    """``$SCIPIPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/scipipe-tools``, else ``~/.cache/...``."""
-    env = os.environ.get("SCIPIPE_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "scipipe-tools"
+#: the package cache's default: the cache root (kept for cli/env.py, issue 16)
+default_cache = cache_root
 
 
 def file_digest(path: Path) -> str:

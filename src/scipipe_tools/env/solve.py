@@ -27,7 +27,8 @@ from ..infra.lockfile import (
     read_lock,
     write_lock,
 )
-from .spec import KNOWN_PLATFORMS, EnvSpec
+from ..names.platforms import SUPPORTED
+from .spec import EnvSpec
 from .worker import call
 
 STRATEGIES = ("highest", "lowest", "lowest-direct")
@@ -73,7 +74,7 @@ def with_channels(spec: EnvSpec, channels: Sequence[str]) -> EnvSpec:
 def check_platforms(spec: EnvSpec, platforms: Sequence[str]) -> tuple[str, ...]:
     """The platforms to lock: those asked for, else the spec's; each a real platform."""
     out = tuple(dict.fromkeys(platforms or spec.platforms))
-    allowed = [p for p in KNOWN_PLATFORMS if p != "noarch"]
+    allowed = list(SUPPORTED)
     for p in out:
         if p not in allowed:
             raise InputError(f"unknown platform {p!r}", hint=did_you_mean(p, allowed))

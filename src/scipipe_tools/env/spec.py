@@ -26,13 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import yamlfile
 from ..errors import InputError, Location, did_you_mean
 from ..infra.files import read_text
-from ..yamlfile import MappingNode, Node, ScalarNode, SequenceNode
-from ..yamlfile import line as _line
+from ..names.platforms import NOARCH, SUPPORTED
+from ..yamlfile import MappingNode, Node, NodeReader, ScalarNode, SequenceNode
 
-KNOWN_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "noarch")
+#: what a spec may list under ``platforms``
+KNOWN_PLATFORMS = (*SUPPORTED, NOARCH)
 DEFAULT_VIRTUAL: dict[str, dict[str, str]] = {
     "linux-64": {"__glibc": "2.17", "__unix": "0", "__linux": "4.18"},
     "linux-aarch64": {"__glibc": "2.17", "__unix": "0", "__linux": "4.18"},
@@ -81,31 +81,28 @@ class EnvSpec:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _strings(node: Node, path: str, key: str) -> tuple[str, ...]:
+def _strings(r: NodeReader, node: Node, key: str) -> tuple[str, ...]:
     if not isinstance(node, SequenceNode):
-        raise InputError(f"{key!r} must be a list", location=Location(path, _line(node)))
+        raise r.fail(node, f"{key!r} must be a list")
     out = []
     for item in node.value:
         if not isinstance(item, ScalarNode) or not str(item.value).strip():
-            raise InputError(f"{key!r}: entries must be strings",
-                             location=Location(path, _line(item)))  # fmt: skip
+            raise r.fail(item, f"{key!r}: entries must be strings")
         out.append(str(item.value).strip())
     return tuple(out)
 
 
-def _specs(node: Node, path: str, key: str) -> tuple[str, ...]:
-    specs = _strings(node, path, key)
+def _specs(r: NodeReader, node: Node, key: str) -> tuple[str, ...]:
+    specs = _strings(r, node, key)
     for item, spec in zip(node.value, specs, strict=True):
         if not _SPEC.match(spec):
-            raise InputError(f"{key!r}: invalid match spec {spec!r}",
-                             location=Location(path, _line(item)))  # fmt: skip
+            raise r.fail(item, f"{key!r}: invalid match spec {spec!r}")
     return specs
 
 
-def _virtual(node: Node, path: str) -> dict[str, dict[str, str]]:
+def _virtual(r: NodeReader, node: Node) -> dict[str, dict[str, str]]:
     """``{platform: {name: version}}``, the versions as written (``2.30`` stays 2.30)."""
-    bad = InputError("'virtual_packages' must map platforms to {name: version}",
-                     location=Location(path, _line(node)))  # fmt: skip
+    bad = r.fail(node, "'virtual_packages' must map platforms to {name: version}")
     if not isinstance(node, MappingNode):
         raise bad
     out: dict[str, dict[str, str]] = {}
@@ -125,18 +122,11 @@ def _virtual(node: Node, path: str) -> dict[str, dict[str, str]]:
 
 def parse_spec(text: str | bytes, path: str | Path = "env.yaml") -> EnvSpec:
     p = str(path)
-    root = yamlfile.compose(text, p)
-    if root is None:
-        raise InputError("empty file: expected a mapping", location=Location(p))
+    r = NodeReader(p)
+    root = r.document(text, "expected a mapping")
     if not isinstance(root, MappingNode):
-        raise InputError("expected a mapping", location=Location(p, _line(root)))
-    fields: dict[str, Node] = {}
-    for k, v in root.value:
-        key = str(k.value) if isinstance(k, ScalarNode) else "?"
-        if key not in _KEYS:
-            raise InputError(f"unknown key {key!r}", location=Location(p, _line(k)),
-                             hint=did_you_mean(key, _KEYS))  # fmt: skip
-        fields[key] = v
+        raise r.fail(root, "expected a mapping")
+    fields = {key: value for key, (_, value) in r.mapping(root, "", _KEYS).items()}
     for required in ("name", "version", "channels", "dependencies"):
         if required not in fields:
             raise InputError(f"missing {required!r}", location=Location(p, 1))
@@ -144,33 +134,30 @@ def parse_spec(text: str | bytes, path: str | Path = "env.yaml") -> EnvSpec:
     for key in ("name", "version"):
         node = fields[key]
         if not isinstance(node, ScalarNode) or not str(node.value):
-            raise InputError(f"{key!r} must be a string", location=Location(p, _line(node)))
+            raise r.fail(node, f"{key!r} must be a string")
         scalars[key] = str(node.value)
     variants: dict[str, tuple[str, ...]] = {}
     if "variants" in fields:
-        vnode = fields["variants"]
-        if not isinstance(vnode, MappingNode):
-            raise InputError("'variants' must be a mapping", location=Location(p, _line(vnode)))
-        for k, v in vnode.value:
+        for k, v in r.pairs(fields["variants"], "'variants'"):
             if not isinstance(k, ScalarNode):
-                raise InputError("a variant name must be a string", location=Location(p, _line(k)))
-            variants[str(k.value)] = _specs(v, p, f"variants.{k.value}")
+                raise r.fail(k, "a variant name must be a string")
+            variants[str(k.value)] = _specs(r, v, f"variants.{k.value}")
     platforms: tuple[str, ...] = ("linux-64",)
     if "platforms" in fields:
-        platforms = _strings(fields["platforms"], p, "platforms")
+        platforms = _strings(r, fields["platforms"], "platforms")
         for item, plat in zip(fields["platforms"].value, platforms, strict=True):
             if plat not in KNOWN_PLATFORMS:
-                raise InputError(f"unknown platform {plat!r}", location=Location(p, _line(item)),
-                                 hint=did_you_mean(plat, KNOWN_PLATFORMS))  # fmt: skip
+                raise r.fail(item, f"unknown platform {plat!r}",
+                             hint=did_you_mean(plat, KNOWN_PLATFORMS))  # fmt: skip
     virtual: dict[str, dict[str, str]] = {}
     if "virtual_packages" in fields:
-        virtual = _virtual(fields["virtual_packages"], p)
+        virtual = _virtual(r, fields["virtual_packages"])
     return EnvSpec(
         p,
         scalars["name"],
         scalars["version"],
-        _strings(fields["channels"], p, "channels"),
-        _specs(fields["dependencies"], p, "dependencies"),
+        _strings(r, fields["channels"], "channels"),
+        _specs(r, fields["dependencies"], "dependencies"),
         variants,
         platforms,
         virtual,

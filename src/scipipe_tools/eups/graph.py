@@ -208,15 +208,21 @@ def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str]:
     raise ValueError("graph has no cycle")
 
 
-def transitive_deps(graph: Mapping[str, Sequence[str]], product: str) -> set[str]:
+def _reachable(edges: Mapping[str, Sequence[str]], starts: Iterable[str]) -> set[str]:
+    """``starts`` and every node reachable from them along ``edges``."""
     seen: set[str] = set()
-    todo = list(graph[product])
+    todo = list(starts)
     while todo:
-        d = todo.pop()
-        if d not in seen:
-            seen.add(d)
-            todo.extend(graph[d])
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(edges[node])
     return seen
+
+
+def transitive_deps(graph: Mapping[str, Sequence[str]], product: str) -> set[str]:
+    """Every product ``product`` depends on, directly or not (itself only in a cycle)."""
+    return _reachable(graph, graph[product])
 
 
 def dependents_closure(graph: Mapping[str, Sequence[str]], changed: Iterable[str]) -> set[str]:
@@ -225,11 +231,4 @@ def dependents_closure(graph: Mapping[str, Sequence[str]], changed: Iterable[str
     for n, deps in graph.items():
         for d in deps:
             rev.setdefault(d, []).append(n)
-    out = set()
-    todo = [c for c in changed if c in rev]
-    while todo:
-        n = todo.pop()
-        if n not in out:
-            out.add(n)
-            todo.extend(rev[n])
-    return out
+    return _reachable(rev, [c for c in changed if c in rev])

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .. import yamlfile
 from ..errors import InputError, Location, ResolutionError, did_you_mean
-from ..yamlfile import STR, MappingNode, Node, ScalarNode
+from ..yamlfile import MappingNode, Node, NodeReader, ScalarNode
 from ..yamlfile import line as _line
 
 PRODUCT_KEY = re.compile(r"^[A-Za-z0-9_]+$")
@@ -89,98 +88,56 @@ def split_patterns(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 def parse_repos(text: str | bytes, path: str | Path = "repos.yaml") -> Repos:
     p = str(path)
+    r = NodeReader(p)
     # repos.yaml's own duplicate messages: "afw: duplicate entry (first at line 3)"
-    root = yamlfile.compose(text, p, unique_keys=False)
-    if root is None:
-        raise InputError(
-            "empty file: expected a mapping of product names to URLs", location=Location(p)
-        )
-    if not isinstance(root, MappingNode):
-        raise InputError(
-            "expected a mapping of product names to URLs", location=Location(p, _line(root))
-        )
+    root = r.document(text, "expected a mapping of product names to URLs", unique_keys=False)
     specs: dict[str, RepoSpec] = {}
     first: dict[str, int] = {}
+    if not isinstance(root, MappingNode):
+        raise r.fail(root, "expected a mapping of product names to URLs")
     for key_node, value_node in root.value:
-        line = _line(key_node)
-        where = Location(p, line)
         name = str(key_node.value) if isinstance(key_node, ScalarNode) else "a non-scalar key"
         if not PRODUCT_KEY.match(name):
-            raise InputError(
-                f"invalid product name {name!r} (allowed: A-Z a-z 0-9 _)", location=where
-            )
+            raise r.fail(key_node, f"invalid product name {name!r} (allowed: A-Z a-z 0-9 _)")
         if name in first:
-            raise InputError(
-                f"{name}: duplicate entry (first at line {first[name]})", location=where
-            )
-        first[name] = line
-        specs[name] = _parse_value(name, value_node, p)
+            raise r.fail(key_node, f"{name}: duplicate entry (first at line {first[name]})")
+        first[name] = _line(key_node)
+        specs[name] = _parse_value(r, name, value_node)
     return Repos(p, specs)
 
 
-def _scalar_str(node: Node, name: str, key: str, path: str) -> str:
-    if not isinstance(node, ScalarNode) or node.tag != STR or not node.value:
-        raise InputError(
-            f"{name}: {key!r} must be a non-empty string", location=Location(path, _line(node))
-        )
-    return str(node.value)
-
-
-def _parse_value(name: str, node: Node, path: str) -> RepoSpec:
-    line = _line(node)
-    if isinstance(node, ScalarNode):
-        url = _scalar_str(node, name, "url", path)
-        _check_url(name, url, Location(path, line))
-        return RepoSpec(name, url, line=line)
-    if not isinstance(node, MappingNode):
-        raise InputError(
-            f"{name}: value must be a URL string or a mapping with 'url'",
-            location=Location(path, line),
-        )
-    fields: dict[str, Node] = {}
-    key_lines: dict[str, int] = {}
-    for k, v in node.value:
-        key = str(k.value) if isinstance(k, ScalarNode) else "?"
-        if key not in ALLOWED_KEYS:
-            raise InputError(
-                f"{name}: unknown key {key!r} (allowed: url, ref, lfs)",
-                location=Location(path, _line(k)),
-                hint=did_you_mean(key, ALLOWED_KEYS),
-            )
-        if key in fields:
-            raise InputError(f"{name}: duplicate key {key!r} (first at line {key_lines[key]})",
-                             location=Location(path, _line(k)))  # fmt: skip
-        fields[key] = v
-        key_lines[key] = _line(k)
-    if "url" not in fields:
-        raise InputError(f"{name}: missing 'url'", location=Location(path, line))
-    url = _scalar_str(fields["url"], name, "url", path)
-    _check_url(name, url, Location(path, _line(fields["url"])))
-    if len(fields) == 1:
-        raise InputError(
-            f"{name}: a mapping needs 'ref' or 'lfs' besides 'url'",
-            location=Location(path, line),
-            hint=f"write it as `{name}: {url}`",
-        )
-    ref = _scalar_str(fields["ref"], name, "ref", path) if "ref" in fields else None
-    lfs = False
-    if "lfs" in fields:
-        lnode = fields["lfs"]
-        if not (isinstance(lnode, ScalarNode) and lnode.value == "true"):
-            raise InputError(
-                f"{name}: 'lfs' must be true (all lowercase)", location=Location(path, _line(lnode))
-            )
-        lfs = True
-    return RepoSpec(name, url, ref, lfs, line)
-
-
-def _check_url(name: str, url: str, where: Location) -> None:
+def _url(r: NodeReader, node: Node, name: str) -> str:
+    url = r.string(node, f"{name}: 'url'", numbers=False)
     try:
         parts = urlsplit(url)
     except ValueError:  # "Invalid IPv6 URL": a bracket the host cannot have
-        raise InputError(f"{name}: invalid URL {url!r}", location=where) from None
+        raise r.fail(node, f"{name}: invalid URL {url!r}") from None
     if not parts.scheme or (parts.scheme != "file" and not parts.netloc) or " " in url:
-        raise InputError(f"{name}: invalid URL {url!r}", location=where)
+        raise r.fail(node, f"{name}: invalid URL {url!r}")
+    return url
+
+
+def _parse_value(r: NodeReader, name: str, node: Node) -> RepoSpec:
+    line = _line(node)
+    if isinstance(node, ScalarNode):
+        return RepoSpec(name, _url(r, node, name), line=line)
+    if not isinstance(node, MappingNode):
+        raise r.fail(node, f"{name}: value must be a URL string or a mapping with 'url'")
+    fields = r.mapping(node, name, ALLOWED_KEYS)
+    if "url" not in fields:
+        raise r.fail(node, f"{name}: missing 'url'")
+    url = _url(r, fields["url"][1], name)
+    if len(fields) == 1:
+        raise r.fail(node, f"{name}: a mapping needs 'ref' or 'lfs' besides 'url'",
+                     hint=f"write it as `{name}: {url}`")  # fmt: skip
+    ref = r.string(fields["ref"][1], f"{name}: 'ref'", numbers=False) if "ref" in fields else None
+    lfs = False
+    if "lfs" in fields:
+        lnode = fields["lfs"][1]
+        if not (isinstance(lnode, ScalarNode) and lnode.value == "true"):
+            raise r.fail(lnode, f"{name}: 'lfs' must be true (all lowercase)")
+        lfs = True
+    return RepoSpec(name, url, ref, lfs, line)
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,18 @@ from pathlib import Path
 
 from ..distrib.install import InstallOptions
 from ..distrib.install import install as distrib_install
-from ..env.create import CreateOptions, create_env, default_cache
+from ..env.create import CreateOptions, create_env
 from ..env.solve import LockRequest, solve_lock
 from ..env.spec import EnvSpec
 from ..errors import ResolutionError
 from ..eups.flavor import current_flavor
 from ..infra.files import write_atomic
 from ..infra.lockfile import Lock, parse_env
+from ..infra.paths import cache_root
 from ..infra.prefix import installed
 from ..infra.progress import NULL, Progress
 from ..infra.roots import open_root, read_taglist, split_pkgroot
+from ..names import serverlayout as layout
 from ..names.platforms import current_platform
 from ..stack.stack import Stack
 from . import plan
@@ -79,7 +81,7 @@ def install(
     o = dataclasses.replace(o, eups_root=plan.eups_root(o.eups_root))
     platform = o.platform or current_platform()
     flavor = o.flavor or current_flavor()
-    cache = o.cache or default_cache()
+    cache = o.cache or cache_root()
     root = plan.conda_root(o)
     source_url = plan.source_root_url(o.eups_root)
     tag = o.tag or o.exact_tag
@@ -95,7 +97,7 @@ def install(
         assert o.exact_tag is not None and version is not None
         binary_url = plan.binary_root_url(o.eups_root, platform, version)
         lock = _exact_env(binary_url, o.exact_tag, platform)
-        source = f"{binary_url}/env/{o.exact_tag}.env"
+        source = f"{binary_url}/{layout.env_file(o.exact_tag)}"
     else:
         existing = _existing_version(root, o.env_name, version)
         if existing is not None and not (o.update or o.developer):
@@ -139,13 +141,13 @@ def _tag_env(source_url: str, tag: str) -> str:
 
     source = open_root(source_url)
     taglist = read_taglist(source, tag)
-    return plan.conda_env_of_tag(taglist.conda_env, tag, source.url(f"tags/{tag}.list"))
+    return plan.conda_env_of_tag(taglist.conda_env, tag, source.url(layout.source_taglist(tag)))
 
 
 def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
 
     root = open_root(binary_url)
-    rel = f"env/{tag}.env"
+    rel = layout.env_file(tag)
     if not root.exists(rel):
         raise ResolutionError(
             f"no exact environment for {tag} on {platform}: {root.url(rel)} does not exist",

@@ -9,6 +9,8 @@ from ..errors import InputError
 
 #: The platforms rubin-env is built for (spec section 9: no Windows).
 SUPPORTED = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
+#: the subdir of packages that install on every platform
+NOARCH = "noarch"
 #: (``uname -s``, ``uname -m``), lower case -> conda platform
 _SYSTEMS = {
     ("linux", "x86_64"): "linux-64",

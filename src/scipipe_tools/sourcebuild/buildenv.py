@@ -36,9 +36,9 @@ from ..eupspkg.setupenv import BuildEnvironment
 from ..infra.activate import describe, kind_of
 from ..infra.files import write_atomic
 from ..infra.prefix import STAMP, check_env_name, conda_root
+from ..names import outputs
 
 SCHEMA_VERSION = 1
-RECORD_DIR = "env"
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _made_in(envs: Path) -> list[Path]:
 
 
 def record_path(build_dir: Path, build_id: str) -> Path:
-    return build_dir / RECORD_DIR / f"{build_id}.json"
+    return build_dir / outputs.RECORDS_DIR / outputs.record_name(build_id)
 
 
 def describe_environment(choice: EnvChoice, benv: BuildEnvironment) -> dict[str, Any]:

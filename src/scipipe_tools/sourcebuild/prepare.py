@@ -211,22 +211,13 @@ class _Preparer:
         if path.exists():
             url = git.origin_url_fast(path) if not self.o.fetch else git.remote_url(path)
             if url not in candidates:
+                origin = git.redact(url or "unset")
+                wanted = ", ".join(git.redact(c) for c in candidates)
+                then = "; used as is (--no-fetch)" if not self.o.fetch else ": cloning again"
+                log.warning("%s: origin of %s is %s, not one of %s%s",
+                            product, path, origin, wanted, then)  # fmt: skip
                 if not self.o.fetch:
-                    log.warning(
-                        "%s: origin of %s is %s, not one of %s; used as is (--no-fetch)",
-                        product,
-                        path,
-                        git.redact(url or "unset"),
-                        ", ".join(git.redact(c) for c in candidates),
-                    )
                     return self.as_is(product, path, url or "")
-                log.warning(
-                    "%s: origin of %s is %s, not one of %s: cloning again",
-                    product,
-                    path,
-                    git.redact(url or "unset"),
-                    ", ".join(git.redact(c) for c in candidates),
-                )
                 _wipe(path)
         if not path.exists():
             url = self.clone(product, path, candidates, lfs)

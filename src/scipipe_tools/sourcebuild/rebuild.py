@@ -23,6 +23,7 @@ from ..eups.repos import Repos
 from ..eups.table import TableContext
 from ..infra.files import write_atomic
 from ..infra.progress import NULL, Progress
+from ..names import outputs
 from ..stack.stack import Stack
 from ..stack.versiondb import VersionDb
 from .buildenv import EnvChoice
@@ -86,9 +87,7 @@ class RebuildResult:
 
 def allocate_build_id(manifest: Manifest, layout: Layout, flavor: str) -> tuple[str, bool]:
     """The build id: versiondb (with reuse) when there is one, else the stack's b tags + 1."""
-    eups_tags: list[str] = []
-    if (layout.stack / "ups_db").is_dir():
-        eups_tags = Stack(layout.stack, flavor).global_tags()
+    eups_tags = Stack(layout.stack, flavor).global_tags()  # none before the stack exists
     if layout.versiondb is not None:
         bid = VersionDb(layout.versiondb).allocate(manifest, eups_tags)
         return bid.id, bid.reused
@@ -124,13 +123,10 @@ def rebuild(
     manifest = manifest.with_build_id(build_id)
     if lay.versiondb is not None and not options.build_id:
         VersionDb(lay.versiondb, options.identity).record(manifest)
-    write_atomic(lay.build_dir / "manifest.txt", manifest.to_text())
+    write_atomic(lay.build_dir / outputs.MANIFEST, manifest.to_text())
     result = RebuildResult(plan, manifest, build_id, reused)
     stack = Stack(lay.stack, options.flavor)
-    declared = (lay.stack / "ups_db").is_dir()
-    result.to_build = [
-        p.name for p in plan.products if not (declared and stack.is_declared(p.name, p.version))
-    ]
+    result.to_build = [p.name for p in plan.products if not stack.is_declared(p.name, p.version)]
     if options.prep_only:
         return result
     result.build = build(

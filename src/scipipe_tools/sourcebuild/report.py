@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import yamlfile
 from ..infra.files import write_atomic
+from ..names import outputs
 from . import _svg
 
 BUILT = "built"
@@ -128,8 +129,8 @@ def write_status(
     there), in manifest order.  ``failed_at:`` is the first failed product in manifest
     order, or null.
     """
-    yaml_path = build_dir / "status.yaml"
-    json_path = build_dir / "status.json"
+    yaml_path = build_dir / outputs.STATUS_YAML
+    json_path = build_dir / outputs.STATUS_JSON
     failed = first_failure(reports)
     status: dict[str, Any] = {
         "built": [_ident(r) for r in reports if r.status in OK_STATUSES],

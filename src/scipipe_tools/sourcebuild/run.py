@@ -39,6 +39,7 @@ from ..infra.files import write_atomic
 from ..infra.lock import StackLock
 from ..infra.progress import NULL, Progress
 from ..infra.roots import open_root  # HTTP machinery: only when asked for
+from ..names import outputs
 from ..names import serverlayout as layout
 from ..stack.stack import Stack
 from ..stack.unpack import unpack_binary
@@ -101,7 +102,7 @@ class _Builder:
         self.stack = stack
         self.by_name: dict[str, PlannedProduct] = {p.name: p for p in plan.products}
         self.graph = {p.name: p.deps for p in plan.products}
-        self.logs = options.build_dir / "logs"
+        self.logs = options.build_dir / outputs.LOGS_DIR
         self.base_env = dict(os.environ if options.base_env is None else options.base_env)
         #: the distrib root prebuilt tarballs come from (``--binary-root``), if any
         self.binary_root: Root | None = None
@@ -120,7 +121,7 @@ class _Builder:
         if self.stack.is_declared(p.name, p.version):
             self.stack.assign_tag(p.name, p.version, self.build_id)
             return "already-installed"
-        logfile = self.logs / f"{p.name}.log"
+        logfile = self.logs / outputs.log_name(p.name)
         logfile.parent.mkdir(parents=True, exist_ok=True)
         logfile.write_text("")
         final = self.stack.product_dir(p.name, p.version)
@@ -216,7 +217,7 @@ class _Builder:
         # or one its build made); its folder is what a tarball of it will carry
         archive.check_links(staging, f"{p.name} {p.version}")
         if (staging / "ups").is_dir():
-            shutil.copyfile(logfile, staging / "ups" / "_build.log")
+            shutil.copyfile(logfile, staging / "ups" / outputs.BUILD_LOG)
         if final.exists():  # left by a build that died before declaring it
             shutil.rmtree(final)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -254,7 +255,7 @@ class _Builder:
         detail = (r.detail or r.status.value).strip().partition("\n")[0]
         if r.status in (Status.SKIPPED, Status.NOT_RUN):
             detail = f"{r.status.value} ({detail})"
-        logfile = self.logs / f"{r.name}.log"
+        logfile = self.logs / outputs.log_name(r.name)
         fresh = r.started is not None and r.detail != report.ALREADY_INSTALLED
         if fresh and logfile.exists():  # not an earlier build's
             detail += f"; log: {logfile}"
@@ -264,7 +265,7 @@ class _Builder:
     # work starts first, which is what brings a build close to its ideal makespan.
     @property
     def _durations_file(self) -> Path:
-        return self.opt.build_dir / "durations.json"
+        return self.opt.build_dir / outputs.DURATIONS
 
     def _load_durations(self) -> dict[str, float]:
         try:
@@ -287,7 +288,7 @@ class _Builder:
         reports = []
         for p in self.plan.products:
             r = results[p.name]
-            logfile = self.logs / f"{p.name}.log"
+            logfile = self.logs / outputs.log_name(p.name)
             status = r.detail if r.status is Status.OK else r.status.value
             tail: list[str] = []
             if r.status is Status.FAILED and logfile.exists():
@@ -303,9 +304,9 @@ class _Builder:
         out.status_yaml, out.status_json = report.write_status(
             self.opt.build_dir, self.build_id, reports, environment=self._env_summary()
         )
-        out.junit = self.opt.build_dir / "junit.xml"
+        out.junit = self.opt.build_dir / outputs.JUNIT
         report.write_junit(out.junit, reports)
-        out.timeline = self.opt.build_dir / "timeline.html"
+        out.timeline = self.opt.build_dir / outputs.TIMELINE
         report.write_timeline(out.timeline, reports, f"build {self.build_id}")
         return out
 

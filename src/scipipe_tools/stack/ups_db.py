@@ -139,9 +139,10 @@ class ChainFile:
 
 
 def _parse_blocks(
-    text: str, path: str, kind: str, header_key: str
-) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Header fields and per-flavor fields, read the way EUPS reads them."""
+    text: str, path: str, kind: str, header_key: str, defaults: tuple[str | None, str | None]
+) -> tuple[str, str, dict[str, dict[str, str]]]:
+    """The product, the ``header_key`` field (each from the header, else from
+    ``defaults``) and the per-flavor fields, read the way EUPS reads them."""
     header: dict[str, str] = {}
     flavors: dict[str, dict[str, str]] = {}
     flavor: str | None = None
@@ -178,28 +179,24 @@ def _parse_blocks(
                 flavor = qualified
         else:
             flavors[flavor][key] = value
-    return header, flavors
+    name = header.get("PRODUCT") or defaults[0]
+    ident = header.get(header_key) or defaults[1]
+    if not name or not ident:
+        raise InputError(f"missing PRODUCT or {header_key}", location=Location(path))
+    return name, ident, flavors
 
 
 def parse_version_file(
     text: str, path: str, product: str | None = None, version: str | None = None
 ) -> VersionFile:
-    header, flavors = _parse_blocks(text, path, "version", "VERSION")
-    name = header.get("PRODUCT") or product
-    vers = header.get("VERSION") or version
-    if not name or not vers:
-        raise InputError("missing PRODUCT or VERSION", location=Location(path))
+    name, vers, flavors = _parse_blocks(text, path, "version", "VERSION", (product, version))
     return VersionFile(name, vers, flavors)
 
 
 def parse_chain_file(
     text: str, path: str, product: str | None = None, tag: str | None = None
 ) -> ChainFile:
-    header, flavors = _parse_blocks(text, path, "chain", "CHAIN")
-    name = header.get("PRODUCT") or product
-    chain = header.get("CHAIN") or tag
-    if not name or not chain:
-        raise InputError("missing PRODUCT or CHAIN", location=Location(path))
+    name, chain, flavors = _parse_blocks(text, path, "chain", "CHAIN", (product, tag))
     for flavor, info in flavors.items():
         if not info.get("VERSION"):
             raise InputError(f"flavor {flavor} has no VERSION", location=Location(path))
