@@ -16,6 +16,7 @@ from scipipe_tools.errors import InputError
 from scipipe_tools.eups.repos import parse_repos
 from scipipe_tools.flows.config import parse_flow_config
 from scipipe_tools.infra.lockfile import parse_lock
+from scipipe_tools.release.policy import parse_policy
 
 MATRIX = """\
 rubin_env: 13.0.1
@@ -76,6 +77,13 @@ CASES: list[tuple[str, Callable[[str, str], object], str, str, str]] = [
         "first_tag: w.2025.01\ndiscard_tag: [a, [b]]\n",
         "2:18",
         "discard_tag entries must be a string",
+    ),
+    (
+        "teams.yaml",
+        parse_policy,
+        "org: lsst\nteams:\n  DM: [afw, 12]\n",
+        "3:13",
+        "non-empty string",
     ),
     (
         "conda-lock.yml",

@@ -12,6 +12,7 @@ import logging
 from ..errors import ScipipeError
 from ..infra.lockfile import Lock, diff_locks, parse_env
 from ..infra.roots import Root
+from ..names import serverlayout
 from .model import PackageChange
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def read_tag_env(root: Root, eups_tag: str) -> Lock | None:
     """The environment published with ``eups_tag``, or None when there is none."""
-    for rel in (f"env/{eups_tag}.env", f"../env/{eups_tag}.env"):
+    for rel in (serverlayout.env_file(eups_tag), f"../{serverlayout.env_file(eups_tag)}"):
         try:
             text = root.read_text(rel)
         except ScipipeError:

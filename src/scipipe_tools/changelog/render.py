@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, Location, ScipipeError, did_you_mean
 from ..infra.files import new_file_mode
+from ..names import outputs
 from .model import FRAGMENT_TYPES, Change, ChangelogModel, Fragment, Release, Ticket
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 FORMATS = ("md", "rst", "json", "html")
 
 #: the file a single-file format writes when ``out`` is a directory
-DEFAULT_NAMES = {"md": "CHANGELOG.md", "json": "changelog.json"}
+DEFAULT_NAMES = outputs.CHANGELOG_FILES
 
 #: every template (and static file) a user directory may override, by format
 TEMPLATE_NAMES: dict[str, tuple[str, ...]] = {

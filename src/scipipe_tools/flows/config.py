@@ -65,9 +65,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import yamlfile
-from ..errors import InputError, Location, did_you_mean
+from ..errors import did_you_mean
 from ..infra.files import read_text
+from ..names import outputs
 from ..release.connect import DEFAULT_GITHUB_URL, ForgeConfig
 from ..sourcebuild.rebuild import Layout
 from ..yamlfile import Node, NodeReader
@@ -171,7 +171,7 @@ class FlowConfig:
 
     @property
     def results_path(self) -> Path:
-        return self.results or self.layout.build_dir / "results.json"
+        return self.results or self.layout.build_dir / outputs.RESULTS
 
 
 # --- YAML nodes -----------------------------------------------------------------------------
@@ -323,12 +323,7 @@ def parse_flow_config(text: str | bytes, path: str | Path = "release.yaml") -> F
     """Parse a flow configuration; paths are made relative to ``path``'s directory."""
     where = Path(path).absolute()
     r = _Reader(where)
-    root_node = yamlfile.compose(text, where)
-    if root_node is None:
-        raise InputError(
-            "empty file: expected a mapping with products, repos, root and distrib",
-            location=Location(str(where)),
-        )
+    root_node = r.document(text, "expected a mapping with products, repos, root and distrib")
     m = r.mapping(root_node, "the flow config", TOP_KEYS)
     for required in ("products", "repos", "root", "distrib", "forge"):
         if required not in m:

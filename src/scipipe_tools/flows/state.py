@@ -24,9 +24,10 @@ from typing import Any
 
 from ..errors import InputError, Location
 from ..infra.files import read_text, write_atomic
+from ..names import outputs
 
 SCHEMA = 1
-STATE_FILE = "state.json"
+STATE_FILE = outputs.STATE
 
 DONE = "done"
 SKIPPED = "skipped"

@@ -30,6 +30,7 @@ from ..forge.base import Tagger
 from ..infra import git
 from ..infra.files import write_atomic
 from ..infra.progress import NULL, Progress
+from ..names import outputs
 from ..names import tags as tagnames
 from ..release.connect import open_forge
 from ..release.tagging import TagRequest, tag_release
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0
 CHANGELOG_UNAVAILABLE = "no changelog section in the config"
 #: the tag-release ledger, next to the state file (a restart removes it)
-LEDGER_FILE = "tag-release.jsonl"
+LEDGER_FILE = outputs.TAG_LEDGER
 
 
 class FlowKind(StrEnum):
@@ -273,7 +274,7 @@ def _rebuild(
         identity=identity,
     )
     result = rebuild(list(ctx.names.products), options, ctx.progress)
-    manifest_file = ctx.state_dir / f"manifest-{result.build_id}.txt"
+    manifest_file = ctx.state_dir / outputs.published_manifest_name(result.build_id)
     write_atomic(manifest_file, result.manifest.to_text())
     return {
         "manifest_id": result.build_id,
@@ -451,7 +452,7 @@ def run_changelog(ctx: FlowContext) -> dict[str, Any]:
     for fmt in cfg.formats:
         target = cfg.output
         if len(cfg.formats) > 1:
-            target = cfg.output / {"md": "CHANGELOG.md", "json": "changelog.json"}.get(fmt, fmt)
+            target = cfg.output / outputs.CHANGELOG_FILES.get(fmt, fmt)
         written += [str(p) for p in render(model, fmt, target)]
     return {"output": str(cfg.output), "files": len(written), "releases": len(model.releases)}
 

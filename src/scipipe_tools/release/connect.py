@@ -11,6 +11,7 @@ from ..errors import InputError
 from ..eups.repos import Repos
 from ..forge.base import Forge, repo_id
 from ..forge.github import GitHubForge, load_token
+from ..infra.paths import cache_root
 from .gitforge import GitForge
 from .policy import read_policy
 
@@ -43,11 +44,6 @@ class ForgeConfig:
         return f"github:{self.github_url.rstrip('/')}/{self.org}"
 
 
-def default_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "scipipe" / "forge"
-
-
 def repo_urls(repos: Repos | None) -> dict[str, str]:
     """``owner/name`` -> URL for every repos.yaml entry whose URL names one."""
     urls: dict[str, str] = {}
@@ -77,7 +73,7 @@ def open_forge(
             )
         policy = read_policy(config.teams_file)
         return GitForge(
-            policy, urls=repo_urls(repos), cache_dir=config.cache_dir or default_cache()
+            policy, urls=repo_urls(repos), cache_dir=config.cache_dir or cache_root("forge")
         )
     if config.kind == "github":
         if not config.org:

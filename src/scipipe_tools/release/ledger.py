@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ..names import outputs
+
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +45,7 @@ def state_dir(env: dict[str, str] | None = None) -> Path:
 
 
 def default_path(git_tag: str, build_id: str) -> Path:
-    return state_dir() / f"tag-{git_tag}-{build_id}.jsonl"
+    return state_dir() / outputs.tag_ledger_name(git_tag, build_id)
 
 
 class Ledger:

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Formatter
 
-from .. import yamlfile
-from ..errors import InputError, Location, did_you_mean
+from ..errors import InputError, Location
 from ..infra.files import read_text
-from ..yamlfile import STR, MappingNode, Node, ScalarNode, SequenceNode
+from ..yamlfile import NodeReader, SequenceNode
 from ..yamlfile import line as _line
 
 #: the top-level keys of a policy file
@@ -63,20 +62,6 @@ class TeamPolicy:
         return sorted(team for team, repos in self.teams.items() if full_name in repos)
 
 
-def _string(node: Node, what: str, path: str) -> str:
-    if not isinstance(node, ScalarNode) or node.tag != STR or not str(node.value).strip():
-        raise InputError(f"{what} must be a non-empty string", location=Location(path, _line(node)))
-    return str(node.value)
-
-
-def _mapping(node: Node, what: str, path: str) -> list[tuple[Node, Node]]:
-    """The (key, value) pairs of a mapping node (:func:`yamlfile.compose` has refused
-    duplicate keys)."""
-    if not isinstance(node, MappingNode):
-        raise InputError(f"{what} must be a mapping", location=Location(path, _line(node)))
-    return list(node.value)
-
-
 def qualify(name: str, org: str, where: Location) -> str:
     """``owner/name`` for a policy entry: a bare ``name`` belongs to ``org``."""
     parts = name.split("/")
@@ -92,42 +77,30 @@ def qualify(name: str, org: str, where: Location) -> str:
 
 
 def parse_policy(text: str | bytes, path: str | Path = "teams.yaml") -> TeamPolicy:
-    """Parse a teams.yaml; errors name ``path:line``."""
+    """Parse a teams.yaml; errors name ``path:line:column``."""
     p = str(path)
-    root = yamlfile.compose(text, p)
-    if root is None:
-        raise InputError(
-            "empty file: expected a mapping with 'org' and 'teams'", location=Location(p)
-        )
-    fields: dict[str, Node] = {}
-    for key, value in _mapping(root, "policy", p):
-        name = str(key.value) if isinstance(key, ScalarNode) else "?"
-        if name not in KEYS:
-            raise InputError(
-                f"unknown key {name!r} (allowed: {', '.join(KEYS)})",
-                location=Location(p, _line(key)),
-                hint=did_you_mean(name, KEYS),
-            )
-        fields[name] = value
+    r = NodeReader(p)
+    root = r.document(text, "expected a mapping with 'org' and 'teams'")
+    r.pairs(root, "policy")
+    fields = {name: value for name, (_, value) in r.mapping(root, "", KEYS).items()}
     for required in ("org", "teams"):
         if required not in fields:
-            raise InputError(f"missing {required!r}", location=Location(p, _line(root)))
-    org = _string(fields["org"], "'org'", p)
+            raise r.fail(root, f"missing {required!r}")
+    org = r.string(fields["org"], "'org'", numbers=False)
     if not _PART.match(org):
-        raise InputError(f"invalid org {org!r}", location=Location(p, _line(fields["org"])))
+        raise r.fail(fields["org"], f"invalid org {org!r}")
 
     teams: dict[str, frozenset[str]] = {}
-    for team_node, repos_node in _mapping(fields["teams"], "'teams'", p):
-        team = _string(team_node, "a team name", p)
+    for team_node, repos_node in r.pairs(fields["teams"], "'teams'"):
+        team = r.string(team_node, "a team name", numbers=False)
         if not isinstance(repos_node, SequenceNode):
-            raise InputError(
-                f"team {team!r}: expected a list of repositories",
-                location=Location(p, _line(repos_node)),
-            )
+            raise r.fail(repos_node, f"team {team!r}: expected a list of repositories")
         members: dict[str, int] = {}
         for item in repos_node.value:
-            where = Location(p, _line(item))
-            repo = qualify(_string(item, f"team {team!r}: a repository", p), org, where)
+            where = r.where(item)
+            repo = qualify(
+                r.string(item, f"team {team!r}: a repository", numbers=False), org, where
+            )
             if repo in members:
                 raise InputError(
                     f"team {team!r}: {repo} listed twice (first at line {members[repo]})",
@@ -138,31 +111,26 @@ def parse_policy(text: str | bytes, path: str | Path = "teams.yaml") -> TeamPoli
 
     urls: dict[str, str] = {}
     if "urls" in fields:
-        for key_node, url_node in _mapping(fields["urls"], "'urls'", p):
-            where = Location(p, _line(key_node))
-            repo = qualify(_string(key_node, "a repository in 'urls'", p), org, where)
+        for key_node, url_node in r.pairs(fields["urls"], "'urls'"):
+            where = r.where(key_node)
+            repo = qualify(r.string(key_node, "a repository in 'urls'", numbers=False), org, where)
             if repo in urls:
                 raise InputError(f"'urls': {repo} listed twice", location=where)
-            urls[repo] = _string(url_node, f"'urls': {repo}", p)
+            urls[repo] = r.string(url_node, f"'urls': {repo}", numbers=False)
 
     pattern: str | None = None
     if "url_pattern" in fields:
         node = fields["url_pattern"]
-        pattern = _string(node, "'url_pattern'", p)
+        pattern = r.string(node, "'url_pattern'", numbers=False)
         try:
             fields_used = [f for _, f, spec, conv in Formatter().parse(pattern) if f is not None
                            and (f not in ("owner", "name") or spec or conv)]  # fmt: skip
         except ValueError:  # an unmatched brace
             fields_used = [pattern]
         if fields_used:
-            raise InputError(
-                f"'url_pattern' {pattern!r} may use only {{owner}} and {{name}}",
-                location=Location(p, _line(node)),
-            )
+            raise r.fail(node, f"'url_pattern' {pattern!r} may use only {{owner}} and {{name}}")
         if "{name}" not in pattern:
-            raise InputError(
-                f"'url_pattern' {pattern!r} lacks {{name}}", location=Location(p, _line(node))
-            )
+            raise r.fail(node, f"'url_pattern' {pattern!r} lacks {{name}}")
     return TeamPolicy(p, org, teams, urls, pattern)
 
 
