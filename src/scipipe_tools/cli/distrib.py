@@ -13,7 +13,7 @@ from ..eups.flavor import current_flavor
 from ..infra.roots import open_root, read_taglist, split_pkgroot
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
-from .stack import flavor_option, open_stack, stack_option, stack_path
+from .eups.stack import flavor_option, open_stack, stack_option, stack_path
 
 if TYPE_CHECKING:
     from ..distrib.install import InstallResult

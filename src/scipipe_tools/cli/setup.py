@@ -12,7 +12,7 @@ import click
 
 from ..stack.setup import SHELLS, render_shell, setup
 from .common import emit_json, get_app, json_option
-from .stack import flavor_option, open_stack, stack_option
+from .eups.stack import flavor_option, open_stack, stack_option
 
 
 def default_shell() -> str:

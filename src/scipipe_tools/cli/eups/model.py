@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError, Location
-from ..eups.flavor import current_flavor
-from ..eups.repos import lint
-from ..eups.table import Dependency, Table, TableContext
-from ..eups.versions import check_version, parse_expr, vercmp
-from ..infra import http
-from ..stack.readers import read_repos, read_table
-from .common import echo, emit_json, get_app, info, json_option
+from ...errors import InputError, Location
+from ...eups.flavor import current_flavor
+from ...eups.repos import lint
+from ...eups.table import Dependency, Table, TableContext
+from ...eups.versions import check_version, parse_expr, vercmp
+from ...infra import http
+from ...stack.readers import read_repos, read_table
+from ..common import echo, emit_json, get_app, info, json_option
 
 
 @click.group("eups")

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import InputError
-from ..stack.readers import load_repos
-from .common import columns, echo, emit_json, get_app, info, json_option
-from .console import progress_for
-from .release import forge_config, forge_options, release_group, report_result, tagger_for
+from ...errors import InputError
+from ...stack.readers import load_repos
+from ..common import columns, echo, emit_json, get_app, info, json_option
+from ..console import progress_for
+from .tag import forge_config, forge_options, release_group, report_result, tagger_for
 
 if TYPE_CHECKING:
-    from ..flows.run import FlowKind, FlowResult, StepStatus
-    from ..release.teamtags import TeamTagResult
+    from ...flows.run import FlowKind, FlowResult, StepStatus
+    from ...release.teamtags import TeamTagResult
 
 #: seconds to think again before ``tag-teams --delete`` (only when a person watches)
 DELETE_COUNTDOWN = 5
@@ -85,8 +85,8 @@ def tag_teams_cmd(
     New tags are annotated ("Version TAG").  Every repo is checked before the first
     write; the exit code is the number of errors (at most 255).
     """
-    from ..release.connect import open_forge
-    from ..release.teamtags import TeamTagRequest, tag_teams
+    from ...release.connect import open_forge
+    from ...release.teamtags import TeamTagRequest, tag_teams
 
     config = forge_config(kw)
     repos = load_repos(repos_arg) if repos_arg else None
@@ -166,8 +166,8 @@ def list_repos_cmd(
     **kw: Any,
 ) -> None:
     """Every repo of the organisation with its teams (codekit github-list-repos)."""
-    from ..release.connect import open_forge, repo_urls
-    from ..release.listrepos import format_rows, list_repos
+    from ...release.connect import open_forge, repo_urls
+    from ...release.listrepos import format_rows, list_repos
 
     config = forge_config(kw)
     repos = load_repos(repos_arg) if repos_arg else None
@@ -210,8 +210,8 @@ def versiondb_publish_cmd(
     versiondb: Path, remote: str, build_id: str | None, manifest: Path | None, dry_run: bool
 ) -> None:
     """Push the versiondb's branch and build tag to its remote (only what it lacks)."""
-    from ..release.vdbpublish import publish_versiondb, record_and_publish
-    from ..stack.readers import read_manifest
+    from ...release.vdbpublish import publish_versiondb, record_and_publish
+    from ...stack.readers import read_manifest
 
     if manifest is not None:
         m = read_manifest(manifest, strict=True)
@@ -284,7 +284,7 @@ def weekly_cmd(date: str | None, **kw: Any) -> int:
 
     Resumable: a rerun after a failure skips the steps that are done.
     """
-    from ..flows.run import FlowKind
+    from ...flows.run import FlowKind
 
     return _run(FlowKind.WEEKLY, kw, date=date)
 
@@ -294,7 +294,7 @@ def weekly_cmd(date: str | None, **kw: Any) -> int:
 @_flow_options
 def nightly_cmd(date: str | None, **kw: Any) -> int:
     """The nightly release: build, publish d_YYYY_MM_DD and d_latest; tags as a dry run."""
-    from ..flows.run import FlowKind
+    from ...flows.run import FlowKind
 
     return _run(FlowKind.NIGHTLY, kw, date=date)
 
@@ -328,7 +328,7 @@ def official_cmd(
       scipipe release official --config release.yaml --source-refs v29.0.0.rc1 \\
           --tag 29.0.0 --o-latest
     """
-    from ..flows.run import FlowKind
+    from ...flows.run import FlowKind
 
     return _run(
         FlowKind.OFFICIAL,
@@ -341,8 +341,8 @@ def official_cmd(
 
 
 def _run(kind: FlowKind, kw: dict[str, Any], **request: Any) -> int:
-    from ..flows.config import read_flow_config
-    from ..flows.run import FlowFailed, FlowRequest, plan_flow, run_flow
+    from ...flows.config import read_flow_config
+    from ...flows.run import FlowFailed, FlowRequest, plan_flow, run_flow
 
     config = read_flow_config(kw["config_path"])
     req = FlowRequest(kind, restart=kw["restart"], results=kw["results"], **request)

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import InputError
-from ..names import tags as tagnames
-from .common import columns, echo, emit_json, get_app, info, json_option
-from .console import progress_for
+from ...errors import InputError
+from ...names import tags as tagnames
+from ..common import columns, echo, emit_json, get_app, info, json_option
+from ..console import progress_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,7 +127,7 @@ def forge_options(f: F) -> F:
 
 
 def forge_config(kw: dict[str, Any]) -> Any:
-    from ..release.connect import ForgeConfig
+    from ...release.connect import ForgeConfig
 
     kind = kw.pop("forge_kind") or ("git" if kw.get("teams_file") else "github")
     return ForgeConfig(
@@ -142,8 +142,8 @@ def forge_config(kw: dict[str, Any]) -> Any:
 
 
 def tagger_for(user: str | None, email: str | None) -> Any:
-    from ..forge.base import Tagger
-    from ..infra import git
+    from ...forge.base import Tagger
+    from ...infra import git
 
     name = user or git.config_get("user.name")
     mail = email or git.config_get("user.email")
@@ -284,11 +284,11 @@ def tag_cmd(
     Every check runs for every repo before the first write; the exit code is the number
     of errors (at most 255).  A rerun skips what is already tagged.
     """
-    from ..release import ledger as ledger_mod
-    from ..release.connect import open_forge
-    from ..release.tagging import TagRequest, tag_release
-    from ..stack import sources
-    from ..stack.readers import load_repos
+    from ...release import ledger as ledger_mod
+    from ...release.connect import open_forge
+    from ...release.tagging import TagRequest, tag_release
+    from ...stack import sources
+    from ...stack.readers import load_repos
 
     if eups_tag and manifest_only:
         raise InputError("--eups-tag and --manifest-only cannot be combined")
@@ -340,7 +340,7 @@ def _debug_level(level: int) -> None:
     if level >= 1:
         logging.getLogger("scipipe_tools").setLevel(logging.DEBUG)
     if level >= 2:
-        from ..infra.http import trace_requests
+        from ...infra.http import trace_requests
 
         trace_requests()
 
@@ -382,4 +382,4 @@ def _report(result: Any) -> None:
     )
 
 
-from . import release_flows  # noqa: E402, F401
+from . import flows  # noqa: E402, F401

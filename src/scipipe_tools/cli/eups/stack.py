@@ -11,11 +11,11 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
-from ..eups.flavor import current_flavor
-from ..stack.listing import format_list, list_products
-from ..stack.stack import Stack
-from .common import echo, emit_json, get_app, info, json_option
+from ...errors import InputError
+from ...eups.flavor import current_flavor
+from ...stack.listing import format_list, list_products
+from ...stack.stack import Stack
+from ..common import echo, emit_json, get_app, info, json_option
 
 STACK_HELP = "The EUPS stack [default: the first entry of $EUPS_PATH]."
 stack_option = click.option(
