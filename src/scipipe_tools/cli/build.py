@@ -21,8 +21,9 @@ from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
 from ..sourcebuild.report import format_failure, summary_table
 from ..sourcebuild.run import BuildFailed, BuildResult
 from ..stack.readers import read_exclusions, read_repos
-from .common import columns, echo, emit_json, get_app, info, json_option
+from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
+from .options import json_option
 
 
 class DefaultToRun(click.Group):

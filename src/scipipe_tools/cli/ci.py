@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from .common import columns, echo, emit_json, get_app, info, json_option
+from .common import columns, echo, emit_json, get_app, info
+from .options import json_option
 
 
 def _words(values: tuple[str, ...]) -> tuple[str, ...]:

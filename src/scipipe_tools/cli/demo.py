@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from ..demo import demo
-from .common import echo, emit_json, get_app, info, json_option
+from .common import echo, emit_json, get_app, info
 from .console import progress_for
+from .options import json_option
 
 
 @click.group("demo")

@@ -11,9 +11,10 @@ import click
 from ..errors import ResolutionError
 from ..eups.flavor import current_flavor
 from ..infra.roots import open_root, read_taglist, split_pkgroot
-from .common import columns, echo, emit_json, get_app, info, json_option
+from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
 from .eups.stack import flavor_option, open_stack, stack_option, stack_path
+from .options import json_option
 
 if TYPE_CHECKING:
     from ..distrib.install import InstallResult

@@ -8,7 +8,8 @@ import click
 
 from ..errors import ScipipeError
 from ..infra.lockfile import LockDiff, LockedPackage, diff_locks, read_env, read_lock
-from .common import columns, echo, emit_json, get_app, info, json_option
+from .common import columns, echo, emit_json, get_app, info
+from .options import json_option
 
 CACHE_HELP = (
     "Cache for repodata and packages [default: $SCIPIPE_CACHE_DIR or ~/.cache/scipipe-tools]."

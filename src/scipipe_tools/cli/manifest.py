@@ -8,7 +8,8 @@ import click
 
 from ..eups.manifest import diff_manifests
 from ..stack.readers import load_manifest
-from .common import columns, echo, emit_json, get_app, json_option
+from .common import columns, echo, emit_json, get_app
+from .options import json_option
 
 versiondb_option = click.option(
     "--versiondb",

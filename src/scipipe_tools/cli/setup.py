@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 
 from ..stack.setup import SHELLS, render_shell, setup
-from .common import emit_json, get_app, json_option
+from .common import emit_json, get_app
 from .eups.stack import flavor_option, open_stack, stack_option
+from .options import json_option
 
 
 def default_shell() -> str:

@@ -14,7 +14,8 @@ from ...eups.table import Dependency, Table, TableContext
 from ...eups.versions import check_version, parse_expr, vercmp
 from ...infra import http
 from ...stack.readers import read_repos, read_table
-from ..common import echo, emit_json, get_app, info, json_option
+from ..common import echo, emit_json, get_app, info
+from ..options import json_option
 
 
 @click.group("eups")

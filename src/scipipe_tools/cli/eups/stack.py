@@ -15,7 +15,8 @@ from ...errors import InputError
 from ...eups.flavor import current_flavor
 from ...stack.listing import format_list, list_products
 from ...stack.stack import Stack
-from ..common import echo, emit_json, get_app, info, json_option
+from ..common import echo, emit_json, get_app, info
+from ..options import json_option
 
 STACK_HELP = "The EUPS stack [default: the first entry of $EUPS_PATH]."
 stack_option = click.option(

@@ -11,8 +11,9 @@ import click
 
 from ...errors import InputError
 from ...stack.readers import load_repos
-from ..common import columns, echo, emit_json, get_app, info, json_option
+from ..common import columns, echo, emit_json, get_app, info
 from ..console import progress_for
+from ..options import json_option
 from .tag import forge_config, forge_options, release_group, report_result, tagger_for
 
 if TYPE_CHECKING:

@@ -11,8 +11,9 @@ import click
 
 from ...errors import InputError
 from ...names import tags as tagnames
-from ..common import columns, echo, emit_json, get_app, info, json_option
+from ..common import columns, echo, emit_json, get_app, info
 from ..console import progress_for
+from ..options import json_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
