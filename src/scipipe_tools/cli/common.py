@@ -11,6 +11,8 @@ from typing import Any, TextIO
 
 import click
 
+from ..redaction import redact
+
 
 @dataclass
 class App:
@@ -55,8 +57,8 @@ def configure_logging(verbosity: int, debug: bool) -> None:
         level = logging.ERROR
     handler: logging.Handler
     if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.logging import RichHandler
+        from rich.console import Console  # deferred: heavy (only on a terminal)
+        from rich.logging import RichHandler  # deferred: heavy
 
         handler = RichHandler(
             console=Console(stderr=True),
@@ -110,8 +112,6 @@ class _OnceEach(logging.Filter):
 
 def _redact_record(record: logging.LogRecord) -> bool:
     """Every log line through the one redaction (the message with its arguments)."""
-    from ..redaction import redact
-
     record.msg, record.args = redact(record.getMessage()), None
     return True
 
