@@ -53,7 +53,7 @@ def loaded_modules(*args: str) -> set[str]:
     return set(r.stderr.split())
 
 
-def test_help_loads_no_command_group() -> None:
+def test_help_and_one_command_load_only_what_they_use() -> None:
     top = loaded_modules("--help")
     assert {m for m in top if m.startswith("scipipe_tools.cli")} == {
         "scipipe_tools.cli",
@@ -61,3 +61,6 @@ def test_help_loads_no_command_group() -> None:
         "scipipe_tools.cli.common",
         "scipipe_tools.cli.lazy",
     }
+    names = loaded_modules("release", "tag-name", "26.0.0")
+    assert "scipipe_tools.cli.release.names" in names
+    assert not {"scipipe_tools.flows.run", "scipipe_tools.release.tagging"} & names
