@@ -3,8 +3,10 @@ command's parameters arriving as one typed object."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
+import typing
 from collections.abc import Iterator
 
 import click
@@ -64,3 +66,25 @@ def test_help_and_one_command_load_only_what_they_use() -> None:
     names = loaded_modules("release", "tag-name", "26.0.0")
     assert "scipipe_tools.cli.release.names" in names
     assert not {"scipipe_tools.flows.run", "scipipe_tools.release.tagging"} & names
+
+
+def args_type(command: click.Command) -> type | None:
+    handler = getattr(command.callback, "__wrapped__", None)
+    if handler is None:
+        return None
+    hints = typing.get_type_hints(handler)
+    hints.pop("return", None)
+    (kind,) = hints.values()
+    return kind if isinstance(kind, type) else None
+
+
+@pytest.mark.parametrize(
+    "path", [p for p, c in every_command() if c.params and not isinstance(c, click.Group)]
+)
+def test_a_command_takes_its_parameters_as_one_frozen_dataclass(path: str) -> None:
+    command = dict(every_command())[path]
+    kind = args_type(command)
+    assert kind is not None and dataclasses.is_dataclass(kind), f"{path}: no *Args handler"
+    assert kind.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    fields = {f.name for f in dataclasses.fields(kind)}
+    assert fields == {p.name for p in command.params if p.expose_value}
