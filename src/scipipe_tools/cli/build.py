@@ -23,10 +23,10 @@ from ..sourcebuild.run import BuildFailed, BuildResult
 from ..stack.readers import read_repos
 from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
+from .inputs import exclusions
 from .options import (
     build_dir_option,
     exclusion_map_option,
-    exclusions,
     flavor_option,
     jobs_option,
     json_option,

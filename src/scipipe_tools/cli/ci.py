@@ -14,15 +14,8 @@ from ..ci.matrix import MatrixRequest, github_matrix, jenkins_properties, plan_j
 from ..ci.validate import CHECKS, validate
 from ..stack.readers import read_repos
 from .common import columns, echo, emit_json, get_app, info
-from .options import (
-    exclusion_map_option,
-    exclusions,
-    json_option,
-    repos_option,
-    sources_option,
-    takes,
-    words,
-)
+from .inputs import exclusions
+from .options import exclusion_map_option, json_option, repos_option, sources_option, takes, words
 
 
 @click.group("ci")

@@ -15,15 +15,14 @@ from ..eups.flavor import current_flavor
 from ..infra.roots import open_root, read_taglist, split_pkgroot
 from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
+from .inputs import open_stack, stack_path
 from .options import (
     dry_run_option,
     flavor_option,
     jobs_option,
     json_option,
-    open_stack,
     sources_option,
     stack_option,
-    stack_path,
     takes,
 )
 

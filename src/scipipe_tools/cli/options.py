@@ -4,12 +4,13 @@ A command's parameters reach its handler as one typed, frozen object (``RunArgs`
 ``TagArgs``, ...: the command's ``*Args`` dataclass, next to it), so a handler reads
 ``a.jobs``, never a ``**kw`` dictionary.  A block of options that several commands share
 (the forge, the release flows) has its own dataclass here, which theirs extend.
+
+Declarations only, light to import: what the values name is read in ``inputs.py``.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,6 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
-from ..errors import InputError
-from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
-from ..eups.exclusions import Exclusions
-from ..eups.flavor import current_flavor
-from ..stack.readers import read_exclusions
-from ..stack.stack import Stack
 from .common import App
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -155,11 +150,6 @@ exclusion_map_option: Decorator = click.option(
 )
 
 
-def exclusions(path: Path | None) -> Exclusions:
-    """``--exclusion-map``'s file, else the default exclusions."""
-    return read_exclusions(path) if path else DEFAULT_EXCLUSIONS
-
-
 #: the work root, as lsstsw's: sources/, stack/, build/, versiondb/
 root_option: Decorator = click.option(
     "--root",
@@ -201,21 +191,6 @@ def flavor_option(
 ) -> Decorator:
     """``--flavor``: the EUPS flavor, else this machine's (``$EUPS_FLAVOR`` wins)."""
     return click.option("--flavor", default=None, help=help)
-
-
-def stack_path(stack_dir: Path | None) -> Path:
-    """``--stack``, else the first entry of ``$EUPS_PATH`` (it need not exist yet)."""
-    if stack_dir is not None:
-        return stack_dir
-    first = os.environ.get("EUPS_PATH", "").split(":")[0]
-    if not first:
-        raise InputError("no stack given", hint="pass --stack DIR or set EUPS_PATH")
-    return Path(first)
-
-
-def open_stack(stack_dir: Path | None, flavor: str | None) -> Stack:
-    """``--stack``, else the first entry of ``$EUPS_PATH``; it must be a stack."""
-    return Stack.open(stack_path(stack_dir), flavor or current_flavor())
 
 
 def strict_option(help: str) -> Decorator:

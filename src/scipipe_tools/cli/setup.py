@@ -13,7 +13,8 @@ import click
 
 from ..stack.setup import SHELLS, render_shell, setup
 from .common import emit_json, get_app
-from .options import flavor_option, json_option, open_stack, stack_option, takes
+from .inputs import open_stack
+from .options import flavor_option, json_option, stack_option, takes
 
 
 def default_shell() -> str:

@@ -11,7 +11,8 @@ import click
 
 from ...stack.listing import format_list, list_products
 from ..common import echo, emit_json, get_app, info
-from ..options import dry_run_option, flavor_option, json_option, open_stack, stack_option, takes
+from ..inputs import open_stack
+from ..options import dry_run_option, flavor_option, json_option, stack_option, takes
 
 
 @dataclass(frozen=True)
