@@ -150,6 +150,22 @@ def test_missing_required_dep_names_the_table(
     assert r.out == ""
 
 
+def test_plan_takes_repos_from_scipipe_repos_as_build_run_does(
+    scipipe: Invoke, demo_dir: demo.Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--repos`` is one option: $SCIPIPE_REPOS stands for it in ``build plan`` too."""
+    assert demo_dir.sources is not None
+    sources = tmp_path / "sources"
+    shutil.copytree(demo_dir.sources, sources, symlinks=True)
+    shutil.rmtree(sources / "log")
+    monkeypatch.setenv("SCIPIPE_REPOS", str(demo_dir.stack.repos_yaml))
+    r = scipipe("build", "plan", "pipe_base", "--sources", sources)
+    assert r.code == 3
+    assert r.err.splitlines()[1].startswith("hint: log is in")
+    help_text = " ".join(scipipe("build", "plan", "--help").out.split())
+    assert "[env: SCIPIPE_REPOS]" in help_text
+
+
 def test_not_a_git_checkout(scipipe: Invoke, tmp_path: Path) -> None:
     (tmp_path / "solo" / "ups").mkdir(parents=True)
     (tmp_path / "solo" / "ups" / "solo.table").write_text("envPrepend(PATH, ${PRODUCT_DIR}/bin)\n")

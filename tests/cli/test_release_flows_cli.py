@@ -215,7 +215,7 @@ def test_versiondb_publish_cli(scipipe: Invoke, world: ReleaseWorld, tmp_path: P
 def test_delete_counts_down_only_for_a_person(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from scipipe_tools.cli import release_flows
+    from scipipe_tools.cli.release import teams as release_flows
     from scipipe_tools.release.teamtags import TeamTagResult
 
     slept: list[float] = []

@@ -14,7 +14,7 @@ import click
 import pytest
 
 from scipipe_tools.cli.app import run
-from scipipe_tools.cli.stack import declare_cmd, list_cmd, tags_cmd
+from scipipe_tools.cli.eups.stack import declare_cmd, list_cmd, tags_cmd
 from scipipe_tools.stack.stack import Stack
 
 from .conftest import Invoke, Outcome

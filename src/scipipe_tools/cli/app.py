@@ -7,9 +7,9 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -18,39 +18,67 @@ from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ScipipeError
 from ..infra import proc
 from ..redaction import RedactingStream, register_environment
 from .common import App, configure_logging
-
-COMMAND_GROUPS = {
-    "build": ("build", "build_group"),
-    "changelog": ("changelog", "changelog_group"),
-    "ci": ("ci", "ci_group"),
-    "demo": ("demo", "demo_group"),
-    "distrib": ("distrib", "distrib_group"),
-    "env": ("env", "env_group"),
-    "eups": ("eups", "eups_group"),
-    "manifest": ("manifest", "manifest_group"),
-    "release": ("release", "release_group"),
-    "setup": ("setup", "setup_cmd"),
-}
+from .lazy import Lazy, LazyGroup
 
 
-class LazyGroup(click.Group):
-    """Imports a command group's module only when it is used, so ``--help`` stays fast."""
+class Root(LazyGroup):
+    """``scipipe``: one module (or package) of ``cli`` per command group."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*COMMAND_GROUPS, *super().list_commands(ctx)])
+    lazy: ClassVar[Mapping[str, Lazy]] = {
+        "build": Lazy(
+            "scipipe_tools.cli.build",
+            "build_group",
+            "Build the stack from source in dependency order (like lsstsw rebuild).",
+        ),
+        "changelog": Lazy(
+            "scipipe_tools.cli.changelog",
+            "changelog_group",
+            "Changes between releases: tickets, other commits, products added and removed.",
+        ),
+        "ci": Lazy(
+            "scipipe_tools.cli.ci",
+            "ci_group",
+            "CI definitions: build matrices, GitHub workflows, Jenkins jobs.",
+        ),
+        "demo": Lazy(
+            "scipipe_tools.cli.demo",
+            "demo_group",
+            "The bundled sample stack as local git repositories, to try the tools offline.",
+        ),
+        "distrib": Lazy(
+            "scipipe_tools.cli.distrib",
+            "distrib_group",
+            "Publish to and install from an EUPS distribution server.",
+        ),
+        "env": Lazy(
+            "scipipe_tools.cli.env",
+            "env_group",
+            "Resolve, lock and create the rubin-env conda environment.",
+        ),
+        "eups": Lazy(
+            "scipipe_tools.cli.eups",
+            "eups_group",
+            "EUPS versions, table files, repos.yaml and flavors.",
+        ),
+        "manifest": Lazy(
+            "scipipe_tools.cli.manifest",
+            "manifest_group",
+            "Read, show and compare manifests (manifest.txt, versiondb bNNNN).",
+        ),
+        "release": Lazy(
+            "scipipe_tools.cli.release",
+            "release_group",
+            "Release tags: names, tagging every repo, weekly/nightly/official flows.",
+        ),
+        "setup": Lazy(
+            "scipipe_tools.cli.setup",
+            "setup_cmd",
+            "Print the shell code that sets up PRODUCT and its dependencies.",
+        ),
+    }
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in COMMAND_GROUPS:
-            import importlib
 
-            module, attr = COMMAND_GROUPS[cmd_name]
-            mod = importlib.import_module(f"{__package__}.{module}")
-            cmd: click.Command = getattr(mod, attr)
-            return cmd
-        return super().get_command(ctx, cmd_name)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="scipipe")
 @click.option("--json", "json_", is_flag=True, help="Print results as JSON where supported.")
 @click.option("--debug", is_flag=True, help="Debug logging, and a traceback on errors.")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
 from ..eups.flavor import current_flavor
 from ..eups.repos import split_patterns
 from ..eups.table import TableContext
@@ -20,9 +20,25 @@ from ..sourcebuild.plan import core_split, make_plan
 from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
 from ..sourcebuild.report import format_failure, summary_table
 from ..sourcebuild.run import BuildFailed, BuildResult
-from ..stack.readers import read_exclusions, read_repos
-from .common import columns, echo, emit_json, get_app, info, json_option
+from ..stack.readers import read_repos
+from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
+from .inputs import exclusions
+from .options import (
+    build_dir_option,
+    exclusion_map_option,
+    flavor_option,
+    jobs_option,
+    json_option,
+    repos_option,
+    root_option,
+    sources_option,
+    takes,
+    versiondb_option,
+)
+
+#: ``-j``'s default in ``plan`` and ``run``
+CORES = "the cores this process may use"
 
 
 class DefaultToRun(click.Group):
@@ -46,28 +62,26 @@ def build_group() -> None:
     """
 
 
+@dataclass(frozen=True)
+class PlanArgs:
+    products: tuple[str, ...]
+    sources: Path
+    repos: Path | None
+    exclusion_map: Path | None
+    flavor: str | None
+    fmt: str
+    build_id: str | None
+    jobs: int
+
+
 @build_group.command("plan")
 @click.argument("products", nargs=-1, required=True)
-@click.option(
-    "--sources",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory of product checkouts, one per product (like lsstsw's build/).",
+@sources_option(
+    "Directory of product checkouts, one per product (like lsstsw's build/).", required=True
 )
-@click.option(
-    "--repos",
-    "repos_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="repos.yaml, to explain products missing from --sources.",
-)
-@click.option(
-    "--exclusion-map",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="exclusions.txt (default: cuda_toolkit, cuda_sdk, condor).",
-)
-@click.option(
-    "--flavor", default=None, help="EUPS flavor for table conditions [default: this machine]."
-)
+@repos_option("repos.yaml, to explain products missing from --sources")
+@exclusion_map_option
+@flavor_option("EUPS flavor for table conditions [default: $EUPS_FLAVOR, else this machine].")
 @click.option(
     "--format",
     "fmt",
@@ -77,41 +91,31 @@ def build_group() -> None:
     help="Output format; 'manifest' prints manifest.txt.",
 )
 @click.option("--build-id", default=None, help="BUILD= value for --format manifest.")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1),
-    default=available_cores,
-    show_default="the cores this process may use",
-    help="Core budget to show the expected split of (products at once, NJOBS each).",
+@jobs_option(
+    "Core budget to show the expected split of (products at once, NJOBS each).",
+    available_cores,
+    show_default=CORES,
 )
 @json_option
-def plan_cmd(
-    products: tuple[str, ...],
-    sources: Path,
-    repos_file: Path | None,
-    exclusion_map: Path | None,
-    flavor: str | None,
-    fmt: str,
-    build_id: str | None,
-    jobs: int,
-) -> None:
+@takes(PlanArgs)
+def plan_cmd(a: PlanArgs) -> None:
     """Resolve PRODUCTS over the checkouts in --sources: build order, versions, deps, and
     how -j's core budget would be shared out (NJOBS per product, all durations equal)."""
-    repos = read_repos(repos_file) if repos_file else None
-    exclusions = read_exclusions(exclusion_map) if exclusion_map else DEFAULT_EXCLUSIONS
-    ctx = TableContext(flavor=flavor or current_flavor())
-    plan = make_plan(list(products), sources, repos=repos, exclusions=exclusions, ctx=ctx)
-    split = core_split(plan, jobs)
-    if get_app().json or fmt == "json":
+    repos = read_repos(a.repos) if a.repos else None
+    ctx = TableContext(flavor=a.flavor or current_flavor())
+    plan = make_plan(
+        list(a.products), a.sources, repos=repos, exclusions=exclusions(a.exclusion_map), ctx=ctx
+    )
+    split = core_split(plan, a.jobs)
+    if get_app().json or a.fmt == "json":
         data = plan.to_json()
-        data["budget"] = jobs
+        data["budget"] = a.jobs
         for p in data["products"]:
             p["jobs"] = split[p["name"]].cores
         emit_json(data)
         return
-    if fmt == "manifest":
-        click.echo(plan.manifest(build_id).to_text(), nl=False)
+    if a.fmt == "manifest":
+        click.echo(plan.manifest(a.build_id).to_text(), nl=False)
         return
     rows = [[str(p.level), p.name, p.version, str(split[p.name].cores), ",".join(p.deps)]
             for p in plan.products]  # fmt: skip
@@ -119,51 +123,50 @@ def plan_cmd(
     for s in plan.resolution.skipped:
         info(f"skipped optional {s.dep} of {s.product} ({s.reason}, {s.where})")
     info(f"{len(plan.products)} products in {len(plan.resolution.levels)} levels")
-    info(describe(jobs, split))
+    info(describe(a.jobs, split))
 
 
-#: the work root, as lsstsw's: sources/, stack/, build/, versiondb/
-root_option = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    envvar="SCIPIPE_ROOT",
-    show_default=True,
-    help="Work root: sources/, stack/, build/, versiondb/ [env: SCIPIPE_ROOT].",
-)
+@dataclass(frozen=True)
+class RunArgs:
+    products: tuple[str, ...]
+    repos: Path
+    root: Path
+    sources: Path | None
+    stack: Path | None
+    build_dir: Path | None
+    versiondb: Path | None
+    refs: tuple[str, ...]
+    no_fetch: bool
+    prep_only: bool
+    no_binary_fetch: bool
+    binary_root: str | None
+    tags: tuple[str, ...]
+    jobs: int
+    fetch_jobs: int
+    tries: int
+    fail_fast: bool
+    no_tests: bool
+    exclusion_map: Path | None
+    repository_pattern: str | None
+    flavor: str | None
+    build_id: str | None
+    env_prefix: Path | None
+    env_name: str | None
+    no_env: bool
 
 
 @build_group.command("run")
 @click.argument("products", nargs=-1, required=True)
-@click.option(
-    "--repos",
-    "repos_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SCIPIPE_REPOS",
-    required=True,
-    help="repos.yaml: product -> git URL [env: SCIPIPE_REPOS].",
-)
+@repos_option("repos.yaml: product -> git URL", required=True)
 @root_option
-@click.option(
-    "--sources",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Checkouts [default: ROOT/sources].",
-)
+@sources_option("Checkouts [default: ROOT/sources].")
 @click.option(
     "--stack",
     type=click.Path(file_okay=False, path_type=Path),
     help="EUPS stack to install into [default: ROOT/stack].",
 )
-@click.option(
-    "--build-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Logs and reports [default: ROOT/build].",
-)
-@click.option(
-    "--versiondb",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="versiondb repository [default: ROOT/versiondb if it exists].",
-)
+@build_dir_option
+@versiondb_option("versiondb repository [default: ROOT/versiondb if it exists]")
 @click.option(
     "-r",
     "--ref",
@@ -184,14 +187,11 @@ root_option = click.option(
 @click.option(
     "-t", "--tag", "tags", multiple=True, help="Also tag the build with TAG (eups tags --clone)."
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1),
-    default=available_cores,
-    show_default="the cores this process may use",
-    help="Core budget, shared between the products built at once and the jobs (NJOBS, "
+@jobs_option(
+    "Core budget, shared between the products built at once and the jobs (NJOBS, "
     "scons/make -j) within each: their sum never exceeds it.",
+    available_cores,
+    show_default=CORES,
 )
 @click.option(
     "--fetch-jobs",
@@ -217,17 +217,13 @@ root_option = click.option(
     "skipped.  With tests, they run once: the plain `scons` of eupspkg's build "
     "verb runs them (its `scons install` reruns only failures).",
 )
-@click.option(
-    "--exclusion-map",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="exclusions.txt (default: cuda_toolkit, cuda_sdk, condor).",
-)
+@exclusion_map_option
 @click.option(
     "--repository-pattern",
     envvar="REPOSITORY_PATTERN",
     help="Fallback URLs, '|'-separated, with %(product)s [env: REPOSITORY_PATTERN].",
 )
-@click.option("--flavor", default=None, help="EUPS flavor [default: this machine].")
+@flavor_option()
 @click.option("--build-id", default=None, help="Use this build id instead of allocating one.")
 @click.option(
     "--env",
@@ -246,72 +242,47 @@ root_option = click.option(
 )
 @click.option("--no-env", is_flag=True, help="Activate no environment: run in scipipe's own.")
 @json_option
-def run_cmd(
-    products: tuple[str, ...],
-    repos_file: Path,
-    root: Path,
-    sources: Path | None,
-    stack: Path | None,
-    build_dir: Path | None,
-    versiondb: Path | None,
-    refs: tuple[str, ...],
-    no_fetch: bool,
-    prep_only: bool,
-    no_binary_fetch: bool,
-    binary_root: str | None,
-    tags: tuple[str, ...],
-    jobs: int,
-    fetch_jobs: int,
-    tries: int,
-    fail_fast: bool,
-    no_tests: bool,
-    exclusion_map: Path | None,
-    repository_pattern: str | None,
-    flavor: str | None,
-    build_id: str | None,
-    env_prefix: Path | None,
-    env_name: str | None,
-    no_env: bool,
-) -> None:
+@takes(RunArgs)
+def run_cmd(a: RunArgs) -> None:
     """Clone or fetch PRODUCTS and their dependencies, version them, record the manifest
     (and the build id) and build everything not yet installed into the stack.
 
     Every step runs as in the chosen environment activated (its bin first on PATH,
     CONDA_PREFIX, its etc/conda/activate.d scripts, its python); which environment built
     a build is recorded in ROOT/build/env/<build id>.json (`scipipe build env ID`)."""
-    default = Layout.under(root)
+    default = Layout.under(a.root)
     layout = Layout(
-        sources or default.sources,
-        stack or default.stack,
-        build_dir or default.build_dir,
-        versiondb or default.versiondb,
+        a.sources or default.sources,
+        a.stack or default.stack,
+        a.build_dir or default.build_dir,
+        a.versiondb or default.versiondb,
     )
-    repos = read_repos(repos_file).with_patterns(split_patterns(repository_pattern))
-    env_choice = choose_env(EnvRequest(env_prefix, env_name, no_env), root, os.environ)
+    repos = read_repos(a.repos).with_patterns(split_patterns(a.repository_pattern))
+    env_choice = choose_env(EnvRequest(a.env_prefix, a.env_name, a.no_env), a.root, os.environ)
     info(f"environment: {env_choice}")
     options = RebuildOptions(
         layout=layout,
         repos=repos,
-        flavor=flavor or current_flavor(),
-        refs=refs,
-        exclusions=read_exclusions(exclusion_map) if exclusion_map else DEFAULT_EXCLUSIONS,
-        fetch=not no_fetch,
-        prep_only=prep_only,
-        jobs=jobs,
-        fetch_jobs=fetch_jobs,
-        tries=tries,
-        fail_fast=fail_fast,
-        run_tests=not no_tests,
-        binary_root=None if no_binary_fetch else binary_root,
-        tags=tags,
-        build_id=build_id,
+        flavor=a.flavor or current_flavor(),
+        refs=a.refs,
+        exclusions=exclusions(a.exclusion_map),
+        fetch=not a.no_fetch,
+        prep_only=a.prep_only,
+        jobs=a.jobs,
+        fetch_jobs=a.fetch_jobs,
+        tries=a.tries,
+        fail_fast=a.fail_fast,
+        run_tests=not a.no_tests,
+        binary_root=None if a.no_binary_fetch else a.binary_root,
+        tags=a.tags,
+        build_id=a.build_id,
         env=env_choice,
     )
     app = get_app()
     started = time.monotonic()
     try:
         with progress_for(app) as progress:
-            result = rebuild(list(products), options, progress)
+            result = rebuild(list(a.products), options, progress)
     except BuildFailed as exc:
         _print_build(exc.result, app.json, failed=True)
         raise
@@ -349,14 +320,18 @@ def _print_build(result: BuildResult, as_json: bool, *, failed: bool) -> None:
             info(f"wrote {path}")
 
 
+@dataclass(frozen=True)
+class EnvArgs:
+    build_id: str
+    root: Path
+    build_dir: Path | None
+    explicit: bool
+
+
 @build_group.command("env")
 @click.argument("build_id")
 @root_option
-@click.option(
-    "--build-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Logs and reports [default: ROOT/build].",
-)
+@build_dir_option
 @click.option(
     "--explicit",
     is_flag=True,
@@ -364,10 +339,11 @@ def _print_build(result: BuildResult, as_json: bool, *, failed: bool) -> None:
     "(scipipe env create --lock FILE); a venv's as name==version lines.",
 )
 @json_option
-def env_cmd(build_id: str, root: Path, build_dir: Path | None, explicit: bool) -> None:
+@takes(EnvArgs)
+def env_cmd(a: EnvArgs) -> None:
     """Which environment built BUILD_ID: its prefix, the hash of its lock, its packages."""
-    data = read_record(build_dir or Layout.under(root).build_dir, build_id)
-    if explicit:
+    data = read_record(a.build_dir or Layout.under(a.root).build_dir, a.build_id)
+    if a.explicit:
         click.echo(explicit_text(data), nl=False)
     elif get_app().json:
         emit_json(data)
@@ -375,32 +351,30 @@ def env_cmd(build_id: str, root: Path, build_dir: Path | None, explicit: bool) -
         echo(render_record(data).rstrip("\n"))
 
 
+@dataclass(frozen=True)
+class GraphArgs:
+    products: tuple[str, ...]
+    sources: Path
+    fmt: str
+    exclusion_map: Path | None
+    flavor: str | None
+
+
 @build_group.command("graph")
 @click.argument("products", nargs=-1, required=True)
-@click.option(
-    "--sources",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory of product checkouts.",
-)
+@sources_option("Directory of product checkouts.", required=True)
 @click.option(
     "--format", "fmt", type=click.Choice(["dot", "svg"]), default="dot", show_default=True
 )
-@click.option("--exclusion-map", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--flavor", default=None)
-def graph_cmd(
-    products: tuple[str, ...],
-    sources: Path,
-    fmt: str,
-    exclusion_map: Path | None,
-    flavor: str | None,
-) -> None:
+@exclusion_map_option
+@flavor_option("EUPS flavor for table conditions [default: $EUPS_FLAVOR, else this machine].")
+@takes(GraphArgs)
+def graph_cmd(a: GraphArgs) -> None:
     """The dependency graph of the plan, as Graphviz DOT or a standalone SVG picture."""
-    exclusions = read_exclusions(exclusion_map) if exclusion_map else DEFAULT_EXCLUSIONS
     plan = make_plan(
-        list(products),
-        sources,
-        exclusions=exclusions,
-        ctx=TableContext(flavor=flavor or current_flavor()),
+        list(a.products),
+        a.sources,
+        exclusions=exclusions(a.exclusion_map),
+        ctx=TableContext(flavor=a.flavor or current_flavor()),
     )
-    click.echo(to_dot(plan) if fmt == "dot" else to_svg(plan), nl=False)
+    click.echo(to_dot(plan) if a.fmt == "dot" else to_svg(plan), nl=False)

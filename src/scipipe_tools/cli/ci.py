@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from .common import columns, echo, emit_json, get_app, info, json_option
-
-
-def _words(values: tuple[str, ...]) -> tuple[str, ...]:
-    """Repeated options whose values may also hold several space-separated words."""
-    return tuple(w for v in values for w in v.split())
+from ..ci.buildmatrix import read_build_matrix
+from ..ci.linttools import determine_tooling
+from ..ci.matrix import MatrixRequest, github_matrix, jenkins_properties, plan_json, plan_matrix
+from ..ci.validate import CHECKS, validate
+from ..stack.readers import read_repos
+from .common import columns, echo, emit_json, get_app, info
+from .inputs import exclusions
+from .options import exclusion_map_option, json_option, repos_option, sources_option, takes, words
 
 
 @click.group("ci")
@@ -25,6 +28,19 @@ def ci_group() -> None:
       scipipe ci validate                # jenkins-jobs, workflow schemas, zizmor, pins
       scipipe ci lint-tools              # which linters pyproject.toml asks for
     """
+
+
+@dataclass(frozen=True)
+class MatrixArgs:
+    changed: tuple[str, ...]
+    since: str | None
+    products: tuple[str, ...]
+    sources: Path | None
+    repos: Path | None
+    exclusion_map: Path | None
+    platforms: tuple[str, ...]
+    matrix_file: Path
+    fmt: str
 
 
 @ci_group.command("matrix")
@@ -45,22 +61,9 @@ def ci_group() -> None:
     metavar="PRODUCT",
     help="Top-level products [default: the matrix file's canonical products].",
 )
-@click.option(
-    "--sources",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Checkouts (DIR/<product>) whose table files give the dependency graph.",
-)
-@click.option(
-    "--repos",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SCIPIPE_REPOS",
-    help="repos.yaml, to explain products missing from --sources.",
-)
-@click.option(
-    "--exclusion-map",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="exclusions.txt (default: cuda_toolkit, cuda_sdk, condor).",
-)
+@sources_option("Checkouts (DIR/<product>) whose table files give the dependency graph.")
+@repos_option("repos.yaml, to explain products missing from --sources")
+@exclusion_map_option
 @click.option(
     "-P",
     "--platform",
@@ -86,37 +89,23 @@ def ci_group() -> None:
     help="github: matrix JSON for fromJSON(); jenkins: KEY=VALUE lines.",
 )
 @json_option
-def matrix_cmd(
-    changed: tuple[str, ...],
-    since: str | None,
-    products: tuple[str, ...],
-    sources: Path | None,
-    repos: Path | None,
-    exclusion_map: Path | None,
-    platforms: tuple[str, ...],
-    matrix_file: Path,
-    fmt: str,
-) -> None:
+@takes(MatrixArgs)
+def matrix_cmd(a: MatrixArgs) -> None:
     """The minimal rebuild set of a change and its platform matrix.
 
     The changed products plus everything downstream of them, in build order, within the
     closure of the top-level products; without --changed or --since, every top-level
     product.  An unknown repo is exit 3.
     """
-    from ..ci.buildmatrix import read_build_matrix
-    from ..ci.matrix import MatrixRequest, github_matrix, jenkins_properties, plan_json, plan_matrix
-    from ..eups.exclusions import DEFAULT
-    from ..stack.readers import read_exclusions, read_repos
-
-    matrix = read_build_matrix(matrix_file)
+    matrix = read_build_matrix(a.matrix_file)
     request = MatrixRequest(
-        top=_words(products),
-        changed=_words(changed),
-        since=since,
-        sources=sources,
-        platforms=_words(platforms),
-        repos=read_repos(repos) if repos else None,
-        exclusions=read_exclusions(exclusion_map) if exclusion_map else DEFAULT,
+        top=words(a.products),
+        changed=words(a.changed),
+        since=a.since,
+        sources=a.sources,
+        platforms=words(a.platforms),
+        repos=read_repos(a.repos) if a.repos else None,
+        exclusions=exclusions(a.exclusion_map),
     )
     plan = plan_matrix(matrix, request)
     if plan.changed is not None:
@@ -126,9 +115,9 @@ def matrix_cmd(
         )
     if get_app().json:
         emit_json(plan_json(plan))
-    elif fmt == "github":
+    elif a.fmt == "github":
         echo(json.dumps(github_matrix(plan), separators=(",", ":")))
-    elif fmt == "jenkins":
+    elif a.fmt == "jenkins":
         for line in jenkins_properties(plan):
             echo(line)
     else:
@@ -142,6 +131,12 @@ def matrix_cmd(
             for leg in plan.legs
         ]
         echo(columns(["platform", "runner", "label", "products"], rows))
+
+
+@dataclass(frozen=True)
+class ValidateArgs:
+    root: Path
+    checks: tuple[str, ...]
 
 
 @ci_group.command("validate")
@@ -160,13 +155,12 @@ def matrix_cmd(
     help="Run only these checks (repeatable) [default: all].",
 )
 @json_option
-def validate_cmd(root: Path, checks: tuple[str, ...]) -> int:
+@takes(ValidateArgs)
+def validate_cmd(a: ValidateArgs) -> int:
     """Check the CI definitions offline: Jenkins jobs render (jenkins-jobs test),
     workflows and composite actions match GitHub's JSON schemas, zizmor finds nothing,
     and every uses: is pinned to a commit SHA.  Exit 1 when anything is found."""
-    from ..ci.validate import CHECKS, validate
-
-    results = validate(root, tuple(dict.fromkeys(checks)) or CHECKS)
+    results = validate(a.root, tuple(dict.fromkeys(a.checks)) or CHECKS)
     failed = [f for r in results for f in r.findings]
     if get_app().json:
         emit_json(
@@ -198,18 +192,22 @@ def validate_cmd(root: Path, checks: tuple[str, ...]) -> int:
     return 1 if failed else 0
 
 
+@dataclass(frozen=True)
+class LintToolsArgs:
+    pyproject: Path
+
+
 @ci_group.command("lint-tools")
 @click.argument(
     "pyproject", type=click.Path(dir_okay=False, path_type=Path), default=Path("pyproject.toml")
 )
 @json_option
-def lint_tools_cmd(pyproject: Path) -> None:
+@takes(LintToolsArgs)
+def lint_tools_cmd(a: LintToolsArgs) -> None:
     """Which linter, formatter and import sorter PYPROJECT asks for, as rubin_workflows
     decides: lint=ruff|flake8, format=ruff|black|none, isort=ruff|isort|none (lines
     ready for $GITHUB_OUTPUT)."""
-    from ..ci.linttools import determine_tooling
-
-    tooling = determine_tooling(pyproject)
+    tooling = determine_tooling(a.pyproject)
     if get_app().json:
         emit_json({"lint": tooling.lint, "format": tooling.format, "isort": tooling.isort})
         return

@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: the app context, output helpers, common options."""
+"""Shared CLI plumbing: the app context, output helpers, logging."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+from ..redaction import redact
 
 
 @dataclass
@@ -32,24 +31,6 @@ def get_app() -> App:
     if app is None:
         app = ctx.ensure_object(App)
     return app
-
-
-def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-    if value:
-        ctx.ensure_object(App).json = True
-    return value
-
-
-def json_option(f: F) -> F:
-    """``--json``: print the result as JSON on stdout (also accepted before the command)."""
-    return click.option(
-        "--json",
-        "json_",
-        is_flag=True,
-        expose_value=False,
-        callback=_set_json,
-        help="Print the result as JSON.",
-    )(f)
 
 
 def emit_json(data: Any) -> None:
@@ -76,8 +57,8 @@ def configure_logging(verbosity: int, debug: bool) -> None:
         level = logging.ERROR
     handler: logging.Handler
     if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.logging import RichHandler
+        from rich.console import Console  # deferred: heavy (only on a terminal)
+        from rich.logging import RichHandler  # deferred: heavy
 
         handler = RichHandler(
             console=Console(stderr=True),
@@ -131,8 +112,6 @@ class _OnceEach(logging.Filter):
 
 def _redact_record(record: logging.LogRecord) -> bool:
     """Every log line through the one redaction (the message with its arguments)."""
-    from ..redaction import redact
-
     record.msg, record.args = redact(record.getMessage()), None
     return True
 

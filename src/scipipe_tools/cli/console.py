@@ -33,9 +33,14 @@ class RichProgress:
     """A transient progress bar on stderr; one task per phase."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as Bar
+        from rich.console import Console  # deferred: heavy (only on a terminal)
+        from rich.progress import (  # deferred: heavy
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.progress import Progress as Bar  # deferred: heavy
 
         self._bar = Bar(
             TextColumn("{task.description}"),

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from ..distrib.install import DEFAULT_JOBS, InstallOptions, InstallResult, install
+from ..distrib.publish import KEEP, PublishOptions, PublishPlan, publish
 from ..errors import ResolutionError
 from ..eups.flavor import current_flavor
 from ..infra.roots import open_root, read_taglist, split_pkgroot
-from .common import columns, echo, emit_json, get_app, info, json_option
+from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
-from .stack import flavor_option, open_stack, stack_option, stack_path
-
-if TYPE_CHECKING:
-    from ..distrib.install import InstallResult
-    from ..distrib.publish import PublishPlan
-
-#: downloads at once (the library's default too: distrib.install.DEFAULT_JOBS)
-DEFAULT_JOBS = 8
+from .inputs import open_stack, stack_path
+from .options import (
+    dry_run_option,
+    flavor_option,
+    jobs_option,
+    json_option,
+    sources_option,
+    stack_option,
+    takes,
+)
 
 
 @click.group("distrib")
@@ -32,6 +36,24 @@ def distrib_group() -> None:
       scipipe distrib install -t w_2025_10 lsst_distrib     # roots from $EUPS_PKGROOT
       scipipe distrib list https://eups.example.org/stack/src -t w_2025_10
     """
+
+
+@dataclass(frozen=True)
+class PublishArgs:
+    products: tuple[str, ...]
+    build_id: str
+    tag: str | None
+    rolling: tuple[str, ...]
+    server_dir: Path | None
+    eups_root: Path | None
+    stack_dir: Path | None
+    sources: Path | None
+    env_file: Path | None
+    platform: str | None
+    conda_env: str | None
+    flavor: str | None
+    jobs: int
+    dry_run: bool
 
 
 @distrib_group.command("publish")
@@ -52,11 +74,7 @@ def distrib_group() -> None:
     help="An EUPS tree: binary root at DIR/<platform path>, source root at DIR/src.",
 )
 @stack_option
-@click.option(
-    "--sources",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Checkouts (DIR/<product>): also publish source packages.",
-)
+@sources_option("Checkouts (DIR/<product>): also publish source packages.")
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -68,52 +86,29 @@ def distrib_group() -> None:
 @click.option(
     "--conda-env", default=None, help="#CONDA_ENV [default: rubin-env's version in --env-file]."
 )
-@flavor_option
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1),
-    default=os.cpu_count() or 1,
-    show_default=True,
-    help="Tarballs packed at once.",
-)
-@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+@flavor_option()
+@jobs_option("Tarballs packed at once.", os.cpu_count() or 1)
+@dry_run_option("Print what would be written; write nothing.")
 @json_option
-def publish_cmd(
-    products: tuple[str, ...],
-    build_id: str,
-    tag: str | None,
-    rolling: tuple[str, ...],
-    server_dir: Path | None,
-    eups_root: Path | None,
-    stack_dir: Path | None,
-    sources: Path | None,
-    env_file: Path | None,
-    platform: str | None,
-    conda_env: str | None,
-    flavor: str | None,
-    jobs: int,
-    dry_run: bool,
-) -> None:
+@takes(PublishArgs)
+def publish_cmd(a: PublishArgs) -> None:
     """Publish PRODUCTS and their dependencies, as installed under build bN, to a server root."""
-    from ..distrib.publish import PublishOptions, publish
-
-    stack = open_stack(stack_dir, flavor)
+    stack = open_stack(a.stack_dir, a.flavor)
     options = PublishOptions(
-        build_id=build_id,
-        products=products,
+        build_id=a.build_id,
+        products=a.products,
         stack=stack.root,
         flavor=stack.flavor,
-        server_dir=server_dir,
-        eups_root=eups_root,
-        tag=tag,
-        rolling=rolling,
-        sources=sources,
-        env_file=env_file,
-        platform=platform,
-        conda_env=conda_env,
-        jobs=jobs,
-        dry_run=dry_run,
+        server_dir=a.server_dir,
+        eups_root=a.eups_root,
+        tag=a.tag,
+        rolling=a.rolling,
+        sources=a.sources,
+        env_file=a.env_file,
+        platform=a.platform,
+        conda_env=a.conda_env,
+        jobs=a.jobs,
+        dry_run=a.dry_run,
     )
     app = get_app()
     with progress_for(app) as progress:
@@ -125,8 +120,6 @@ def publish_cmd(
 
 
 def _print_publish(plan: PublishPlan) -> None:
-    from ..distrib.publish import KEEP
-
     verb = {"create": "write", "replace": "replace", "delete": "delete"}
     changed = [a for a in plan.actions if a.action != KEEP]
     prefix = "would " if plan.options.dry_run else ""
@@ -151,6 +144,23 @@ def _roots(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(roots)
 
 
+@dataclass(frozen=True)
+class InstallArgs:
+    product: str
+    version: str | None
+    tag: str | None
+    roots: tuple[str, ...]
+    stack_dir: Path | None
+    flavor: str | None
+    jobs: int
+    only_tag: bool
+    current: bool
+    no_deps: bool
+    deps_only: bool
+    require_checksums: bool
+    dry_run: bool
+
+
 @distrib_group.command("install")
 @click.argument("product")
 @click.argument("version", required=False)
@@ -163,15 +173,8 @@ def _roots(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Server root (dir or URL), tried in order [default: $EUPS_PKGROOT, '|'-separated].",
 )
 @stack_option
-@flavor_option
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1),
-    default=DEFAULT_JOBS,
-    show_default=True,
-    help="Downloads at once.",
-)
+@flavor_option()
+@jobs_option("Downloads at once.", DEFAULT_JOBS)
 @click.option("-U", "--only-tag", is_flag=True, help="Assign only TAG, not other server tags.")
 @click.option("-C", "--current", is_flag=True, help="Also tag what is installed 'current'.")
 @click.option("--no-deps", is_flag=True, help="Install the product only, not its dependencies.")
@@ -182,40 +185,25 @@ def _roots(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Refuse artifacts the server publishes no .sha256 for (the real EUPS server "
     "publishes none; a published one is always checked).",
 )
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@dry_run_option("Print the plan; change nothing.")
 @json_option
-def install_cmd(
-    product: str,
-    version: str | None,
-    tag: str | None,
-    roots: tuple[str, ...],
-    stack_dir: Path | None,
-    flavor: str | None,
-    jobs: int,
-    only_tag: bool,
-    current: bool,
-    no_deps: bool,
-    deps_only: bool,
-    require_checksums: bool,
-    dry_run: bool,
-) -> None:
+@takes(InstallArgs)
+def install_cmd(a: InstallArgs) -> None:
     """Install PRODUCT (and its dependencies) from the server's binaries or sources."""
-    from ..distrib.install import InstallOptions, install
-
     options = InstallOptions(
-        roots=_roots(roots),
-        products=(product,),
-        stack=stack_path(stack_dir).absolute(),
-        flavor=flavor or current_flavor(),
-        tag=tag,
-        version=version,
-        jobs=jobs,
-        only_tag=only_tag,
-        current=current,
-        no_deps=no_deps,
-        deps_only=deps_only,
-        dry_run=dry_run,
-        require_checksums=require_checksums,
+        roots=_roots(a.roots),
+        products=(a.product,),
+        stack=stack_path(a.stack_dir).absolute(),
+        flavor=a.flavor or current_flavor(),
+        tag=a.tag,
+        version=a.version,
+        jobs=a.jobs,
+        only_tag=a.only_tag,
+        current=a.current,
+        no_deps=a.no_deps,
+        deps_only=a.deps_only,
+        dry_run=a.dry_run,
+        require_checksums=a.require_checksums,
     )
     app = get_app()
     with progress_for(app) as progress:
@@ -242,26 +230,33 @@ def _print_install(result: InstallResult) -> None:
         info(f"tagged {len(products)} products {tag}")
 
 
+@dataclass(frozen=True)
+class ListArgs:
+    root: str
+    tag: str | None
+
+
 @distrib_group.command("list")
 @click.argument("root")
 @click.option("-t", "--tag", default=None, help="Print this tag's rows instead of the tags.")
 @json_option
-def list_cmd(root: str, tag: str | None) -> None:
+@takes(ListArgs)
+def list_cmd(a: ListArgs) -> None:
     """The tags on a server ROOT (dir or URL), or the products of one tag."""
-    r = open_root(root)
-    if tag is None:
+    r = open_root(a.root)
+    if a.tag is None:
         tags = r.list_tags()
         if tags is None:
             raise ResolutionError(
-                f"{root}: the server does not list its tags (no index page)",
-                hint=f"name a tag: scipipe distrib list {root} -t TAG",
+                f"{a.root}: the server does not list its tags (no index page)",
+                hint=f"name a tag: scipipe distrib list {a.root} -t TAG",
             )
         if get_app().json:
             emit_json(tags)
         elif tags:
             echo("\n".join(tags))
         return
-    tl = read_taglist(r, tag)
+    tl = read_taglist(r, a.tag)
     if get_app().json:
         emit_json(
             {

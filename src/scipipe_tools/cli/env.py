@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
+from ..env.create import CreateOptions, create_env, default_cache, file_digest
+from ..env.solve import (
+    LockRequest,
+    check_lock,
+    check_platforms,
+    default_lock_path,
+    effective_channels,
+    solve_lock,
+    with_channels,
+    write_lock_files,
+)
+from ..env.spec import read_spec
 from ..errors import ScipipeError
 from ..infra.lockfile import LockDiff, LockedPackage, diff_locks, read_env, read_lock
-from .common import columns, echo, emit_json, get_app, info, json_option
-
-CACHE_HELP = (
-    "Cache for repodata and packages [default: $SCIPIPE_CACHE_DIR or ~/.cache/scipipe-tools]."
-)
+from ..infra.prefix import already_created, env_prefix
+from ..names.platforms import current_platform
+from .common import columns, echo, emit_json, get_app, info
+from .console import progress_for
+from .options import cache_option, dry_run_option, jobs_option, json_option, takes
 
 
 @click.group("env")
@@ -28,9 +41,24 @@ def env_group() -> None:
 
 
 def _cache(value: Path | None) -> Path:
-    from ..env.create import default_cache
-
     return value if value is not None else default_cache()
+
+
+@dataclass(frozen=True)
+class LockArgs:
+    spec_file: Path
+    platforms: tuple[str, ...]
+    variant: str | None
+    channels: tuple[str, ...]
+    override_channels: bool
+    lockfile: Path | None
+    explicit: bool
+    check: bool
+    update: tuple[str, ...]
+    strategy: str
+    timeout: float | None
+    cache: Path | None
+    dry_run: bool
 
 
 @env_group.command("lock")
@@ -52,68 +80,43 @@ def _cache(value: Path | None) -> Path:
 @click.option("--strategy", type=click.Choice(["highest", "lowest", "lowest-direct"]),
               default="highest", show_default=True, help="Solver version preference.")  # fmt: skip
 @click.option("--timeout", type=float, default=None, help="Give up a solve after SECONDS.")
-@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help=CACHE_HELP)
-@click.option("--dry-run", is_flag=True, help="Solve and report; write nothing.")
+@cache_option
+@dry_run_option("Solve and report; write nothing.")
 @json_option
-def lock_cmd(
-    spec_file: Path,
-    platforms: tuple[str, ...],
-    variant: str | None,
-    channels: tuple[str, ...],
-    override_channels: bool,
-    lockfile: Path | None,
-    explicit: bool,
-    check: bool,
-    update: tuple[str, ...],
-    strategy: str,
-    timeout: float | None,
-    cache: Path | None,
-    dry_run: bool,
-) -> None:
+@takes(LockArgs)
+def lock_cmd(a: LockArgs) -> None:
     """Solve SPEC for each platform and write conda-lock.yml (version 1).
 
     Each platform is solved with its own virtual packages (from the spec), so every
     platform can be locked from any machine.  The lock records each platform's input
     hash; --check compares it with the spec without solving.
     """
-    from ..env.solve import (
-        LockRequest,
-        check_lock,
-        check_platforms,
-        default_lock_path,
-        effective_channels,
-        solve_lock,
-        with_channels,
-        write_lock_files,
-    )
-    from ..env.spec import read_spec
-
     app = get_app()
-    spec = read_spec(spec_file)
-    spec = with_channels(spec, effective_channels(spec.channels, channels, override_channels))
-    spec.specs(variant)  # an unknown variant fails here, before anything else
-    plats = check_platforms(spec, platforms)
-    target = lockfile or default_lock_path(spec_file, variant)
-    if check:
-        stale = check_lock(spec, read_lock(target), plats, variant)
+    spec = read_spec(a.spec_file)
+    spec = with_channels(spec, effective_channels(spec.channels, a.channels, a.override_channels))
+    spec.specs(a.variant)  # an unknown variant fails here, before anything else
+    plats = check_platforms(spec, a.platforms)
+    target = a.lockfile or default_lock_path(a.spec_file, a.variant)
+    if a.check:
+        stale = check_lock(spec, read_lock(target), plats, a.variant)
         if app.json:
             emit_json({"lockfile": str(target), "up_to_date": not stale, "stale": stale})
         if stale:
             detail = "; ".join(f"{p}: {why}" for p, why in stale.items())
             raise ScipipeError(f"{target}: out of date ({detail})",
-                               hint=f"rerun: scipipe env lock {spec_file}")  # fmt: skip
+                               hint=f"rerun: scipipe env lock {a.spec_file}")  # fmt: skip
         if not app.json:
             echo(f"{target}: up to date for {', '.join(plats)}")
         return
     info(f"solving {spec.name} {spec.version} for {', '.join(plats)} ...")
-    request = LockRequest(spec, plats, variant, strategy, update, target, timeout)
-    outcome = solve_lock(request, _cache(cache))
-    written = [] if dry_run else write_lock_files(outcome.lock, target, explicit=explicit)
+    request = LockRequest(spec, plats, a.variant, a.strategy, a.update, target, a.timeout)
+    outcome = solve_lock(request, _cache(a.cache))
+    written = [] if a.dry_run else write_lock_files(outcome.lock, target, explicit=a.explicit)
     if app.json:
         emit_json(
             {
                 "lockfile": str(target),
-                "dry_run": dry_run,
+                "dry_run": a.dry_run,
                 "written": [str(p) for p in written],
                 "platforms": {
                     p: {
@@ -135,8 +138,20 @@ def lock_cmd(
         echo(_diff_text(outcome.diff) if not outcome.diff.empty else "no changes to the lock")
     for path in written:
         info(f"wrote {path}")
-    if dry_run:
+    if a.dry_run:
         info(f"dry run: {target} not written")
+
+
+@dataclass(frozen=True)
+class CreateArgs:
+    lock_file: Path
+    prefix: Path | None
+    name: str | None
+    root: Path | None
+    platform: str | None
+    jobs: int
+    cache: Path | None
+    dry_run: bool
 
 
 @env_group.command("create")
@@ -149,47 +164,35 @@ def lock_cmd(
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="conda root for -n [default: $SCIPIPE_CONDA_ROOT or $CONDA_EXE's].")  # fmt: skip
 @click.option("--platform", default=None, help="Platform to install [default: this machine's].")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Parallel downloads.")  # fmt: skip
-@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help=CACHE_HELP)
-@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@jobs_option("Parallel downloads.", most=64)
+@cache_option
+@dry_run_option("Print what would change; change nothing.")
 @json_option
-def create_cmd(
-    lock_file: Path,
-    prefix: Path | None,
-    name: str | None,
-    root: Path | None,
-    platform: str | None,
-    jobs: int,
-    cache: Path | None,
-    dry_run: bool,
-) -> None:
+@takes(CreateArgs)
+def create_cmd(a: CreateArgs) -> None:
     """Create or update an environment from a lock: no solve, every hash verified.
 
     Idempotent: an environment that already matches the lock is left alone (a no-op);
     one that differs is brought to exactly the lock (extra packages removed).
     """
-    from ..env.create import CreateOptions, create_env, file_digest
-    from ..infra.prefix import already_created, env_prefix
-    from ..names.platforms import current_platform
-    from .console import progress_for
-
-    if (prefix is None) == (name is None):
+    if (a.prefix is None) == (a.name is None):
         raise click.UsageError("give exactly one of --prefix and --name")
-    target = prefix if prefix is not None else env_prefix(str(name), root)
-    plat = platform or current_platform()
+    target = a.prefix if a.prefix is not None else env_prefix(str(a.name), a.root)
+    plat = a.platform or current_platform()
     app = get_app()
-    digest = file_digest(lock_file) if lock_file.is_file() else None
+    digest = file_digest(a.lock_file) if a.lock_file.is_file() else None
     count = already_created(target, digest, plat) if digest else None
     if count is not None:  # made from these very bytes, untouched since: nothing to parse
         if app.json:
             emit_json({"prefix": str(target.absolute()), "platform": plat, "noop": True,
-                       "created": False, "dry_run": dry_run, "keep": count})  # fmt: skip
+                       "created": False, "dry_run": a.dry_run, "keep": count})  # fmt: skip
         else:
-            echo(f"{target.absolute()}: already matches {lock_file} ({count} packages)")
+            echo(f"{target.absolute()}: already matches {a.lock_file} ({count} packages)")
         return
-    lock = read_env(lock_file, plat)
-    options = CreateOptions(target, plat, _cache(cache), jobs, dry_run, str(lock_file), digest)
+    lock = read_env(a.lock_file, plat)
+    options = CreateOptions(
+        target, plat, _cache(a.cache), a.jobs, a.dry_run, str(a.lock_file), digest
+    )
     with progress_for(app) as progress:
         result = create_env(lock, options, progress)
     if app.json:
@@ -197,21 +200,29 @@ def create_cmd(
         return
     txn = result.transaction
     if result.noop:
-        echo(f"{result.prefix}: already matches {lock_file} ({len(txn.keep)} packages)")
+        echo(f"{result.prefix}: already matches {a.lock_file} ({len(txn.keep)} packages)")
         return
-    verb = "would" if dry_run else "did"
+    verb = "would" if a.dry_run else "did"
     echo(f"{result.prefix} ({plat}): {verb} add {len(txn.add)}, change {len(txn.change)}, "
          f"remove {len(txn.remove)}, keep {len(txn.keep)}")  # fmt: skip
-    if dry_run or get_app().verbosity > 0:
+    if a.dry_run or get_app().verbosity > 0:
         for p in txn.add:
             echo(f"  + {p.name} {p.version} {p.build}")
         for old, new in txn.change:
             echo(f"  ~ {new.name} {old.version} {old.build} -> {new.version} {new.build}")
         for gone in txn.remove:
             echo(f"  - {gone.name} {gone.version} {gone.build}")
-    if not dry_run:
+    if not a.dry_run:
         info(f"{'created' if result.created else 'updated'} in {result.seconds:.2f} s "
              f"({result.downloaded} packages downloaded)")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DiffArgs:
+    old: Path
+    new: Path
+    platforms: tuple[str, ...]
+    exit_code: bool
 
 
 @env_group.command("diff")
@@ -221,21 +232,20 @@ def create_cmd(
               help="Only these platforms (repeatable).")  # fmt: skip
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the locks differ.")
 @json_option
-def diff_cmd(old: Path, new: Path, platforms: tuple[str, ...], exit_code: bool) -> None:
+@takes(DiffArgs)
+def diff_cmd(a: DiffArgs) -> None:
     """Packages added, removed and changed between two locks (or explicit files)."""
-    a, b = read_env(old), read_env(new)
-    if platforms:
-        from dataclasses import replace
-
-        keep = set(platforms)
-        a = replace(a, packages=tuple(p for p in a.packages if p.platform in keep))
-        b = replace(b, packages=tuple(p for p in b.packages if p.platform in keep))
-    d = diff_locks(a, b)
+    old, new = read_env(a.old), read_env(a.new)
+    if a.platforms:
+        keep = set(a.platforms)
+        old = replace(old, packages=tuple(p for p in old.packages if p.platform in keep))
+        new = replace(new, packages=tuple(p for p in new.packages if p.platform in keep))
+    d = diff_locks(old, new)
     if get_app().json:
         emit_json(_diff_json(d))
     else:
         echo(_diff_text(d) if not d.empty else "no differences")
-    if exit_code and not d.empty:
+    if a.exit_code and not d.empty:
         raise click.exceptions.Exit(1)
 
 

@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from ..installer.plan import InstallerOptions
+from ..installer.run import install, next_steps
 from .app import run
 from .common import App, configure_logging, emit_json
+from .console import progress_for
+from .options import cache_option, takes
+
+
+@dataclass(frozen=True)
+class LsstinstallArgs:
+    dry_run: bool
+    tag: str | None
+    exact_tag: str | None
+    version: str | None
+    env_name: str | None
+    update: bool
+    developer: bool
+    conda_root: Path | None
+    new_conda: bool
+    channels: tuple[str, ...]
+    eups_root: str
+    no_binary: bool
+    no_source: bool
+    _ignored_b: bool
+    _ignored_c: bool
+    _ignored_t: bool
+    install_products: tuple[str, ...]
+    require_checksums: bool
+    cache: Path | None
+    json_: bool
+    debug: bool
 
 
 @click.command("lsstinstall", context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,63 +97,35 @@ from .common import App, configure_logging, emit_json
     is_flag=True,
     help="With --install: refuse artifacts the server publishes no .sha256 for.",
 )
-@click.option(
-    "--cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Package cache [default: $SCIPIPE_CACHE_DIR or ~/.cache/scipipe-tools].",
-)
+@cache_option
 @click.option("--json", "json_", is_flag=True, help="Print the result as JSON.")
 @click.option("--debug", is_flag=True, help="Debug logging, and a traceback on errors.")
-def lsstinstall(
-    dry_run: bool,
-    tag: str | None,
-    exact_tag: str | None,
-    version: str | None,
-    env_name: str | None,
-    update: bool,
-    developer: bool,
-    conda_root: Path | None,
-    new_conda: bool,
-    channels: tuple[str, ...],
-    eups_root: str,
-    no_binary: bool,
-    no_source: bool,
-    _ignored_b: bool,
-    _ignored_c: bool,
-    _ignored_t: bool,
-    install_products: tuple[str, ...],
-    require_checksums: bool,
-    cache: Path | None,
-    json_: bool,
-    debug: bool,
-) -> None:
+@takes(LsstinstallArgs)
+def lsstinstall(a: LsstinstallArgs) -> None:
     """Install the rubin-env conda environment and an EUPS stack for the LSST Science
     Pipelines, ready for `scipipe distrib install` (or `eups distrib install`).
 
     Needs no conda: environments are made with py-rattler, every package verified.
     -T, -X and -v are mutually exclusive; -b -c -t are accepted and ignored.
     """
-    from ..installer.plan import InstallerOptions
-    from ..installer.run import install, next_steps
-    from .console import progress_for
-
-    configure_logging(0, debug)
+    configure_logging(0, a.debug)
     options = InstallerOptions(
-        dry_run=dry_run, tag=tag, exact_tag=exact_tag, version=version, env_name=env_name,
-        update=update, developer=developer, conda_root=conda_root, new_conda=new_conda,
-        channels=channels, eups_root=eups_root, no_binary=no_binary, no_source=no_source,
-        install_products=install_products, require_checksums=require_checksums, cache=cache,
+        dry_run=a.dry_run, tag=a.tag, exact_tag=a.exact_tag, version=a.version,
+        env_name=a.env_name, update=a.update, developer=a.developer, conda_root=a.conda_root,
+        new_conda=a.new_conda, channels=a.channels, eups_root=a.eups_root,
+        no_binary=a.no_binary, no_source=a.no_source, install_products=a.install_products,
+        require_checksums=a.require_checksums, cache=a.cache,
     )  # fmt: skip
 
     def say(text: str) -> None:
-        if not json_:
-            click.echo(text, err=not dry_run)
+        if not a.json_:
+            click.echo(text, err=not a.dry_run)
 
-    with progress_for(App(json=json_)) as progress:
+    with progress_for(App(json=a.json_)) as progress:
         result = install(options, say, progress)
-    if json_:
+    if a.json_:
         emit_json(result.to_json())
-    elif not dry_run:
+    elif not a.dry_run:
         click.echo(next_steps(result, options.home.absolute(), options.install_products))
 
 

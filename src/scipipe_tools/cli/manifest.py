@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from ..eups.manifest import diff_manifests
 from ..stack.readers import load_manifest
-from .common import columns, echo, emit_json, get_app, json_option
+from .common import columns, echo, emit_json, get_app
+from .options import json_option, takes, versiondb_option
 
-versiondb_option = click.option(
-    "--versiondb",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="SCIPIPE_VERSIONDB",
-    help="versiondb checkout, to name manifests by build id (bNNNN).",
-)
+by_build_id = versiondb_option("versiondb checkout, to name manifests by build id (bNNNN)")
 
 
 @click.group("manifest")
@@ -23,13 +20,20 @@ def manifest_group() -> None:
     """Read, show and compare manifests (manifest.txt, versiondb bNNNN)."""
 
 
+@dataclass(frozen=True)
+class ShowArgs:
+    manifest: str
+    versiondb: Path | None
+
+
 @manifest_group.command("show")
 @click.argument("manifest")
-@versiondb_option
+@by_build_id
 @json_option
-def show_cmd(manifest: str, versiondb: Path | None) -> None:
+@takes(ShowArgs)
+def show_cmd(a: ShowArgs) -> None:
     """Show a manifest (a file, or bNNNN with --versiondb) and its content hash."""
-    m = load_manifest(manifest, versiondb)
+    m = load_manifest(a.manifest, a.versiondb)
     if get_app().json:
         emit_json(
             {
@@ -51,21 +55,30 @@ def show_cmd(manifest: str, versiondb: Path | None) -> None:
     )
 
 
+@dataclass(frozen=True)
+class DiffArgs:
+    old: str
+    new: str
+    versiondb: Path | None
+    exit_code: bool
+
+
 @manifest_group.command("diff")
 @click.argument("old")
 @click.argument("new")
-@versiondb_option
+@by_build_id
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the manifests differ.")
 @json_option
-def diff_cmd(old: str, new: str, versiondb: Path | None, exit_code: bool) -> int:
+@takes(DiffArgs)
+def diff_cmd(a: DiffArgs) -> int:
     """Products added, removed and changed between two manifests."""
-    a, b = load_manifest(old, versiondb), load_manifest(new, versiondb)
-    d = diff_manifests(a, b)
+    old, new = load_manifest(a.old, a.versiondb), load_manifest(a.new, a.versiondb)
+    d = diff_manifests(old, new)
     if get_app().json:
         emit_json(
             {
-                "old": a.build_id,
-                "new": b.build_id,
+                "old": old.build_id,
+                "new": new.build_id,
                 "added": [{"name": e.name, "version": e.version} for e in d.added],
                 "removed": [{"name": e.name, "version": e.version} for e in d.removed],
                 "changed": [
@@ -100,4 +113,4 @@ def diff_cmd(old: str, new: str, versiondb: Path | None, exit_code: bool) -> int
             f"{len(d.added)} added, {len(d.removed)} removed, "
             f"{len(d.changed) + len(d.deps_changed)} changed, {d.unchanged} unchanged"
         )
-    return 1 if exit_code and not d.empty else 0
+    return 1 if a.exit_code and not d.empty else 0

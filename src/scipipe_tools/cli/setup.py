@@ -6,17 +6,29 @@ Use it as ``eval "$(scipipe setup afw)"``.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from ..stack.setup import SHELLS, render_shell, setup
-from .common import emit_json, get_app, json_option
-from .stack import flavor_option, open_stack, stack_option
+from .common import emit_json, get_app
+from .inputs import open_stack
+from .options import flavor_option, json_option, stack_option, takes
 
 
 def default_shell() -> str:
     return "zsh" if os.path.basename(os.environ.get("SHELL", "")) == "zsh" else "bash"
+
+
+@dataclass(frozen=True)
+class SetupArgs:
+    product: str
+    version: str | None
+    tag: str | None
+    stack_dir: Path | None
+    flavor: str | None
+    shell: str | None
 
 
 @click.command("setup")
@@ -24,7 +36,7 @@ def default_shell() -> str:
 @click.argument("version", required=False)
 @click.option("-t", "--tag", default=None, help="Prefer versions with this tag.")
 @stack_option
-@flavor_option
+@flavor_option()
 @click.option(
     "--shell",
     type=click.Choice(SHELLS),
@@ -32,17 +44,11 @@ def default_shell() -> str:
     help="Shell syntax to print [default: from $SHELL, else bash].",
 )
 @json_option
-def setup_cmd(
-    product: str,
-    version: str | None,
-    tag: str | None,
-    stack_dir: Path | None,
-    flavor: str | None,
-    shell: str | None,
-) -> None:
+@takes(SetupArgs)
+def setup_cmd(a: SetupArgs) -> None:
     """Print the shell code that sets up PRODUCT and its dependencies."""
-    stack = open_stack(stack_dir, flavor)
-    result = setup(stack, product, version, tag=tag, environ=os.environ)
+    stack = open_stack(a.stack_dir, a.flavor)
+    result = setup(stack, a.product, a.version, tag=a.tag, environ=os.environ)
     if get_app().json:
         emit_json(
             {
@@ -55,4 +61,4 @@ def setup_cmd(
             }
         )
         return
-    click.echo(render_shell(result, shell or default_shell()), nl=False)
+    click.echo(render_shell(result, a.shell or default_shell()), nl=False)

@@ -1,33 +1,38 @@
-"""``scipipe eups``: the EUPS model: versions, tables, repos.yaml, flavors."""
+"""``scipipe eups vercmp|vermatch|flavor|lint-table|show-table|lint-repos``: the EUPS
+model: versions, tables, repos.yaml, flavors."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from ..errors import InputError, Location
-from ..eups.flavor import current_flavor
-from ..eups.repos import lint
-from ..eups.table import Dependency, Table, TableContext
-from ..eups.versions import check_version, parse_expr, vercmp
-from ..infra import http
-from ..stack.readers import read_repos, read_table
-from .common import echo, emit_json, get_app, info, json_option
+from ...errors import InputError, Location
+from ...eups.flavor import current_flavor
+from ...eups.repos import lint
+from ...eups.table import Dependency, Table, TableContext
+from ...eups.versions import check_version, parse_expr, vercmp
+from ...infra import http
+from ...stack.readers import read_repos, read_table
+from ..common import echo, emit_json, get_app, info
+from ..options import flavor_option, json_option, strict_option, takes
 
 
-@click.group("eups")
-def eups_group() -> None:
-    """EUPS versions, table files, repos.yaml and flavors."""
+@dataclass(frozen=True)
+class VercmpArgs:
+    a: str
+    b: str
 
 
-@eups_group.command("vercmp")
+@click.command("vercmp")
 @click.argument("a")
 @click.argument("b")
 @json_option
-def vercmp_cmd(a: str, b: str) -> None:
+@takes(VercmpArgs)
+def vercmp_cmd(args: VercmpArgs) -> None:
     """Compare two EUPS versions; prints A < B, A == B or A > B."""
+    a, b = args.a, args.b
     check_version(a, Location("argument A"))
     check_version(b, Location("argument B"))
     c = vercmp(a, b)
@@ -37,34 +42,32 @@ def vercmp_cmd(a: str, b: str) -> None:
         echo(f"{a} {'<' if c < 0 else '>' if c > 0 else '=='} {b}")
 
 
-@eups_group.command("vermatch")
+@dataclass(frozen=True)
+class VermatchArgs:
+    version: str
+    expression: str
+
+
+@click.command("vermatch")
 @click.argument("version")
 @click.argument("expression")
 @json_option
-def vermatch_cmd(version: str, expression: str) -> int:
+@takes(VermatchArgs)
+def vermatch_cmd(a: VermatchArgs) -> int:
     """Exit 0 when VERSION satisfies EXPRESSION (e.g. '>= 1.2 && < 2'), else 1."""
-    check_version(version, Location("argument VERSION"))
-    ok = parse_expr(expression, Location("argument EXPRESSION")).matches(version)
+    check_version(a.version, Location("argument VERSION"))
+    ok = parse_expr(a.expression, Location("argument EXPRESSION")).matches(a.version)
     if get_app().json:
-        emit_json({"version": version, "expression": expression, "matches": ok})
+        emit_json({"version": a.version, "expression": a.expression, "matches": ok})
     else:
         echo("yes" if ok else "no")
     return 0 if ok else 1
 
 
-@eups_group.command("flavor")
+@click.command("flavor")
 def flavor_cmd() -> None:
     """Print this machine's EUPS flavor ($EUPS_FLAVOR wins)."""
     echo(current_flavor())
-
-
-def _strict_option(default_help: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
-    return click.option(
-        "--strict/--no-strict",
-        default=True,
-        show_default=True,
-        help=default_help,
-    )
 
 
 def _echo_warnings(table: Table) -> None:
@@ -72,46 +75,62 @@ def _echo_warnings(table: Table) -> None:
         click.echo("\n".join(f"warning: {w}" for w in table.warnings), err=True)
 
 
-@eups_group.command("lint-table")
+@dataclass(frozen=True)
+class LintTableArgs:
+    files: tuple[Path, ...]
+    strict: bool
+
+
+@click.command("lint-table")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@_strict_option(
+@strict_option(
     "A line real EUPS skips is an error; --no-strict reads as EUPS (and resolve, build, "
     "setup) do: such lines are skipped with a warning."
 )
-def lint_table_cmd(files: tuple[Path, ...], strict: bool) -> int:
+@takes(LintTableArgs)
+def lint_table_cmd(a: LintTableArgs) -> int:
     """Check table files; prints one line per bad file and exits 2 if any is bad."""
     bad = 0
-    for f in files:
+    for f in a.files:
         try:
-            table = read_table(f, strict=strict, log_warnings=False)
+            table = read_table(f, strict=a.strict, log_warnings=False)
         except InputError as exc:
             bad += 1
             click.echo(f"error: {exc}", err=True)
             continue
         _echo_warnings(table)
-    info(f"{len(files) - bad} of {len(files)} table files ok")
+    info(f"{len(a.files) - bad} of {len(a.files)} table files ok")
     return 2 if bad else 0
 
 
-@eups_group.command("show-table")
+@dataclass(frozen=True)
+class ShowTableArgs:
+    file: Path
+    flavor: str | None
+    types: tuple[str, ...]
+    strict: bool
+
+
+@click.command("show-table")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--flavor", default=None, help="Flavor for conditions [default: this machine].")
+@flavor_option("EUPS flavor for conditions [default: $EUPS_FLAVOR, else this machine].")
 @click.option("--type", "types", multiple=True, help="Active setup type (repeatable), e.g. exact.")
-@_strict_option(
+@strict_option(
     "A line real EUPS skips is an error; --no-strict shows what setup does (EUPS's reading)."
 )
 @json_option
-def show_table_cmd(file: Path, flavor: str | None, types: tuple[str, ...], strict: bool) -> None:
+@takes(ShowTableArgs)
+def show_table_cmd(a: ShowTableArgs) -> None:
     """Show what a table file does for a flavor: dependencies and environment."""
-    table = read_table(file, strict=strict, log_warnings=False)
+    table = read_table(a.file, strict=a.strict, log_warnings=False)
     _echo_warnings(table)
-    ctx = TableContext(flavor=flavor or current_flavor(), types=frozenset(types))
+    ctx = TableContext(flavor=a.flavor or current_flavor(), types=frozenset(a.types))
     cmds = table.commands(ctx)
     deps = [c for c in cmds if isinstance(c, Dependency)]
     if get_app().json:
         emit_json(
             {
-                "table": str(file),
+                "table": str(a.file),
                 "flavor": ctx.flavor,
                 "dependencies": [
                     {
@@ -139,7 +158,14 @@ def show_table_cmd(file: Path, flavor: str | None, types: tuple[str, ...], stric
         echo(f"{e.command:10}  {e.var} {e.value or ''}".rstrip())
 
 
-@eups_group.command("lint-repos")
+@dataclass(frozen=True)
+class LintReposArgs:
+    file: Path
+    schemes: tuple[str, ...]
+    check_urls: bool
+
+
+@click.command("lint-repos")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--allow-scheme",
@@ -150,24 +176,15 @@ def show_table_cmd(file: Path, flavor: str | None, types: tuple[str, ...], stric
     help="URL schemes to accept (repeatable).",
 )
 @click.option("--check-urls", is_flag=True, help="Also require every http(s) URL to answer 200.")
-def lint_repos_cmd(file: Path, schemes: tuple[str, ...], check_urls: bool) -> int:
+@takes(LintReposArgs)
+def lint_repos_cmd(a: LintReposArgs) -> int:
     """Check repos.yaml: structure (unknown keys, url-only mappings) and URL schemes."""
-    repos = read_repos(file)
+    repos = read_repos(a.file)
     status = None
-    if check_urls:
+    if a.check_urls:
         status = http.statuses(spec.url for spec in repos.specs.values())
-    problems = lint(repos, allowed_schemes=schemes, url_status=status)
+    problems = lint(repos, allowed_schemes=a.schemes, url_status=status)
     for p in problems:
         click.echo(f"error: {p}", err=True)
     info(f"{len(repos)} entries, {len(problems)} problems")
     return 2 if problems else 0
-
-
-def _mount_stack_commands() -> None:
-    from .stack import declare_cmd, list_cmd, tags_cmd
-
-    for cmd in (list_cmd, tags_cmd, declare_cmd):
-        eups_group.add_command(cmd)
-
-
-_mount_stack_commands()

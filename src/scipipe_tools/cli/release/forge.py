@@ -1,0 +1,67 @@
+"""What ``release tag``, ``tag-teams`` and ``list-repos`` share: the forge and the tagger
+from their options, and the report of a tagging result."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from ...errors import InputError
+from ...forge.base import Tagger
+from ...infra import git
+from ...release.connect import ForgeConfig
+from ...release.tagging import TagResult
+from ...release.teamtags import TeamTagResult
+from ..common import columns, echo, emit_json, get_app, info
+from ..options import ForgeArgs
+
+
+def forge_config(a: ForgeArgs) -> ForgeConfig:
+    """The forge that ``--forge``, ``--teams-file``, ``--org`` ... name."""
+    return ForgeConfig(
+        kind=a.forge_kind or ("git" if a.teams_file else "github"),
+        org=a.org,
+        teams_file=a.teams_file,
+        github_url=a.github_url,
+        token_path=a.token_path,
+        jobs=a.jobs,
+        max_wait=a.max_wait,
+    )
+
+
+def tagger_for(user: str | None, email: str | None) -> Tagger:
+    """``--user`` and ``--email``, else git's configured user; the time is now."""
+    name = user or git.config_get("user.name")
+    mail = email or git.config_get("user.email")
+    if not name or not mail:
+        raise InputError(
+            "no tagger: pass --user and --email",
+            hint="or set them with `git config --global user.name/user.email`",
+        )
+    return Tagger(name, mail, dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+
+def report_result(
+    result: TagResult | TeamTagResult,
+    headers: list[str],
+    rows: list[list[str]],
+    what: str,
+    empty: str,
+) -> None:
+    """A tagging result: JSON, or its problems (stderr), a table of ``rows`` and a
+    summary line ``what: counts; errors; API calls``."""
+    if get_app().json:
+        emit_json(result.to_json())
+        return
+    for p in result.problems:
+        click.echo(f"error: {p}", err=True)
+    if rows:
+        echo(columns(headers, rows))
+    counts = ", ".join(f"{n} {k}" for k, n in result.counts().items()) or empty
+    api = ""
+    if result.stats is not None:
+        api = f"; {result.stats.total_calls} API calls"
+        if result.stats.rate_remaining is not None:
+            api += f", rate limit {result.stats.rate_remaining}/{result.stats.rate_limit} left"
+    info(f"{what}: {counts}; {result.errors} error(s){api}")
