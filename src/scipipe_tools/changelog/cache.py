@@ -5,7 +5,8 @@ its whole history, so the first-parent commits between two SHAs, and the fragmen
 add, are the same whenever they are asked for.  Regenerating a series after a new
 release point therefore walks only the new range.
 
-Layout under the cache root (``~/.cache/scipipe/changelog`` by the CLI's default)::
+Layout under the cache root (by the CLI's default ``CACHE/changelog``, CACHE being
+:func:`~scipipe_tools.infra.paths.cache_root`)::
 
     v2/walk/<product>/<sha256 of identity>.jsonl        "<old> <new> <walk>" lines
     v2/walk/<product>/<sha256 of identity>.keys         "<old> <new>" lines

@@ -13,6 +13,7 @@ import click
 from ..eups.flavor import current_flavor
 from ..eups.repos import split_patterns
 from ..eups.table import TableContext
+from ..names import outputs
 from ..sourcebuild.budget import available_cores, describe
 from ..sourcebuild.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
 from ..sourcebuild.graphviz import to_dot, to_svg
@@ -293,14 +294,14 @@ def run_cmd(a: RunArgs) -> None:
                 {
                     "build_id": result.build_id,
                     "reused": result.build_id_reused,
-                    "manifest": str(layout.build_dir / "manifest.txt"),
+                    "manifest": str(layout.build_dir / outputs.MANIFEST),
                     "to_build": result.to_build,
                     "environment": env_choice.to_json(),
                 }
             )
         else:
             echo(
-                f"manifest: {layout.build_dir / 'manifest.txt'}  "
+                f"manifest: {layout.build_dir / outputs.MANIFEST}  "
                 f"({len(result.plan.products)} products, {len(result.to_build)} to build)"
             )
         return

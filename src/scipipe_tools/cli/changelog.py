@@ -15,6 +15,8 @@ from ..changelog.prs import PullRequests
 from ..changelog.render import release_notes_rst, render, render_files
 from ..errors import InputError, ResolutionError
 from ..forge.github import load_token
+from ..infra.paths import cache_root
+from ..names import outputs
 from ..stack.readers import load_repos
 from .common import echo, emit_json, get_app, info
 from .console import progress_for
@@ -27,10 +29,6 @@ from .options import (
     token_path_option,
     versiondb_option,
 )
-
-
-def _cache_home() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "scipipe"
 
 
 @dataclass(frozen=True)
@@ -72,11 +70,12 @@ class ChangelogArgs:
 @versiondb_option("versiondb (path or URL): full SHAs for EUPS tags, bNNNN", url=True)
 @click.option("--clones", type=click.Path(file_okay=False, path_type=Path),
               help="Product clones, cloned or fetched as needed "
-              "[default: $XDG_CACHE_HOME/scipipe/changelog/clones].")  # fmt: skip
+              "[default: CACHE/changelog/clones; CACHE: $SCIPIPE_CACHE_DIR or "
+              "~/.cache/scipipe-tools].")  # fmt: skip
 @click.option("--no-fetch", is_flag=True, help="Use the clones as they are.")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Walked ranges, by repo and SHA range "
-              "[default: $XDG_CACHE_HOME/scipipe/changelog/ranges].")  # fmt: skip
+              "[default: CACHE/changelog/ranges].")  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Walk every range again.")
 @click.option("--overrides", type=click.Path(dir_okay=False, path_type=Path),
               help="discard_tag, first_tag, patch_merges, skip_products (YAML).")  # fmt: skip
@@ -135,7 +134,7 @@ def changelog_group(a: ChangelogArgs) -> int:
         raise InputError(f"--{a.mode} takes no release points")
     if a.output is None and set(a.formats) - {"md", "json"}:
         raise InputError("rst and html need -o DIR")
-    request = _request(a, _cache_home() / "changelog")
+    request = _request(a, cache_root("changelog"))
     with progress_for(app) as progress:
         model = build_model(request, progress)
     missing = [(r.name, p, why) for r in model.releases for p, why in sorted(r.missing.items())]
@@ -173,7 +172,7 @@ def changelog_group(a: ChangelogArgs) -> int:
     for fmt in formats:
         target = a.output
         if len(formats) > 1:
-            target = a.output / {"md": "CHANGELOG.md", "json": "changelog.json"}.get(fmt, fmt)
+            target = a.output / outputs.CHANGELOG_FILES.get(fmt, fmt)
         written += render(model, fmt, target, templates=a.templates)
     if missing:
         names = ", ".join(sorted({p for _, p, _ in missing}))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..env.create import CreateOptions, create_env, default_cache, file_digest
+from ..env.create import CreateOptions, create_env, file_digest
 from ..env.solve import (
     LockRequest,
     check_lock,
@@ -21,6 +21,7 @@ from ..env.solve import (
 from ..env.spec import read_spec
 from ..errors import ScipipeError
 from ..infra.lockfile import LockDiff, LockedPackage, diff_locks, read_env, read_lock
+from ..infra.paths import cache_root
 from ..infra.prefix import already_created, env_prefix
 from ..names.platforms import current_platform
 from .common import columns, echo, emit_json, get_app, info
@@ -41,7 +42,7 @@ def env_group() -> None:
 
 
 def _cache(value: Path | None) -> Path:
-    return value if value is not None else default_cache()
+    return value if value is not None else cache_root()
 
 
 @dataclass(frozen=True)

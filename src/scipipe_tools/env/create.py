@@ -28,7 +28,6 @@ from ..errors import InputError, Location, ScipipeError
 from ..infra.files import write_atomic
 from ..infra.lock import StackLock
 from ..infra.lockfile import Lock, LockedPackage
-from ..infra.paths import cache_root
 from ..infra.prefix import STAMP, Transaction, package_records, plan_transaction, record_origin
 from ..infra.progress import NULL, Progress
 from .fetch import clear_partials, fetch_all
@@ -77,10 +76,6 @@ class CreateResult:
             "seconds": round(self.seconds, 3),
             **self.transaction.to_json(),
         }
-
-
-#: the package cache's default: the cache root (kept for cli/env.py, issue 16)
-default_cache = cache_root
 
 
 def file_digest(path: Path) -> str:
