@@ -125,6 +125,24 @@ def test_no_project_import_inside_a_function() -> None:
     assert hidden == []
 
 
+def test_an_import_inside_a_function_is_a_marked_heavy_one() -> None:
+    """Only a heavy third-party module (rattler, PyGithub, jinja2, conda_lock, rich on a
+    terminal) is imported where it is used, and the line says so: ``# deferred: heavy``."""
+    unmarked = []
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text()
+        lines = text.splitlines()
+        for fn in ast.walk(ast.parse(text)):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    seg = " ".join(lines[node.lineno - 1 : node.end_lineno])
+                    if "# deferred: heavy" not in seg:
+                        unmarked.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert unmarked == []
+
+
 @pytest.mark.parametrize("shipped", ["githubserver", "gitdaemon", "httpserver", "releaseworld"])
 def test_test_fakes_are_not_in_the_package(shipped: str) -> None:
     assert list(SRC.rglob(f"{shipped}.py")) == []

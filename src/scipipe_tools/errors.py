@@ -8,6 +8,7 @@ interface and are documented in the README.
 from __future__ import annotations
 
 import difflib
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,6 @@ class CommandError(ScipipeError):
         *,
         hint: str | None = None,
     ) -> None:
-        import shlex
-
         msg = f"command failed with exit code {returncode}: {shlex.join(argv)}"
         if stderr_tail.strip():
             msg += "\n" + stderr_tail.rstrip()

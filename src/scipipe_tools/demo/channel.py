@@ -24,6 +24,7 @@ build time is fixed); only repodata's ``indexed_timestamp`` varies.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import logging
@@ -636,12 +637,11 @@ def _draw_depends(
 
 def _build(spec_path: Path, root: Path) -> int:
     """Write and index the channel that ``spec_path`` describes (runs in the child)."""
-    import asyncio
 
-    from rattler import MatchSpec
-    from rattler.exceptions import InvalidMatchSpecError
-    from rattler.index import index_fs
-    from rattler_build import ArchiveType, FileEntry, assemble_package
+    from rattler import MatchSpec  # deferred: heavy
+    from rattler.exceptions import InvalidMatchSpecError  # deferred: heavy
+    from rattler.index import index_fs  # deferred: heavy
+    from rattler_build import ArchiveType, FileEntry, assemble_package  # deferred: heavy
 
     spec = json.loads(spec_path.read_text("utf-8"))
     if spec.get("format") != _SPEC_FORMAT:

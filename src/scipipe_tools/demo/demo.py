@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,6 @@ class Demo:
 
 def can_make_channel() -> bool:
     """Whether py-rattler-build (the ``demo`` extra) is installed to build packages."""
-    import importlib.util
 
     return importlib.util.find_spec("rattler_build") is not None
 

@@ -25,6 +25,7 @@ Ops:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +147,7 @@ def _record_json(record: Any) -> dict[str, Any]:
 
 
 def _virtual(mapping: Mapping[str, str]) -> list[Any]:
-    from rattler import BuildString, GenericVirtualPackage, PackageName, Version
+    from rattler import BuildString, GenericVirtualPackage, PackageName, Version  # deferred: heavy
 
     return [
         GenericVirtualPackage(PackageName(name), Version(version), BuildString("0"))
@@ -154,7 +156,7 @@ def _virtual(mapping: Mapping[str, str]) -> list[Any]:
 
 
 def _locked_records(path: str, platform: str, unlock: Sequence[str]) -> list[Any]:
-    from rattler import LockFile
+    from rattler import LockFile  # deferred: heavy
 
     lock = LockFile.from_path(Path(path))
     env = lock.default_environment()
@@ -173,10 +175,9 @@ def _locked_records(path: str, platform: str, unlock: Sequence[str]) -> list[Any
 async def _solve_one(
     gateway: Any, channels: list[str], job: Mapping[str, Any], timeout_s: float | None
 ) -> dict[str, Any]:
-    from datetime import timedelta
 
-    import rattler
-    from rattler.exceptions import SolverError
+    import rattler  # deferred: heavy
+    from rattler.exceptions import SolverError  # deferred: heavy
 
     started = time.monotonic()
     platform = job["platform"]
@@ -207,9 +208,8 @@ async def _solve_one(
 
 
 def _solve(job: Mapping[str, Any]) -> dict[str, Any]:
-    import asyncio
 
-    import rattler
+    import rattler  # deferred: heavy
 
     gateway = rattler.Gateway(cache_dir=Path(job["cache_dir"]) / "repodata")
 
@@ -227,10 +227,9 @@ def _solve(job: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _install(job: Mapping[str, Any]) -> dict[str, Any]:
-    import asyncio
 
-    import rattler
-    from rattler import PackageCache, PrefixRecord, Subdir
+    import rattler  # deferred: heavy
+    from rattler import PackageCache, PrefixRecord, Subdir  # deferred: heavy
 
     async def records() -> list[Any]:
         return list(
@@ -272,7 +271,7 @@ def _install(job: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _read_lock(job: Mapping[str, Any]) -> dict[str, Any]:
-    from rattler import LockFile
+    from rattler import LockFile  # deferred: heavy
 
     lock = LockFile.from_path(Path(job["path"]))
     env = lock.default_environment()
@@ -309,7 +308,7 @@ def main(argv: Sequence[str]) -> int:
     op, job_path, result_path = argv
     if job_path == "-":
         # Started early by the parent: import py-rattler while the parent prepares the job.
-        import rattler  # noqa: F401
+        import rattler  # noqa: F401  # deferred: heavy
 
         job = json.loads(sys.stdin.buffer.read())
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import logging
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -42,8 +44,6 @@ def trace_requests(on: bool = True) -> None:
     which PyGithub, requests and urllib all go through) to the ``scipipe_tools.infra.http``
     logger at debug level: on stderr with the rest of the log, never on stdout, and with
     credentials (``Authorization`` and the like) redacted like every other line."""
-    import http.client
-    import logging
 
     logger = logging.getLogger("scipipe_tools.infra.http")
 

@@ -145,7 +145,7 @@ def write_lock(path: Path, lock: Lock, *, command: str = "scipipe env lock") -> 
     emitter is libyaml's.
     """
     models = conda_lock_models()
-    from conda_lock.models.channel import Channel
+    from conda_lock.models.channel import Channel  # deferred: heavy
 
     deps = [
         models.LockedDependency(
@@ -185,7 +185,7 @@ def read_lock(path: Path) -> Lock:
 
 def parse_lock(text: str | bytes, path: str | Path = "conda-lock.yml") -> Lock:
     """:func:`read_lock` of text already read."""
-    from pydantic import ValidationError
+    from pydantic import ValidationError  # deferred: heavy
 
     p = str(path)
     data, root = yamlfile.load(text, p)  # libyaml's parser: 5x faster on big locks
