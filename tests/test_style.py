@@ -90,3 +90,17 @@ def test_digits_are_ascii() -> None:
             ) or re.search(r"""r["'].*\\d""", line):
                 hits.append(f"{p.relative_to(ROOT)}:{n}: {line.strip()}")
     assert hits == []
+
+
+def test_no_function_is_longer_than_80_lines() -> None:
+    """Long work is a sequence of named steps, not one body of nested closures (issue 16)."""
+    import ast
+
+    long = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                size = node.end_lineno - node.lineno + 1 if node.end_lineno else 0
+                if size > 80:
+                    long.append(f"{path.relative_to(SRC)}:{node.lineno}: {node.name} ({size})")
+    assert long == []

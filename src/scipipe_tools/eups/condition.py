@@ -203,100 +203,116 @@ def check_condition(
     """
     if not toks:
         return [(True, "empty condition (real EUPS reads it as false)")]
-    kinds = [_kind(t) for t in toks]
-    stuck = glued or [False] * len(toks)
-    n = len(toks)
-    i = 0
-    depth = 0
-    found: list[tuple[bool, str]] = []
+    walk = _ConditionWalk(toks, glued or [False] * len(toks))
+    if walk.expr(0) and walk.i < walk.n:
+        walk.fail(f"unexpected {walk.describe(walk.i)}")
+    return walk.found
 
-    def fail(message: str) -> bool:
-        found.append((True, message))
+
+class _ConditionWalk:
+    """:func:`check_condition`'s walk: each step returns False once it found an error."""
+
+    def __init__(self, toks: tuple[str, ...], stuck: list[bool]) -> None:
+        self.toks = toks
+        self.kinds = [_kind(t) for t in toks]
+        self.stuck = stuck
+        self.n = len(toks)
+        self.i = 0
+        self.depth = 0
+        self.found: list[tuple[bool, str]] = []
+
+    def fail(self, message: str) -> bool:
+        self.found.append((True, message))
         return False
 
-    def describe(j: int) -> str:
-        if j >= n:
+    def describe(self, j: int) -> str:
+        if j >= self.n:
             return "the end"
-        tok = toks[j]
+        tok = self.toks[j]
         if tok in _UPPER_OPS:
             return f"{tok!r} (the operator is lower-case {_UPPER_OPS[tok]!r})"
-        if kinds[j] == "junk":
+        if self.kinds[j] == "junk":
             return f"{shorten(tok)!r} (real EUPS stops reading there)"
         return repr(shorten(tok))
 
-    # Each function returns False once it found an error.
-    def expr(parens: int) -> bool:
-        nonlocal i
-        if not term(parens):
+    def expr(self, parens: int) -> bool:
+        if not self.term(parens):
             return False
-        while i < n and kinds[i] == "bool":
+        while self.i < self.n and self.kinds[self.i] == "bool":
             if parens:
-                return fail(
-                    f"{toks[i]!r} inside parentheses: real EUPS fails whenever the left "
-                    "side decides (write the condition without parentheses)"
+                return self.fail(
+                    f"{self.toks[self.i]!r} inside parentheses: real EUPS fails whenever the "
+                    "left side decides (write the condition without parentheses)"
                 )
-            i += 1
-            if not term(parens):
+            self.i += 1
+            if not self.term(parens):
                 return False
         return True
 
-    def term(parens: int) -> bool:
-        nonlocal i
-        if not prim(parens):
+    def term(self, parens: int) -> bool:
+        if not self.prim(parens):
             return False
-        if i >= n or kinds[i] != "cmp":
+        if self.i >= self.n or self.kinds[self.i] != "cmp":
             return True
-        op = toks[i]
-        i += 1
-        if i >= n or kinds[i] not in ("value", "(", "not"):
-            if op in ("=~", "!~") and i < n and kinds[i] == "junk":
-                bad = _bad_pattern(toks[i])
-                return fail(bad or f"real EUPS takes {shorten(toks[i])!r} as the whole pattern")
-            return fail(f"{op!r} needs a value, not {describe(i)}")
-        if op not in ("=~", "!~") or kinds[i] != "value":
-            return prim(parens)
-        pattern = toks[i]
+        op = self.toks[self.i]
+        self.i += 1
+        if self.i >= self.n or self.kinds[self.i] not in ("value", "(", "not"):
+            return self._no_value(op)
+        if op not in ("=~", "!~") or self.kinds[self.i] != "value":
+            return self.prim(parens)
+        return self.pattern()
+
+    def _no_value(self, op: str) -> bool:
+        i = self.i
+        if op in ("=~", "!~") and i < self.n and self.kinds[i] == "junk":
+            bad = _bad_pattern(self.toks[i])
+            return self.fail(
+                bad or f"real EUPS takes {shorten(self.toks[i])!r} as the whole pattern"
+            )
+        return self.fail(f"{op!r} needs a value, not {self.describe(i)}")
+
+    def pattern(self) -> bool:
+        """The value after ``=~`` or ``!~``, and what EUPS does not read of it."""
+        pattern = self.toks[self.i]
         bad = _bad_pattern(pattern)
         if bad is not None:
-            return fail(bad)
-        i += 1
-        if i < n and stuck[i] and kinds[i] == "junk":  # the pattern goes on, unread
-            if toks[i] == "*" and not (i + 1 < n and stuck[i + 1]):
-                found.append((False, f"real EUPS matches {pattern!r}: '*' is not read"))
-                i += 1
+            return self.fail(bad)
+        self.i += 1
+        i, n = self.i, self.n
+        if i < n and self.stuck[i] and self.kinds[i] == "junk":  # the pattern goes on, unread
+            if self.toks[i] == "*" and not (i + 1 < n and self.stuck[i + 1]):
+                self.found.append((False, f"real EUPS matches {pattern!r}: '*' is not read"))
+                self.i += 1
                 return True
-            return fail(f"real EUPS matches {pattern!r} and stops reading at {shorten(toks[i])!r}")
+            return self.fail(
+                f"real EUPS matches {pattern!r} and stops reading at {shorten(self.toks[i])!r}"
+            )
         return True
 
-    def prim(parens: int) -> bool:
-        nonlocal i, depth
-        if i >= n:
-            return fail("ends too early")
-        kind = kinds[i]
+    def prim(self, parens: int) -> bool:
+        if self.i >= self.n:
+            return self.fail("ends too early")
+        kind = self.kinds[self.i]
         if kind == "value":
-            i += 1
+            self.i += 1
             return True
         if kind not in ("(", "not"):
-            return fail(f"unexpected {describe(i)}")
-        i += 1
-        depth += 1
-        if depth > MAX_DEPTH:
-            return fail(f"nested more than {MAX_DEPTH} deep")
-        saved = depth
+            return self.fail(f"unexpected {self.describe(self.i)}")
+        self.i += 1
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            return self.fail(f"nested more than {MAX_DEPTH} deep")
+        saved = self.depth
         if kind == "not":
-            ok = expr(parens)
+            ok = self.expr(parens)
         else:
-            ok = expr(parens + 1)
-            if ok and (i >= n or toks[i] != ")"):
-                ok = fail(f"unbalanced parenthesis: expected ')', not {describe(i)}")
-            i += ok
+            ok = self.expr(parens + 1)
+            if ok and (self.i >= self.n or self.toks[self.i] != ")"):
+                ok = self.fail(f"unbalanced parenthesis: expected ')', not {self.describe(self.i)}")
+            self.i += ok
         if ok:  # a '!' reaches to the end of its expression: its depth ends there too
-            depth = saved - 1
+            self.depth = saved - 1
         return ok
-
-    if expr(0) and i < n:
-        fail(f"unexpected {describe(i)}")
-    return found
 
 
 def _bad_pattern(tok: str) -> str | None:

@@ -132,30 +132,38 @@ def parse_manifest(
                 build_at = lineno
             variables[m.group(1)] = m.group(2)
             continue
-        fields = stripped.split()
-        if len(fields) not in (3, 4):
-            raise InputError(
-                f"expected 'name sha1 version [deps]', got {len(fields)} fields",
-                location=Location(p, lineno),
-            )
-        name, sha, version = fields[:3]
-        if not SHA1.match(sha):
-            raise InputError(
-                f"{name}: {sha!r} is not a 40-digit hex SHA1", location=Location(p, lineno)
-            )
-        if name in seen:
-            raise InputError(
-                f"{name}: listed twice (first at line {seen[name]})", location=Location(p, lineno)
-            )
-        seen[name] = lineno
-        deps = tuple(fields[3].split(",")) if len(fields) == 4 else ()
-        if "" in deps:
-            raise InputError(
-                f"{name}: empty name in the dependency list", location=Location(p, lineno)
-            )
-        entry = ManifestEntry(name, sha, version, deps)
+        entry = _entry(stripped.split(), seen, Location(p, lineno))
+        seen[entry.name] = lineno
         entries.append(entry)
         deps_at.append((lineno, entry))
+    _check_deps(deps_at, seen, p)
+    if strict:
+        _check_complete(p, last, build_at, deps_at)
+    build_id = variables.get("BUILD")
+    fm = _BUILD_FILE.match(Path(p).name)
+    if fm and build_id is not None and build_id != fm.group(1):
+        raise InputError(f"BUILD={build_id} does not match the file name", location=Location(p))
+    return Manifest(tuple(entries), build_id, variables)
+
+
+def _entry(fields: list[str], seen: dict[str, int], where: Location) -> ManifestEntry:
+    """One product line: ``name sha1 version [deps]``."""
+    if len(fields) not in (3, 4):
+        raise InputError(
+            f"expected 'name sha1 version [deps]', got {len(fields)} fields", location=where
+        )
+    name, sha, version = fields[:3]
+    if not SHA1.match(sha):
+        raise InputError(f"{name}: {sha!r} is not a 40-digit hex SHA1", location=where)
+    if name in seen:
+        raise InputError(f"{name}: listed twice (first at line {seen[name]})", location=where)
+    deps = tuple(fields[3].split(",")) if len(fields) == 4 else ()
+    if "" in deps:
+        raise InputError(f"{name}: empty name in the dependency list", location=where)
+    return ManifestEntry(name, sha, version, deps)
+
+
+def _check_deps(deps_at: list[tuple[int, ManifestEntry]], seen: dict[str, int], p: str) -> None:
     for lineno, entry in deps_at:
         for d in entry.deps:
             if d not in seen:
@@ -163,21 +171,21 @@ def parse_manifest(
                     f"{entry.name}: dependency {d!r} is not in the manifest",
                     location=Location(p, lineno),
                 )
-    if strict:
-        if last == 0:
-            raise InputError("empty manifest: expected a header, BUILD=bNNNN and products",
-                             location=Location(p, 1))  # fmt: skip
-        if build_at is None:
-            raise InputError("no BUILD= line (lsst_build writes BUILD=bNNNN after the header)",
-                             location=Location(p, deps_at[0][0] if deps_at else last))  # fmt: skip
-        if not entries:
-            raise InputError("no products: a manifest lists at least one",
-                             location=Location(p, last))  # fmt: skip
-    build_id = variables.get("BUILD")
-    fm = _BUILD_FILE.match(Path(p).name)
-    if fm and build_id is not None and build_id != fm.group(1):
-        raise InputError(f"BUILD={build_id} does not match the file name", location=Location(p))
-    return Manifest(tuple(entries), build_id, variables)
+
+
+def _check_complete(
+    p: str, last: int, build_at: int | None, deps_at: list[tuple[int, ManifestEntry]]
+) -> None:
+    """A manifest read as an input is what lsst_build writes: header, BUILD=, products."""
+    if last == 0:
+        raise InputError("empty manifest: expected a header, BUILD=bNNNN and products",
+                         location=Location(p, 1))  # fmt: skip
+    if build_at is None:
+        raise InputError("no BUILD= line (lsst_build writes BUILD=bNNNN after the header)",
+                         location=Location(p, deps_at[0][0] if deps_at else last))  # fmt: skip
+    if not deps_at:
+        raise InputError("no products: a manifest lists at least one",
+                         location=Location(p, last))  # fmt: skip
 
 
 def _check_build(value: str, before: int | None, where: Location) -> None:
