@@ -95,6 +95,8 @@ class SyncPlan:
     target: S3Url
     #: in the order they happen
     transfers: tuple[Transfer, ...]
+    #: the checksums of the files to send, as planned (not read twice)
+    digests: dict[str, Digest] = dataclasses.field(default_factory=dict, repr=False)
 
     def of(self, action: str) -> list[Transfer]:
         return [t for t in self.transfers if t.action == action]
@@ -279,7 +281,8 @@ def plan_sync(
         if rel in remote
     ]
     ordered = sorted(transfers, key=lambda t: (t.phase, t.rel))
-    return SyncPlan(target, (*ordered, *deletions))
+    known = {rel: d for rel, d in digests.items() if d is not None}
+    return SyncPlan(target, (*ordered, *deletions), known)
 
 
 def _decide(
@@ -347,7 +350,7 @@ def apply_sync(
     for phase in (ARTIFACT, METADATA, TAGLIST):
 
         def send(t: Transfer) -> None:
-            store.put(sync.target.child(t.rel), base / t.rel)
+            store.put(sync.target.child(t.rel), base / t.rel, sync.digests.get(t.rel))
 
         _parallel(jobs, send, [t for t in sends if t.phase == phase],
                   lambda t: progress.advance(t.rel))  # fmt: skip
