@@ -260,7 +260,8 @@ def test_objects_go_in_order_and_an_interrupted_publish_completes(
     keys = s3.keys(BUCKET, "plain/")
     assert len(keys) == 10 and not any(k.endswith(".list") for k in keys)
     # an artifact sent without its .sha256 (or the other way round) is not whole: it is
-    # packed and sent again, both halves
+    # packed and sent again, both halves (one of them a new key; the other is the same
+    # object again, or the same bytes and skipped when packed within the same second)
     artifacts = {k.removesuffix(".sha256") for k in keys}
     halves = sum(1 for a in artifacts if not {a, f"{a}.sha256"} <= set(keys))
     # run again, interrupted in the second step: every artifact, some manifests
@@ -268,7 +269,7 @@ def test_objects_go_in_order_and_an_interrupted_publish_completes(
     s3.fail_puts_after = 17
     assert scipipe(*args).code == 5
     keys = s3.keys(BUCKET, "plain/")
-    assert len(keys) == 27 - halves and not any(k.endswith(".list") for k in keys)
+    assert 27 - halves <= len(keys) <= 27 and not any(k.endswith(".list") for k in keys)
     assert sum(k.endswith((".tar.gz", ".sha256")) for k in keys) == 22
     # the same command again completes it, sending only what is missing
     s3.fail_puts_after = None
@@ -276,7 +277,7 @@ def test_objects_go_in_order_and_an_interrupted_publish_completes(
     r = scipipe(*args)
     assert r.code == 0, r.err
     upload = published(r.out)
-    assert len(skipped(upload)) == 27 - halves
+    assert sorted(skipped(upload)) == keys  # every object there is whole now: none again
     assert check_lists_complete(s3, "plain/") == 2
     # the order of the PUTs: artifacts, then the rest, then the tag lists
     puts = s3.object_puts(BUCKET, "plain/")
