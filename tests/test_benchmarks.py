@@ -117,3 +117,13 @@ def test_bench_real_products_reports_or_skips() -> None:
         assert out.splitlines()[-1].startswith("ratio scipipe/serial:")
     else:
         assert out == ""
+
+
+def test_bench_s3_publish_prints_objects_and_ratio() -> None:
+    out = run("benchmarks.bench_s3_publish", "--products", "12", "--changed", "2", "--kb", "4",
+              "--rounds", "1")  # fmt: skip
+    assert "root: 12 products (11 + top), 4 kB of payload each; 2 changed" in out
+    # the changed products (and top): tarball, .sha256, manifest, table; and the tag list
+    assert "sent   13 objects" in out and "skipped 37" in out
+    assert "objects sent incremental/full: 13/50 = 0.260" in out
+    assert out.splitlines()[-1].startswith("ratio incremental/full (time):")

@@ -10,8 +10,11 @@ import click
 
 from ..distrib.install import DEFAULT_JOBS, InstallOptions, InstallResult, install
 from ..distrib.publish import KEEP, PublishOptions, PublishPlan, publish
-from ..errors import ResolutionError
+from ..distrib.retention import prune
+from ..distrib.upload import StorePublish, publish_to_store
+from ..errors import InputError, ResolutionError
 from ..eups.flavor import current_flavor
+from ..infra.objectstore import ObjectStore, parse_s3_url
 from ..infra.roots import open_root, read_taglist, split_pkgroot
 from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
@@ -33,6 +36,8 @@ def distrib_group() -> None:
 
     \b
       scipipe distrib publish -b b12 -t w_2025_10 --server-dir /srv/eups --stack S lsst_distrib
+      scipipe distrib publish -b b12 -t w_2025_10 --to s3://bucket/stack --stack S lsst_distrib
+      scipipe distrib prune --to s3://bucket/stack --keep-daily 30 --keep-weekly 52
       scipipe distrib install -t w_2025_10 lsst_distrib     # roots from $EUPS_PKGROOT
       scipipe distrib list https://eups.example.org/stack/src -t w_2025_10
     """
@@ -46,6 +51,8 @@ class PublishArgs:
     rolling: tuple[str, ...]
     server_dir: Path | None
     eups_root: Path | None
+    to_url: str | None
+    s3_endpoint: str | None
     stack_dir: Path | None
     sources: Path | None
     env_file: Path | None
@@ -66,12 +73,26 @@ class PublishArgs:
 @click.option(
     "--server-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="One server root to publish into.",
+    help="One server root to publish into (with --to: the staging root, kept).",
 )
 @click.option(
     "--eups-root",
     type=click.Path(file_okay=False, path_type=Path),
     help="An EUPS tree: binary root at DIR/<platform path>, source root at DIR/src.",
+)
+@click.option(
+    "--to",
+    "to_url",
+    metavar="s3://BUCKET/PREFIX",
+    default=None,
+    help="Then sync the root to this object-storage prefix: only what changed is sent, "
+    "tag lists last [staging root: a temporary one unless --server-dir/--eups-root].",
+)
+@click.option(
+    "--s3-endpoint",
+    metavar="URL",
+    default=None,
+    help="The S3 endpoint for --to [default: $AWS_ENDPOINT_URL, else AWS].",
 )
 @stack_option
 @sources_option("Checkouts (DIR/<product>): also publish source packages.")
@@ -111,6 +132,17 @@ def publish_cmd(a: PublishArgs) -> None:
         dry_run=a.dry_run,
     )
     app = get_app()
+    if a.to_url is not None:
+        target, store = parse_s3_url(a.to_url), ObjectStore(a.s3_endpoint)
+        with progress_for(app) as progress:
+            done = publish_to_store(options, target, store, progress)
+        if app.json:
+            emit_json(done.to_json())
+            return
+        _print_store_publish(done, app.verbosity > 0)
+        return
+    if a.s3_endpoint is not None:
+        raise InputError("--s3-endpoint goes with --to s3://BUCKET/PREFIX")
     with progress_for(app) as progress:
         plan = publish(options, progress)
     if app.json:
@@ -134,6 +166,36 @@ def _print_publish(plan: PublishPlan) -> None:
         f"{'would publish' if prefix else 'published'} {len(plan.collection.products)} products "
         f"of {plan.collection.build_id} as {tags} (#CONDA_ENV={plan.conda_env}) to {where}: "
         f"{len(changed)} files {'to change' if prefix else 'changed'}, {kept} already there"
+    )
+
+
+def _size(n: int) -> str:
+    """``812 bytes``, ``3.4 MB``: what was sent, for people."""
+    value, unit = float(n), "bytes"
+    for bigger in ("kB", "MB", "GB", "TB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, bigger
+    return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+
+
+def _print_store_publish(done: StorePublish, verbose: bool) -> None:
+    sync, plan = done.sync, done.plan
+    dry = "would " if plan.options.dry_run else ""
+    for t in sync.transfers:
+        if t.action != "skip" or verbose:
+            size = "" if t.size is None else f"  ({_size(t.size)})"
+            verb = {"send": "send", "skip": "skip", "delete": "delete"}[t.action]
+            echo(f"{dry}{verb:<6} {sync.target.child(t.rel)}{size}  [{t.reason}]")
+    sent, skipped = sync.sent, sync.skipped
+    unknown = " or more" if any(t.size is None for t in sent) else ""
+    info(
+        f"{'would publish' if dry else 'published'} {len(plan.collection.products)} products of "
+        f"{plan.collection.build_id} as {', '.join(plan.tags)} to {sync.target} "
+        f"({done.endpoint}): {'would send' if dry else 'sent'} {len(sent)} objects "
+        f"({_size(sync.total(sent))}{unknown}), skipped {len(skipped)} already there "
+        f"({_size(sync.total(skipped))}), {'would delete' if dry else 'deleted'} "
+        f"{len(sync.deleted)}"
     )
 
 
@@ -276,3 +338,49 @@ def list_cmd(a: ListArgs) -> None:
             ["product", "flavor", "version"], [[x.product, x.flavor, x.version] for x in tl.rows]
         )
     )
+
+
+# --- prune (object storage) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PruneArgs:
+    to_url: str
+    s3_endpoint: str | None
+    keep_daily: int | None
+    keep_weekly: int | None
+    dry_run: bool
+
+
+@distrib_group.command("prune")
+@click.option("--to", "to_url", metavar="s3://BUCKET/PREFIX", required=True,
+              help="The object-storage root (or EUPS tree) to prune.")  # fmt: skip
+@click.option("--s3-endpoint", metavar="URL", default=None,
+              help="The S3 endpoint [default: $AWS_ENDPOINT_URL, else AWS].")  # fmt: skip
+@click.option("--keep-daily", type=click.IntRange(0), default=None, metavar="N",
+              help="Keep the newest N daily tags (d_YYYY_MM_DD) [default: all].")  # fmt: skip
+@click.option("--keep-weekly", type=click.IntRange(0), default=None, metavar="N",
+              help="Keep the newest N weekly tags (w_YYYY_WW) [default: all].")  # fmt: skip
+@dry_run_option("Print what would be deleted; delete nothing.")
+@json_option
+@takes(PruneArgs)
+def prune_cmd(a: PruneArgs) -> None:
+    """Delete the tag lists of all but the newest daily and weekly tags (tag_monger's job).
+
+    Release tags, builds (bN) and rolling names (w_latest) are never touched, nor the
+    tarballs and manifests the lists named.
+    """
+    if a.keep_daily is None and a.keep_weekly is None:
+        raise InputError("nothing to prune: pass --keep-daily N and/or --keep-weekly N")
+    target, store = parse_s3_url(a.to_url), ObjectStore(a.s3_endpoint)
+    plan = prune(
+        store, target, keep_daily=a.keep_daily, keep_weekly=a.keep_weekly, dry_run=a.dry_run
+    )
+    if get_app().json:
+        emit_json(plan.to_json())
+        return
+    verb = "would delete" if a.dry_run else "deleted"
+    for rel in plan.deletions:
+        echo(f"{verb} {target.child(rel)}")
+    for kind in plan.kept:
+        info(f"{kind}: kept {len(plan.kept[kind])}, {verb} {len(plan.pruned[kind])}")

@@ -73,6 +73,9 @@ class PublishOptions:
     conda_env: str | None = None
     jobs: int = os.cpu_count() or 1
     dry_run: bool = False
+    #: artifacts (paths under the root) that the object store this root is synced to
+    #: already holds whole, with their ``.sha256``: kept there, not packed again
+    published: frozenset[Path] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -295,11 +298,16 @@ class _Planner:
             rel = layout.table(p.name, p.version)
             self.text(root, rel, "table", text, immutable=True, product=p)
 
+    def artifact(self, path: Path) -> str:
+        if not path.is_file() and path in self.opt.published:
+            return KEEP
+        return _existing_artifact(path)
+
     def binary(self, root: Path) -> None:
         flavor = self.opt.flavor
         for p in self.coll.products:
             rel = layout.tarball(p.name, p.version, flavor)
-            self.add(root, rel, "tarball", _existing_artifact(root / rel), p)
+            self.add(root, rel, "tarball", self.artifact(root / rel), p)
             self.table(root, p)
             rel = layout.binary_manifest(p.name, p.version, flavor)
             self.manifest(root, rel, _manifest(self.coll, p, _binary_row(flavor)), p)
@@ -307,7 +315,7 @@ class _Planner:
     def source(self, root: Path, sources: Path) -> None:
         for p in self.coll.products:
             rel = layout.eupspkg(p.name, p.version)
-            action = _existing_artifact(root / rel)
+            action = self.artifact(root / rel)
             if action != KEEP:
                 checkout = sources / p.name
                 if not git.is_repo(checkout):

@@ -1,4 +1,5 @@
-"""Distribution server roots: a local directory or an http(s) URL, read the same way.
+"""Distribution server roots: a local directory, an http(s) URL or an ``s3://bucket/prefix``
+(S3-compatible object storage, see :mod:`.objectstore`), read the same way.
 
 ``EUPS_PKGROOT`` is a ``|``-separated list of roots searched in order.  A missing file
 is a :class:`ResolutionError` (exit 3); a server that cannot be reached, after a couple
@@ -27,6 +28,7 @@ from ..names import serverlayout as layout
 from ..text import decode
 from .files import atomic_writer
 from .http import USER_AGENT
+from .objectstore import ObjectStore, is_s3_url, parse_s3_url
 
 log = logging.getLogger(__name__)
 
@@ -223,15 +225,62 @@ class HttpRoot(Root):
         return sorted(names) if listed else None
 
 
+class S3Root(Root):
+    """A root in an S3-compatible bucket: ``s3://bucket/prefix``.
+
+    The endpoint and credentials are boto3's (``AWS_ENDPOINT_URL``, ``~/.aws``...) unless
+    a :class:`ObjectStore` is given.  Objects are downloaded whole and checked against
+    the SHA-256 they carry (what ``scipipe distrib publish --to`` stores with them).
+    """
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        store: ObjectStore | None = None,
+        timeout: float = TIMEOUT,
+        retries: int = RETRIES,
+    ) -> None:
+        super().__init__(spec.strip().rstrip("/"))
+        self.base = parse_s3_url(spec)
+        self.store = store or ObjectStore(timeout=timeout, retries=retries)
+
+    def url(self, rel: str) -> str:
+        return str(self.base.child(check_rel(rel)))
+
+    def exists(self, rel: str) -> bool:
+        return self.store.head(self.base.child(check_rel(rel))) is not None
+
+    def read_bytes(self, rel: str) -> bytes:
+        return self.store.get(self.base.child(check_rel(rel)))
+
+    def fetch(self, rel: str, dest: Path) -> None:
+        self.store.download(self.base.child(check_rel(rel)), dest)
+
+    def list_tags(self) -> list[str] | None:
+        self.store.check_bucket(self.base)
+        names: set[str] = set()
+        for sub in (self.base, self.base.child("tags")):
+            for obj in self.store.list(sub, recursive=False):
+                name = sub.rel(obj.key)
+                if name.endswith(".list") and len(name) > len(".list"):
+                    names.add(name.removesuffix(".list"))
+        return sorted(names)
+
+
 def open_root(spec: str, *, timeout: float = TIMEOUT, retries: int = RETRIES) -> Root:
-    """A :class:`Root` for a directory, ``file://`` URL or http(s) URL."""
+    """A :class:`Root` for a directory, ``file://`` URL, http(s) URL or ``s3://`` URL."""
     spec = spec.strip()
     if not spec:
         raise InputError("empty distribution root")
     if spec.startswith(("http://", "https://")):
         return HttpRoot(spec, timeout=timeout, retries=retries)
+    if is_s3_url(spec):
+        return S3Root(spec, timeout=timeout, retries=retries)
     if "://" in spec and not spec.startswith("file://"):
-        raise InputError(f"unsupported distribution root {spec!r}: use a directory or http(s)")
+        raise InputError(
+            f"unsupported distribution root {spec!r}: use a directory, http(s) or s3://"
+        )
     return LocalRoot(spec)
 
 
