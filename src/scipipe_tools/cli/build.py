@@ -20,7 +20,7 @@ from ..sourcebuild.plan import core_split, make_plan
 from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
 from ..sourcebuild.report import format_failure, summary_table
 from ..sourcebuild.run import BuildFailed, BuildResult
-from ..stack.readers import read_exclusions, read_repos
+from ..stack.readers import load_manifest, read_exclusions, read_repos
 from .common import columns, echo, emit_json, get_app, info, json_option
 from .console import progress_for
 
@@ -134,7 +134,14 @@ root_option = click.option(
 
 
 @build_group.command("run")
-@click.argument("products", nargs=-1, required=True)
+@click.argument("products", nargs=-1)
+@click.option(
+    "--manifest",
+    "manifest_ref",
+    metavar="bNNNN|FILE",
+    help="Build exactly this manifest (a build id from the versiondb, or a manifest.txt): "
+    "its products at its SHAs, with its versions and order; no ref is resolved.",
+)
 @click.option(
     "--repos",
     "repos_file",
@@ -272,6 +279,7 @@ def run_cmd(
     env_prefix: Path | None,
     env_name: str | None,
     no_env: bool,
+    manifest_ref: str | None,
 ) -> None:
     """Clone or fetch PRODUCTS and their dependencies, version them, record the manifest
     (and the build id) and build everything not yet installed into the stack.
@@ -286,6 +294,11 @@ def run_cmd(
         build_dir or default.build_dir,
         versiondb or default.versiondb,
     )
+    if not products and manifest_ref is None:
+        raise click.UsageError("give PRODUCT... or --manifest bNNNN|FILE")
+    if refs and manifest_ref is not None:
+        raise click.UsageError("--manifest builds the manifest's commits: no --ref with it")
+    manifest = None if manifest_ref is None else load_manifest(manifest_ref, layout.versiondb)
     repos = read_repos(repos_file).with_patterns(split_patterns(repository_pattern))
     env_choice = choose_env(EnvRequest(env_prefix, env_name, no_env), root, os.environ)
     info(f"environment: {env_choice}")
@@ -306,6 +319,7 @@ def run_cmd(
         tags=tags,
         build_id=build_id,
         env=env_choice,
+        manifest=manifest,
     )
     app = get_app()
     started = time.monotonic()
