@@ -252,6 +252,14 @@ root_option = click.option(
     "($SCIPIPE_CONDA_ROOT, $CONDA_EXE's) or ./conda (lsstinstall's).",
 )
 @click.option("--no-env", is_flag=True, help="Activate no environment: run in scipipe's own.")
+@click.option(
+    "--cache",
+    metavar="DIR|URL",
+    envvar="SCIPIPE_BUILD_CACHE",
+    help="Binary cache shared by agents: a product found there (same version, flavor and "
+    "environment) is installed instead of built; a built one is stored "
+    "[env: SCIPIPE_BUILD_CACHE].",
+)
 @json_option
 def run_cmd(
     products: tuple[str, ...],
@@ -280,6 +288,7 @@ def run_cmd(
     env_name: str | None,
     no_env: bool,
     manifest_ref: str | None,
+    cache: str | None,
 ) -> None:
     """Clone or fetch PRODUCTS and their dependencies, version them, record the manifest
     (and the build id) and build everything not yet installed into the stack.
@@ -320,6 +329,7 @@ def run_cmd(
         build_id=build_id,
         env=env_choice,
         manifest=manifest,
+        cache=cache,
     )
     app = get_app()
     started = time.monotonic()

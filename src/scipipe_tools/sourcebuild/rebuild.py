@@ -75,6 +75,8 @@ class RebuildOptions:
     env: EnvChoice | None = None
     #: build exactly this manifest (``--manifest``): its products, SHAs, versions, order
     manifest: Manifest | None = None
+    #: a binary cache shared by agents (``--cache``): see :mod:`.cache`
+    cache: str | None = None
 
 
 @dataclass
@@ -154,6 +156,7 @@ def rebuild(
             binary_root=options.binary_root,
             tags=options.tags,
             env=options.env,
+            cache=options.cache,
         ),
         progress,
     )
