@@ -117,3 +117,9 @@ def test_bench_real_products_reports_or_skips() -> None:
         assert out.splitlines()[-1].startswith("ratio scipipe/serial:")
     else:
         assert out == ""
+
+
+def test_bench_build_cache_prints_its_ratio() -> None:
+    out = run("benchmarks.bench_build_cache", "--products", "8")
+    assert "stack: 8 products" in out
+    assert "{'from-cache': 8}" in out and "ratio cached/cold:" in out
