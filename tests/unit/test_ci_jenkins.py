@@ -6,18 +6,17 @@ Regenerate the golden files on purpose with ``SCIPIPE_UPDATE_GOLDEN=1 pytest <th
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from scipipe_tools.ci.validate import render_jenkins
+
+from .cishell import run_script, sh_script
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = ROOT / "ci" / "jenkins" / "jobs"
@@ -105,45 +104,7 @@ def test_pipelines_leave_expansion_to_the_shell(script: Path) -> None:
     assert 'sh "' not in text and 'sh("' not in text
 
 
-# --- the scripts of the pipelines, run by sh against stubs that log their argv ---------
-
-
-def sh_script(pipeline: Path, label: str) -> str:
-    """The single-quoted script of the ``sh`` step labelled ``label``."""
-    found = re.findall(
-        rf"sh label: '{re.escape(label)}', script: '''(.*?)'''", pipeline.read_text(), re.S
-    )
-    assert len(found) == 1, f"{pipeline.name}: {len(found)} sh steps labelled {label!r}"
-    return str(found[0])
-
-
-STUB = """\
-#!{python}
-import json, os, sys
-with open({log!r}, "a") as fh:
-    fh.write(json.dumps({{"argv": sys.argv[1:],
-                          "EUPS_PKGROOT": os.environ.get("EUPS_PKGROOT")}}) + "\\n")
-"""
-
-
-def run_sh(tmp: Path, script: str, stubs: dict[str, str], **env: str) -> list[dict[str, object]]:
-    """Run ``script`` as Jenkins does (``sh -e -c``) with ``env`` and each stub command on
-    PATH (a logger of its argv, then the given shell code); the commands' records."""
-    bindir = tmp / "bin"
-    bindir.mkdir(parents=True, exist_ok=True)
-    log = tmp / "argv.jsonl"
-    for name, then in stubs.items():
-        logger = bindir / f".{name}-log"
-        logger.write_text(STUB.format(python=sys.executable, log=str(log)))
-        logger.chmod(0o755)
-        stub = bindir / name
-        stub.write_text(f'#!/bin/sh\n"{logger}" {name} "$@"\n{then}\n')
-        stub.chmod(0o755)
-    full = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp), **env}
-    r = subprocess.run(["sh", "-e", "-c", script], cwd=tmp, env=full, capture_output=True,
-                       text=True, check=False, timeout=60)  # fmt: skip
-    assert r.returncode == 0, r.stdout + r.stderr
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+# --- the pipelines' scripts, run by sh against stubs that log their argv ----------------
 
 
 def params_of(job: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -165,13 +126,13 @@ def test_stack_os_matrix_builds_with_the_shared_cache(tmp_path: Path) -> None:
     build = sh_script(PIPELINES / "lib" / "util.groovy", "scipipe build")
     env = dict(PRODUCTS="afw pipe_base", REPOS_FILE="repos.yaml", WORK="work",
                BUILD_FLAGS="-B", REFS="tickets/DM-1 w.2026.48")  # fmt: skip
-    (with_cache,) = run_sh(tmp_path / "a", build, {"scipipe": ""},
-                           BUILD_CACHE="s3://bucket/cache dir", **env)  # fmt: skip
+    (with_cache,) = run_script(tmp_path / "a", build, {"scipipe": ""},
+                               BUILD_CACHE="s3://bucket/cache dir", **env)  # fmt: skip
     assert with_cache["argv"] == [
         "scipipe", "build", "afw", "pipe_base", "--repos", "repos.yaml", "--root", "work", "-B",
         "--cache", "s3://bucket/cache dir", "-r", "tickets/DM-1", "-r", "w.2026.48",
     ]  # fmt: skip
     # run-rebuild has no BUILD_CACHE; an empty one is no cache either
     for i, extra in enumerate([{}, {"BUILD_CACHE": ""}]):
-        (without,) = run_sh(tmp_path / f"b{i}", build, {"scipipe": ""}, **env, **extra)
+        (without,) = run_script(tmp_path / f"b{i}", build, {"scipipe": ""}, **env, **extra)
         assert "--cache" not in without["argv"]
