@@ -206,10 +206,13 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     assert (gh / "work" / "rubin-env.conda-lock.yml").is_file()
     r.run("workflows/setup-stack/action.yaml::Create the environment", gh, **stack)
     assert (gh / "work" / "env" / "conda-meta").is_dir()
+    cache = tmp_path / "build-cache"  # the binary cache the builds share (a directory)
     out = r.run("workflows/setup-stack/action.yaml::Build", gh, PRODUCTS="lsst_demo",
-                REPOS=repos, REFS="main", WORK_DIR="work", BUILD_OPTIONS="--no-tests -j 2")  # fmt: skip
+                REPOS=repos, REFS="main", WORK_DIR="work", BUILD_OPTIONS="--no-tests -j 2",
+                BUILD_CACHE=str(cache))  # fmt: skip
     assert out == {"stack": "work/stack"}
     assert "lsst_demo" in (gh / "work" / "build" / "status.yaml").read_text()
+    assert "lsst_demo" in {p.parent.name for p in cache.rglob("*.json")}
 
     # --- GitHub: build-stack's plan, with a change (prep-only clone) and without
     plan = dict(MATRIX_FILE=str(matrix), PRODUCTS="", SINCE="", REFS="main", REPOS=repos,
@@ -311,6 +314,18 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe ci matrix", som,
           SCIPIPE_BUILD_MATRIX=str(matrix))  # fmt: skip
     assert "CANONICAL_PLATFORM=linux-64\n" in (som / "matrix.properties").read_text()
+
+    # --- Jenkins: a stack-os-matrix leg on another agent, with BUILD_CACHE: everything
+    # GitHub's build stored is installed from the cache, nothing is built
+    leg = dict(ENV_SPEC=str(spec), SCIPIPE_TOOLS=str(ROOT), RUBIN_ENV="13.0.1",
+               PLATFORM="linux-64", WORK=str(som / "work"))  # fmt: skip
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env lock", som, **leg)
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env create", som, **leg)
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe build", som, PRODUCTS="lsst_demo",
+          REPOS_FILE=repos, REFS="main", BUILD_FLAGS="--no-tests", BUILD_CACHE=str(cache),
+          **leg)  # fmt: skip
+    report = json.loads((som / "work" / "build" / "status.json").read_text())
+    assert report["counts"]["from-cache"] == len(report["products"]) > 1, report["counts"]
 
     # every block that calls scipipe ran, and every option written after a scipipe
     # command in the definitions was passed by some run of that command
