@@ -39,11 +39,13 @@ def run_script(
     *,
     shell: tuple[str, ...] = JENKINS_SHELL,
     watch: tuple[str, ...] = (),
+    returncode: int = 0,
     **env: str,
 ) -> list[dict[str, object]]:
     """Run ``script`` in ``tmp`` with only ``env`` (and PATH, HOME) set and each stub on
     PATH: a command that logs its argv and the ``watch`` variables, then runs the given
-    shell code.  Returns the stubs' records in call order; a failing script fails."""
+    shell code.  Returns the stubs' records in call order; the script must exit with
+    ``returncode``."""
     bindir = tmp / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
     log = tmp / "argv.jsonl"
@@ -57,5 +59,5 @@ def run_script(
     full = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp), **env}
     r = subprocess.run([*shell, script], cwd=tmp, env=full, capture_output=True, text=True,
                        check=False, timeout=60)  # fmt: skip
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == returncode, r.stdout + r.stderr
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
