@@ -15,6 +15,16 @@ from pathlib import Path
 JENKINS_SHELL = ("sh", "-e", "-c")
 GITHUB_SHELL = ("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c")
 
+#: a published tag, and the pkgroot lsstinstall writes for it
+TAG = "w_2026_48"
+PKGROOT = "https://eups.example/stack/redhat/el8/conda-system/13.0.1|https://eups.example/stack/src"
+#: lsstinstall as a stub: the environment and its stack's pkgroot, where -p and -e put them
+LSSTINSTALL = f"""
+while [ $# -gt 0 ]; do case "$1" in -p) root="$2"; shift;; -e) name="$2"; shift;; esac; shift; done
+mkdir -p "$root/envs/$name/share/eups"
+echo '{PKGROOT}' > "$root/envs/$name/share/eups/pkgroot"
+"""
+
 LOGGER = """\
 #!{python}
 import json, os, sys

@@ -16,7 +16,7 @@ import yaml
 
 from scipipe_tools.ci.validate import render_jenkins
 
-from .cishell import run_script, sh_script
+from .cishell import LSSTINSTALL, PKGROOT, TAG, run_script, sh_script
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = ROOT / "ci" / "jenkins" / "jobs"
@@ -136,16 +136,6 @@ def test_stack_os_matrix_builds_with_the_shared_cache(tmp_path: Path) -> None:
     for i, extra in enumerate([{}, {"BUILD_CACHE": ""}]):
         (without,) = run_script(tmp_path / f"b{i}", build, {"scipipe": ""}, **env, **extra)
         assert "--cache" not in without["argv"]
-
-
-TAG = "w_2026_48"
-PKGROOT = "https://eups.example/stack/redhat/el8/conda-system/13.0.1|https://eups.example/stack/src"
-#: lsstinstall as a stub: the environment and its stack's pkgroot, where -p and -e put them
-LSSTINSTALL = f"""
-while [ $# -gt 0 ]; do case "$1" in -p) root="$2"; shift;; -e) name="$2"; shift;; esac; shift; done
-mkdir -p "$root/envs/$name/share/eups"
-echo '{PKGROOT}' > "$root/envs/$name/share/eups/pkgroot"
-"""
 
 
 def test_tarball_matrix_job() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .cishell import GITHUB_SHELL, run_script
+from .cishell import GITHUB_SHELL, LSSTINSTALL, PKGROOT, TAG, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -73,3 +73,73 @@ def test_build_stack_passes_its_cache_to_every_build(tmp_path: Path) -> None:
     (without,) = run_script(tmp_path / "b", run["run"], {"scipipe": ""}, shell=GITHUB_SHELL,
                             BUILD_CACHE="", **env)  # fmt: skip
     assert "--cache" not in without["argv"]
+
+
+def test_tarball_smoke_inputs_and_matrix(tmp_path: Path) -> None:
+    workflow = load(WORKFLOWS / "tarball-smoke.yaml")
+    inputs = workflow["on"]["workflow_call"]["inputs"]
+    assert list(inputs) == ["tag", "products", "root", "smoke-command", "exact-env", "platforms"]
+    assert inputs["tag"]["required"] is True
+    assert inputs["root"]["default"] == "https://eups.lsst.cloud/stack"
+    assert inputs["exact-env"] == {**inputs["exact-env"], "type": "boolean", "default": True}
+    assert workflow["permissions"] == {}
+    smoke = workflow["jobs"]["smoke"]
+    assert smoke["needs"] == "plan" and smoke["runs-on"] == "${{ matrix.runner }}"
+    assert smoke["strategy"] == {"fail-fast": False,
+                                 "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"}  # fmt: skip
+    # an end user's first install: no package cache restored
+    setup = step(smoke["steps"], uses="$/workflows/setup-scipipe")
+    assert setup["with"]["cache"] == "false"
+
+    plan = step(workflow["jobs"]["plan"]["steps"], name="Plan the matrix")
+    assert set(plan["env"]) == {"MATRIX_FILE", "PRODUCTS", "PLATFORMS"}
+    matrix = '{"include":[{"platform":"linux-64","products":"lsst_distrib"}]}'
+    (given,) = run_script(tmp_path / "a", plan["run"], {"scipipe": f"echo '{matrix}'"},
+                          shell=GITHUB_SHELL, MATRIX_FILE="m.yaml", PRODUCTS="lsst_distrib",
+                          PLATFORMS="linux-64", GITHUB_OUTPUT=str(tmp_path / "out"))  # fmt: skip
+    assert given["argv"] == [
+        "scipipe", "ci", "matrix", "--matrix", "m.yaml", "--format", "github",
+        "--products", "lsst_distrib", "--platform", "linux-64",
+    ]  # fmt: skip
+    assert (tmp_path / "out").read_text() == f"matrix={matrix}\n"
+    (default,) = run_script(tmp_path / "b", plan["run"], {"scipipe": "echo '{}'"},
+                            shell=GITHUB_SHELL, MATRIX_FILE="m.yaml", PRODUCTS="", PLATFORMS="",
+                            GITHUB_OUTPUT=str(tmp_path / "out"))  # fmt: skip
+    assert default["argv"][3:] == ["--matrix", "m.yaml", "--format", "github"]
+
+
+def test_tarball_smoke_installs_as_a_user_then_runs_scipipe_distrib_smoke(tmp_path: Path) -> None:
+    workflow = load(WORKFLOWS / "tarball-smoke.yaml")
+    run = step(workflow["jobs"]["smoke"]["steps"], name="Install and load the published products")
+    assert run["env"] == {
+        "TAG": "${{ inputs.tag }}",
+        "PRODUCTS": "${{ matrix.products }}",
+        "EUPS_ROOT": "${{ inputs.root }}",
+        "SMOKE_COMMAND": "${{ inputs.smoke-command }}",
+        "ENV_FLAG": "${{ inputs.exact-env && '-X' || '-T' }}",
+        "WORK_DIR": ".scipipe-smoke",
+    }
+    env = dict(TAG=TAG, PRODUCTS="lsst_distrib pipe_base", EUPS_ROOT="https://eups.example/stack",
+               ENV_FLAG="-X", WORK_DIR=".scipipe-smoke")  # fmt: skip
+    stubs = {"lsstinstall": LSSTINSTALL, "scipipe": ""}
+    install, smoke = run_script(tmp_path / "a", run["run"], stubs, shell=GITHUB_SHELL,
+                                watch=("EUPS_PKGROOT",), SMOKE_COMMAND="{python} -V", **env)  # fmt: skip
+    work = tmp_path / "a" / ".scipipe-smoke"
+    assert install["argv"] == [
+        "lsstinstall", "-X", TAG, "-E", "https://eups.example/stack", "-p", f"{work}/conda",
+        "-P", "-e", "smoke",
+    ]  # fmt: skip
+    assert smoke["argv"] == [
+        "scipipe", "distrib", "smoke", "-t", TAG, "--env", f"{work}/conda/envs/smoke",
+        "--command", "{python} -V", "lsst_distrib", "pipe_base",
+    ]  # fmt: skip
+    assert smoke["env"] == {"EUPS_PKGROOT": PKGROOT}
+    assert (work / "home").is_dir()
+
+    install, smoke = run_script(tmp_path / "b", run["run"], stubs, shell=GITHUB_SHELL,
+                                SMOKE_COMMAND="", **{**env, "ENV_FLAG": "-T"})  # fmt: skip
+    assert install["argv"][1:3] == ["-T", TAG]
+    assert "--command" not in smoke["argv"]
+    # a product that fails to load (exit 8) fails the job
+    run_script(tmp_path / "c", run["run"], {**stubs, "scipipe": "exit 8"}, shell=GITHUB_SHELL,
+               returncode=8, SMOKE_COMMAND="", **env)  # fmt: skip
