@@ -107,12 +107,14 @@ def test_the_definitions_call_scipipe_where_expected() -> None:
         "workflows/setup-stack/action.yaml::Build",
         "ci/jenkins/pipelines/weekly_release.groovy::scipipe release weekly",
         "ci/jenkins/pipelines/lib/util.groovy::scipipe build",
+        "ci/jenkins/pipelines/tarball_matrix.groovy::scipipe distrib smoke",
+        ".github/workflows/tarball-smoke.yaml::smoke/Install and load the published products",
     } <= ids
     commands = {c for b in [*github_blocks(), *jenkins_blocks()] for c, _ in b.calls()}
     assert commands == {
         "build", "changelog", "ci lint-tools", "ci matrix", "ci validate", "distrib publish",
-        "env create", "env lock", "release nightly", "release official", "release tag",
-        "release weekly",
+        "distrib smoke", "env create", "env lock", "release nightly", "release official",
+        "release tag", "release weekly",
     }  # fmt: skip
 
 
@@ -145,9 +147,11 @@ class Runner:
         )
         self.blocks = {b.id: b for b in [*github_blocks(), *jenkins_blocks()]}
         self.ran: set[str] = set()
+        self.last: subprocess.CompletedProcess[str] | None = None
 
-    def run(self, block_id: str, cwd: Path, **env: str) -> dict[str, str]:
-        """Run a block; returns what it wrote to $GITHUB_OUTPUT."""
+    def run(self, block_id: str, cwd: Path, expect: int = 0, **env: str) -> dict[str, str]:
+        """Run a block, which must exit with ``expect``; returns what it wrote to
+        $GITHUB_OUTPUT (its output is kept as ``self.last``)."""
         block = self.blocks[block_id]
         missing = [name for name in block.env if name not in env]
         assert not missing, f"{block_id} sets {missing}: give them values in the test"
@@ -157,7 +161,8 @@ class Runner:
         full = {**self.base, "GITHUB_OUTPUT": str(output), **env}
         r = subprocess.run([*block.shell, block.script], cwd=cwd, env=full, capture_output=True,
                            text=True, check=False, timeout=600)  # fmt: skip
-        assert r.returncode == 0, f"{block_id} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+        assert r.returncode == expect, f"{block_id}: exit {r.returncode}:\n{r.stdout}\n{r.stderr}"
+        self.last = r
         self.ran.add(block_id)
         return dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
 
@@ -278,6 +283,38 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
           PRODUCTS="lsst_demo", EUPS_ROOT=str(jk / "eups"), **rebuild)  # fmt: skip
     assert (jk / "eups" / "src" / "tags" / "w_2026_48.list").is_file()
     assert (jk / "eups" / "src" / "tags" / "w_latest.list").is_file()
+
+    # --- the tarball smoke test of what run-publish published, as an end user installs
+    # it: a real lsstinstall from the root, then a real scipipe distrib smoke.  Jenkins'
+    # tarball-matrix with the tag's exact environment (-X), GitHub's tarball-smoke with
+    # rubin-env of the tag solved from the channel (-T)
+    tm = tmp_path / "tarball"
+    r.run("ci/jenkins/pipelines/tarball_matrix.groovy::plan", tm, PRODUCTS="lsst_demo",
+          PLATFORMS="linux-64", SCIPIPE_BUILD_MATRIX=str(matrix))  # fmt: skip
+    props = (tm / "matrix.properties").read_text()
+    assert "PLATFORMS=linux-64\n" in props and "PRODUCTS_linux_64=lsst_demo\n" in props
+    smoke = dict(TAG="w_2026_48", EUPS_ROOT=str(jk / "eups"), PRODUCTS="lsst_demo pipe_base")
+    # the demo channel's python cannot run: the products are loaded by this one
+    load = (f"{sys.executable} -c 'import importlib, sys; "
+            "sys.argv[1] and importlib.import_module(sys.argv[1])' {package}")  # fmt: skip
+    r.run("ci/jenkins/pipelines/tarball_matrix.groovy::scipipe distrib smoke", tm,
+          SMOKE_COMMAND=load, ENV_FLAG="-X", WORK=str(tm / "work"), **smoke)  # fmt: skip
+    assert r.last is not None and "smoke tests passed: 2 products" in r.last.stderr
+    assert "/env/w_2026_48.env>" in r.last.stderr  # the environment the tag was built in
+    assert (tm / "work" / "smoke" / "home" / "loadLSST.sh").is_file()
+    out = r.run(".github/workflows/tarball-smoke.yaml::plan/Plan the matrix", tm,
+                MATRIX_FILE=str(matrix), PRODUCTS="", PLATFORMS="osx-arm64")  # fmt: skip
+    assert [e["platform"] for e in json.loads(out["matrix"])["include"]] == ["osx-arm64"]
+    gh_smoke = ".github/workflows/tarball-smoke.yaml::smoke/Install and load the published products"
+    r.run(gh_smoke, tm, SMOKE_COMMAND="", ENV_FLAG="-T", WORK_DIR="gh",
+          LSST_CONDA_CHANNELS=channel_url(conda_channel), **smoke)  # fmt: skip
+    assert r.last is not None and "ok     pipe_base" in r.last.stdout
+    assert "a solve of rubin-env ==13.0.1" in r.last.stderr
+    # a product that fails its smoke command fails the step, named (exit 8)
+    fails = f"{sys.executable} -c 'import sys; sys.exit(sys.argv[1] == \"pipe_base\")' {{product}}"
+    r.run(gh_smoke, tm, SMOKE_COMMAND=fails, ENV_FLAG="-T", WORK_DIR="gh", expect=8,
+          LSST_CONDA_CHANNELS=channel_url(conda_channel), **smoke)  # fmt: skip
+    assert r.last is not None and "smoke test failed for pipe_base" in r.last.stderr
 
     # --- Jenkins: tag-release through the GitHub forge (the local REST server over the
     # demo's remotes): the weekly's tags verify as in sync
