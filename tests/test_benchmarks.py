@@ -127,3 +127,9 @@ def test_bench_s3_publish_prints_objects_and_ratio() -> None:
     assert "sent   13 objects" in out and "skipped 37" in out
     assert "objects sent incremental/full: 13/50 = 0.260" in out
     assert out.splitlines()[-1].startswith("ratio incremental/full (time):")
+
+
+def test_bench_build_cache_prints_its_ratio() -> None:
+    out = run("benchmarks.bench_build_cache", "--products", "8")
+    assert "stack: 8 products" in out
+    assert "{'from-cache': 8}" in out and "ratio cached/cold:" in out

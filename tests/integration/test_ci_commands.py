@@ -107,12 +107,14 @@ def test_the_definitions_call_scipipe_where_expected() -> None:
         "workflows/setup-stack/action.yaml::Build",
         "ci/jenkins/pipelines/weekly_release.groovy::scipipe release weekly",
         "ci/jenkins/pipelines/lib/util.groovy::scipipe build",
+        "ci/jenkins/pipelines/tarball_matrix.groovy::scipipe distrib smoke",
+        ".github/workflows/tarball-smoke.yaml::smoke/Install and load the published products",
     } <= ids
     commands = {c for b in [*github_blocks(), *jenkins_blocks()] for c, _ in b.calls()}
     assert commands == {
         "build", "changelog", "ci lint-tools", "ci matrix", "ci validate", "distrib publish",
-        "env create", "env lock", "release nightly", "release official", "release tag",
-        "release weekly",
+        "distrib smoke", "env create", "env lock", "release nightly", "release official",
+        "release tag", "release weekly",
     }  # fmt: skip
 
 
@@ -145,9 +147,11 @@ class Runner:
         )
         self.blocks = {b.id: b for b in [*github_blocks(), *jenkins_blocks()]}
         self.ran: set[str] = set()
+        self.last: subprocess.CompletedProcess[str] | None = None
 
-    def run(self, block_id: str, cwd: Path, **env: str) -> dict[str, str]:
-        """Run a block; returns what it wrote to $GITHUB_OUTPUT."""
+    def run(self, block_id: str, cwd: Path, expect: int = 0, **env: str) -> dict[str, str]:
+        """Run a block, which must exit with ``expect``; returns what it wrote to
+        $GITHUB_OUTPUT (its output is kept as ``self.last``)."""
         block = self.blocks[block_id]
         missing = [name for name in block.env if name not in env]
         assert not missing, f"{block_id} sets {missing}: give them values in the test"
@@ -157,7 +161,8 @@ class Runner:
         full = {**self.base, "GITHUB_OUTPUT": str(output), **env}
         r = subprocess.run([*block.shell, block.script], cwd=cwd, env=full, capture_output=True,
                            text=True, check=False, timeout=600)  # fmt: skip
-        assert r.returncode == 0, f"{block_id} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+        assert r.returncode == expect, f"{block_id}: exit {r.returncode}:\n{r.stdout}\n{r.stderr}"
+        self.last = r
         self.ran.add(block_id)
         return dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
 
@@ -206,10 +211,13 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     assert (gh / "work" / "rubin-env.conda-lock.yml").is_file()
     r.run("workflows/setup-stack/action.yaml::Create the environment", gh, **stack)
     assert (gh / "work" / "env" / "conda-meta").is_dir()
+    cache = tmp_path / "build-cache"  # the binary cache the builds share (a directory)
     out = r.run("workflows/setup-stack/action.yaml::Build", gh, PRODUCTS="lsst_demo",
-                REPOS=repos, REFS="main", WORK_DIR="work", BUILD_OPTIONS="--no-tests -j 2")  # fmt: skip
+                REPOS=repos, REFS="main", WORK_DIR="work", BUILD_OPTIONS="--no-tests -j 2",
+                BUILD_CACHE=str(cache))  # fmt: skip
     assert out == {"stack": "work/stack"}
     assert "lsst_demo" in (gh / "work" / "build" / "status.yaml").read_text()
+    assert "lsst_demo" in {p.parent.name for p in cache.rglob("*.json")}
 
     # --- GitHub: build-stack's plan, with a change (prep-only clone) and without
     plan = dict(MATRIX_FILE=str(matrix), PRODUCTS="", SINCE="", REFS="main", REPOS=repos,
@@ -276,6 +284,38 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     assert (jk / "eups" / "src" / "tags" / "w_2026_48.list").is_file()
     assert (jk / "eups" / "src" / "tags" / "w_latest.list").is_file()
 
+    # --- the tarball smoke test of what run-publish published, as an end user installs
+    # it: a real lsstinstall from the root, then a real scipipe distrib smoke.  Jenkins'
+    # tarball-matrix with the tag's exact environment (-X), GitHub's tarball-smoke with
+    # rubin-env of the tag solved from the channel (-T)
+    tm = tmp_path / "tarball"
+    r.run("ci/jenkins/pipelines/tarball_matrix.groovy::plan", tm, PRODUCTS="lsst_demo",
+          PLATFORMS="linux-64", SCIPIPE_BUILD_MATRIX=str(matrix))  # fmt: skip
+    props = (tm / "matrix.properties").read_text()
+    assert "PLATFORMS=linux-64\n" in props and "PRODUCTS_linux_64=lsst_demo\n" in props
+    smoke = dict(TAG="w_2026_48", EUPS_ROOT=str(jk / "eups"), PRODUCTS="lsst_demo pipe_base")
+    # the demo channel's python cannot run: the products are loaded by this one
+    load = (f"{sys.executable} -c 'import importlib, sys; "
+            "sys.argv[1] and importlib.import_module(sys.argv[1])' {package}")  # fmt: skip
+    r.run("ci/jenkins/pipelines/tarball_matrix.groovy::scipipe distrib smoke", tm,
+          SMOKE_COMMAND=load, ENV_FLAG="-X", WORK=str(tm / "work"), **smoke)  # fmt: skip
+    assert r.last is not None and "smoke tests passed: 2 products" in r.last.stderr
+    assert "/env/w_2026_48.env>" in r.last.stderr  # the environment the tag was built in
+    assert (tm / "work" / "smoke" / "home" / "loadLSST.sh").is_file()
+    out = r.run(".github/workflows/tarball-smoke.yaml::plan/Plan the matrix", tm,
+                MATRIX_FILE=str(matrix), PRODUCTS="", PLATFORMS="osx-arm64")  # fmt: skip
+    assert [e["platform"] for e in json.loads(out["matrix"])["include"]] == ["osx-arm64"]
+    gh_smoke = ".github/workflows/tarball-smoke.yaml::smoke/Install and load the published products"
+    r.run(gh_smoke, tm, SMOKE_COMMAND="", ENV_FLAG="-T", WORK_DIR="gh",
+          LSST_CONDA_CHANNELS=channel_url(conda_channel), **smoke)  # fmt: skip
+    assert r.last is not None and "ok     pipe_base" in r.last.stdout
+    assert "a solve of rubin-env ==13.0.1" in r.last.stderr
+    # a product that fails its smoke command fails the step, named (exit 8)
+    fails = f"{sys.executable} -c 'import sys; sys.exit(sys.argv[1] == \"pipe_base\")' {{product}}"
+    r.run(gh_smoke, tm, SMOKE_COMMAND=fails, ENV_FLAG="-T", WORK_DIR="gh", expect=8,
+          LSST_CONDA_CHANNELS=channel_url(conda_channel), **smoke)  # fmt: skip
+    assert r.last is not None and "smoke test failed for pipe_base" in r.last.stderr
+
     # --- Jenkins: tag-release through the GitHub forge (the local REST server over the
     # demo's remotes): the weekly's tags verify as in sync
     remotes = {f"remotes/{p}": d / "remotes" / f"{p}.git" for p in made.stack.products}
@@ -311,6 +351,18 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe ci matrix", som,
           SCIPIPE_BUILD_MATRIX=str(matrix))  # fmt: skip
     assert "CANONICAL_PLATFORM=linux-64\n" in (som / "matrix.properties").read_text()
+
+    # --- Jenkins: a stack-os-matrix leg on another agent, with BUILD_CACHE: everything
+    # GitHub's build stored is installed from the cache, nothing is built
+    leg = dict(ENV_SPEC=str(spec), SCIPIPE_TOOLS=str(ROOT), RUBIN_ENV="13.0.1",
+               PLATFORM="linux-64", WORK=str(som / "work"))  # fmt: skip
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env lock", som, **leg)
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env create", som, **leg)
+    r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe build", som, PRODUCTS="lsst_demo",
+          REPOS_FILE=repos, REFS="main", BUILD_FLAGS="--no-tests", BUILD_CACHE=str(cache),
+          **leg)  # fmt: skip
+    report = json.loads((som / "work" / "build" / "status.json").read_text())
+    assert report["counts"]["from-cache"] == len(report["products"]) > 1, report["counts"]
 
     # every block that calls scipipe ran, and every option written after a scipipe
     # command in the definitions was passed by some run of that command

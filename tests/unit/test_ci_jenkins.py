@@ -16,6 +16,8 @@ import yaml
 
 from scipipe_tools.ci.validate import render_jenkins
 
+from .cishell import LSSTINSTALL, PKGROOT, TAG, run_script, sh_script
+
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = ROOT / "ci" / "jenkins" / "jobs"
 PIPELINES = ROOT / "ci" / "jenkins" / "pipelines"
@@ -26,7 +28,7 @@ UPDATE = os.environ.get("SCIPIPE_UPDATE_GOLDEN") == "1"
 EXPECTED_JOBS = {
     "release/weekly-release", "release/nightly-release", "release/official-release",
     "release/run-rebuild", "release/run-publish", "release/tag-release", "release/changelog",
-    "stack-os-matrix",
+    "release/tarball-matrix", "stack-os-matrix",
 }  # fmt: skip
 
 
@@ -100,3 +102,110 @@ def test_pipelines_leave_expansion_to_the_shell(script: Path) -> None:
     for m in re.finditer(r"\bsh\b[^\n]*?script:\s*(\S)", text):
         assert m.group(1) == "'", f"{script.name}: sh script is not single-quoted: {m.group(0)}"
     assert 'sh "' not in text and 'sh("' not in text
+
+
+# --- the pipelines' scripts, run by sh against stubs that log their argv ----------------
+
+
+def params_of(job: dict[str, object]) -> dict[str, dict[str, object]]:
+    raw = job["parameters"]
+    assert isinstance(raw, list)
+    return {p[kind]["name"]: {"type": kind, **p[kind]} for p in raw for kind in p}
+
+
+def test_stack_os_matrix_builds_with_the_shared_cache(tmp_path: Path) -> None:
+    """BUILD_CACHE ('' for none) reaches every platform's `scipipe build` as --cache."""
+    param = params_of(jobs()["stack-os-matrix"])["BUILD_CACHE"]
+    assert param["type"] == "string" and param["default"] == ""
+    assert all(w in str(param["description"]) for w in ("s3://", "https://", "--cache"))
+    pipeline = (PIPELINES / "stack_os_matrix.groovy").read_text()
+    assert '"BUILD_CACHE=${params.BUILD_CACHE' in pipeline
+    legs = pipeline[pipeline.index("def legs") :]
+    assert legs.index("BUILD_CACHE=") < legs.index("util.buildStack()")
+
+    build = sh_script(PIPELINES / "lib" / "util.groovy", "scipipe build")
+    env = dict(PRODUCTS="afw pipe_base", REPOS_FILE="repos.yaml", WORK="work",
+               BUILD_FLAGS="-B", REFS="tickets/DM-1 w.2026.48")  # fmt: skip
+    (with_cache,) = run_script(tmp_path / "a", build, {"scipipe": ""},
+                               BUILD_CACHE="s3://bucket/cache dir", **env)  # fmt: skip
+    assert with_cache["argv"] == [
+        "scipipe", "build", "afw", "pipe_base", "--repos", "repos.yaml", "--root", "work", "-B",
+        "--cache", "s3://bucket/cache dir", "-r", "tickets/DM-1", "-r", "w.2026.48",
+    ]  # fmt: skip
+    # run-rebuild has no BUILD_CACHE; an empty one is no cache either
+    for i, extra in enumerate([{}, {"BUILD_CACHE": ""}]):
+        (without,) = run_script(tmp_path / f"b{i}", build, {"scipipe": ""}, **env, **extra)
+        assert "--cache" not in without["argv"]
+
+
+def test_tarball_matrix_job() -> None:
+    job = jobs()["release/tarball-matrix"]
+    params = params_of(job)
+    assert list(params) == [
+        "TAG", "PRODUCTS", "EUPS_ROOT", "SMOKE_COMMAND", "EXACT_ENV", "PLATFORMS",
+    ]  # fmt: skip
+    assert params["EUPS_ROOT"]["default"] == "https://eups.lsst.cloud/stack"
+    assert params["EXACT_ENV"] == {"type": "bool", "name": "EXACT_ENV", "default": True,
+                                   "description": params["EXACT_ENV"]["description"]}  # fmt: skip
+    assert {params[n]["default"] for n in ("TAG", "PRODUCTS", "SMOKE_COMMAND", "PLATFORMS")} == {""}
+    assert job.get("concurrent") is True and "triggers" not in job
+    pipeline = (PIPELINES / "tarball_matrix.groovy").read_text()
+    # every platform of the plan, in parallel, each on its agent and in its image
+    assert "for (name in props.PLATFORMS.tokenize())" in pipeline
+    assert "util.onPlatform(props, platform)" in pipeline and "parallel legs" in pipeline
+    assert "\"PRODUCTS=${props['PRODUCTS_' + util.key(platform)]}\"" in pipeline
+    assert "\"ENV_FLAG=${params.EXACT_ENV ? '-X' : '-T'}\"" in pipeline
+
+
+def test_tarball_matrix_plans_the_platforms(tmp_path: Path) -> None:
+    plan = sh_script(PIPELINES / "tarball_matrix.groovy", "plan")
+    (given,) = run_script(tmp_path / "a", plan, {"scipipe": "echo PLATFORMS=linux-64"},
+                          PRODUCTS="lsst_distrib lsst_ci", PLATFORMS="linux-64 osx-arm64")  # fmt: skip
+    assert given["argv"] == [
+        "scipipe", "ci", "matrix", "--format", "jenkins", "--products", "lsst_distrib lsst_ci",
+        "--platform", "linux-64 osx-arm64",
+    ]  # fmt: skip
+    assert (tmp_path / "a" / "matrix.properties").read_text() == "PLATFORMS=linux-64\n"
+    (default,) = run_script(tmp_path / "b", plan, {"scipipe": ""}, PRODUCTS="", PLATFORMS="")
+    assert default["argv"] == ["scipipe", "ci", "matrix", "--format", "jenkins"]
+
+
+def test_tarball_matrix_installs_as_a_user_then_runs_scipipe_distrib_smoke(
+    tmp_path: Path,
+) -> None:
+    """Each leg: lsstinstall makes a fresh environment from EUPS_ROOT, then `scipipe
+    distrib smoke` installs PRODUCTS into a fresh stack from the roots lsstinstall wrote
+    (loadLSST.sh's EUPS_PKGROOT) and loads each product in that environment."""
+    smoke = sh_script(PIPELINES / "tarball_matrix.groovy", "scipipe distrib smoke")
+    work = tmp_path / "a" / "work"
+    (work / "smoke" / "conda" / "stale").mkdir(parents=True)  # a previous run's: removed
+    env = dict(TAG=TAG, EUPS_ROOT="https://eups.example/stack", ENV_FLAG="-X",
+               PRODUCTS="lsst_distrib pipe_base", WORK=str(work))  # fmt: skip
+    stubs = {"lsstinstall": LSSTINSTALL, "scipipe": ""}
+    install, run = run_script(tmp_path / "a", smoke, stubs, watch=("EUPS_PKGROOT",),
+                              SMOKE_COMMAND="{python} -c 'import {package}'", **env)  # fmt: skip
+    prefix = f"{work}/smoke/conda/envs/smoke"
+    assert install["argv"] == [
+        "lsstinstall", "-X", TAG, "-E", "https://eups.example/stack", "-p",
+        f"{work}/smoke/conda", "-P", "-e", "smoke",
+    ]  # fmt: skip
+    assert run["argv"] == [
+        "scipipe", "distrib", "smoke", "-t", TAG, "--env", prefix,
+        "--command", "{python} -c 'import {package}'", "lsst_distrib", "pipe_base",
+    ]  # fmt: skip
+    assert run["env"] == {"EUPS_PKGROOT": PKGROOT}
+    assert not (work / "smoke" / "conda" / "stale").exists()
+    assert (work / "smoke" / "home").is_dir()  # lsstinstall's cwd: loadLSST.sh goes there
+
+    # the default smoke command; -T solves the tag's rubin-env instead
+    install, run = run_script(tmp_path / "b", smoke, stubs, SMOKE_COMMAND="",
+                              **{**env, "ENV_FLAG": "-T", "WORK": str(tmp_path / "b" / "w")})  # fmt: skip
+    assert install["argv"][1:3] == ["-T", TAG]
+    assert "--command" not in run["argv"] and run["argv"][-2:] == ["lsst_distrib", "pipe_base"]
+
+    # a product that fails to load (exit 8) fails the leg; no TAG is an error up front
+    run_script(tmp_path / "c", smoke, {**stubs, "scipipe": "exit 8"}, returncode=8,
+               SMOKE_COMMAND="", **{**env, "WORK": str(tmp_path / "c" / "w")})  # fmt: skip
+    records = run_script(tmp_path / "d", smoke, stubs, returncode=2,
+                         SMOKE_COMMAND="", **{**env, "TAG": "", "WORK": str(tmp_path / "d" / "w")})  # fmt: skip
+    assert records == []

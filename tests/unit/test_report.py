@@ -96,6 +96,7 @@ def test_status_json_has_every_product(tmp_path: Path) -> None:
     assert data["counts"] == {
         "built": 1,
         "installed-binary": 1,
+        "from-cache": 0,
         "already-installed": 1,
         "failed": 2,
         "skipped": 1,

@@ -1,8 +1,9 @@
 // stack-os-matrix: build the stack on every platform of the build matrix, in parallel,
 // each on its agent and in its image.  With CHANGED, `scipipe ci matrix` narrows each
 // platform to the changed products and what depends on them (their table files, from a
-// prep-only clone, give the graph).  Parameters: REFS, PRODUCTS, CHANGED, PLATFORMS,
-// SPLENV_REF, NO_BINARY_FETCH, REPOS_URL.
+// prep-only clone, give the graph).  With BUILD_CACHE, every platform's build fetches
+// what the cache has and stores what it builds (scipipe build --cache).  Parameters: REFS,
+// PRODUCTS, CHANGED, PLATFORMS, SPLENV_REF, NO_BINARY_FETCH, BUILD_CACHE, REPOS_URL.
 def util
 node {
   checkout scm
@@ -39,7 +40,8 @@ for (name in props.PLATFORMS.tokenize()) {
         withEnv([
           "PRODUCTS=${props['PRODUCTS_' + util.key(platform)]}",
           "RUBIN_ENV=${params.SPLENV_REF ?: props.RUBIN_ENV}",
-          "BUILD_FLAGS=${util.flag(params.NO_BINARY_FETCH, '-B')}"
+          "BUILD_FLAGS=${util.flag(params.NO_BINARY_FETCH, '-B')}",
+          "BUILD_CACHE=${params.BUILD_CACHE ?: ''}"
         ]) {
           util.buildStack()
         }

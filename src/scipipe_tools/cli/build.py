@@ -21,7 +21,7 @@ from ..sourcebuild.plan import core_split, make_plan
 from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
 from ..sourcebuild.report import format_failure, summary_table
 from ..sourcebuild.run import BuildFailed, BuildResult
-from ..stack.readers import read_repos
+from ..stack.readers import load_manifest, read_repos
 from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
 from .inputs import exclusions
@@ -154,10 +154,19 @@ class RunArgs:
     env_prefix: Path | None
     env_name: str | None
     no_env: bool
+    manifest_ref: str | None
+    cache: str | None
 
 
 @build_group.command("run")
-@click.argument("products", nargs=-1, required=True)
+@click.argument("products", nargs=-1)
+@click.option(
+    "--manifest",
+    "manifest_ref",
+    metavar="bNNNN|FILE",
+    help="Build exactly this manifest (a build id from the versiondb, or a manifest.txt): "
+    "its products at its SHAs, with its versions and order; no ref is resolved.",
+)
 @repos_option("repos.yaml: product -> git URL", required=True)
 @root_option
 @sources_option("Checkouts [default: ROOT/sources].")
@@ -242,6 +251,14 @@ class RunArgs:
     "($SCIPIPE_CONDA_ROOT, $CONDA_EXE's) or ./conda (lsstinstall's).",
 )
 @click.option("--no-env", is_flag=True, help="Activate no environment: run in scipipe's own.")
+@click.option(
+    "--cache",
+    metavar="DIR|URL",
+    envvar="SCIPIPE_BUILD_CACHE",
+    help="Binary cache shared by agents: a product found there (same version, flavor and "
+    "environment) is installed instead of built; a built one is stored "
+    "[env: SCIPIPE_BUILD_CACHE].",
+)
 @json_option
 @takes(RunArgs)
 def run_cmd(a: RunArgs) -> None:
@@ -258,6 +275,11 @@ def run_cmd(a: RunArgs) -> None:
         a.build_dir or default.build_dir,
         a.versiondb or default.versiondb,
     )
+    if not a.products and a.manifest_ref is None:
+        raise click.UsageError("give PRODUCT... or --manifest bNNNN|FILE")
+    if a.refs and a.manifest_ref is not None:
+        raise click.UsageError("--manifest builds the manifest's commits: no --ref with it")
+    manifest = None if a.manifest_ref is None else load_manifest(a.manifest_ref, layout.versiondb)
     repos = read_repos(a.repos).with_patterns(split_patterns(a.repository_pattern))
     env_choice = choose_env(EnvRequest(a.env_prefix, a.env_name, a.no_env), a.root, os.environ)
     info(f"environment: {env_choice}")
@@ -278,6 +300,8 @@ def run_cmd(a: RunArgs) -> None:
         tags=a.tags,
         build_id=a.build_id,
         env=env_choice,
+        manifest=manifest,
+        cache=a.cache,
     )
     app = get_app()
     started = time.monotonic()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from ..distrib.install import DEFAULT_JOBS, InstallOptions, InstallResult, install
+from ..distrib.install import DEFAULT_JOBS, InstallOptions, InstallResult, install, plan_install
 from ..distrib.publish import KEEP, PublishOptions, PublishPlan, publish
 from ..distrib.retention import prune
+from ..distrib.smoke import SmokeFailed, SmokeOptions, describe, smoke
 from ..distrib.upload import StorePublish, publish_to_store
 from ..errors import InputError, ResolutionError
 from ..eups.flavor import current_flavor
@@ -384,3 +387,109 @@ def prune_cmd(a: PruneArgs) -> None:
         echo(f"{verb} {target.child(rel)}")
     for kind in plan.kept:
         info(f"{kind}: kept {len(plan.kept[kind])}, {verb} {len(plan.pruned[kind])}")
+
+
+@dataclass(frozen=True)
+class SmokeArgs:
+    products: tuple[str, ...]
+    tag: str
+    roots: tuple[str, ...]
+    stack_dir: Path | None
+    flavor: str | None
+    command: str | None
+    env_prefix: Path | None
+    require_checksums: bool
+    dry_run: bool
+
+
+@distrib_group.command("smoke")
+@click.argument("products", nargs=-1, required=True)
+@click.option("-t", "--tag", required=True, help="The published tag to install (w_2025_10).")
+@click.option(
+    "-r",
+    "--root",
+    "roots",
+    multiple=True,
+    help="Server root (dir or URL), tried in order [default: $EUPS_PKGROOT, '|'-separated].",
+)
+@click.option(
+    "--stack",
+    "stack_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A new directory for the fresh stack [default: a temporary one, removed when "
+    "every product passes].",
+)
+@flavor_option()
+@click.option(
+    "--command",
+    "command",
+    metavar="ARGV",
+    help="Run this for each product once it is set up (no shell; {product}, {version}, "
+    "{package}, {python} are filled in) [default: import its Python package].",
+)
+@click.option(
+    "--env",
+    "env_prefix",
+    metavar="PREFIX",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Install and run inside this environment, activated (a conda prefix or a venv).",
+)
+@click.option("--require-checksums", is_flag=True, help="Refuse artifacts with no .sha256.")
+@dry_run_option("Print what would be installed; change nothing.")
+@json_option
+@takes(SmokeArgs)
+def smoke_cmd(a: SmokeArgs) -> None:
+    """Install the published PRODUCTS of TAG into a fresh stack, as a user would, set each
+    up and load it: the tarball smoke test.  Exit 8 names the products that failed."""
+    fresh = a.stack_dir is None
+    stack = Path(tempfile.mkdtemp(prefix="scipipe-smoke-")) if fresh else a.stack_dir
+    assert stack is not None
+    options = SmokeOptions(
+        roots=_roots(a.roots),
+        tag=a.tag,
+        products=a.products,
+        stack=stack.absolute(),
+        flavor=a.flavor or current_flavor(),
+        command=a.command,
+        env=a.env_prefix,
+        require_checksums=a.require_checksums,
+    )
+    app = get_app()
+    if a.dry_run:
+        plan = plan_install(
+            InstallOptions(options.roots, a.products, options.stack, options.flavor, tag=a.tag)
+        )
+        if fresh:
+            shutil.rmtree(stack, ignore_errors=True)
+        rows = [[r.product, r.version, r.action, r.root or ""] for r in plan.rows]
+        echo(columns(["product", "version", "action", "root"], rows))
+        info(f"dry run: would install {len(plan.rows)} products and smoke-test {len(a.products)}")
+        return
+    try:
+        with progress_for(app) as progress:
+            result = smoke(options, progress)
+    except SmokeFailed as exc:
+        if app.json:
+            emit_json({"ok": False, "stack": str(stack), "products": [
+                o.to_json() for o in exc.result.outcomes]})  # fmt: skip
+        else:
+            for line in describe(exc.result.outcomes):
+                echo(line)
+            for o in exc.result.failed:
+                for line in o.tail:
+                    info(f"  {o.product}| {line}")
+        info(f"the stack is kept for a look: {stack}")
+        raise
+    except BaseException:
+        if fresh:
+            shutil.rmtree(stack, ignore_errors=True)
+        raise
+    if fresh:
+        shutil.rmtree(stack, ignore_errors=True)
+    if app.json:
+        emit_json({"ok": True, "installed": result.installed,
+                   "products": [o.to_json() for o in result.outcomes]})  # fmt: skip
+        return
+    for line in describe(result.outcomes):
+        echo(line)
+    info(f"smoke tests passed: {len(result.outcomes)} products ({result.installed} installed)")

@@ -191,7 +191,7 @@ class _Preparer:
                 break
             except (NetworkError, CommandError) as exc:
                 if speculative:
-                    _wipe(path)
+                    wipe(path)
                     return _Outcome(None, skipped_reason=_one_line(exc))
                 if attempt == tries:
                     raise  # the directory is kept, for a look at what went wrong
@@ -199,7 +199,7 @@ class _Preparer:
                     "%s: attempt %d of %d failed, retrying: %s", product, attempt, tries, exc
                 )
                 if not existed or not isinstance(exc, NetworkError):
-                    _wipe(path)
+                    wipe(path)
                 _sleep(self.o.retry_delay)
         deps, problems = self.dependencies(product, path)
         return _Outcome(checkout, deps, problems)
@@ -218,7 +218,7 @@ class _Preparer:
                             product, path, origin, wanted, then)  # fmt: skip
                 if not self.o.fetch:
                     return self.as_is(product, path, url or "")
-                _wipe(path)
+                wipe(path)
         if not path.exists():
             url = self.clone(product, path, candidates, lfs)
         elif self.o.fetch:
@@ -258,7 +258,7 @@ class _Preparer:
                 return url
             except (NetworkError, CommandError) as exc:
                 failures.append(exc)
-                _wipe(path)
+                wipe(path)
         if len(failures) == 1:
             raise failures[0]
         detail = "; ".join(f"[{i}] {_one_line(e)}" for i, e in enumerate(failures, 1))
@@ -314,7 +314,7 @@ class _Preparer:
         return tuple(deps), tuple(problems)
 
 
-def _wipe(path: Path) -> None:
+def wipe(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
@@ -344,7 +344,7 @@ def prepare(
         raise PrepareError(errors)
     _check_refs(options, checkouts)
     if options.fetch:
-        _pull_lfs(options, checkouts, progress)
+        pull_lfs(options, checkouts, progress)
     plan = make_plan(
         products,
         sources,
@@ -452,7 +452,7 @@ def _check_refs(options: PrepareOptions, checkouts: Mapping[str, Checkout]) -> N
         )
 
 
-def _pull_lfs(
+def pull_lfs(
     options: PrepareOptions, checkouts: Mapping[str, Checkout], progress: Progress
 ) -> None:
     lfs = []

@@ -27,6 +27,7 @@ from ..names import outputs
 from ..stack.stack import Stack
 from ..stack.versiondb import VersionDb
 from .buildenv import EnvChoice
+from .pinned import check_products, prepare_pinned
 from .plan import Plan
 from .prepare import PrepareOptions, prepare
 from .run import BuildOptions, BuildResult, build
@@ -73,6 +74,10 @@ class RebuildOptions:
     identity: tuple[str, str] | None = None
     #: the environment every step runs in (:func:`.buildenv.choose_env`); None: ours
     env: EnvChoice | None = None
+    #: build exactly this manifest (``--manifest``): its products, SHAs, versions, order
+    manifest: Manifest | None = None
+    #: a binary cache shared by agents (``--cache``): see :mod:`.cache`
+    cache: str | None = None
 
 
 @dataclass
@@ -98,30 +103,34 @@ def rebuild(
     products: Sequence[str], options: RebuildOptions, progress: Progress = NULL
 ) -> RebuildResult:
     lay = options.layout.resolved()
-    prepared = prepare(
-        products,
-        PrepareOptions(
-            repos=options.repos,
-            sources=lay.sources,
-            refs=options.refs,
-            optional_refs=options.optional_refs,
-            exclusions=options.exclusions,
-            ctx=TableContext(flavor=options.flavor),
-            fetch=options.fetch,
-            jobs=options.fetch_jobs,
-            tries=options.tries,
-            retry_delay=options.retry_delay,
-        ),
-        progress,
+    prepare_options = PrepareOptions(
+        repos=options.repos,
+        sources=lay.sources,
+        refs=options.refs,
+        optional_refs=options.optional_refs,
+        exclusions=options.exclusions,
+        ctx=TableContext(flavor=options.flavor),
+        fetch=options.fetch,
+        jobs=options.fetch_jobs,
+        tries=options.tries,
+        retry_delay=options.retry_delay,
     )
+    if options.manifest is not None:
+        check_products(options.manifest, products)
+        prepared = prepare_pinned(options.manifest, prepare_options, progress)
+    else:
+        prepared = prepare(products, prepare_options, progress)
     plan = prepared.plan
     manifest = plan.manifest()
+    pinned_id = options.manifest.build_id if options.manifest is not None else None
     if options.build_id:
         build_id, reused = options.build_id, False
+    elif pinned_id:  # the manifest's own build: recorded already, built again
+        build_id, reused = pinned_id, True
     else:
         build_id, reused = allocate_build_id(manifest, lay, options.flavor)
     manifest = manifest.with_build_id(build_id)
-    if lay.versiondb is not None and not options.build_id:
+    if lay.versiondb is not None and not options.build_id and not pinned_id:
         VersionDb(lay.versiondb, options.identity).record(manifest)
     write_atomic(lay.build_dir / outputs.MANIFEST, manifest.to_text())
     result = RebuildResult(plan, manifest, build_id, reused)
@@ -143,6 +152,7 @@ def rebuild(
             binary_root=options.binary_root,
             tags=options.tags,
             env=options.env,
+            cache=options.cache,
         ),
         progress,
     )

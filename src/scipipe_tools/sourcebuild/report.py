@@ -30,14 +30,15 @@ from . import _svg
 
 BUILT = "built"
 INSTALLED_BINARY = "installed-binary"
+FROM_CACHE = "from-cache"
 ALREADY_INSTALLED = "already-installed"
 FAILED = "failed"
 SKIPPED = "skipped"
 NOT_RUN = "not-run"
 #: every product status, in the order summaries list them
-STATUSES = (BUILT, INSTALLED_BINARY, ALREADY_INSTALLED, FAILED, SKIPPED, NOT_RUN)
+STATUSES = (BUILT, INSTALLED_BINARY, FROM_CACHE, ALREADY_INSTALLED, FAILED, SKIPPED, NOT_RUN)
 #: the statuses of a product that is installed at the end of the build
-OK_STATUSES = frozenset({BUILT, INSTALLED_BINARY, ALREADY_INSTALLED})
+OK_STATUSES = frozenset({BUILT, INSTALLED_BINARY, FROM_CACHE, ALREADY_INSTALLED})
 
 #: log lines kept for a failure (lsst_build showed 10)
 TAIL_LINES = 20
@@ -48,6 +49,7 @@ SCHEMA_VERSION = 1
 _LABELS = {
     BUILT: "built",
     INSTALLED_BINARY: "installed from binaries",
+    FROM_CACHE: "installed from the cache",
     ALREADY_INSTALLED: "already installed",
     FAILED: "failed",
     SKIPPED: "skipped",
@@ -56,6 +58,7 @@ _LABELS = {
 COLOURS = {
     BUILT: "#2e7d32",
     INSTALLED_BINARY: "#1565c0",
+    FROM_CACHE: "#00838f",
     ALREADY_INSTALLED: "#9e9e9e",
     FAILED: "#c62828",
     SKIPPED: "#ef6c00",

@@ -46,6 +46,7 @@ from ..stack.unpack import unpack_binary
 from . import report
 from .budget import available_cores, describe
 from .buildenv import EnvChoice, EnvRecord, describe_environment, record_path
+from .cache import env_key, open_cache
 from .plan import Plan, PlannedProduct
 from .scheduler import NodeResult, Status, run_dag, schedule
 
@@ -74,6 +75,8 @@ class BuildOptions:
     base_env: Mapping[str, str] | None = None
     #: the environment activated for every step (see :mod:`.buildenv`); None: none
     env: EnvChoice | None = None
+    #: a binary cache shared by agents (directory or http(s) root): see :mod:`.cache`
+    cache: str | None = None
 
 
 @dataclass
@@ -108,9 +111,11 @@ class _Builder:
         self.binary_root: Root | None = None
         if options.binary_root:
             self.binary_root = open_root(options.binary_root)
+        self.cache = open_cache(options.cache)
         #: made once, when the first product is built from source
         self._env: setupenv.BuildEnvironment | None = None
         self._env_record: EnvRecord | None = None
+        self._env_id = ""
         self._env_lock = threading.Lock()
 
     # -- one product ---------------------------------------------------------------
@@ -130,11 +135,13 @@ class _Builder:
         for stale in final.parent.glob(".*.staging-*"):
             shutil.rmtree(stale, ignore_errors=True)
         try:
-            how = self._fetch_binary(p, staging, logfile)
+            how = self._fetch_binary(p, staging, logfile) or self._from_cache(p, staging, logfile)
             if how is None:
                 self._build_source(p, staging, logfile, cores)
                 how = "built"
             self._finish_install(p, staging, final, logfile)
+            if how == "built":
+                self._to_cache(p, final, logfile)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -148,9 +155,9 @@ class _Builder:
             if self._env is None:
                 choice = self.opt.env or EnvChoice(None, "none chosen")
                 benv = setupenv.prepare(choice.prefix, self.base_env, self.stack.root)
-                self._env_record = EnvRecord(
-                    self.opt.build_dir, self.build_id, describe_environment(choice, benv)
-                )
+                entry = describe_environment(choice, benv)
+                self._env_record = EnvRecord(self.opt.build_dir, self.build_id, entry)
+                self._env_id = env_key(entry)
                 self._env = benv
             return self._env
 
@@ -177,6 +184,39 @@ class _Builder:
         with open(logfile, "a") as fh:
             fh.write(f"installed prebuilt {name} from {self.binary_root}\n")
         return "installed-binary"
+
+    def _env_key(self) -> str:
+        """The cache's name for the build environment (activated, if not yet)."""
+        self.environment()
+        return self._env_id
+
+    def _from_cache(self, p: PlannedProduct, staging: Path, logfile: Path) -> str | None:
+        if self.cache is None:
+            return None
+        scratch = self.opt.build_dir / "downloads"
+        got = self.cache.fetch(
+            p.name, p.version, self.opt.flavor, self._env_key(), staging, scratch
+        )
+        if got is None:
+            shutil.rmtree(staging, ignore_errors=True)
+            return None
+        with open(logfile, "a") as fh:
+            fh.write(
+                f"installed {got.tarball} from the cache {self.cache} (built by {got.built_by})\n"
+            )
+        return report.FROM_CACHE
+
+    def _to_cache(self, p: PlannedProduct, final: Path, logfile: Path) -> None:
+        if self.cache is None:
+            return
+        try:
+            stored = self.cache.store(p.name, p.version, self.opt.flavor, self._env_key(), final)
+        except (OSError, ScipipeError) as exc:  # the product is installed: the cache can wait
+            log.warning("%s: not stored in the cache %s: %s", p.name, self.cache, exc)
+            return
+        with open(logfile, "a") as fh:
+            fh.write(f"stored in the cache {self.cache} as {stored.tarball}\n" if stored
+                     else f"the cache {self.cache} has it already\n")  # fmt: skip
 
     def _build_source(self, p: PlannedProduct, staging: Path, logfile: Path, jobs: int) -> None:
         src = self.opt.sources / p.name
