@@ -8,6 +8,7 @@ HTTP.  Real git remotes, real builds, a real EUPS stack on disk.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from scipipe_tools.sourcebuild.cache import BinaryCache, env_key
 from scipipe_tools.stack.readers import read_manifest
 from scipipe_tools.stack.stack import Stack
 from tests.support.httpserver import StaticServer
+from tests.support.s3server import ACCESS_KEY, SECRET_KEY, S3Server
 
 from .conftest import Invoke
 from .test_build_run import FLAVOR, build_args
@@ -142,3 +144,31 @@ def test_the_environment_is_part_of_the_key() -> None:
     c = env_key({**py, "explicit_sha256": "cc"})
     assert len({a, b, c, env_key(py)}) == 4
     assert a == env_key({**py, "lock_sha256": "aa", "lock_matches": True})
+
+
+def test_a_cache_in_a_bucket(
+    scipipe: Invoke, tmp_path: Path, examples_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same over the S3 API (moto's server on 127.0.0.1, the real boto3): agent A
+    fills s3://cache/builds, agent B installs every product from it and builds none."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    stack = materialize(examples_dir / "sample-stack", tmp_path / "remotes", history=False)
+    with S3Server() as server:
+        server.create_bucket("cache")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+        url = "s3://cache/builds"
+        r = scipipe(*build_args(stack, tmp_path / "a", "lsst_demo"), "--cache", url, "--json")
+        assert r.code == 0, r.err
+        assert {p["status"] for p in json.loads(r.out)["products"]} == {"built"}
+        records = [k for m, k in server.requests if m == "PUT" and k.endswith(".json")]
+        assert len(records) == 11
+        r = scipipe(*build_args(stack, tmp_path / "b", "lsst_demo"), "--cache", url, "--json")
+    assert r.code == 0, r.err
+    assert {p["status"] for p in json.loads(r.out)["products"]} == {"from-cache"}
+    assert SECRET_KEY not in r.out + r.err

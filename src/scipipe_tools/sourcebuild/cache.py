@@ -33,6 +33,7 @@ from typing import Any
 
 from ..errors import InputError, IntegrityError, NetworkError, ResolutionError
 from ..infra import archive
+from ..infra.objectstore import ObjectStore, S3Url, is_s3_url, parse_s3_url
 from ..infra.roots import Root, check_rel, open_root
 from ..stack.unpack import unpack_binary
 
@@ -80,12 +81,15 @@ class CacheRecord:
 
 
 class BinaryCache:
-    """The cache at ``spec``: a directory (read and written) or an http(s) root (read)."""
+    """The cache at ``spec``: a directory or an ``s3://`` prefix (read and written), or
+    an http(s) root (read only)."""
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
         text = spec.removeprefix("file://")
         self.local: Path | None = None if "://" in text else Path(text).absolute()
+        self.bucket: S3Url | None = parse_s3_url(spec) if is_s3_url(spec) else None
+        self._store: ObjectStore | None = None
         if self.local is not None:
             self.local.mkdir(parents=True, exist_ok=True)
             self.root: Root = open_root(str(self.local))
@@ -133,6 +137,8 @@ class BinaryCache:
     ) -> CacheRecord | None:
         """Store an installed product; None when another agent's copy got there first
         (or the cache is read-only)."""
+        if self.bucket is not None:
+            return self._store_s3(product, version, flavor, env, installed)
         if self.local is None:
             if not self._said_read_only:
                 log.warning("the cache %s is read-only (http): built products are not stored", self)
@@ -163,6 +169,34 @@ class BinaryCache:
             return record
         (folder / name).unlink(missing_ok=True)  # another agent's record came first
         return None
+
+    def _store_s3(
+        self, product: str, version: str, flavor: str, env: str, installed: Path
+    ) -> CacheRecord | None:
+        """The same order in a bucket: the content-named tarball, then the record, written
+        only when no record was there (a race inside that window leaves two complete
+        records one after the other; either names a complete, verified tarball)."""
+        assert self.bucket is not None
+        if self._store is None:
+            self._store = ObjectStore()
+        key = self.key(product, version, flavor, env)
+        record_url = self.bucket.child(f"{key}.json")
+        if self._store.head(record_url) is not None:
+            return None
+        with tempfile.TemporaryDirectory(prefix="scipipe-cache-") as tmp:
+            tarball = Path(tmp) / "product.tar.gz"
+            archive.make_tarball(installed, tarball, arcname=f"{product}/{version}")
+            sha = archive.sha256_file(tarball)
+            name = f"{PurePosixPath(key).name}-{sha[:16]}.tar.gz"
+            record = CacheRecord(
+                product, version, flavor, env, name, sha, tarball.stat().st_size,
+                socket.gethostname(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            )  # fmt: skip
+            self._store.put(self.bucket.child(f"{PurePosixPath(key).parent}/{name}"), tarball)
+        if self._store.head(record_url) is not None:
+            return None
+        self._store.put(record_url, (json.dumps(asdict(record), indent=1) + "\n").encode())
+        return record
 
 
 def _create_exclusively(path: Path, text: str) -> bool:
