@@ -20,6 +20,8 @@ relative to the file.  Every key but ``products``, ``repos``, ``root`` and
       run_tests: true
       fail_fast: false
       binary_root: null                    # distrib root to fetch prebuilt tarballs from
+      cache: s3://bucket/cache             # a binary cache shared by agents (build --cache):
+                                           #   a directory, s3://, or http(s) (read only)
     versiondb:                             # absent: no versiondb is synced or pushed
       path: work/versiondb                 # [default: <root>/versiondb]
       url: git@github.com:lsst/versiondb.git   # cloned from here when path is absent
@@ -34,6 +36,12 @@ relative to the file.  Every key but ``products``, ``repos``, ``root`` and
       platform: linux-64                   # the env file's platform [default: this one]
       sources: false                       # also publish source packages
       jobs: 4
+      to: s3://eups-bucket/stack/src       # then sync root to this bucket prefix (publish --to)
+      s3_endpoint: https://storage.googleapis.com   # [default: $AWS_ENDPOINT_URL, else AWS]
+      smoke:                               # after publishing: the tarball smoke test
+        products: [lsst_distrib]           # [default: the flow's products]
+        command: null                      # [default: import each product's Python package]
+        env: /opt/envs/rubin-env           # run it inside this environment [default: ours]
     forge:                                 # where the repos are tagged
       kind: git                            # git (teams_file) or github (org, token)
       teams_file: teams.yaml
@@ -67,10 +75,11 @@ from typing import Any
 
 from ..errors import did_you_mean
 from ..infra.files import read_text
+from ..infra.objectstore import is_s3_url
 from ..names import outputs
 from ..release.connect import DEFAULT_GITHUB_URL, ForgeConfig
 from ..sourcebuild.rebuild import Layout
-from ..yamlfile import Node, NodeReader
+from ..yamlfile import Node, NodeReader, ScalarNode
 
 DEFAULT_ALLOW = ("Data Management", "DM Externals")
 DEFAULT_DENY = ("DM Auxilliaries",)
@@ -87,6 +96,7 @@ class BuildConfig:
     run_tests: bool = True
     fail_fast: bool = False
     binary_root: str | None = None
+    cache: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,15 @@ class VersionDbConfig:
     url: str | None = None
     remote: str = "origin"
     push: bool = True
+
+
+@dataclass(frozen=True)
+class SmokeConfig:
+    """The tarball smoke test after publishing (``scipipe distrib smoke``)."""
+
+    products: tuple[str, ...] = ()
+    command: str | None = None
+    env: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,10 @@ class DistribConfig:
     platform: str | None = None
     sources: bool = False
     jobs: int = os.cpu_count() or 1
+    #: object storage the published root is then synced to (``publish --to``)
+    to: str | None = None
+    s3_endpoint: str | None = None
+    smoke: SmokeConfig | None = None
 
     @property
     def read_base(self) -> str:
@@ -194,10 +217,11 @@ TOP_KEYS = ("products", "repos", "root", "flavor", "exclusions", "state_dir", "r
             "changelog")  # fmt: skip
 CHANGELOG_KEYS = ("output", "formats", "jira", "overrides")
 CHANGELOG_FORMATS = ("md", "rst", "json", "html")
-BUILD_KEYS = ("jobs", "fetch_jobs", "tries", "run_tests", "fail_fast", "binary_root")
+BUILD_KEYS = ("jobs", "fetch_jobs", "tries", "run_tests", "fail_fast", "binary_root", "cache")
 VERSIONDB_KEYS = ("path", "url", "remote", "push")
 DISTRIB_KEYS = ("root", "read_url", "visible_timeout", "env_file", "conda_env", "platform",
-                "sources", "jobs")  # fmt: skip
+                "sources", "jobs", "to", "s3_endpoint", "smoke")  # fmt: skip
+SMOKE_KEYS = ("products", "command", "env")
 FORGE_KEYS = ("kind", "teams_file", "org", "github_url", "token_path", "cache_dir", "jobs",
               "max_wait")  # fmt: skip
 TEAMS_KEYS = ("allow", "deny", "external")
@@ -214,8 +238,9 @@ def _build(r: _Reader, node: Node) -> BuildConfig:
     for key in ("run_tests", "fail_fast"):
         if key in m:
             kw[key] = r.boolean(m[key][1], f"build.{key}")
-    if "binary_root" in m:
-        kw["binary_root"] = r.optional_string(m["binary_root"][1], "build.binary_root")
+    for key in ("binary_root", "cache"):
+        if key in m:
+            kw[key] = r.optional_string(m[key][1], f"build.{key}")
     return BuildConfig(**kw)
 
 
@@ -247,7 +272,29 @@ def _distrib(r: _Reader, node: Node) -> DistribConfig:
         kw["sources"] = r.boolean(m["sources"][1], "distrib.sources")
     if "jobs" in m:
         kw["jobs"] = r.integer(m["jobs"][1], "distrib.jobs", 1)
+    if "to" in m:
+        to = r.optional_string(m["to"][1], "distrib.to")
+        if to is not None and not is_s3_url(to):
+            raise r.fail(m["to"][1], f"distrib.to: {to!r} is not an s3://BUCKET/PREFIX")
+        kw["to"] = to
+    if "s3_endpoint" in m:
+        kw["s3_endpoint"] = r.optional_string(m["s3_endpoint"][1], "distrib.s3_endpoint")
+    if "smoke" in m:
+        kw["smoke"] = _smoke(r, m["smoke"][1])
     return DistribConfig(**kw)
+
+
+def _smoke(r: _Reader, node: Node) -> SmokeConfig | None:
+    """``smoke: true`` (every product, the default test), ``false``, or a mapping."""
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
+        return SmokeConfig() if r.boolean(node, "distrib.smoke") else None
+    m = r.mapping(node, "distrib.smoke", SMOKE_KEYS)
+    products = r.strings(m["products"][1], "distrib.smoke.products") if "products" in m else ()
+    command = (
+        r.optional_string(m["command"][1], "distrib.smoke.command") if "command" in m else None
+    )
+    env = r.path(m["env"][1], "distrib.smoke.env") if "env" in m else None
+    return SmokeConfig(products, command, env)
 
 
 def _forge(r: _Reader, node: Node) -> ForgeConfig:

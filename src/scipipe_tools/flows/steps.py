@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,12 +24,15 @@ from ..changelog.jira import Jira
 from ..changelog.overrides import Overrides, read_overrides
 from ..changelog.render import render
 from ..distrib.publish import PublishOptions, publish
+from ..distrib.smoke import SmokeOptions, smoke
+from ..distrib.upload import publish_to_store
 from ..errors import InputError, NetworkError, ResolutionError, ScipipeError, did_you_mean
 from ..eups.exclusions import DEFAULT
 from ..eups.flavor import current_flavor
 from ..forge.base import Tagger
 from ..infra import git
 from ..infra.files import write_atomic
+from ..infra.objectstore import ObjectStore, parse_s3_url
 from ..infra.progress import NULL, Progress
 from ..names import outputs
 from ..names import tags as tagnames
@@ -39,7 +43,7 @@ from ..release.vdbpublish import ensure_checkout, publish_versiondb, sync
 from ..sourcebuild.rebuild import RebuildOptions, rebuild
 from ..stack.readers import read_exclusions, read_manifest, read_repos
 from ..stack.sources import load_eups_tag
-from .config import FlowConfig
+from .config import FlowConfig, SmokeConfig
 from .state import FlowState
 
 if TYPE_CHECKING:
@@ -244,8 +248,15 @@ class Step:
 
 
 def _rebuild(
-    ctx: FlowContext, *, refs: Sequence[str], prep_only: bool, optional: Sequence[str] = ()
+    ctx: FlowContext,
+    *,
+    refs: Sequence[str],
+    prep_only: bool,
+    optional: Sequence[str] = (),
+    pinned_by: str | None = None,
 ) -> dict[str, Any]:
+    """Build (or with ``prep_only`` only prepare) the flow's products from ``refs``; with
+    ``pinned_by``, exactly the manifest that step recorded (``build --manifest``)."""
     cfg = ctx.config
     vdb = cfg.versiondb
     identity = None
@@ -272,6 +283,10 @@ def _rebuild(
         run_tests=b.run_tests,
         binary_root=b.binary_root,
         identity=identity,
+        cache=b.cache,
+        manifest=None
+        if pinned_by is None
+        else read_manifest(ctx.state.outputs(pinned_by)["manifest_file"], strict=True),
     )
     result = rebuild(list(ctx.names.products), options, ctx.progress)
     manifest_file = ctx.state_dir / outputs.published_manifest_name(result.build_id)
@@ -280,6 +295,7 @@ def _rebuild(
         "manifest_id": result.build_id,
         "reused": result.build_id_reused,
         "refs": list(refs),
+        "pinned_by": pinned_by,
         "manifest_file": str(manifest_file),
         "products": len(result.manifest),
         "built": None if prep_only else len(result.to_build),
@@ -313,14 +329,48 @@ def _publish(ctx: FlowContext, source: str) -> dict[str, Any]:
         conda_env=d.conda_env,
         jobs=d.jobs,
     )
-    plan = publish(options, ctx.progress)
-    return {
-        "tags": list(plan.tags),
-        "root": str(plan.binary_root),
-        "conda_env": plan.conda_env,
-        "files_written": len(plan.written),
-        "package_source": "package" if names.final else "git",
-    }
+    out: dict[str, Any] = {}
+    if d.to is not None:
+        done = publish_to_store(
+            options, parse_s3_url(d.to), ObjectStore(d.s3_endpoint), ctx.progress
+        )
+        plan = done.plan
+        out["upload"] = done.sync.to_json()
+    else:
+        plan = publish(options, ctx.progress)
+    out.update(
+        tags=list(plan.tags),
+        root=str(plan.binary_root),
+        conda_env=plan.conda_env,
+        files_written=len(plan.written),
+        package_source="package" if names.final else "git",
+    )
+    if d.smoke is not None:
+        out["smoke"] = _smoke(ctx, d.smoke)
+    return out
+
+
+def _smoke(ctx: FlowContext, cfg: SmokeConfig) -> list[dict[str, object]]:
+    """The tarball smoke test of what was just published: a failure fails the step,
+    naming the product that did not load."""
+    d, names = ctx.config.distrib, ctx.names
+    where = ctx.state_dir / "smoke"
+    if where.exists():
+        shutil.rmtree(where)  # an earlier attempt's: a smoke test installs into a fresh stack
+    result = smoke(
+        SmokeOptions(
+            roots=(d.read_url or d.to or str(d.root),),
+            tag=names.eups_tag,
+            products=cfg.products or names.products,
+            stack=where / "stack",
+            flavor=ctx.flavor,
+            command=cfg.command,
+            env=cfg.env,
+        ),
+        ctx.progress,
+    )
+    shutil.rmtree(where, ignore_errors=True)
+    return [o.to_json() for o in result.outcomes]
 
 
 def wait_for_eups_tag(
@@ -566,11 +616,10 @@ def steps_for(names: FlowNames, config: FlowConfig) -> list[Step]:
         Step("tag-teams", f"tag repos of teams {aux} {names.git_tag} at {refs}", _tag_teams),
         Step(
             "rebuild",
-            f"build {products} from {' '.join(names.build_refs)}; record manifest M",
+            f"build exactly M0 again (the commits {' '.join(names.build_refs)} tag); "
+            "record manifest M",
             # a final's v<tag> is only in external repos: a stack may have none
-            lambda c: _rebuild(
-                c, refs=names.build_refs, prep_only=False, optional=names.build_refs[:-1]
-            ),
+            lambda c: _rebuild(c, refs=(), prep_only=False, pinned_by="prepare"),
         ),
         Step(
             "versiondb",
