@@ -74,7 +74,9 @@ class Setup:
     def distrib(self) -> Path:
         return self.base / "distrib"
 
-    def write_config(self, **distrib: str) -> None:
+    def write_config(self, build: str = "", **distrib: str) -> None:
+        """The flow's release.yaml; ``build``: more keys of ``build:``, ``distrib``: of
+        ``distrib:``."""
         settings = {"root": "distrib", "conda_env": "12.1.0", **distrib}
         flow_distrib = ", ".join(f"{k}: {v}" for k, v in settings.items())
         self.config_path.write_text(
@@ -83,7 +85,7 @@ class Setup:
             f"repos: {self.world.repos_yaml}\n"
             f"root: work\n"
             f"flavor: Linux64\n"
-            f"build: {{jobs: 2, run_tests: false}}\n"
+            f"build: {{jobs: 2, run_tests: false{', ' + build if build else ''}}}\n"
             f"versiondb: {{url: {self.vdb_remote}}}\n"
             f"distrib: {{{flow_distrib}}}\n"
             f"forge: {{kind: git, teams_file: {self.world.policy}, cache_dir: cache}}\n"
@@ -589,3 +591,54 @@ def test_weekly_through_the_github_forge(setup: Setup, tmp_path: Path) -> None:
     for aux in world.aux:
         assert tag_info(world, aux, "w.2025.15")[1] == "Version w.2025.15"
     assert setup.results()["tag_release"] == {"counts": {"created": 4}, "errors": 0}
+
+
+# ---------------------------------------------------------------- issue 17: cache, smoke, pinned
+
+
+def test_weekly_fills_the_build_cache_and_smoke_tests_what_it_published(setup: Setup) -> None:
+    """build.cache stores every product built; distrib.smoke installs the published tag
+    into a fresh stack and sets each product up: the publish step reports both."""
+    cache = setup.base / "cache"
+    setup.write_config(build=f"cache: {cache}", smoke="{products: [lsst_distrib]}")
+    result = run_flow(WEEKLY, setup.config)
+    assert statuses(result)["publish"] == "done"
+    state = setup.state("w.2025.15")
+    smoke = state["steps"]["publish"]["outputs"]["smoke"]
+    assert [(s["product"], s["ok"]) for s in smoke] == [("lsst_distrib", True)]
+    manifest = read_manifest(setup.work / "release" / "w.2025.15" / "manifest-b1.txt")
+    assert len(list(cache.rglob("*.json"))) == len(manifest)
+
+
+def test_a_failing_smoke_test_fails_the_publish_step_naming_the_product(setup: Setup) -> None:
+    setup.write_config(smoke="{command: \"python -c 'import sys; sys.exit(3)'\"}")
+    with pytest.raises(FlowFailed) as err:
+        run_flow(WEEKLY, setup.config)
+    failed = err.value.result
+    assert failed.failed_step == "publish"
+    assert "smoke test failed for lsst_distrib" in (failed.error or "")
+    assert statuses(failed)["tag-release"] == "not-run"
+
+
+def test_the_official_rebuild_builds_its_prepared_manifest(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rebuild step of an official release builds M0, exactly (build --manifest), not
+    whatever its refs resolve to by then."""
+    run_flow(WEEKLY, setup.config)
+    seen: list[object] = []
+    real = flowsteps.rebuild
+
+    def spy(products: Any, options: Any, progress: Any = None) -> Any:
+        seen.append(options.manifest)
+        return real(products, options, progress) if progress else real(products, options)
+
+    monkeypatch.setattr(flowsteps, "rebuild", spy)
+    rc = FlowRequest(FlowKind.OFFICIAL, git_tag="v29.0.0.rc1", source_refs=("w.2025.15",))
+    run_flow(rc, setup.config)
+    prepared, pinned = seen
+    assert prepared is None and pinned is not None
+    m0 = read_manifest(setup.work / "release" / "v29.0.0.rc1" / "manifest-b1.txt")
+    assert [(e.name, e.sha1) for e in pinned.entries] == [(e.name, e.sha1) for e in m0.entries]
+    state = setup.state("v29.0.0.rc1")
+    assert state["steps"]["rebuild"]["outputs"]["pinned_by"] == "prepare"

@@ -144,6 +144,12 @@ def test_full_config(tmp_path: Path) -> None:
         (lambda t: t + "tagger: {name: x}\n", 8, "unknown key 'name'"),
         (lambda t: t + "distrib2: [\n", 9, "invalid YAML"),
         (lambda t: t.replace("repos: repos.yaml\n", ""), 1, "missing 'repos'"),
+        (lambda t: t.replace("  root: /srv/eups\n", "  root: d\n  to: /srv/x\n"), 6, "s3://"),
+        (
+            lambda t: t.replace("  root: /srv/eups\n", "  root: d\n  smoke: {cmd: x}\n"),
+            6,
+            "unknown key 'cmd'",
+        ),
     ],
 )
 def test_errors_name_file_and_line(
@@ -302,3 +308,29 @@ def test_a_broken_state_file_is_an_error_naming_it(tmp_path: Path, text: str, me
     with pytest.raises(InputError, match=message) as err:
         load_state(path)
     assert str(path) in str(err.value) and "--restart" in str(err.value.hint)
+
+
+def test_issue_17_keys(tmp_path: Path) -> None:
+    text = (
+        MINIMAL.replace(
+            "  root: /srv/eups\n",
+            """  root: /srv/eups
+  to: s3://bucket/stack/src
+  s3_endpoint: http://127.0.0.1:9000
+  smoke: {products: [base], command: "python -c pass", env: envs/rubin}
+""",
+        )
+        + "build: {cache: s3://bucket/cache}\n"
+    )
+    c = parse(text, tmp_path)
+    assert c.build.cache == "s3://bucket/cache"
+    assert c.distrib.to == "s3://bucket/stack/src"
+    assert c.distrib.s3_endpoint == "http://127.0.0.1:9000"
+    assert c.distrib.smoke is not None and c.distrib.smoke.products == ("base",)
+    assert c.distrib.smoke.command == "python -c pass"
+    assert c.distrib.smoke.env == tmp_path / "envs" / "rubin"
+    on = parse(
+        MINIMAL.replace("  root: /srv/eups\n", "  root: /srv/eups\n  smoke: true\n"), tmp_path
+    )
+    assert on.distrib.smoke is not None and on.distrib.smoke.products == ()
+    assert parse(MINIMAL, tmp_path).distrib.smoke is None
