@@ -32,6 +32,15 @@ from .options import (
     takes,
 )
 
+#: ``-r/--root``: the server roots an install reads, in order
+roots_option = click.option(
+    "-r",
+    "--root",
+    "roots",
+    multiple=True,
+    help="Server root (dir or URL), tried in order [default: $EUPS_PKGROOT, '|'-separated].",
+)
+
 
 @click.group("distrib")
 def distrib_group() -> None:
@@ -230,13 +239,7 @@ class InstallArgs:
 @click.argument("product")
 @click.argument("version", required=False)
 @click.option("-t", "--tag", default=None, help="The distribution tag to install (w_2025_10).")
-@click.option(
-    "-r",
-    "--root",
-    "roots",
-    multiple=True,
-    help="Server root (dir or URL), tried in order [default: $EUPS_PKGROOT, '|'-separated].",
-)
+@roots_option
 @stack_option
 @flavor_option()
 @jobs_option("Downloads at once.", DEFAULT_JOBS)
@@ -405,13 +408,7 @@ class SmokeArgs:
 @distrib_group.command("smoke")
 @click.argument("products", nargs=-1, required=True)
 @click.option("-t", "--tag", required=True, help="The published tag to install (w_2025_10).")
-@click.option(
-    "-r",
-    "--root",
-    "roots",
-    multiple=True,
-    help="Server root (dir or URL), tried in order [default: $EUPS_PKGROOT, '|'-separated].",
-)
+@roots_option
 @click.option(
     "--stack",
     "stack_dir",

@@ -67,6 +67,9 @@ class CacheRecord:
     created: str
     schema: int = SCHEMA
 
+    def to_text(self) -> str:
+        return json.dumps(asdict(self), indent=1) + "\n"
+
     @classmethod
     def parse(cls, data: bytes, where: str) -> CacheRecord:
         try:
@@ -154,18 +157,13 @@ class BinaryCache:
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            archive.make_tarball(installed, tmp, arcname=f"{product}/{version}")
-            sha = archive.sha256_file(tmp)
-            name = f"{PurePosixPath(key).name}-{sha[:16]}.tar.gz"
-            record = CacheRecord(
-                product, version, flavor, env, name, sha, tmp.stat().st_size,
-                socket.gethostname(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            )  # fmt: skip
+            record = _pack(installed, tmp, product, version, flavor, env)
+            name = record.tarball
             os.chmod(tmp, 0o644)
             os.replace(tmp, folder / name)
         finally:
             tmp.unlink(missing_ok=True)
-        if _create_exclusively(record_path, json.dumps(asdict(record), indent=1) + "\n"):
+        if _create_exclusively(record_path, record.to_text()):
             return record
         (folder / name).unlink(missing_ok=True)  # another agent's record came first
         return None
@@ -185,18 +183,26 @@ class BinaryCache:
             return None
         with tempfile.TemporaryDirectory(prefix="scipipe-cache-") as tmp:
             tarball = Path(tmp) / "product.tar.gz"
-            archive.make_tarball(installed, tarball, arcname=f"{product}/{version}")
-            sha = archive.sha256_file(tarball)
-            name = f"{PurePosixPath(key).name}-{sha[:16]}.tar.gz"
-            record = CacheRecord(
-                product, version, flavor, env, name, sha, tarball.stat().st_size,
-                socket.gethostname(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            )  # fmt: skip
-            self._store.put(self.bucket.child(f"{PurePosixPath(key).parent}/{name}"), tarball)
+            record = _pack(installed, tarball, product, version, flavor, env)
+            where = f"{PurePosixPath(key).parent}/{record.tarball}"
+            self._store.put(self.bucket.child(where), tarball)
         if self._store.head(record_url) is not None:
             return None
-        self._store.put(record_url, (json.dumps(asdict(record), indent=1) + "\n").encode())
+        self._store.put(record_url, record.to_text().encode())
         return record
+
+
+def _pack(
+    installed: Path, tarball: Path, product: str, version: str, flavor: str, env: str
+) -> CacheRecord:
+    """The installed tree as ``<product>/<version>/`` in ``tarball``, and its record."""
+    archive.make_tarball(installed, tarball, arcname=f"{product}/{version}")
+    sha = archive.sha256_file(tarball)
+    return CacheRecord(
+        product, version, flavor, env, f"{version}-{sha[:16]}.tar.gz", sha,
+        tarball.stat().st_size, socket.gethostname(),
+        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )  # fmt: skip
 
 
 def _create_exclusively(path: Path, text: str) -> bool:
