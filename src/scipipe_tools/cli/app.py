@@ -45,6 +45,11 @@ class Root(LazyGroup):
             "demo_group",
             "The bundled sample stack as local git repositories, to try the tools offline.",
         ),
+        "deploy": Lazy(
+            "scipipe_tools.cli.deploy",
+            "deploy_cmd",
+            "Make a ready work root in one command (like lsstsw's deploy).",
+        ),
         "distrib": Lazy(
             "scipipe_tools.cli.distrib",
             "distrib_group",
@@ -54,6 +59,11 @@ class Root(LazyGroup):
             "scipipe_tools.cli.env",
             "env_group",
             "Resolve, lock and create the rubin-env conda environment.",
+        ),
+        "envconfig": Lazy(
+            "scipipe_tools.cli.envconfig",
+            "envconfig_cmd",
+            "List a work root's environments and which built each build; switch the active one.",
         ),
         "eups": Lazy(
             "scipipe_tools.cli.eups",

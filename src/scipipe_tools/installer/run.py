@@ -87,7 +87,7 @@ def install(
     tag = o.tag or o.exact_tag
     version: str | None = None
     if tag:
-        version = _tag_env(source_url, tag)
+        version = tag_env_version(source_url, tag)
     elif o.version and o.version != "latest":
         version = o.version
 
@@ -96,14 +96,14 @@ def install(
     if exact:
         assert o.exact_tag is not None and version is not None
         binary_url = plan.binary_root_url(o.eups_root, platform, version)
-        lock = _exact_env(binary_url, o.exact_tag, platform)
+        lock = exact_env(binary_url, o.exact_tag, platform)
         source = f"{binary_url}/{layout.env_file(o.exact_tag)}"
     else:
         existing = _existing_version(root, o.env_name, version)
         if existing is not None and not (o.update or o.developer):
             version, lock, source = existing, None, "reused"
         else:
-            lock, version = _solve(o, version, platform, cache)
+            lock, version = solve_rubin_env(o, version, platform, cache)
             source = f"a solve of {' '.join(plan.specs(version, o.developer))} for {platform}"
     name = plan.env_name(version, exact, o.env_name)
     prefix = root / "envs" / name
@@ -137,14 +137,14 @@ def install(
     return result
 
 
-def _tag_env(source_url: str, tag: str) -> str:
+def tag_env_version(source_url: str, tag: str) -> str:
 
     source = open_root(source_url)
     taglist = read_taglist(source, tag)
     return plan.conda_env_of_tag(taglist.conda_env, tag, source.url(layout.source_taglist(tag)))
 
 
-def _exact_env(binary_url: str, tag: str, platform: str) -> Lock:
+def exact_env(binary_url: str, tag: str, platform: str) -> Lock:
 
     root = open_root(binary_url)
     rel = layout.env_file(tag)
@@ -174,7 +174,7 @@ def _existing_version(root: Path, env_name: str | None, version: str | None) -> 
     return have.version
 
 
-def _solve(
+def solve_rubin_env(
     o: InstallerOptions, version: str | None, platform: str, cache: Path
 ) -> tuple[Lock, str]:
 

@@ -58,6 +58,23 @@ def read_repos(path: str | Path) -> Repos:
     return parse_repos(text, path)
 
 
+def repos_source(spec: str | Path) -> str:
+    """Where repos.yaml comes from, as recorded: a URL as given, a path made absolute."""
+    text = str(spec).strip()
+    if "://" in text:
+        return text
+    return str(Path(text).expanduser().absolute())
+
+
+def fetch_repos_text(spec: str | Path) -> tuple[str, Repos]:
+    """repos.yaml's text and what it holds, from a path, a ``file://``, http(s) or
+    ``s3://`` URL; an :class:`InputError` naming the line when it is not a repos.yaml."""
+    source = repos_source(spec)
+    base, _, name = source.rpartition("/")
+    text = open_root(base or "/").read_text(name)
+    return text, parse_repos(text, source)
+
+
 def load_repos(spec: str | Path) -> Repos:
     """repos.yaml from a path or an http(s) URL (``lsst/repos``' raw file)."""
     text = str(spec)
