@@ -237,3 +237,42 @@ def test_envconfig_root_defaults_to_scipipe_root(
     assert r.code == 0, r.err
     assert [e["name"] for e in json.loads(r.out)["environments"]] == ["lsst-scipipe-13.0.1"]
     assert os.environ["SCIPIPE_ROOT"] == str(deployed)
+
+
+def test_build_u_refreshes_repos_yaml_from_where_deploy_copied_it(
+    world: dict[str, Path], sample_stack: Materialized, scipipe: Invoke
+) -> None:
+    source = world["tmp"] / "published" / "repos.yaml"
+    source.parent.mkdir()
+    full = sample_stack.repos_yaml.read_text()
+    without_utils = "".join(
+        line for line in full.splitlines(keepends=True) if not line.startswith("utils:")
+    )
+    assert without_utils != full
+    source.write_text(without_utils)
+    root = world["tmp"] / "root"
+    assert scipipe("deploy", root, "--repos", source).code == 0
+    source.write_text(full)  # the published repos.yaml gains utils
+    build = ("build", "run", "utils", "--root", root, "--no-env", "-p")
+    r = scipipe(*build)
+    assert r.code == 3 and "utils" in r.err  # ROOT/repos.yaml does not know it yet
+    r = scipipe(*build, "-u")
+    assert r.code == 0, r.err
+    assert f"repos.yaml: {root}/repos.yaml updated from {source}" in r.err
+    assert (root / "repos.yaml").read_text() == full
+    assert (root / "sources" / "utils" / ".git").is_dir()
+    r = scipipe(*build, "-u")
+    assert r.code == 0 and "is up to date with" in r.err, r.err
+
+
+def test_build_u_without_a_deploy_record_says_so(tmp_path: Path, scipipe: Invoke) -> None:
+    r = scipipe("build", "run", "utils", "--root", tmp_path, "--no-env", "-p", "-u")
+    assert r.code == 2 and "no recorded source for repos.yaml" in r.err
+    assert f"{tmp_path}/etc/deploy.json" in r.err
+
+
+def test_build_help_documents_the_exit_codes_for_ci(scipipe: Invoke) -> None:
+    r = scipipe("build", "run", "--help")
+    assert r.code == 0
+    assert "8  one or more products failed to build" in r.out
+    assert "other  the tool could not do its work" in r.out

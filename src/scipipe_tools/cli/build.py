@@ -13,6 +13,7 @@ import click
 from ..eups.flavor import current_flavor
 from ..eups.repos import split_patterns
 from ..eups.table import TableContext
+from ..installer.deploy import refresh_repos
 from ..names import outputs
 from ..sourcebuild.budget import available_cores, describe
 from ..sourcebuild.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
@@ -130,7 +131,8 @@ def plan_cmd(a: PlanArgs) -> None:
 @dataclass(frozen=True)
 class RunArgs:
     products: tuple[str, ...]
-    repos: Path
+    repos: Path | None
+    update_repos: bool
     root: Path
     sources: Path | None
     stack: Path | None
@@ -167,7 +169,14 @@ class RunArgs:
     help="Build exactly this manifest (a build id from the versiondb, or a manifest.txt): "
     "its products at its SHAs, with its versions and order; no ref is resolved.",
 )
-@repos_option("repos.yaml: product -> git URL", required=True)
+@repos_option("repos.yaml: product -> git URL [default: ROOT/repos.yaml, as deploy made it]")
+@click.option(
+    "-u",
+    "--update-repos",
+    is_flag=True,
+    help="First fetch ROOT/repos.yaml again from where `scipipe deploy` copied it "
+    "(lsstsw's rebuild -u).",
+)
 @root_option
 @sources_option("Checkouts [default: ROOT/sources].")
 @click.option(
@@ -267,7 +276,15 @@ def run_cmd(a: RunArgs) -> None:
 
     Every step runs as in the chosen environment activated (its bin first on PATH,
     CONDA_PREFIX, its etc/conda/activate.d scripts, its python); which environment built
-    a build is recorded in ROOT/build/env/<build id>.json (`scipipe build env ID`)."""
+    a build is recorded in ROOT/build/env/<build id>.json (`scipipe build env ID`).
+
+    \b
+    Exit codes, for CI (as lsstsw's rebuild: a failed product is not a tool error):
+      0  every product built (or was already installed)
+      8  one or more products failed to build; the others were built, and
+         ROOT/build/status.json and junit.xml say which failed
+      other  the tool could not do its work (2 bad input, 3 unknown product or
+         cycle, 4 git failed, 5 unreachable remote, 7 stack locked, 70 a bug)"""
     default = Layout.under(a.root)
     layout = Layout(
         a.sources or default.sources,
@@ -280,7 +297,7 @@ def run_cmd(a: RunArgs) -> None:
     if a.refs and a.manifest_ref is not None:
         raise click.UsageError("--manifest builds the manifest's commits: no --ref with it")
     manifest = None if a.manifest_ref is None else load_manifest(a.manifest_ref, layout.versiondb)
-    repos = read_repos(a.repos).with_patterns(split_patterns(a.repository_pattern))
+    repos = read_repos(_repos_file(a)).with_patterns(split_patterns(a.repository_pattern))
     env_choice = choose_env(EnvRequest(a.env_prefix, a.env_name, a.no_env), a.root, os.environ)
     info(f"environment: {env_choice}")
     options = RebuildOptions(
@@ -331,6 +348,22 @@ def run_cmd(a: RunArgs) -> None:
         return
     _print_build(result.build, app.json, failed=False)
     info(f"# BUILD {result.build_id} completed in {time.monotonic() - started:.0f} seconds.")
+
+
+def _repos_file(a: RunArgs) -> Path:
+    """``--repos``, else ``ROOT/repos.yaml``; with ``-u`` refreshed from its source first."""
+    default = a.root / "repos.yaml"
+    if a.update_repos:
+        if a.repos is not None and a.repos.absolute() != default.absolute():
+            raise click.UsageError(f"-u refreshes {default}: give no other --repos with it")
+        path, source, changed = refresh_repos(a.root)
+        info(f"repos.yaml: {path} {'updated from' if changed else 'is up to date with'} {source}")
+        return path
+    if a.repos is not None:
+        return a.repos
+    if not default.is_file():
+        raise click.UsageError(f"give --repos FILE ({default} does not exist)")
+    return default
 
 
 def _print_build(result: BuildResult, as_json: bool, *, failed: bool) -> None:

@@ -45,7 +45,7 @@ def build_dir(root: Path) -> Path:
 
 def _build_order(build_id: str) -> tuple[int, str]:
     digits = build_id.lstrip("b")
-    return (int(digits) if digits.isdigit() else -1, build_id)
+    return (int(digits) if digits.isascii() and digits.isdigit() else -1, build_id)
 
 
 def builds_by_prefix(root: Path) -> dict[str, list[str]]:
