@@ -41,8 +41,9 @@ with open({log!r}, "a") as fh:
 
 
 def sh_script(pipeline: Path, label: str) -> str:
-    """The single-quoted script of the Jenkins ``sh`` step labelled ``label``."""
-    pattern = rf"sh label: '{re.escape(label)}', script: '''(.*?)'''"
+    """The single-quoted script of the Jenkins ``sh`` step labelled ``label`` (a step
+    or, with ``returnStdout``, a call whose output the pipeline reads)."""
+    pattern = rf"sh[ (]label: '{re.escape(label)}',(?: returnStdout: true,)? script: '''(.*?)'''"
     found = re.findall(pattern, pipeline.read_text(), re.S)
     assert len(found) == 1, f"{pipeline.name}: {len(found)} sh steps labelled {label!r}"
     return str(found[0])
