@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import yaml
 
 from scipipe_tools.ci.validate import render_jenkins
 
-from .cishell import LSSTINSTALL, PKGROOT, TAG, run_script, sh_script
+from .cishell import JENKINS_SHELL, LSSTINSTALL, PKGROOT, TAG, run_script, sh_script
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = ROOT / "ci" / "jenkins" / "jobs"
@@ -87,11 +88,12 @@ def test_schedules_and_parameters() -> None:
         return [next(iter(p.values()))["name"] for p in raw]
 
     assert params("release/official-release") == [
-        "SOURCE_GIT_REFS", "RELEASE_GIT_TAG", "O_LATEST", "EXCLUDE_FROM_BUILDS", "DRY_RUN",
+        "SOURCE_GIT_REFS", "RELEASE_GIT_TAG", "O_LATEST", "EXCLUDE_FROM_BUILDS",
+        "EXCLUDE_FROM_TARBALLS", "DRY_RUN",
     ]  # fmt: skip
-    assert {"REFS", "PRODUCTS", "NO_BINARY_FETCH", "PREP_ONLY", "TIMEOUT", "SPLENV_REF"} <= set(
-        params("release/run-rebuild")
-    )
+    assert params("release/weekly-release") == ["DATE", "DRY_RUN", "DOWNSTREAM_JOBS"]
+    assert {"REFS", "PRODUCTS", "NO_BINARY_FETCH", "PREP_ONLY", "NO_FETCH", "TIMEOUT",
+            "SPLENV_REF"} <= set(params("release/run-rebuild"))  # fmt: skip
 
 
 @pytest.mark.parametrize("script", sorted(PIPELINES.rglob("*.groovy")), ids=lambda p: p.name)
@@ -209,3 +211,96 @@ def test_tarball_matrix_installs_as_a_user_then_runs_scipipe_distrib_smoke(
     records = run_script(tmp_path / "d", smoke, stubs, returncode=2,
                          SMOKE_COMMAND="", **{**env, "TAG": "", "WORK": str(tmp_path / "d" / "w")})  # fmt: skip
     assert records == []
+
+
+# --- jenkins-dm-jobs' parameters, each to the scipipe command line ----------------------
+
+
+def scipipe_params(argv: list[str]) -> dict[str, object]:
+    """The parameters the real `scipipe` CLI parses from a logged argv (no command runs)."""
+    import click
+
+    from scipipe_tools.cli.app import cli
+
+    ctx = click.Context(cli, info_name="scipipe")
+    command: click.Command = cli
+    args = argv[1:]
+    while isinstance(command, click.Group):
+        sub = command.get_command(ctx, args[0])
+        if sub is None:  # `scipipe build PRODUCTS`: the group's default command, run
+            sub = command.get_command(ctx, "run")
+        else:
+            args = args[1:]
+        assert sub is not None
+        command = sub
+    return dict(command.make_context(command.name, args).params)
+
+
+def shell_stdout(script: str, **env: str) -> str:
+    """What a ``returnStdout`` sh step gives the pipeline (Groovy trims it)."""
+    r = subprocess.run([*JENKINS_SHELL, script], env={"PATH": os.environ["PATH"], **env},
+                       capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    return r.stdout.strip()
+
+
+def test_no_fetch_reaches_scipipe_build(tmp_path: Path) -> None:
+    """run-rebuild's NO_FETCH (lsstsw's rebuild -n): `scipipe build -n`, fetch nothing."""
+    param = params_of(jobs()["release/run-rebuild"])["NO_FETCH"]
+    assert param["type"] == "bool" and param["default"] is False
+    pipeline = (PIPELINES / "run_rebuild.groovy").read_text()
+    assert "[params.NO_FETCH, '-n']" in pipeline and "BUILD_FLAGS=${build_flags}" in pipeline
+    build = sh_script(PIPELINES / "lib" / "util.groovy", "scipipe build")
+    env = dict(PRODUCTS="afw", REPOS_FILE="repos.yaml", WORK="work", REFS="")
+    (on,) = run_script(tmp_path / "a", build, {"scipipe": ""}, BUILD_FLAGS="-B -n", **env)
+    assert on["argv"][-2:] == ["-B", "-n"]
+    assert scipipe_params(on["argv"])["no_fetch"] is True
+    (off,) = run_script(tmp_path / "b", build, {"scipipe": ""}, BUILD_FLAGS="-B", **env)
+    assert scipipe_params(off["argv"])["no_fetch"] is False
+
+
+def test_weekly_starts_the_downstream_jobs_with_the_eups_tag(tmp_path: Path) -> None:
+    param = params_of(jobs()["release/weekly-release"])["DOWNSTREAM_JOBS"]
+    assert param["type"] == "string"
+    # the default list names jobs defined here, each of which takes TAG or needs nothing
+    downstream = str(param["default"]).split()
+    assert downstream == ["release/changelog", "release/tarball-matrix"]
+    assert set(downstream) <= EXPECTED_JOBS
+    assert "TAG" in params_of(jobs()["release/tarball-matrix"])
+    pipeline = (PIPELINES / "weekly_release.groovy").read_text()
+    after = pipeline[pipeline.index("archiveArtifacts") :]
+    assert "if (!params.DRY_RUN) {\n      eupsTag = util.releaseEupsTag()" in after
+    assert (
+        "if (!params.DRY_RUN) {\n    util.startDownstream(params.DOWNSTREAM_JOBS, eupsTag)" in after
+    )
+    util = (PIPELINES / "lib" / "util.groovy").read_text()
+    assert "for (name in (jobs ?: '').tokenize(' '))" in util
+    assert "build job: name, wait: false, parameters: [string(name: 'TAG', value: tag)]" in util
+    # the tag is the flow's: results.json's first EUPS tag (not the rolling w_latest)
+    (tmp_path / "results.json").write_text(
+        '{"git_tag": "w.2026.48", "eups_tags": ["w_2026_48", "w_latest"]}'
+    )
+    script = sh_script(PIPELINES / "lib" / "util.groovy", "eups tag")
+    assert shell_stdout(f"cd {tmp_path}\n{script}") == "w_2026_48"
+
+
+def test_exclude_from_tarballs_reaches_the_tarball_smoke_test(tmp_path: Path) -> None:
+    """official-release's EXCLUDE_FROM_TARBALLS: release/tarball-matrix is started with the
+    canonical products less those, which its plan gives `scipipe ci matrix --products`."""
+    param = params_of(jobs()["release/official-release"])["EXCLUDE_FROM_TARBALLS"]
+    assert param["type"] == "string" and param["default"] == ""
+    pipeline = (PIPELINES / "official_release.groovy").read_text()
+    assert '"TOP_PRODUCTS=${props.TOP_PRODUCTS}"' in pipeline
+    assert "if (!params.DRY_RUN && tarballProducts) {" in pipeline
+    assert (
+        "string(name: 'TAG', value: eupsTag), string(name: 'PRODUCTS', value: tarballProducts)"
+        in pipeline
+    )
+    script = sh_script(PIPELINES / "official_release.groovy", "tarball products")
+    top = "lsst_distrib lsst_ci lsst_sitcom"
+    products = shell_stdout(script, TOP_PRODUCTS=top, EXCLUDE_FROM_TARBALLS="lsst_ci  lsst_c")
+    assert products == "lsst_distrib lsst_sitcom"
+    assert shell_stdout(script, TOP_PRODUCTS=top, EXCLUDE_FROM_TARBALLS="") == top
+    assert shell_stdout(script, TOP_PRODUCTS=top, EXCLUDE_FROM_TARBALLS=top) == ""
+    plan = sh_script(PIPELINES / "tarball_matrix.groovy", "plan")
+    (given,) = run_script(tmp_path, plan, {"scipipe": ""}, PRODUCTS=products, PLATFORMS="")
+    assert scipipe_params(given["argv"])["products"] == ("lsst_distrib lsst_sitcom",)

@@ -1,7 +1,8 @@
 // release/run-rebuild: lsstsw's rebuild in the release work root: rubin-env locked and
 // created for the canonical platform, then `scipipe build`.  Keeps the manifest (callers
 // read BUILD=bNNNN from it), status.yaml and the JUnit report.
-// Parameters: REFS, PRODUCTS, NO_BINARY_FETCH, PREP_ONLY, TIMEOUT, SPLENV_REF, REPOS_URL.
+// Parameters: REFS, PRODUCTS, NO_BINARY_FETCH, PREP_ONLY, NO_FETCH, TIMEOUT, SPLENV_REF,
+// REPOS_URL.
 def util
 node {
   checkout scm
@@ -12,7 +13,9 @@ def props = util.planMatrix()
 timeout(time: params.TIMEOUT.toInteger(), unit: 'HOURS') {
   util.onCanonical(props) {
     util.withRepos {
-      def build_flags = util.flags([[params.NO_BINARY_FETCH, '-B'], [params.PREP_ONLY, '-p']])
+      def build_flags = util.flags([
+        [params.NO_BINARY_FETCH, '-B'], [params.PREP_ONLY, '-p'], [params.NO_FETCH, '-n']
+      ])
       withEnv([
         "PRODUCTS=${params.PRODUCTS ?: props.TOP_PRODUCTS}",
         "RUBIN_ENV=${params.SPLENV_REF ?: props.RUBIN_ENV}",

@@ -1,13 +1,15 @@
 // release/weekly-release: `scipipe release weekly` on the release agent.  The flow (build,
 // versiondb, publish w_YYYY_WW and w_latest, product tags once the EUPS tag is visible,
 // auxiliary tags, results.json) is scipipe's and resumable, so a retry finishes what is
-// left.  Parameters: DATE ('' for now), DRY_RUN.
+// left.  Then the DOWNSTREAM_JOBS are started with TAG, the EUPS tag (not after a dry
+// run).  Parameters: DATE ('' for now), DRY_RUN, DOWNSTREAM_JOBS.
 def util
 node {
   checkout scm
   util = load 'ci/jenkins/pipelines/lib/util.groovy'
 }
 
+def eupsTag = ''
 timeout(time: 30, unit: 'HOURS') {
   def props = util.planMatrix()
   util.onCanonical(props) {
@@ -21,8 +23,11 @@ timeout(time: 30, unit: 'HOURS') {
       }
     }
     archiveArtifacts artifacts: 'results.json', allowEmptyArchive: true
+    if (!params.DRY_RUN) {
+      eupsTag = util.releaseEupsTag()
+    }
   }
   if (!params.DRY_RUN) {
-    build job: 'release/changelog', wait: false
+    util.startDownstream(params.DOWNSTREAM_JOBS, eupsTag)
   }
 }

@@ -143,4 +143,18 @@ def buildStack() {
   '''
 }
 
+// The EUPS tag a release flow made (the first of results.json's eups_tags).
+def releaseEupsTag() {
+  return sh(label: 'eups tag', returnStdout: true, script: '''
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["eups_tags"][0])' results.json
+  ''').trim()
+}
+
+// Each job of a space-separated list started (not waited for) with TAG.
+def startDownstream(String jobs, String tag) {
+  for (name in (jobs ?: '').tokenize(' ')) {
+    build job: name, wait: false, parameters: [string(name: 'TAG', value: tag)]
+  }
+}
+
 return this
