@@ -5,6 +5,7 @@ configuration, and scipipe-tools offline from this repository's wheel and a whee
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -235,3 +236,7 @@ def test_the_script_is_clean_bash() -> None:
     assert "\nset -euo pipefail\n" in text
     assert "eval" not in text.replace("evaluat", "")
     subprocess.run(["bash", "-n", str(SCRIPT)], check=True)
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed")
+    r = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout
