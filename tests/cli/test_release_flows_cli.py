@@ -230,3 +230,19 @@ def test_delete_counts_down_only_for_a_person(
     release_flows._countdown(planned)
     assert slept == [1] * release_flows.DELETE_COUNTDOWN
     assert "deleting 0 tag(s) in 1 s (Ctrl-C to stop)" in capsys.readouterr().err
+
+
+def test_no_versiondb_push_leaves_the_remote_alone(
+    scipipe: Invoke, config: Path, tmp_path: Path
+) -> None:
+    """--no-versiondb-push (Jenkins' NO_VERSIONDB_PUSH) overrides versiondb.push: the
+    manifest is recorded in the local versiondb, the remote gets nothing."""
+    r = scipipe("release", "nightly", "--config", config, "--date", "2025-04-10",
+                "--no-versiondb-push", "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    steps = {s["name"]: s for s in json.loads(r.out)["steps"]}
+    assert steps["versiondb"]["status"] == "skipped"
+    remote = tmp_path / "versiondb.git"
+    shown = git(["for-each-ref", "--format=%(refname)"], cwd=remote)
+    assert "refs/tags/b1" not in shown
+    assert (tmp_path / "work" / "versiondb" / "manifests" / "b1.txt").is_file()

@@ -277,6 +277,7 @@ class FlowArgs:
     restart: bool
     dry_run: bool
     results: Path | None
+    no_versiondb_push: bool
 
 
 #: the release flows' configuration and run state
@@ -297,5 +298,11 @@ flow_options = stacked(
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
         help="Where to write results.json [default: ROOT/build/results.json].",
+    ),
+    click.option(
+        "--no-versiondb-push",
+        is_flag=True,
+        help="Neither pull nor push the versiondb, whatever the configuration's "
+        "versiondb.push says (Jenkins' NO_VERSIONDB_PUSH).",
     ),
 )

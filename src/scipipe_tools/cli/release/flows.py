@@ -107,6 +107,8 @@ def official_cmd(a: OfficialArgs) -> int:
 def _run(a: FlowArgs, request: FlowRequest) -> int:
     """Plan (``--dry-run``) or run ``request``, with ``--restart`` and ``--results``."""
     config = read_flow_config(a.config_path)
+    if a.no_versiondb_push and config.versiondb is not None:
+        config = replace(config, versiondb=replace(config.versiondb, push=False))
     req = replace(request, restart=a.restart, results=a.results)
     if a.dry_run:
         _print_flow(plan_flow(req, config))
