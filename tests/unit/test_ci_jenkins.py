@@ -89,9 +89,12 @@ def test_schedules_and_parameters() -> None:
 
     assert params("release/official-release") == [
         "SOURCE_GIT_REFS", "RELEASE_GIT_TAG", "O_LATEST", "EXCLUDE_FROM_BUILDS",
-        "EXCLUDE_FROM_TARBALLS", "DRY_RUN",
+        "EXCLUDE_FROM_TARBALLS", "DRY_RUN", "NO_VERSIONDB_PUSH",
     ]  # fmt: skip
-    assert params("release/weekly-release") == ["DATE", "DRY_RUN", "DOWNSTREAM_JOBS"]
+    assert params("release/weekly-release") == [
+        "DATE", "DRY_RUN", "NO_VERSIONDB_PUSH", "DOWNSTREAM_JOBS"
+    ]  # fmt: skip
+    assert "NO_VERSIONDB_PUSH" in params("release/nightly-release")
     assert {"REFS", "PRODUCTS", "NO_BINARY_FETCH", "PREP_ONLY", "NO_FETCH", "TIMEOUT",
             "SPLENV_REF"} <= set(params("release/run-rebuild"))  # fmt: skip
 
@@ -304,3 +307,22 @@ def test_exclude_from_tarballs_reaches_the_tarball_smoke_test(tmp_path: Path) ->
     plan = sh_script(PIPELINES / "tarball_matrix.groovy", "plan")
     (given,) = run_script(tmp_path, plan, {"scipipe": ""}, PRODUCTS=products, PLATFORMS="")
     assert scipipe_params(given["argv"])["products"] == ("lsst_distrib lsst_sitcom",)
+
+
+@pytest.mark.parametrize("flow", ["weekly", "nightly"])
+def test_no_versiondb_push_reaches_the_release_flow(tmp_path: Path, flow: str) -> None:
+    """NO_VERSIONDB_PUSH: `scipipe release <flow> --no-versiondb-push`."""
+    param = params_of(jobs()[f"release/{flow}-release"])["NO_VERSIONDB_PUSH"]
+    assert param["type"] == "bool" and param["default"] is False
+    pipeline = PIPELINES / f"{flow}_release.groovy"
+    assert "params.NO_VERSIONDB_PUSH, '--no-versiondb-push'" in pipeline.read_text()
+    script = sh_script(pipeline, f"scipipe release {flow}")
+    env = dict(RELEASE_CONFIG="release.yaml", DATE="", DRY_RUN_FLAG="")
+    (on,) = run_script(
+        tmp_path / "a", script, {"scipipe": ""}, VDB_FLAG="--no-versiondb-push", **env
+    )
+    assert scipipe_params(on["argv"])["no_versiondb_push"] is True
+    (off,) = run_script(tmp_path / "b", script, {"scipipe": ""}, VDB_FLAG="", **env)
+    assert scipipe_params(off["argv"])["no_versiondb_push"] is False
+    official = (PIPELINES / "official_release.groovy").read_text()
+    assert "[params.NO_VERSIONDB_PUSH, '--no-versiondb-push']" in official

@@ -11,10 +11,10 @@ timeout(time: 30, unit: 'HOURS') {
   def props = util.planMatrix()
   util.onCanonical(props) {
     util.withRelease {
-      withEnv(["DRY_RUN_FLAG=${util.flag(params.DRY_RUN, '--dry-run')}"]) {
+      withEnv(["DRY_RUN_FLAG=${util.flag(params.DRY_RUN, '--dry-run')}", "VDB_FLAG=${util.flag(params.NO_VERSIONDB_PUSH, '--no-versiondb-push')}"]) {
         retry(3) {
           sh label: 'scipipe release nightly', script: '''
-            scipipe release nightly --config "$RELEASE_CONFIG" ${DATE:+--date "$DATE"} $DRY_RUN_FLAG --results results.json
+            scipipe release nightly --config "$RELEASE_CONFIG" ${DATE:+--date "$DATE"} $DRY_RUN_FLAG $VDB_FLAG --results results.json
           '''
         }
       }

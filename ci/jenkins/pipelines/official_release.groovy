@@ -17,7 +17,7 @@ timeout(time: 30, unit: 'HOURS') {
   def props = util.planMatrix()
   util.onCanonical(props) {
     util.withRelease {
-      def release_flags = util.flags([[params.O_LATEST, '--o-latest'], [params.DRY_RUN, '--dry-run']])
+      def release_flags = util.flags([[params.O_LATEST, '--o-latest'], [params.DRY_RUN, '--dry-run'], [params.NO_VERSIONDB_PUSH, '--no-versiondb-push']])
       withEnv(["RELEASE_FLAGS=${release_flags}"]) {
         retry(3) {
           sh label: 'scipipe release official', script: '''
