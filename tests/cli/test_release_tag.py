@@ -218,3 +218,11 @@ def test_a_rerun_with_another_tagger_is_a_conflict_per_repo_not_done_earlier(
     assert json.loads(scipipe("--json", *args(w, "--limit", "3")).out)["counts"] == {
         "done-earlier": 3
     }
+
+
+def test_debug_and_version_as_codekit_users_type_them(scipipe: Invoke, world: ReleaseWorld) -> None:
+    version = scipipe("release", "tag", "--version")
+    assert version.code == 0 and version.out.startswith("scipipe, version ")
+    out = scipipe(*args(world, "--dry-run", "--limit", "1", "--debug"))
+    assert out.code == 0, out.err
+    assert "DEBUG" in out.err and "(noop)" in out.err  # the debug log is on

@@ -4,12 +4,14 @@ from their options, and the report of a tagging result."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import click
 
 from ...errors import InputError
 from ...forge.base import Tagger
 from ...infra import git
+from ...infra.http import trace_requests
 from ...release.connect import ForgeConfig
 from ...release.tagging import TagResult
 from ...release.teamtags import TeamTagResult
@@ -65,3 +67,11 @@ def report_result(
         if result.stats.rate_remaining is not None:
             api += f", rate limit {result.stats.rate_remaining}/{result.stats.rate_limit} left"
     info(f"{what}: {counts}; {result.errors} error(s){api}")
+
+
+def apply_debug(level: int) -> None:
+    """codekit's ``-d``: debug logging; twice, every HTTP request traced too."""
+    if level >= 1:
+        logging.getLogger("scipipe_tools").setLevel(logging.DEBUG)
+    if level >= 2:
+        trace_requests()
