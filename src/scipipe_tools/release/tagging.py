@@ -261,6 +261,7 @@ def _targets(
         git_tag=req.git_tag,
         build_id=build_id,
         eups_tag=req.eups_tag,
+        exists=forge.exists,
     )
     problems += more
     return targets, problems
