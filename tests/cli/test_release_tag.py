@@ -200,3 +200,29 @@ def test_an_unreachable_repo_is_named_once(scipipe: Invoke, world: ReleaseWorld)
     errors = [line for line in r.err.splitlines() if line.startswith("error:")]
     assert r.code >= 1 and errors, r.err
     assert all(e.count(full + ":") <= 1 for e in errors), errors
+
+
+def test_a_rerun_with_another_tagger_is_a_conflict_per_repo_not_done_earlier(
+    scipipe: Invoke, world: ReleaseWorld
+) -> None:
+    w = world
+    assert scipipe(*args(w, "--limit", "3")).code == 0
+    other = ("--user", "someone", "--email", "someone@example.org")
+    report = json.loads(scipipe("--json", *args(w, "--limit", "3", user=other)).out)
+    assert report["counts"] == {"error": 3}
+    out = scipipe(*args(w, "--limit", "3", user=other))
+    assert out.code == 3, out.err
+    assert out.err.count("tag w.2025.15 exists and differs") == 3
+    assert out.err.count("its tagger is sqreadmin <sqre-admin@example.org>") == 3
+    # the same tagger again: every repo is still done earlier, no tag read
+    assert json.loads(scipipe("--json", *args(w, "--limit", "3")).out)["counts"] == {
+        "done-earlier": 3
+    }
+
+
+def test_debug_and_version_as_codekit_users_type_them(scipipe: Invoke, world: ReleaseWorld) -> None:
+    version = scipipe("release", "tag", "--version")
+    assert version.code == 0 and version.out.startswith("scipipe, version ")
+    out = scipipe(*args(world, "--dry-run", "--limit", "1", "--debug"))
+    assert out.code == 0, out.err
+    assert "DEBUG" in out.err and "(noop)" in out.err  # the debug log is on

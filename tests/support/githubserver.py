@@ -31,7 +31,9 @@ import math
 import os
 import random
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -149,6 +151,8 @@ class _Repo:
     releases: list[Json] = field(default_factory=list)
     #: pull requests declared by :meth:`GitHubServer.add_pull`, by number
     pulls: dict[int, Json] = field(default_factory=dict)
+    #: the ``owner/name`` this repository was forked from (None: not a fork)
+    fork_of: str | None = None
 
     @property
     def owner(self) -> str:
@@ -193,7 +197,7 @@ def _route(method: str, template: str, name: str, *, scope: str | None = None) -
     """A route; ``scope`` is the OAuth scope it needs (default: ``repo`` for writes)."""
     regex = ""
     for part in re.split(r"(\{[a-z_]+\})", template):
-        if part == "{ref}":  # may hold slashes; matching-refs also takes an empty one
+        if part in ("{ref}", "{path}"):  # may hold slashes; matching-refs: empty too
             regex += "(.*)" if "matching-refs" in template else "(.+)"
         elif part.startswith("{"):
             regex += "([^/]+)"
@@ -219,6 +223,7 @@ _ROUTES: tuple[_Route, ...] = (
     _route("GET", "/repos/{o}/{n}/teams", "repo_teams"),
     _route("GET", "/repos/{o}/{n}/pulls", "pulls"),
     _route("GET", "/repos/{o}/{n}/git/ref/{ref}", "get_ref"),
+    _route("GET", "/repos/{o}/{n}/git/refs/{ref}", "get_refs_legacy"),
     _route("GET", "/repos/{o}/{n}/git/matching-refs/{ref}", "matching_refs"),
     _route("GET", "/repos/{o}/{n}/git/tags/{sha}", "get_tag"),
     _route("POST", "/repos/{o}/{n}/git/tags", "create_tag"),
@@ -232,6 +237,14 @@ _ROUTES: tuple[_Route, ...] = (
     _route("POST", "/repos/{o}/{n}/releases", "create_release"),
     _route("GET", "/repos/{o}/{n}/releases/tags/{tag}", "release_by_tag"),
     _route("GET", "/repos/{o}/{n}/releases/{release_id}", "release_by_id"),
+    _route("GET", "/repos/{o}/{n}/contents", "contents_root"),
+    _route("GET", "/repos/{o}/{n}/contents/{path}", "contents"),
+    _route("POST", "/repos/{o}/{n}/forks", "fork"),
+    _route("DELETE", "/repos/{o}/{n}", "delete_repo", scope="delete_repo"),
+    _route("PUT", "/orgs/{org}/teams/{slug}/repos/{o}/{n}", "team_add_repo", scope="admin:org"),
+    _route(
+        "DELETE", "/orgs/{org}/teams/{slug}/repos/{o}/{n}", "team_remove_repo", scope="admin:org"
+    ),
 )
 
 _REF_DOCS = "https://docs.github.com/rest/git/refs"
@@ -292,11 +305,16 @@ class GitHubServer:
         rate_window: float = 3600.0,
         scopes: Sequence[str] = ("read:org", "repo"),
         clock: Callable[[], float] = time.time,
+        orgs: Sequence[str] = (),
     ) -> None:
         if not token:
             raise ValueError("the server needs a token")
         self.org = org
         self.org_id = 1000
+        #: every organisation served (``orgs``: more, without teams, e.g. a fork target)
+        self.orgs = {o.lower(): o for o in (org, *orgs)}
+        #: bare repositories made by forks (removed at stop)
+        self._fork_root: Path | None = None
         self.token = token
         self.latency = latency
         self.fail_rate = fail_rate
@@ -369,6 +387,18 @@ class GitHubServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+        if self._fork_root is not None:
+            shutil.rmtree(self._fork_root, ignore_errors=True)
+
+    def repo_names(self) -> list[str]:
+        """Every repository served now (``owner/name``), sorted."""
+        with self._lock:
+            return sorted(r.full_name for r in self._repos.values())
+
+    def team_repos(self, name: str) -> list[str]:
+        """The repositories of the team ``name`` now."""
+        with self._lock:
+            return next(list(t.repos) for t in self._teams if t.name == name)
 
     def __enter__(self) -> GitHubServer:
         return self.start()
@@ -722,10 +752,10 @@ class GitHubServer:
         return f"{self.url}/repos/{repo.full_name}"
 
     def _owner_json(self, login: str) -> Json:
-        is_org = login.lower() == self.org.lower()
+        is_org = login.lower() in self.orgs
         return {
             "login": login,
-            "id": self.org_id if is_org else 1,
+            "id": self.org_id + list(self.orgs).index(login.lower()) if is_org else 1,
             "node_id": _node("O_" if is_org else "U_", login),
             "url": f"{self.url}/{'orgs' if is_org else 'users'}/{login}",
             "html_url": f"{self.url}/{login}",
@@ -744,7 +774,7 @@ class GitHubServer:
             "owner": self._owner_json(repo.owner),
             "html_url": f"{self.url}/{repo.full_name}",
             "description": None,
-            "fork": False,
+            "fork": repo.fork_of is not None,
             "url": api,
             "branches_url": api + "/branches{/branch}",
             "commits_url": api + "/commits{/sha}",
@@ -883,8 +913,13 @@ class GitHubServer:
     # -- routes: organisation and teams --------------------------------------------------
 
     def _org(self, login: str) -> None:
-        if login.lower() != self.org.lower():
+        if login.lower() not in self.orgs:
             raise ApiError(404, "Not Found", f"{DOCS}/orgs/orgs#get-an-organization")
+
+    def _teams_of(self, login: str) -> list[_Team]:
+        """The teams of organisation ``login`` (only the main one has any)."""
+        self._org(login)
+        return self._teams if login.lower() == self.org.lower() else []
 
     def _h_rate_limit(self, req: _Request) -> _Answer:
         with self._lock:
@@ -912,26 +947,28 @@ class GitHubServer:
 
     def _h_org(self, req: _Request) -> _Answer:
         self._org(req.groups[0])
+        login = self.orgs[req.groups[0].lower()]
         return _Answer(
             200,
             {
-                **self._owner_json(self.org),
-                "url": f"{self.url}/orgs/{self.org}",
-                "repos_url": f"{self.url}/orgs/{self.org}/repos",
-                "name": self.org,
-                "public_repos": sum(
-                    1 for r in self._repos.values() if r.owner.lower() == self.org.lower()
-                ),
+                **self._owner_json(login),
+                "url": f"{self.url}/orgs/{login}",
+                "repos_url": f"{self.url}/orgs/{login}/repos",
+                "name": login,
+                "public_repos": len(self._org_repos(login)),
             },
         )
 
+    def _org_repos(self, login: str) -> list[_Repo]:
+        with self._lock:
+            repos = [r for r in self._repos.values() if r.owner.lower() == login.lower()]
+        return sorted(repos, key=lambda r: r.id)
+
     def _h_org_teams(self, req: _Request) -> _Answer:
-        self._org(req.groups[0])
-        return self._page(req, [self._team_json(t) for t in self._teams])
+        return self._page(req, [self._team_json(t) for t in self._teams_of(req.groups[0])])
 
     def _team_by_slug(self, req: _Request) -> _Team:
-        self._org(req.groups[0])
-        for team in self._teams:
+        for team in self._teams_of(req.groups[0]):
             if team.slug == req.groups[1]:
                 return team
         raise ApiError(404, "Not Found", f"{DOCS}/teams/teams#get-a-team-by-name")
@@ -946,7 +983,9 @@ class GitHubServer:
 
     def _team_repos(self, req: _Request, team: _Team) -> _Answer:
         items = []
-        for full_name in team.repos:
+        with self._lock:
+            members = list(team.repos)
+        for full_name in members:
             item = self._repo_json(self._repo(full_name))
             item["role_name"] = "read"
             items.append(item)
@@ -966,17 +1005,22 @@ class GitHubServer:
 
     def _h_org_repos(self, req: _Request) -> _Answer:
         self._org(req.groups[0])
-        repos = [r for r in self._repos.values() if r.owner.lower() == self.org.lower()]
-        return self._page(req, [self._repo_json(r) for r in sorted(repos, key=lambda r: r.id)])
+        return self._page(req, [self._repo_json(r) for r in self._org_repos(req.groups[0])])
 
     # -- routes: repositories ------------------------------------------------------------
 
     def _h_repo(self, req: _Request) -> _Answer:
-        return _Answer(200, self._repo_json(self._req_repo(req)))
+        repo = self._req_repo(req)
+        body = self._repo_json(repo)
+        parent = self._repos.get(repo.fork_of.lower()) if repo.fork_of else None
+        if parent is not None:
+            body["parent"] = body["source"] = self._repo_json(parent)
+        return _Answer(200, body)
 
     def _h_repo_teams(self, req: _Request) -> _Answer:
         repo = self._req_repo(req)
-        teams = [self._team_json(t) for t in self._teams if repo.full_name in t.repos]
+        with self._lock:
+            teams = [self._team_json(t) for t in self._teams if repo.full_name in t.repos]
         return self._page(req, teams)
 
     def _h_pulls(self, req: _Request) -> _Answer:
@@ -1209,6 +1253,192 @@ class GitHubServer:
                 422, f"No commit found for SHA: {ref}", f"{DOCS}/commits/commits#get-a-commit"
             )
         return _Answer(200, self._commit_json(repo, sha, obj))
+
+    def _h_get_refs_legacy(self, req: _Request) -> _Answer:
+        """``GET git/refs/{ref}``, the older form of :meth:`_h_get_ref` (older PyGithub):
+        the ref itself, else (as GitHub still answers) every ref it is a prefix of, else
+        404."""
+        repo = self._req_repo(req)
+        refs = self._nonempty_refs(repo)
+        ref = "refs/" + req.groups[2]
+        if ref in refs:
+            return _Answer(200, self._ref_json(repo, ref, *refs[ref]))
+        found = [
+            self._ref_json(repo, name, sha, typ)
+            for name, (sha, typ) in sorted(refs.items())
+            if name.startswith(ref.rstrip("/") + "/")
+        ]
+        if not found:
+            raise ApiError(404, "Not Found", f"{_REF_DOCS}#get-a-reference")
+        return _Answer(200, found)
+
+    # -- routes: contents ------------------------------------------------------------------
+
+    def _h_contents_root(self, req: _Request) -> _Answer:
+        return self._contents(req, "")
+
+    def _h_contents(self, req: _Request) -> _Answer:
+        return self._contents(req, req.groups[2].strip("/"))
+
+    def _contents(self, req: _Request, path: str) -> _Answer:
+        """``GET contents/{path}?ref=``: a file (base64, as GitHub wraps it) or a
+        directory listing, at a branch, tag or commit (default: the default branch)."""
+        repo = self._req_repo(req)
+        doc = f"{DOCS}/repos/contents#get-repository-content"
+        refs = self._nonempty_refs(repo)
+        ref = (req.query.get("ref") or [self._default_branch(repo)])[-1]
+        sha = ref if _SHA.match(ref) else None
+        for candidate in (f"refs/heads/{ref}", f"refs/tags/{ref}"):
+            if sha is None and candidate in refs:
+                sha, _ = self._peel(repo, *refs[candidate])
+        if sha is None or self._commit_obj(repo, sha) is None:
+            raise ApiError(404, f"No commit found for the ref {ref}", doc)
+        if ".." in path.split("/"):
+            raise ApiError(404, "Not Found", doc)
+        try:
+            kind = git(["cat-file", "-t", f"{sha}:{path}"], cwd=repo.path)
+        except CommandError:
+            raise ApiError(404, "Not Found", doc) from None
+        if kind == "tree":
+            return _Answer(200, self._tree_listing(repo, sha, path, ref))
+        if kind != "blob":  # a submodule
+            raise ApiError(404, "Not Found", doc)
+        blob = git(["rev-parse", f"{sha}:{path}"], cwd=repo.path)
+        text = git(["cat-file", "blob", blob], cwd=repo.path)
+        raw = (text + "\n").encode() if text else b""  # git() drops the final newline
+        encoded = base64.encodebytes(raw).decode()
+        return _Answer(
+            200,
+            {
+                **self._content_json(repo, path, blob, "file", len(raw), ref),
+                "content": encoded,
+                "encoding": "base64",
+            },
+        )
+
+    def _tree_listing(self, repo: _Repo, sha: str, path: str, ref: str) -> list[Json]:
+        out = git(["ls-tree", "-l", f"{sha}:{path}" if path else sha], cwd=repo.path)
+        items = []
+        for line in out.splitlines():
+            meta, _, name = line.partition("\t")
+            _mode, typ, obj, size = meta.split()
+            kind = {"blob": "file", "tree": "dir", "commit": "submodule"}.get(typ, typ)
+            full = f"{path}/{name}" if path else name
+            items.append(
+                self._content_json(repo, full, obj, kind, int(size) if size != "-" else 0, ref)
+            )
+        return items
+
+    def _content_json(
+        self, repo: _Repo, path: str, sha: str, kind: str, size: int, ref: str
+    ) -> Json:
+        api = self._api(repo)
+        quoted = urllib.parse.quote(path)
+        return {
+            "type": kind,
+            "size": size,
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "sha": sha,
+            "url": f"{api}/contents/{quoted}?ref={urllib.parse.quote(ref)}",
+            "git_url": f"{api}/git/{'trees' if kind == 'dir' else 'blobs'}/{sha}",
+            "html_url": f"{self.url}/{repo.full_name}/blob/{ref}/{quoted}",
+            "download_url": f"{self.url}/raw/{repo.full_name}/{ref}/{quoted}",
+        }
+
+    # -- routes: forks, deletion, team repositories ------------------------------------
+
+    def _h_fork(self, req: _Request) -> _Answer:
+        """``POST forks`` (``organization``, ``name``): a bare copy of the branches and tags,
+        202 as GitHub answers (at once here).  Forking again returns the existing fork."""
+        src = self._req_repo(req)
+        body = _json_body(req) if req.body else {}
+        dst_org = body.get("organization") or "scipipe-bot"
+        name = body.get("name") or src.name
+        if not isinstance(dst_org, str) or not isinstance(name, str):
+            raise _invalid("For 'properties/organization', it is not a string.")
+        if dst_org != "scipipe-bot":
+            self._org(dst_org)
+            dst_org = self.orgs[dst_org.lower()]
+        full = f"{dst_org}/{name}"
+        with self._lock:
+            existing = self._repos.get(full.lower())
+            if existing is None:
+                if self._fork_root is None:
+                    self._fork_root = Path(tempfile.mkdtemp(prefix="githubserver-forks-"))
+                path = self._fork_root / dst_org / f"{name}.git"
+                git(["clone", "--bare", "--quiet", str(src.path), str(path)])
+                ids = [r.id for r in self._repos.values()]
+                existing = _Repo(full, path, max(ids, default=5000) + 1, fork_of=src.full_name)
+                self._repos[full.lower()] = existing
+            elif existing.fork_of != src.full_name:
+                raise ApiError(
+                    422,
+                    "Validation Failed",
+                    f"{DOCS}/repos/forks#create-a-fork",
+                    extra={
+                        "errors": [
+                            {
+                                "resource": "Repository",
+                                "code": "custom",
+                                "field": "name",
+                                "message": "name already exists on this account",
+                            }
+                        ]
+                    },
+                )
+        return _Answer(202, self._repo_json(existing))
+
+    def _h_delete_repo(self, req: _Request) -> _Answer:
+        repo = self._req_repo(req)
+        with self._lock:
+            del self._repos[repo.full_name.lower()]
+            for team in self._teams:
+                if repo.full_name in team.repos:
+                    team.repos.remove(repo.full_name)
+        return _Answer(204)
+
+    def _team_and_repo(self, req: _Request) -> tuple[_Team, _Repo]:
+        team = self._team_by_slug(req)
+        repo = self._repo(f"{req.groups[2]}/{req.groups[3]}")
+        if repo.owner.lower() != self.org.lower():
+            raise ApiError(
+                422,
+                "Validation Failed",
+                f"{DOCS}/teams/teams#add-or-update-team-repository-permissions",
+                extra={
+                    "errors": [
+                        {
+                            "resource": "TeamRepository",
+                            "code": "custom",
+                            "message": "repository must be owned by the organization",
+                        }
+                    ]
+                },
+            )
+        return team, repo
+
+    def _h_team_add_repo(self, req: _Request) -> _Answer:
+        team, repo = self._team_and_repo(req)
+        body = _json_body(req) if req.body else {}
+        permission = body.get("permission", "push")
+        if permission not in ("pull", "triage", "push", "maintain", "admin"):
+            raise _invalid(
+                f"For 'properties/permission', {json.dumps(permission)} is not one of "
+                "pull, triage, push, maintain, admin."
+            )
+        with self._lock:
+            if repo.full_name not in team.repos:
+                team.repos.append(repo.full_name)
+                team.repos.sort()
+        return _Answer(204)
+
+    def _h_team_remove_repo(self, req: _Request) -> _Answer:
+        team, repo = self._team_and_repo(req)
+        with self._lock:
+            if repo.full_name in team.repos:
+                team.repos.remove(repo.full_name)
+        return _Answer(204)
 
     # -- routes: releases (minimal) ------------------------------------------------------
 

@@ -6,6 +6,7 @@ PyGithub itself (to prove it parses what the server says), against real bare rep
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -507,3 +508,99 @@ def test_latency_overlaps_across_threads(bare: dict[str, Path]) -> None:
 def test_teams_must_name_served_repositories(bare: dict[str, Path]) -> None:
     with pytest.raises(ValueError, match="lsst/ghost"):
         GitHubServer(bare, org="lsst", teams={"T": ["lsst/ghost"]}, token=TOKEN)
+
+
+# -- what codekit's other commands call ------------------------------------------------
+
+
+def admin_server(bare: dict[str, Path], **kw: Any) -> GitHubServer:
+    scopes = ("read:org", "repo", "admin:org", "delete_repo")
+    return GitHubServer(
+        bare, org="lsst", teams=TEAMS, token=TOKEN, orgs=("lsst-sqre-test",), scopes=scopes, **kw
+    )
+
+
+def test_the_single_ref_route_older_pygithub_uses(srv: GitHubServer, bare: dict[str, Path]) -> None:
+    status, _, body = call(srv, "GET", "/repos/lsst/pkg0000/git/refs/heads/main")
+    assert status == 200 and body["ref"] == "refs/heads/main"
+    assert body["object"]["sha"] == head(bare, "lsst/pkg0000")
+    status, _, body = call(srv, "GET", "/repos/lsst/pkg0000/git/refs/heads")  # a prefix: a list
+    assert (
+        status == 200 and isinstance(body, list) and "refs/heads/main" in [r["ref"] for r in body]
+    )
+    status, _, body = call(srv, "GET", "/repos/lsst/pkg0000/git/refs/tags/no-such-tag")
+    assert status == 404 and body["message"] == "Not Found" and body["status"] == "404"
+    status, _, _ = call(srv, "GET", "/repos/lsst/nope/git/refs/heads/main")
+    assert status == 404
+    ref = client(srv, lazy=True).get_repo("lsst/pkg0000").get_git_ref("heads/main")
+    assert ref.object.sha == head(bare, "lsst/pkg0000")
+
+
+def test_the_contents_api(srv: GitHubServer, bare: dict[str, Path]) -> None:
+    status, _, listing = call(srv, "GET", "/repos/lsst/pkg0000/contents")
+    assert status == 200 and isinstance(listing, list)
+    names = {i["name"]: i for i in listing}
+    assert "ups" in names and names["ups"]["type"] == "dir"
+    status, _, ups = call(srv, "GET", "/repos/lsst/pkg0000/contents/ups")
+    assert status == 200 and [i["path"] for i in ups] == ["ups/pkg0000.table"]
+    table = git(["show", "main:ups/pkg0000.table"], cwd=bare["lsst/pkg0000"])
+    status, _, f = call(srv, "GET", "/repos/lsst/pkg0000/contents/ups/pkg0000.table?ref=main")
+    assert status == 200 and f["type"] == "file" and f["encoding"] == "base64"
+    assert base64.b64decode(f["content"]).decode() == table + "\n"
+    assert f["sha"] == git(["rev-parse", "main:ups/pkg0000.table"], cwd=bare["lsst/pkg0000"])
+    gh = client(srv).get_repo("lsst/pkg0000")
+    assert gh.get_contents("ups/pkg0000.table").decoded_content.decode() == table + "\n"
+    status, _, body = call(srv, "GET", "/repos/lsst/pkg0000/contents/no/such/file")
+    assert status == 404 and body["message"] == "Not Found"
+    status, _, body = call(srv, "GET", "/repos/lsst/pkg0000/contents/ups?ref=no-such-branch")
+    assert status == 404 and body["message"] == "No commit found for the ref no-such-branch"
+
+
+def test_forks_into_another_organisation(bare: dict[str, Path]) -> None:
+    with admin_server(bare) as srv:
+        status, _, body = call(
+            srv, "POST", "/repos/lsst/pkg0001/forks", {"organization": "lsst-sqre-test"}
+        )
+        assert status == 202 and body["full_name"] == "lsst-sqre-test/pkg0001" and body["fork"]
+        assert (
+            call(srv, "POST", "/repos/lsst/pkg0001/forks", {"organization": "lsst-sqre-test"})[0]
+            == 202
+        )  # again: the same fork
+        status, _, repo = call(srv, "GET", "/repos/lsst-sqre-test/pkg0001")
+        assert repo["parent"]["full_name"] == "lsst/pkg0001"
+        status, _, ref = call(srv, "GET", "/repos/lsst-sqre-test/pkg0001/git/ref/heads/main")
+        assert ref["object"]["sha"] == head(bare, "lsst/pkg0001")
+        _, _, listing = call(srv, "GET", "/orgs/lsst-sqre-test/repos")
+        assert [r["full_name"] for r in listing] == ["lsst-sqre-test/pkg0001"]
+        assert call(srv, "GET", "/orgs/lsst-sqre-test/teams")[2] == []
+        status, _, body = call(
+            srv, "POST", "/repos/lsst/pkg0002/forks", {"organization": "nowhere"}
+        )
+        assert status == 404
+        assert srv.errors == []
+
+
+def test_team_repository_moves_and_repository_deletion(bare: dict[str, Path]) -> None:
+    with admin_server(bare) as srv:
+        path = "/orgs/lsst/teams/overlords/repos/lsst/pkg0002"
+        status, _, _ = call(srv, "PUT", path, {"permission": "push"})
+        assert status == 204 and srv.team_repos("Overlords") == ["lsst/pkg0002"]
+        status, _, body = call(srv, "PUT", path, {"permission": "owner"})
+        assert status == 422 and "permission" in body["message"]
+        status, _, _ = call(srv, "DELETE", path)
+        assert status == 204 and srv.team_repos("Overlords") == []
+        assert call(srv, "PUT", "/orgs/lsst/teams/no-team/repos/lsst/pkg0002")[0] == 404
+        status, _, _ = call(srv, "DELETE", "/repos/lsst/top")
+        assert status == 204 and "lsst/top" not in srv.repo_names()
+        assert srv.team_repos("DM Auxilliaries") == []
+        assert call(srv, "GET", "/repos/lsst/top")[0] == 404
+        assert call(srv, "DELETE", "/repos/lsst/top")[0] == 404
+        assert srv.errors == []
+
+
+def test_admin_writes_need_their_scopes(srv: GitHubServer) -> None:
+    status, headers, _ = call(srv, "DELETE", "/repos/lsst/top")
+    assert status == 403 and headers["x-accepted-oauth-scopes"] == "delete_repo"
+    assert "lsst/top" in srv.repo_names()
+    status, headers, _ = call(srv, "PUT", "/orgs/lsst/teams/overlords/repos/lsst/top", {})
+    assert status == 403 and headers["x-accepted-oauth-scopes"] == "admin:org"

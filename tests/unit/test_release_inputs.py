@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 
 from scipipe_tools.errors import InputError, ResolutionError
+from scipipe_tools.forge.base import Tagger
 from scipipe_tools.release.ledger import Ledger
 from scipipe_tools.stack import sources
 from tests.support.httpserver import StaticServer
 
 SHA = "a" * 40
 MANIFEST = f"# product sha version\nBUILD=b7624\nbase {SHA} g{SHA[:10]}\n"
+ME = Tagger("sqreadmin", "sqre-admin@example.org", dt.datetime(2025, 4, 14, tzinfo=dt.UTC))
 TAGLIST = "EUPS distribution w_2025_15 version list. Version 1.0\n#BUILD=b7624\nbase generic g1\n"
 
 
@@ -62,25 +65,38 @@ def test_eups_tag_header_must_name_the_file(vdb: Path) -> None:
 def test_ledger_remembers_exact_writes_per_forge(tmp_path: Path) -> None:
     path = tmp_path / "state" / "ledger.jsonl"
     led = Ledger(path, "git:teams.yaml")
-    assert not led.done("o/a", "w.1", SHA, "m")
-    led.record("o/a", "w.1", SHA, "m", "created")
+    assert not led.done("o/a", "w.1", SHA, "m", ME)
+    led.record("o/a", "w.1", SHA, "m", ME, "created")
     led.close()
     again = Ledger(path, "git:teams.yaml")
-    assert again.done("o/a", "w.1", SHA, "m")
-    assert not again.done("o/a", "w.1", "b" * 40, "m")  # another commit: not done
-    assert not again.done("o/a", "w.1", SHA, "other message")
-    assert not Ledger(path, "github:https://api.github.com/lsst").done("o/a", "w.1", SHA, "m")
+    assert again.done("o/a", "w.1", SHA, "m", ME)
+    assert not again.done("o/a", "w.1", "b" * 40, "m", ME)  # another commit: not done
+    assert not again.done("o/a", "w.1", SHA, "other message", ME)
+    assert not again.done("o/a", "w.1", SHA, "m", Tagger("someone", ME.email, ME.date))
+    assert not again.done("o/a", "w.1", SHA, "m", Tagger(ME.name, "x@example.org", ME.date))
+    later = Tagger(ME.name, ME.email, dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    assert again.done("o/a", "w.1", SHA, "m", later)  # the date is never compared
+    other_forge = Ledger(path, "github:https://api.github.com/lsst")
+    assert not other_forge.done("o/a", "w.1", SHA, "m", ME)
     line = json.loads(path.read_text().splitlines()[0])
     assert line["outcome"] == "created" and line["time"].endswith("+00:00")
+    assert (line["tagger_name"], line["tagger_email"]) == (ME.name, ME.email)
+
+
+def test_a_ledger_line_without_a_tagger_is_never_trusted(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    old = {"forge": "f", "repo": "o/a", "tag": "t", "sha": SHA, "message": "m"}
+    path.write_text(json.dumps({**old, "outcome": "created"}) + "\n[1, 2]\n")
+    assert not Ledger(path, "f").done("o/a", "t", SHA, "m", ME)
 
 
 def test_ledger_ignores_a_line_cut_by_a_kill(tmp_path: Path) -> None:
     path = tmp_path / "ledger.jsonl"
     led = Ledger(path, "f")
-    led.record("o/a", "t", SHA, "m", "created")
+    led.record("o/a", "t", SHA, "m", ME, "created")
     led.close()
     with open(path, "a") as fh:
         fh.write('{"forge": "f", "repo": "o/b", "tag": "t", "sh')
     again = Ledger(path, "f")
-    assert again.done("o/a", "t", SHA, "m")
-    assert not again.done("o/b", "t", SHA, "m")
+    assert again.done("o/a", "t", SHA, "m", ME)
+    assert not again.done("o/b", "t", SHA, "m", ME)

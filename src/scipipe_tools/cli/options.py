@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
+from .. import __version__
 from .common import App
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -263,6 +264,21 @@ forge_options = stacked(
 tagger_options = stacked(
     click.option("--user", default=None, help="Tagger name [default: git config user.name]."),
     click.option("--email", default=None, help="Tagger email [default: git config user.email]."),
+)
+
+
+#: what codekit's commands all take: ``-d/--debug`` (repeatable; twice adds HTTP
+#: tracing; ``$DM_SQUARE_DEBUG``) and ``--version``, typed after the command as there
+codekit_options = stacked(
+    click.option(
+        "-d",
+        "--debug",
+        "debug_level",
+        count=True,
+        envvar="DM_SQUARE_DEBUG",
+        help="Debug output (codekit's -d/--debug; twice adds HTTP tracing) [env: DM_SQUARE_DEBUG].",
+    ),
+    click.version_option(__version__, "--version", prog_name="scipipe"),
 )
 
 

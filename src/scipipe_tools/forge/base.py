@@ -172,6 +172,14 @@ class Forge(Protocol):
         """The repository ``owner/name`` as the forge knows it (:class:`NotFoundError`)."""
         ...
 
+    def exists(self, full_name: str) -> bool:
+        """Whether the repository ``owner/name`` exists on the forge."""
+        ...
+
+    def all_repos(self) -> frozenset[str]:
+        """Every repository the forge knows of, in a team or not (``owner/name``)."""
+        ...
+
     def get_tag(self, repo: RepoId, name: str) -> TagInfo | None:
         """The tag ``name`` of ``repo``, or None when there is no such tag."""
         ...

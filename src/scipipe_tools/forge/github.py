@@ -196,6 +196,43 @@ def _differences(existing: TagInfo | None, sha: str, message: str, tagger: Tagge
     return "; ".join(out) or "it differs"
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """The core rate-limit window: calls allowed, left and used; when it resets (epoch)."""
+
+    limit: int
+    remaining: int
+    reset: float
+    used: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "used": self.used,
+            "reset": _iso(self.reset),
+        }
+
+
+@dataclass(frozen=True)
+class OrgRepo:
+    """A repository of an organisation, as its listing shows it."""
+
+    full_name: str
+    fork: bool
+
+
+def _request(
+    method: str, path: str, body: dict[str, Any] | None = None
+) -> Callable[[github.Github], tuple[dict[str, Any], Any]]:
+    """One raw REST call for :meth:`GitHubForge._call`: (headers, decoded body)."""
+
+    def send(gh: github.Github) -> tuple[dict[str, Any], Any]:
+        return gh.requester.requestJsonAndCheck(method, path, input=body)
+
+    return send
+
+
 def new_client(
     token: str, base_url: str, *, timeout: float, pool_size: int | None = None
 ) -> github.Github:
@@ -417,6 +454,108 @@ class GitHubForge:
                 if exc.status == 422 and "does not exist" in exc.message:
                     raise NotFoundError(f"{repo}: there is no tag {name}", status=422) from None
                 raise
+
+    def exists(self, full_name: str) -> bool:
+        """Whether the repository exists (one ``GET repos/{o}/{r}``)."""
+        try:
+            self._call(
+                "get_repo", full_name, "read the repository", _request("GET", f"/repos/{full_name}")
+            )
+        except NotFoundError:
+            return False
+        return True
+
+    def all_repos(self) -> frozenset[str]:
+        return frozenset(r.full_name for r in self.org_repos())
+
+    # -- organisation administration (codekit's other commands) --------------------------
+
+    def rate_limit(self) -> RateLimit:
+        """The core rate-limit window now (``GET /rate_limit``, which costs nothing)."""
+        _, data = self._call(
+            "rate_limit", "GitHub", "read the rate limit", _request("GET", "/rate_limit")
+        )
+        core = (data.get("resources") or {}).get("core") or data.get("rate") or {}
+        try:
+            limit, remaining = int(core["limit"]), int(core["remaining"])
+            return RateLimit(
+                limit, remaining, float(core["reset"]), int(core.get("used", limit - remaining))
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ForgeError(
+                f"GitHub answered /rate_limit without a core window: {core!r}"
+            ) from None
+
+    def org_repos(self, org: str | None = None) -> list[OrgRepo]:
+        """Every repository of ``org`` (default: this forge's), paged."""
+        login = org or self.org
+        path = f"/orgs/{urllib.parse.quote(login, safe='')}/repos"
+        try:
+            items = self._paged("org_repos", f"organisation {login}", "list repositories", path)
+        except NotFoundError:
+            raise NotFoundError(f"organisation {login} not found", status=404) from None
+        return [OrgRepo(str(i["full_name"]), bool(i.get("fork"))) for i in items]
+
+    def fork(self, full_name: str, dst_org: str) -> str:
+        """Fork ``full_name`` into ``dst_org``; the fork's ``owner/name`` (forking again
+        answers the existing fork, so a retry is safe)."""
+        _, data = self._call(
+            "fork",
+            full_name,
+            f"fork into {dst_org}",
+            _request("POST", f"/repos/{full_name}/forks", {"organization": dst_org}),
+        )
+        return str(data["full_name"])
+
+    def team_add_repo(self, team: str, full_name: str, permission: str = "push") -> None:
+        """Add ``full_name`` to ``team`` (``PUT``; idempotent)."""
+        slug = self._team_slug(team)
+        path = f"/orgs/{urllib.parse.quote(self.org, safe='')}/teams/{slug}/repos/{full_name}"
+        self._call(
+            "team_repo",
+            full_name,
+            f"add to team {team!r}",
+            _request("PUT", path, {"permission": permission}),
+        )
+        self._forget_members(slug)
+
+    def team_remove_repo(self, team: str, full_name: str) -> None:
+        """Remove ``full_name`` from ``team`` (``DELETE``; idempotent)."""
+        slug = self._team_slug(team)
+        path = f"/orgs/{urllib.parse.quote(self.org, safe='')}/teams/{slug}/repos/{full_name}"
+        self._call("team_repo", full_name, f"remove from team {team!r}", _request("DELETE", path))
+        self._forget_members(slug)
+
+    def delete_repo(self, full_name: str) -> None:
+        """Delete the repository (needs the ``delete_repo`` scope).  A lost answer is
+        checked by reading the repository back, never by deleting again blindly."""
+        try:
+            self._call(
+                "delete_repo",
+                full_name,
+                "delete the repository",
+                _request("DELETE", f"/repos/{full_name}"),
+                retries=0,
+            )
+        except _Unknown:
+            if self.exists(full_name):
+                raise
+        except NotFoundError:
+            raise NotFoundError(f"{full_name}: repository not found", status=404) from None
+
+    def _team_slug(self, name: str) -> str:
+        listing = self._teams()
+        for team in listing:
+            if name in (team.name, team.slug):
+                return team.slug
+        raise InputError(
+            f"organisation {self.org} has no team {name!r}",
+            hint=did_you_mean(name, [t.name for t in listing]),
+        )
+
+    def _forget_members(self, slug: str) -> None:
+        with self._cache_lock:
+            self._team_repos.pop(slug, None)
 
     def stats(self) -> ForgeStats:
         with self._lock:

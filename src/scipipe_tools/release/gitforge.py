@@ -162,6 +162,19 @@ class GitForge:
             )
         return RepoId(full_name, url)
 
+    def exists(self, full_name: str) -> bool:
+        try:
+            cache = self._cache(self.repo(full_name))
+            with cache.lock:
+                self._sync(cache)
+        except NotFoundError:
+            return False
+        return True
+
+    def all_repos(self) -> frozenset[str]:
+        teams = self.policy.teams.values()
+        return frozenset(self.urls).union(*teams)
+
     # --- reads --------------------------------------------------------------------------
 
     def get_tag(self, repo: RepoId, name: str) -> TagInfo | None:

@@ -4,8 +4,10 @@ Codekit writes tags one repo at a time with no record: a run that dies half-way 
 recovered only by rerunning everything.  The ledger is an append-only JSON-lines file;
 each successful write appends one line (flushed and fsynced before the next repo is
 reported done), so a rerun knows exactly which repos are finished and re-reads only the
-others.  A line is trusted only for the same forge, repo, tag, commit and message; a
-truncated last line (a kill mid-write) is ignored.
+others.  A line is trusted only for what was asked again: the same forge, repo, tag,
+commit, message and tagger (name and email; a line of an older ledger without them is
+never trusted), so a rerun with another ``--user`` reads the tags and reports each
+conflict.  A truncated last line (a kill mid-write) is ignored.
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ..forge.base import Tagger
 from ..names import outputs
 
 log = logging.getLogger(__name__)
+
+
+_REQUIRED = ("forge", "repo", "tag", "sha", "message", "outcome")
+
+
+def _tagger_of(raw: dict[str, object]) -> dict[str, str]:
+    """The tagger of a ledger line; empty (never trusted) in a line of an older ledger."""
+    return {k: str(raw.get(k) or "") for k in ("tagger_name", "tagger_email")}
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,8 @@ class Entry:
     sha: str
     message: str
     outcome: str
+    tagger_name: str = ""
+    tagger_email: str = ""
 
     def key(self) -> tuple[str, str, str]:
         return (self.forge, self.repo, self.tag)
@@ -67,20 +80,28 @@ class Ledger:
         for lineno, line in enumerate(text.splitlines(), 1):
             try:
                 raw = json.loads(line)
-                entry = Entry(**{k: str(raw[k]) for k in Entry.__dataclass_fields__})
-            except (ValueError, KeyError, TypeError):
+                entry = Entry(**{k: str(raw[k]) for k in _REQUIRED}, **_tagger_of(raw))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 log.warning("%s:%d: ignoring an unreadable ledger line", self.path, lineno)
                 continue
             if entry.forge == self.forge:
                 self._done[entry.key()] = entry
 
-    def done(self, repo: str, tag: str, sha: str, message: str) -> bool:
-        """Whether an earlier run recorded this exact tag as written or in sync."""
+    def done(self, repo: str, tag: str, sha: str, message: str, tagger: Tagger) -> bool:
+        """Whether an earlier run recorded this exact tag (commit, message, tagger name
+        and email) as written or in sync."""
         entry = self._done.get((self.forge, repo, tag))
-        return entry is not None and (entry.sha, entry.message) == (sha, message)
+        return (
+            entry is not None
+            and bool(entry.tagger_name)
+            and (entry.sha, entry.message, entry.tagger_name, entry.tagger_email)
+            == (sha, message, tagger.name, tagger.email)
+        )
 
-    def record(self, repo: str, tag: str, sha: str, message: str, outcome: str) -> None:
-        entry = Entry(self.forge, repo, tag, sha, message, outcome)
+    def record(
+        self, repo: str, tag: str, sha: str, message: str, tagger: Tagger, outcome: str
+    ) -> None:
+        entry = Entry(self.forge, repo, tag, sha, message, outcome, tagger.name, tagger.email)
         line = json.dumps(
             {**entry.__dict__, "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
             sort_keys=True,

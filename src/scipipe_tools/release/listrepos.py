@@ -1,8 +1,9 @@
 """``scipipe release list-repos``: every repo with its teams (codekit github-list-repos).
 
-The forge knows repos through its teams, so a repo in no team is listed only when the
-caller names it (``extra``: e.g. every repo of repos.yaml).  Teams in ``hide`` are left
-out before the ``mint <= #teams <= maxt`` filter, as codekit does.
+Every repo the forge knows is listed, in a team or not (as codekit lists every repo of
+the organisation), and those the caller names (``extra``: e.g. every repo of
+repos.yaml).  Teams in ``hide`` are left out before the ``mint <= #teams <= maxt``
+filter, as codekit does.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def list_repos(
     maxt: int | None = None,
     extra: Iterable[str] = (),
 ) -> list[RepoTeams]:
-    """:func:`repo_teams` over every team of the forge's organisation."""
-    return repo_teams(forge.all_teams(), hide=hide, mint=mint, maxt=maxt, extra=extra)
+    """:func:`repo_teams` over every team and every repo of the forge's organisation."""
+    everything = [*extra, *sorted(forge.all_repos())]
+    return repo_teams(forge.all_teams(), hide=hide, mint=mint, maxt=maxt, extra=everything)
 
 
 def format_rows(rows: Iterable[RepoTeams], delimiter: str = DEFAULT_DELIMITER) -> list[str]:

@@ -17,7 +17,7 @@ before anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -182,8 +182,10 @@ def gate(
     git_tag: str,
     build_id: str,
     eups_tag: str | None,
+    exists: Callable[[str], bool] | None = None,
 ) -> tuple[list[Target], list[Problem]]:
-    """The team gate, and each target's tag name and message."""
+    """The team gate, and each target's tag name and message.  A repo in no allowed
+    team is looked up with ``exists`` (when given), so that a missing one says so."""
     kept: list[Target] = []
     problems: list[Problem] = []
     for t in targets:
@@ -191,9 +193,13 @@ def gate(
         in_allow = [team for team in allow if name in members.get(team, frozenset())]
         in_deny = [team for team in deny if name in members.get(team, frozenset())]
         if not in_allow:
-            problems.append(
-                Problem(t.product, f"{name} is in none of the allowed teams ({', '.join(allow)})")
-            )
+            if exists is not None and not exists(name):
+                problems.append(Problem(t.product, f"{name}: the repository does not exist"))
+            else:
+                teams = ", ".join(allow)
+                problems.append(
+                    Problem(t.product, f"{name} is in none of the allowed teams ({teams})")
+                )
             continue
         if in_deny:
             problems.append(Problem(t.product, f"{name} is in denied team {in_deny[0]!r}"))

@@ -261,6 +261,7 @@ def _targets(
         git_tag=req.git_tag,
         build_id=build_id,
         eups_tag=req.eups_tag,
+        exists=forge.exists,
     )
     problems += more
     return targets, problems
@@ -274,7 +275,7 @@ def _skip_done_earlier(run: _Tagging, targets: Sequence[plan.Target]) -> list[pl
         if (
             ledger is not None
             and not req.verify
-            and ledger.done(t.repo.full_name, t.tag, t.sha, t.message)
+            and ledger.done(t.repo.full_name, t.tag, t.sha, t.message, req.tagger)
         ):
             run.results[t.product] = RepoResult(
                 t.product, t.repo.full_name, t.tag, t.sha, Outcome.DONE_EARLIER, str(req.ledger)
@@ -320,7 +321,7 @@ def _read_tags(run: _Tagging, to_read: Sequence[plan.Target]) -> None:
             log.info("%s: %s already in sync", t.repo, t.tag)
             run.results[t.product] = _result(t, Outcome.IN_SYNC)
             if ledger is not None and not (req.dry_run or req.verify):
-                ledger.record(t.repo.full_name, t.tag, t.sha, t.message, "in-sync")
+                ledger.record(t.repo.full_name, t.tag, t.sha, t.message, req.tagger, "in-sync")
 
 
 def _writes(run: _Tagging, to_read: Sequence[plan.Target]) -> list[plan.Target]:
@@ -366,7 +367,12 @@ def _write_one(run: _Tagging, t: plan.Target) -> Outcome:
         run.forge.create_tag(rid, t.tag, t.sha, t.message, run.req.tagger, force=update)
         if run.ledger is not None:
             run.ledger.record(
-                t.repo.full_name, t.tag, t.sha, t.message, "updated" if update else "created"
+                t.repo.full_name,
+                t.tag,
+                t.sha,
+                t.message,
+                run.req.tagger,
+                "updated" if update else "created",
             )
         return Outcome.UPDATED if update else Outcome.CREATED
     except BaseException:

@@ -1,5 +1,6 @@
-"""``scipipe release``: release tags (tag-name, tag, tag-teams, list-repos), the
-versiondb, and the weekly, nightly and official flows; one module per command."""
+"""``scipipe release``: release tags (tag-name, tag, tag-teams, list-repos), codekit's
+organisation commands (github-*), the versiondb, and the weekly, nightly and official
+flows; one module per command."""
 
 from __future__ import annotations
 
@@ -32,6 +33,26 @@ class Release(LazyGroup):
             "scipipe_tools.cli.release.repos",
             "list_repos_cmd",
             "Every repo of the organisation with its teams (codekit github-list-repos).",
+        ),
+        "github-get-ratelimit": Lazy(
+            "scipipe_tools.cli.release.ratelimit",
+            "ratelimit_cmd",
+            "The GitHub API rate limit now (codekit github-get-ratelimit).",
+        ),
+        "github-fork-org": Lazy(
+            "scipipe_tools.cli.release.forkorg",
+            "fork_org_cmd",
+            "Fork every repo of an organisation into another (codekit github-fork-org).",
+        ),
+        "github-mv-repos-to-team": Lazy(
+            "scipipe_tools.cli.release.mvrepos",
+            "mv_repos_cmd",
+            "Move repos from one team to another (codekit github-mv-repos-to-team).",
+        ),
+        "github-decimate-org": Lazy(
+            "scipipe_tools.cli.release.decimate",
+            "decimate_cmd",
+            "Delete the repos of a test organisation, after a dry run (codekit).",
         ),
         "versiondb-publish": Lazy(
             "scipipe_tools.cli.release.versiondb",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from ...errors import InputError
-from ...infra.http import trace_requests
 from ...names import tags as tagnames
 from ...release import ledger as ledger_mod
 from ...release.connect import open_forge
@@ -20,6 +18,7 @@ from ..common import get_app
 from ..console import progress_for
 from ..options import (
     ForgeArgs,
+    codekit_options,
     dry_run_option,
     forge_options,
     json_option,
@@ -27,7 +26,7 @@ from ..options import (
     tagger_options,
     takes,
 )
-from .forge import forge_config, report_result, tagger_for
+from .forge import apply_debug, forge_config, report_result, tagger_for
 
 
 @dataclass(frozen=True)
@@ -142,13 +141,7 @@ class TagArgs(ForgeArgs):
     help="Per-repo result ledger [default: $XDG_STATE_HOME/scipipe/release/tag-TAG-bNNNN.jsonl].",
 )
 @click.option("--no-ledger", is_flag=True, help="Keep no ledger; recheck every repo.")
-@click.option(
-    "-d",
-    "debug_level",
-    count=True,
-    envvar="DM_SQUARE_DEBUG",
-    help="Debug output (codekit's -d; 2 adds HTTP tracing) [env: DM_SQUARE_DEBUG].",
-)
+@codekit_options
 @forge_options
 @json_option
 @takes(TagArgs)
@@ -168,7 +161,7 @@ def tag_cmd(a: TagArgs) -> int:
     if a.dry_run and a.verify:
         raise InputError("--dry-run and --verify cannot be combined")
     tagnames.check_git_tag(a.git_tag)
-    _debug_level(a.debug_level)
+    apply_debug(a.debug_level)
     config = forge_config(a)
     manifest = sources.load_manifest(a.build_id, a.versiondb_base_url)
     taglist = None
@@ -206,13 +199,6 @@ def tag_cmd(a: TagArgs) -> int:
         forge.close()
     _report(result)
     return result.exit_code
-
-
-def _debug_level(level: int) -> None:
-    if level >= 1:
-        logging.getLogger("scipipe_tools").setLevel(logging.DEBUG)
-    if level >= 2:
-        trace_requests()
 
 
 def _report(result: TagResult) -> None:
