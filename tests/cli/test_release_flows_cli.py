@@ -246,3 +246,14 @@ def test_no_versiondb_push_leaves_the_remote_alone(
     shown = git(["for-each-ref", "--format=%(refname)"], cwd=remote)
     assert "refs/tags/b1" not in shown
     assert (tmp_path / "work" / "versiondb" / "manifests" / "b1.txt").is_file()
+
+
+def test_official_rubin_env_chooses_the_build_environment(
+    scipipe: Invoke, config: Path, tmp_path: Path
+) -> None:
+    """--rubin-env VER (Jenkins' SPLENV_REF): the builds run in ROOT/envs/lsst-scipipe-VER;
+    one that is not there stops the flow at its first build, naming it."""
+    r = scipipe("release", "official", "--config", config, "--source-refs", "main",
+                "--tag", "v29.0.0.rc1", "--rubin-env", "13.0.0")  # fmt: skip
+    assert r.code == 2, r.err
+    assert "lsst-scipipe-13.0.0" in r.err

@@ -4,6 +4,7 @@ over HTTP in one test) and tags pushed through the plain-git forge."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -642,3 +643,24 @@ def test_the_official_rebuild_builds_its_prepared_manifest(
     assert [(e.name, e.sha1) for e in pinned.entries] == [(e.name, e.sha1) for e in m0.entries]
     state = setup.state("v29.0.0.rc1")
     assert state["steps"]["rebuild"]["outputs"]["pinned_by"] == "prepare"
+
+
+def test_the_flow_builds_in_the_environment_configured(setup: Setup) -> None:
+    """build.env_name: every build runs in ROOT/envs/NAME (recorded per build id), and
+    distrib.conda_env is what the published tag list says (what `release official
+    --rubin-env VER`, Jenkins' SPLENV_REF, sets)."""
+    env = setup.work / "envs" / "lsst-scipipe-13.0.0"
+    env.parent.mkdir(parents=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    config = setup.config
+    config = dataclasses.replace(
+        config,
+        build=dataclasses.replace(config.build, env_name="lsst-scipipe-13.0.0"),
+        distrib=dataclasses.replace(config.distrib, conda_env="13.0.0"),
+    )
+    run_flow(WEEKLY, config)
+    record = json.loads((setup.work / "build" / "env" / "b1.json").read_text())
+    assert [e["prefix"] for e in record["environments"]] == [str(env)]
+    taglist = read_taglist(setup.distrib / "w_2025_15.list", expect_tag="w_2025_15")
+    assert "#CONDA_ENV=13.0.0" in (setup.distrib / "w_2025_15.list").read_text()
+    assert taglist.build_id == "b1"

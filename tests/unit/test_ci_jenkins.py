@@ -89,7 +89,7 @@ def test_schedules_and_parameters() -> None:
 
     assert params("release/official-release") == [
         "SOURCE_GIT_REFS", "RELEASE_GIT_TAG", "O_LATEST", "EXCLUDE_FROM_BUILDS",
-        "EXCLUDE_FROM_TARBALLS", "DRY_RUN", "NO_VERSIONDB_PUSH",
+        "EXCLUDE_FROM_TARBALLS", "DRY_RUN", "NO_VERSIONDB_PUSH", "SPLENV_REF",
     ]  # fmt: skip
     assert params("release/weekly-release") == [
         "DATE", "DRY_RUN", "NO_VERSIONDB_PUSH", "DOWNSTREAM_JOBS"
@@ -326,3 +326,14 @@ def test_no_versiondb_push_reaches_the_release_flow(tmp_path: Path, flow: str) -
     assert scipipe_params(off["argv"])["no_versiondb_push"] is False
     official = (PIPELINES / "official_release.groovy").read_text()
     assert "[params.NO_VERSIONDB_PUSH, '--no-versiondb-push']" in official
+
+
+def test_splenv_ref_reaches_the_official_release(tmp_path: Path) -> None:
+    """official-release's SPLENV_REF: `scipipe release official --rubin-env VER`."""
+    script = sh_script(PIPELINES / "official_release.groovy", "scipipe release official")
+    env = dict(RELEASE_CONFIG="r.yaml", SOURCE_GIT_REFS="w.2025.15", RELEASE_GIT_TAG="v1.0.0.rc1",
+               RELEASE_FLAGS="")  # fmt: skip
+    (on,) = run_script(tmp_path / "a", script, {"scipipe": ""}, SPLENV_REF="13.0.0", **env)
+    assert scipipe_params(on["argv"])["rubin_env"] == "13.0.0"
+    (off,) = run_script(tmp_path / "b", script, {"scipipe": ""}, SPLENV_REF="", **env)
+    assert scipipe_params(off["argv"])["rubin_env"] is None

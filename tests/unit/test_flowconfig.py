@@ -145,6 +145,7 @@ def test_full_config(tmp_path: Path) -> None:
         (lambda t: t + "distrib2: [\n", 9, "invalid YAML"),
         (lambda t: t.replace("repos: repos.yaml\n", ""), 1, "missing 'repos'"),
         (lambda t: t.replace("  root: /srv/eups\n", "  root: d\n  to: /srv/x\n"), 6, "s3://"),
+        (lambda t: t + "build: {env: e, env_name: n}\n", 8, "cannot be combined"),
         (
             lambda t: t.replace("  root: /srv/eups\n", "  root: d\n  smoke: {cmd: x}\n"),
             6,

@@ -23,7 +23,7 @@ timeout(time: 30, unit: 'HOURS') {
           sh label: 'scipipe release official', script: '''
             set --
             for product in $EXCLUDE_FROM_BUILDS; do set -- "$@" --exclude "$product"; done
-            scipipe release official --config "$RELEASE_CONFIG" --source-refs "$SOURCE_GIT_REFS" --tag "$RELEASE_GIT_TAG" $RELEASE_FLAGS --results results.json "$@"
+            scipipe release official --config "$RELEASE_CONFIG" --source-refs "$SOURCE_GIT_REFS" --tag "$RELEASE_GIT_TAG" $RELEASE_FLAGS ${SPLENV_REF:+--rubin-env "$SPLENV_REF"} --results results.json "$@"
           '''
         }
       }

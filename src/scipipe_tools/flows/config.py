@@ -22,6 +22,8 @@ relative to the file.  Every key but ``products``, ``repos``, ``root`` and
       binary_root: null                    # distrib root to fetch prebuilt tarballs from
       cache: s3://bucket/cache             # a binary cache shared by agents (build --cache):
                                            #   a directory, s3://, or http(s) (read only)
+      env: /opt/envs/rubin-env             # build inside this environment (build --env), or
+      env_name: lsst-scipipe-12.1.0        #   the named one (build -e) [default: none]
     versiondb:                             # absent: no versiondb is synced or pushed
       path: work/versiondb                 # [default: <root>/versiondb]
       url: git@github.com:lsst/versiondb.git   # cloned from here when path is absent
@@ -97,6 +99,9 @@ class BuildConfig:
     fail_fast: bool = False
     binary_root: str | None = None
     cache: str | None = None
+    #: the environment every build runs in (``build --env`` / ``-e``); neither: as build
+    env: Path | None = None
+    env_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,8 @@ TOP_KEYS = ("products", "repos", "root", "flavor", "exclusions", "state_dir", "r
             "changelog")  # fmt: skip
 CHANGELOG_KEYS = ("output", "formats", "jira", "overrides")
 CHANGELOG_FORMATS = ("md", "rst", "json", "html")
-BUILD_KEYS = ("jobs", "fetch_jobs", "tries", "run_tests", "fail_fast", "binary_root", "cache")
+BUILD_KEYS = ("jobs", "fetch_jobs", "tries", "run_tests", "fail_fast", "binary_root", "cache",
+              "env", "env_name")  # fmt: skip
 VERSIONDB_KEYS = ("path", "url", "remote", "push")
 DISTRIB_KEYS = ("root", "read_url", "visible_timeout", "env_file", "conda_env", "platform",
                 "sources", "jobs", "to", "s3_endpoint", "smoke")  # fmt: skip
@@ -238,9 +244,13 @@ def _build(r: _Reader, node: Node) -> BuildConfig:
     for key in ("run_tests", "fail_fast"):
         if key in m:
             kw[key] = r.boolean(m[key][1], f"build.{key}")
-    for key in ("binary_root", "cache"):
+    for key in ("binary_root", "cache", "env_name"):
         if key in m:
             kw[key] = r.optional_string(m[key][1], f"build.{key}")
+    if "env" in m:
+        kw["env"] = r.path(m["env"][1], "build.env")
+    if kw.get("env") is not None and kw.get("env_name") is not None:
+        raise r.fail(m["env"][1], "build: 'env' and 'env_name' cannot be combined: choose one")
     return BuildConfig(**kw)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from ..release.connect import open_forge
 from ..release.tagging import TagRequest, tag_release
 from ..release.teamtags import TeamTagRequest, tag_teams
 from ..release.vdbpublish import ensure_checkout, publish_versiondb, sync
+from ..sourcebuild.buildenv import EnvChoice, EnvRequest, choose_env
 from ..sourcebuild.rebuild import RebuildOptions, rebuild
 from ..stack.readers import read_exclusions, read_manifest, read_repos
 from ..stack.sources import load_eups_tag
@@ -284,6 +286,7 @@ def _rebuild(
         binary_root=b.binary_root,
         identity=identity,
         cache=b.cache,
+        env=_environment(cfg),
         manifest=None
         if pinned_by is None
         else read_manifest(ctx.state.outputs(pinned_by)["manifest_file"], strict=True),
@@ -300,6 +303,14 @@ def _rebuild(
         "products": len(result.manifest),
         "built": None if prep_only else len(result.to_build),
     }
+
+
+def _environment(cfg: FlowConfig) -> EnvChoice | None:
+    """The environment of the flow's builds: ``build.env`` or ``build.env_name``; None
+    (neither): scipipe's own, activating none (as before these keys)."""
+    if cfg.build.env is None and cfg.build.env_name is None:
+        return None
+    return choose_env(EnvRequest(cfg.build.env, cfg.build.env_name), cfg.root, os.environ)
 
 
 def _versiondb(ctx: FlowContext, source: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ class OfficialArgs(FlowArgs):
     git_tag: str
     o_latest: bool
     exclude: tuple[str, ...]
+    rubin_env: str | None
 
 
 date_option = click.option(
@@ -84,6 +85,13 @@ def nightly_cmd(a: DatedFlowArgs) -> int:
     metavar="PRODUCT",
     help="Leave a configured top-level product out of the build (repeatable).",
 )
+@click.option(
+    "--rubin-env",
+    metavar="VER",
+    default=None,
+    help="Build in the environment ROOT/envs/lsst-scipipe-VER (scipipe deploy's, env create's) "
+    "and publish VER as #CONDA_ENV (Jenkins' SPLENV_REF/RUBINENV_VER).",
+)
 @flow_options
 @takes(OfficialArgs)
 def official_cmd(a: OfficialArgs) -> int:
@@ -101,12 +109,16 @@ def official_cmd(a: OfficialArgs) -> int:
         o_latest=a.o_latest,
         exclude=words(a.exclude),
     )
-    return _run(a, request)
+    return _run(a, request, a.rubin_env)
 
 
-def _run(a: FlowArgs, request: FlowRequest) -> int:
-    """Plan (``--dry-run``) or run ``request``, with ``--restart`` and ``--results``."""
+def _run(a: FlowArgs, request: FlowRequest, rubin_env: str | None = None) -> int:
+    """Plan (``--dry-run``) or run ``request``, with ``--restart`` and ``--results``;
+    ``rubin_env``: build in ``ROOT/envs/lsst-scipipe-VER`` and publish it as #CONDA_ENV."""
     config = read_flow_config(a.config_path)
+    if rubin_env is not None:
+        build = replace(config.build, env=None, env_name=f"lsst-scipipe-{rubin_env}")
+        config = replace(config, build=build, distrib=replace(config.distrib, conda_env=rubin_env))
     if a.no_versiondb_push and config.versiondb is not None:
         config = replace(config, versiondb=replace(config.versiondb, push=False))
     req = replace(request, restart=a.restart, results=a.results)
