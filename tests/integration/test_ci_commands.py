@@ -265,7 +265,7 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     r.run("ci/jenkins/pipelines/official_release.groovy::scipipe release official", d,
           SOURCE_GIT_REFS="v99.0.0.rc1", RELEASE_GIT_TAG="99.0.0",
           RELEASE_FLAGS="--o-latest --dry-run", EXCLUDE_FROM_BUILDS="pipe_base",
-          **release)  # fmt: skip
+          SPLENV_REF="13.0.1", **release)  # fmt: skip
 
     # --- Jenkins: run-rebuild (util.buildStack) then run-publish, in one work root
     jk = tmp_path / "jenkins"
