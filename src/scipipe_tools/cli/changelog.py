@@ -91,8 +91,9 @@ class ChangelogArgs:
               help="JIRA base URL for ticket summaries (token: $JIRA_TOKEN) "
               "[env: SCIPIPE_JIRA_URL; default: none].")  # fmt: skip
 @click.option("--github-org", metavar="ORG",
-              help="Also take tickets from the merged pull requests of ORG's repositories "
-              "(head branch name, else title) through the GitHub API [default: off].")  # fmt: skip
+              help="Also take tickets from merged pull requests (head branch name, else "
+              "title) through the GitHub API: of ORG's repositories and of the other "
+              "owners' (lsst-dm/...) that repos.yaml names on GitHub [default: off].")  # fmt: skip
 @github_url_option
 @token_path_option
 @click.option("-f", "--format", "formats", multiple=True,
