@@ -127,3 +127,75 @@ def test_bad_inputs_are_one_line_errors(
     assert out.code == 0 and "afw" in json.loads(out.out)["releases"][0]["missing"]
     for o in (out,):
         assert "Traceback" not in o.err
+
+
+RELEASES = {"v29_0_0_rc1": None, "v29_0_0_rc2": OLD, "v29_0_0": NEW}
+
+
+def release_root(stack: Materialized, dest: Path) -> Path:
+    """A root with one release: rc1 on each product's first commit, rc2 on the first
+    weekly, the final on the second."""
+    (dest / "tags").mkdir(parents=True)
+    for eups, ref in RELEASES.items():
+        rows = []
+        for product, remote in stack.remotes.items():
+            if ref is None:
+                sha = git(["rev-list", "--max-parents=0", "main"], cwd=remote)
+            else:
+                sha = git(["rev-parse", f"{ref}^{{commit}}"], cwd=remote)
+            rows.append(f"{product} generic g{sha[:10]}\n")
+        text = f"EUPS distribution {eups} version list. Version 1.0\n#BUILD=b1\n" + "".join(rows)
+        (dest / "tags" / f"{eups}.list").write_text(text)
+    return dest
+
+
+@pytest.mark.parametrize(
+    ("switch", "pages"),
+    [
+        ((), ["v29_0_0"]),
+        (("--no-fold-rcs",), ["v29_0_0_rc1", "v29_0_0_rc2", "v29_0_0"]),
+        (("-u",), ["v29_0_0_rc1", "v29_0_0_rc2", "v29_0_0"]),
+        (("--no-fold-first-rc",), ["v29_0_0_rc1", "v29_0_0"]),
+    ],
+)
+def test_release_candidates_folded_or_not_in_every_format(
+    scipipe: Invoke, sample_stack: Materialized, env: Path, switch: tuple[str, ...],
+    pages: list[str],
+) -> None:  # fmt: skip
+    root = release_root(sample_stack, env / "root")
+    site = env / "site"
+    args = ["changelog", "--releases", "--eups-root", str(root), "--repos",
+            str(sample_stack.repos_yaml), *switch]  # fmt: skip
+    formats = [a for f in ("md", "rst", "json", "html") for a in ("-f", f)]
+    out = scipipe(*args, *formats, "-o", str(site))
+    assert out.code == 0, out.err
+    files = pages  # the pages' files are named after the EUPS tags
+    html = sorted(p.stem for p in (site / "html").glob("*.html"))
+    assert html == sorted([*files, "index"])
+    rst = sorted(p.stem for p in (site / "rst").glob("*.rst"))
+    assert set(files) <= set(rst) and len(rst) == len(files) + 3  # index, summary, products
+    model = json.loads((site / "changelog.json").read_text())
+    assert [r["eups"] for r in model["releases"]] == list(reversed(pages))
+    names = [r["name"] for r in model["releases"]]
+    md = (site / "CHANGELOG.md").read_text()
+    assert re.findall(r"^## (\S+)", md, re.M) == names
+    # every ticket's merge is on exactly one page, whatever the folding
+    merges = [(t["key"], c["product"], c["sha"]) for r in model["releases"]
+              for t in r["tickets"] for c in t["changes"]]  # fmt: skip
+    assert merges and len(merges) == len(set(merges)) == sum(
+        map(len, sample_stack.tickets.values())
+    )
+    merged = {b.split("/")[-1].upper() for bs in sample_stack.tickets.values() for b in bs}
+    assert {key for key, _, _ in merges} == merged
+    # --notes finds an RC's own page when it is one
+    notes = scipipe(*args, "--notes", pages[-1])
+    assert notes.code == 0 and f"Tickets Addressed in Release {names[0]}" in notes.out
+
+
+def test_rc_folding_switches_need_the_release_series(
+    scipipe: Invoke, sample_stack: Materialized, env: Path
+) -> None:
+    repos = str(sample_stack.repos_yaml)
+    for flag in ("-u", "--no-fold-first-rc"):
+        out = scipipe("changelog", OLD, NEW, "--repos", repos, flag)
+        assert out.code == 2 and "applies to --releases only" in out.err, out.err

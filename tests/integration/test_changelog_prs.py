@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from scipipe_tools.changelog.prs import PullRequests
 from scipipe_tools.cli.app import cli, run
 from scipipe_tools.demo.gitrepo import Identity, Repo, file_url
 from scipipe_tools.errors import EXIT_INPUT, EXIT_NETWORK
@@ -141,7 +142,11 @@ def test_tickets_from_pull_request_branches_and_titles(
     assert code == 0, err
     release = _release(out)
     tickets = {t["key"]: t for t in release["tickets"]}
-    assert sorted(tickets) == ["DM-111", "DM-222", "DM-300"]
+    # ext is owned by another organisation than --github-org: its own owner is asked
+    assert sorted(tickets) == ["DM-111", "DM-222", "DM-300", "DM-555"]
+    (change,) = tickets["DM-555"]["changes"]
+    assert change["sha"] == world.sha["ext"] and tickets["DM-555"]["products"] == ["ext"]
+    assert change["pr"] == 5 and change["pr_url"] == f"{srv.url}/elsewhere/ext/pull/5"
     # the squash commit: its ticket from the head branch; the merge: from the title
     for key, pr, sha in (("DM-111", 12, "squash"), ("DM-222", 13, "merge")):
         (change,) = tickets[key]["changes"]
@@ -152,17 +157,16 @@ def test_tickets_from_pull_request_branches_and_titles(
     # a ticket the message named keeps it and gains the pull request's URL
     (change,) = tickets["DM-300"]["changes"]
     assert change["pr_url"] == f"{srv.url}/{ORG}/pkg/pull/14"
-    # a direct push, and a product outside the organisation, stay other changes
+    # a direct push stays an other change
     other = {c["sha"]: c for c in release["other"]}
-    assert set(other) == {world.sha["direct"], world.sha["ext"]}
-    assert other[world.sha["ext"]]["pr_url"] is None
-    assert srv.calls[PULLS] == 2  # 123 pull requests: two pages, one repository
+    assert set(other) == {world.sha["direct"]}
+    assert srv.calls[PULLS] == 3  # 123 pull requests: two pages; one of ext's
 
     # the second run reads only the first page: nothing was updated since
     srv.reset_counters()
     code, again, err = scipipe(*args, "--github-org", ORG, "--github-url", srv.url)
     assert code == 0, err
-    assert _release(again) == _release(out) and srv.calls[PULLS] == 1
+    assert _release(again) == _release(out) and srv.calls[PULLS] == 2  # a page each
     # a pull request edited since (its title now names another ticket) is read again
     srv.add_pull(f"{ORG}/pkg", 13, "DM-223: Better x", "feature-x", world.sha["merge"],
                  "2025-01-02T13:00:00Z", updated_at="2025-03-01T00:00:00Z")  # fmt: skip
@@ -177,8 +181,42 @@ def test_tickets_from_pull_request_branches_and_titles(
     release = _release(out)
     assert [t["key"] for t in release["tickets"]] == ["DM-300"]
     unticketed = {c["sha"] for c in release["other"]}
-    assert {world.sha["squash"], world.sha["merge"]} <= unticketed
+    assert {world.sha["squash"], world.sha["merge"], world.sha["ext"]} <= unticketed
     assert srv.total_calls == 0
+
+
+def test_repositories_on_another_forge_are_not_asked(
+    scipipe: Invoke, world: World, srv: GitHubServer, tmp_path: Path
+) -> None:
+    """ext's URL names another host than GitHub's: its pull requests are not GitHub's to
+    list (it stays an other change), while the org's and GitHub-hosted repos are asked."""
+    prs = PullRequests(srv.url, TOKEN, org=ORG)
+    assert prs.full_name("https://github.com/lsst-dm/foo.git") == "lsst-dm/foo"
+    assert prs.full_name("git@github.com:lsst-dm/foo.git") == "lsst-dm/foo"
+    assert prs.full_name(file_url(world.bare["elsewhere/ext"])) == "elsewhere/ext"
+    assert prs.full_name("/srv/git/lsst-dm/foo.git") == "lsst-dm/foo"
+    assert prs.full_name(f"{srv.url}/lsst-dm/foo.git") == "lsst-dm/foo"
+    assert prs.full_name("https://gitlab.com/other/ext.git") is None
+    assert prs.full_name("git@gitlab.com:other/ext.git") is None
+    assert prs.full_name("https://gitlab.com/acme/pkg.git") == "acme/pkg"  # the org's own
+    assert prs.full_name("nowhere") is None
+    # and the same from the command line: a mirror URL of another forge is not asked
+    clones = tmp_path / "clones"
+    args = ["--json", "changelog", OLD, NEW, "--repos", world.repos_yaml, "--clones", clones]
+    code, out, err = scipipe(*args)
+    assert code == 0, err
+    text = world.repos_yaml.read_text().replace(
+        file_url(world.bare["elsewhere/ext"]), "https://gitlab.example/elsewhere/ext.git"
+    )
+    moved = tmp_path / "repos.yaml"
+    moved.write_text(text)
+    code, out, err = scipipe("--json", "changelog", OLD, NEW, "--repos", moved, "--clones",
+                             clones, "--no-fetch", "--github-org", ORG, "--github-url", srv.url)  # fmt: skip
+    assert code == 0, err
+    release = _release(out)
+    assert "DM-555" not in {t["key"] for t in release["tickets"]}
+    assert world.sha["ext"] in {c["sha"] for c in release["other"]}
+    assert srv.calls[PULLS] == 2  # the org's repository only
 
 
 def test_a_refused_token_and_no_answer_are_one_line_errors(

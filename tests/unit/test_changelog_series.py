@@ -74,3 +74,62 @@ def test_every_release_point_is_in_exactly_one_page_and_spans_chain(
         for a, b in zip(page.spans, page.spans[1:], strict=False):
             assert a.new == b.old
         assert page.spans[-1].new == page.members[-1]
+
+
+SERIES = ["v28.0.0.rc1", "28.0.0", "v29.0.0.rc1", "v29.0.0.rc2", "29.0.0", "v29.1.0.rc1"]
+
+
+def test_unfolded_release_candidates_are_pages_of_their_own() -> None:
+    pages = release_pages(SERIES, fold="none")
+    assert [p.name for p in pages] == SERIES
+    assert all(p.members == (p.name,) for p in pages)
+    by_name = {p.name: p.spans for p in pages}
+    # the first RC holds the changes on main; the later points the backports
+    assert by_name["v29.0.0.rc1"] == (Span("v28.0.0.rc1", "v29.0.0.rc1", "main"),)
+    assert by_name["v29.0.0.rc2"] == (Span("v29.0.0.rc1", "v29.0.0.rc2", "v29.0.x"),)
+    assert by_name["29.0.0"] == (Span("v29.0.0.rc2", "29.0.0", "v29.0.x"),)
+    assert by_name["v29.1.0.rc1"] == (Span("v29.0.0.rc1", "v29.1.0.rc1", "main"),)
+
+
+def test_first_rc_apart_folds_only_the_backports_into_the_final() -> None:
+    pages = release_pages(SERIES, fold="after-first")
+    assert [p.name for p in pages] == [
+        "v28.0.0.rc1", "28.0.0", "v29.0.0.rc1", "29.0.0", "v29.1.0.rc1",
+    ]  # fmt: skip
+    p29 = pages[3]
+    assert p29.members == ("v29.0.0.rc2", "29.0.0")
+    assert p29.spans == (
+        Span("v29.0.0.rc1", "v29.0.0.rc2", "v29.0.x"),
+        Span("v29.0.0.rc2", "29.0.0", "v29.0.x"),
+    )
+    assert pages[2].spans == (Span("v28.0.0.rc1", "v29.0.0.rc1", "main"),)
+    # a release without an RC (or with its first RC only) is one page as before
+    assert [p.name for p in release_pages(["29.0.0", "29.0.1"], fold="after-first")] == [
+        "29.0.0", "29.0.1",
+    ]  # fmt: skip
+
+
+def test_an_unknown_folding_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="fold"):
+        release_pages(SERIES, fold="some")  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(st.tuples(st.integers(9, 40), st.integers(0, 3), st.integers(1, 4)), min_size=1,
+             max_size=12, unique=True),
+    st.sampled_from(["all", "after-first", "none"]),
+)  # fmt: skip
+def test_every_folding_keeps_every_point_once_and_every_range_once(
+    points: list[tuple[int, int, int]], fold: str
+) -> None:
+    names = sorted(
+        {f"v{M}.{m}.0.rc{rc}" for M, m, rc in points} | {f"{M}.{m}.0" for M, m, _ in points[:3]},
+        key=lambda n: release_key(n) or (0, 0, 0, 0),
+    )
+    folded = [s for p in release_pages(names) for s in p.spans]
+    pages = release_pages(names, fold=fold)  # type: ignore[arg-type]
+    members = [m for p in pages for m in p.members]
+    assert sorted(members) == sorted(names) and len(members) == len(set(members))
+    assert sorted((s for p in pages for s in p.spans), key=str) == sorted(folded, key=str)
+    for page in pages:
+        assert page.spans[-1].new == page.members[-1] and page.name in page.members

@@ -32,7 +32,7 @@ from .model import UNRELEASED, Change, ChangelogModel, Release, ReleaseKind, Tic
 from .overrides import Overrides
 from .points import Point
 from .prs import PullRequests, attach_pulls
-from .series import Page, Span, apply_overrides, release_key, release_pages, weekly_key
+from .series import Page, RcFolding, Span, apply_overrides, release_key, release_pages, weekly_key
 from .series import weekly_pages as weekly_pages_of
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ class ChangelogRequest:
     title: str = ""
     unreleased: bool = True
     now: str = ""
+    #: "releases": RCs folded into their final ("all"), all but the first, or "none"
+    fold_rcs: RcFolding = "all"
 
 
 def _now() -> str:
@@ -89,7 +91,7 @@ def series_names(req: ChangelogRequest) -> list[str]:
 
 def pages_for(req: ChangelogRequest, names: Sequence[str]) -> list[Page]:
     if req.mode == "releases":
-        return release_pages(names)
+        return release_pages(names, fold=req.fold_rcs)
     if req.mode == "weekly":
         return weekly_pages_of(names)
     return [Page(names[1], (names[1],), (Span(names[0], names[1], "main"),))]

@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ..errors import InputError, NetworkError, ScipipeError
 from ..eups.repos import Repos
@@ -57,6 +58,7 @@ PER_PAGE = 100
 BACKOFF = (0.5, 1.0)
 TIMEOUT = 30.0
 _SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+_SCP_HOST = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):[^/]")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ def _iso(when: dt.datetime | None) -> str:
 
 
 class PullRequests:
-    """The merged pull requests of the repositories of ``org`` on the GitHub at ``base_url``.
+    """The merged pull requests of repositories on the GitHub at ``base_url``: those of
+    ``org`` and of every other owner whose repositories repos.yaml names on that GitHub
+    (see :meth:`full_name`).
 
     ``cache_dir`` None lists every repository in full each run.
     """
@@ -121,6 +125,27 @@ class PullRequests:
 
     def owns(self, full_name: str) -> bool:
         return full_name.split("/", 1)[0].lower() == self.org.lower()
+
+    def full_name(self, url: str) -> str | None:
+        """``owner/name`` to ask this GitHub about for a repos.yaml URL, or None.
+
+        The owner is the URL's own (``https://github.com/lsst-dm/foo`` -> ``lsst-dm/foo``),
+        whichever organisation it is.  A URL on another host than GitHub's (github.com, or
+        the API's own host) is not asked about, unless its owner is ``org``; a local path
+        or ``file://`` URL (a mirror) is, by the last two parts of its path.
+        """
+        try:
+            name = repo_id(url).full_name
+        except InputError:
+            return None
+        host = _host(url)
+        if host is None or self.owns(name) or host in self._hosts():
+            return name
+        return None
+
+    def _hosts(self) -> frozenset[str]:
+        api = (urlsplit(self.base_url).hostname or "").lower()
+        return frozenset({"github.com", "www.github.com", api, api.removeprefix("api.")})
 
     def merged(self, full_names: Iterable[str]) -> dict[str, dict[str, PullRequest]]:
         """``owner/name`` -> merge commit SHA -> pull request, for every repository given
@@ -287,6 +312,16 @@ class PullRequests:
             log.warning("%s: cannot write the pull request cache (%s)", path, exc.strerror)
 
 
+def _host(url: str) -> str | None:
+    """The host a repository URL names (lower case); None for a path or ``file://``."""
+    text = url.strip()
+    if "://" in text:
+        parts = urlsplit(text)
+        return None if parts.scheme == "file" else (parts.hostname or "").lower()
+    m = _SCP_HOST.match(text)
+    return m.group("host").lower() if m else None
+
+
 class _Transient(ScipipeError):
     """GitHub failed or did not answer: worth another try."""
 
@@ -305,21 +340,16 @@ def _changes(release: Release) -> Iterable[Change]:
 
 
 def repo_names(
-    products: Iterable[str], repos: Repos, owns: Callable[[str], bool]
+    products: Iterable[str], repos: Repos, full_name: Callable[[str], str | None]
 ) -> dict[str, str]:
     """product -> ``owner/name`` of its repository, for the products whose repos.yaml URL
-    names a repository that ``owns`` accepts."""
+    ``full_name`` names a repository of (each with its own owner)."""
     out: dict[str, str] = {}
     for product in products:
         spec = repos.get(product)
-        if spec is None:
-            continue
-        try:
-            full_name = repo_id(spec.url).full_name
-        except InputError:
-            continue
-        if owns(full_name):
-            out[product] = full_name
+        name = full_name(spec.url) if spec is not None else None
+        if name is not None:
+            out[product] = name
     return out
 
 
@@ -328,11 +358,14 @@ def attach_pulls(releases: Sequence[Release], github: PullRequests, repos: Repos
     ``pr``, ``pr_url`` and ``branch``, and file the ticketless ones under the tickets
     their pull requests name.  Returns how many changes matched a pull request."""
     products = sorted({c.product for r in releases for c in _changes(r)})
-    names = repo_names(products, repos, github.owns)
+    names = repo_names(products, repos, github.full_name)
     skipped = len(products) - len(names)
     if skipped:
-        log.info("%d product(s) not in GitHub organisation %s: no pull requests", skipped,
-                 github.org)  # fmt: skip
+        log.info("%d product(s) not on GitHub at %s: no pull requests", skipped,
+                 github.base_url)  # fmt: skip
+    others = sorted({n.split("/", 1)[0] for n in names.values() if not github.owns(n)})
+    if others:
+        log.info("pull requests also of repositories of %s", ", ".join(others))
     listing = github.merged(names.values())
     by_product = {p: listing.get(n, {}) for p, n in names.items()}
     return sum(_attach(release, by_product) for release in releases)

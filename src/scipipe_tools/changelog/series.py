@@ -8,6 +8,10 @@
   newest RC).  A release's first range runs from the previous release's first point (its
   branch point on ``main``) to its own first point, and is labelled ``main``; the later
   ranges (``rc1..rc2``, ``rc2..final``) are backports on the ``vX.Y.x`` branch.
+  The folding can be turned off (``fold="none"``: every RC and final a page of its own,
+  lsst_git_changelog's ``-u``) or kept for the backports only (``fold="after-first"``:
+  the first RC a page of its own with the changes on ``main``, the later RCs folded into
+  the final; its ``-f``).  The ranges are the same whichever the folding.
 - The overrides file drops ``discard_tag`` tags and everything before ``first_tag``.
 """
 
@@ -17,12 +21,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Literal, get_args
 
 from ..errors import InputError
 from .overrides import Overrides
 
 _REGULAR = re.compile(r"^v?([0-9]+)[._]([0-9]+)(?:[._]([0-9]+))?(?:[._]rc([0-9]+))?$")
 _WEEKLY = re.compile(r"^w[._]([0-9]{4})[._]([0-9]{2})$")
+
+#: how release candidates fold into their final's page (see the module's docstring)
+RcFolding = Literal["all", "after-first", "none"]
+RC_FOLDINGS: tuple[str, ...] = get_args(RcFolding)
 
 
 @dataclass(frozen=True)
@@ -85,8 +94,11 @@ def weekly_pages(names: Sequence[str]) -> list[Page]:
     return pages
 
 
-def release_pages(names: Sequence[str]) -> list[Page]:
-    """Regular releases oldest first -> one page per X.Y.Z with its RCs folded in."""
+def release_pages(names: Sequence[str], fold: RcFolding = "all") -> list[Page]:
+    """Regular releases oldest first -> one page per X.Y.Z with its RCs folded in
+    (``fold="all"``), the first RC apart (``"after-first"``) or none (``"none"``)."""
+    if fold not in RC_FOLDINGS:
+        raise InputError(f"unknown RC folding {fold!r} (one of: {', '.join(RC_FOLDINGS)})")
     groups: dict[tuple[int, int, int], list[str]] = {}
     for name in names:
         k = release_key(name)
@@ -100,7 +112,21 @@ def release_pages(names: Sequence[str]) -> list[Page]:
         branch = f"v{version[0]}.{version[1]}.x"
         spans = [Span(base, members[0], "main")]
         spans += [Span(a, b, branch) for a, b in pairwise(members)]
-        final = next((m for m in members if (release_key(m) or (0, 0, 0, 0))[3] == 99), None)
-        pages.append(Page(final or members[-1], tuple(members), tuple(spans)))
+        pages += _fold(members, spans, fold)
         base = members[0]
     return pages
+
+
+def _fold(members: list[str], spans: list[Span], fold: RcFolding) -> list[Page]:
+    """One release's pages: ``spans[i]`` ends at ``members[i]``."""
+    if fold == "none":
+        return [Page(m, (m,), (s,)) for m, s in zip(members, spans, strict=True)]
+    if fold == "after-first" and len(members) > 1 and _is_rc(members[0]):
+        first = Page(members[0], (members[0],), (spans[0],))
+        return [first, *_fold(members[1:], spans[1:], "all")]
+    final = next((m for m in members if not _is_rc(m)), None)
+    return [Page(final or members[-1], tuple(members), tuple(spans))]
+
+
+def _is_rc(name: str) -> bool:
+    return (release_key(name) or (0, 0, 0, 99))[3] != 99

@@ -35,6 +35,8 @@ from .options import (
 class ChangelogArgs:
     points: tuple[str, ...]
     mode: str | None
+    no_fold_rcs: bool
+    no_fold_first_rc: bool
     repos: str
     eups_root: str | None
     versiondb: str | None
@@ -63,6 +65,12 @@ class ChangelogArgs:
 @click.option("--weekly", "mode", flag_value="weekly", help="The whole weekly series, and ~main.")
 @click.option("--releases", "mode", flag_value="releases",
               help="The whole release series (RCs folded into their final).")  # fmt: skip
+@click.option("-u", "--no-fold-rcs", is_flag=True,
+              help="With --releases: every RC a page of its own, not folded into its "
+              "final (lsst_git_changelog's -u).")  # fmt: skip
+@click.option("--no-fold-first-rc", is_flag=True,
+              help="With --releases: the first RC a page of its own (the changes on main), "
+              "the later RCs folded into the final (lsst_git_changelog's -f).")  # fmt: skip
 @repos_option("repos.yaml (path or URL)", required=True, url=True)
 @click.option("--eups-root", envvar="SCIPIPE_EUPS_ROOT",
               help="Distribution root (path or URL) whose tags/*.list name the releases "
@@ -83,8 +91,9 @@ class ChangelogArgs:
               help="JIRA base URL for ticket summaries (token: $JIRA_TOKEN) "
               "[env: SCIPIPE_JIRA_URL; default: none].")  # fmt: skip
 @click.option("--github-org", metavar="ORG",
-              help="Also take tickets from the merged pull requests of ORG's repositories "
-              "(head branch name, else title) through the GitHub API [default: off].")  # fmt: skip
+              help="Also take tickets from merged pull requests (head branch name, else "
+              "title) through the GitHub API: of ORG's repositories and of the other "
+              "owners' (lsst-dm/...) that repos.yaml names on GitHub [default: off].")  # fmt: skip
 @github_url_option
 @token_path_option
 @click.option("-f", "--format", "formats", multiple=True,
@@ -123,7 +132,8 @@ def changelog_group(a: ChangelogArgs) -> int:
     POINTS are EUPS tags (with --eups-root), manifests bNNNN (with --versiondb) or git
     tags (each product repo's tag).  Tickets come from merge commits (DM- and SP- keys),
     and with --github-org from pull requests' branch names and titles; commits without a
-    ticket are listed as other changes.
+    ticket are listed as other changes.  --releases folds each release's candidates into
+    its final's page unless told otherwise (-u, --no-fold-first-rc).
     """
     app = get_app()
     if a.json_:
@@ -132,6 +142,9 @@ def changelog_group(a: ChangelogArgs) -> int:
         raise InputError("give two release points (OLD NEW), or --weekly or --releases")
     if a.mode is not None and a.points:
         raise InputError(f"--{a.mode} takes no release points")
+    if (a.no_fold_rcs or a.no_fold_first_rc) and a.mode != "releases":
+        flag = "--no-fold-rcs" if a.no_fold_rcs else "--no-fold-first-rc"
+        raise InputError(f"{flag} applies to --releases only")
     if a.output is None and set(a.formats) - {"md", "json"}:
         raise InputError("rst and html need -o DIR")
     request = _request(a, cache_root("changelog"))
@@ -197,6 +210,7 @@ def _request(a: ChangelogArgs, home: Path) -> ChangelogRequest:
         )
     return ChangelogRequest(
         mode=a.mode or "range",
+        fold_rcs="none" if a.no_fold_rcs else "after-first" if a.no_fold_first_rc else "all",
         repos=load_repos(a.repos),
         clones_dir=a.clones or home / "clones",
         old=a.points[0] if a.points else None,
