@@ -414,3 +414,76 @@ def test_lsstinstall_installs_from_real_eups_tree(
                              "--install", "lsst_demo", "--require-checksums"], "lsstinstall")  # fmt: skip
     assert code == 6, capsys.readouterr().err
     assert os.listdir(home / "conda" / "envs" / "strict" / "share" / "eups" / "ups_db") == []
+
+
+# --- manifest.remap (issue 18) ------------------------------------------------------------
+
+
+def _declared_products(stack: Path) -> dict[str, set[str]]:
+    db = stack / "ups_db"
+    dirs = [d for d in db.iterdir() if d.is_dir() and not d.name.startswith("_")]  # _servers_
+    return {d.name: {v.stem for v in d.glob("*.version")} for d in dirs}
+
+
+def test_manifest_remap_honoured_as_real_eups_installs(
+    world: World, real_eups: RealEups, tmp_path: Path
+) -> None:
+    """A ``manifest.remap`` in the user's EUPS directory leaving a dependency out: real
+    ``eups distrib install`` and ``scipipe distrib install`` install the same products."""
+    left_out = world.manifest.entries[0].name
+    assert left_out != "lsst_demo"
+    userdata = tmp_path / "userdata"
+    userdata.mkdir()
+    (userdata / "manifest.remap").write_text(f"# leave it out\n{left_out}   None\n")
+    real_stack, ours_stack = fresh(tmp_path / "real"), tmp_path / "ours"
+    q = shlex.quote(str(userdata))
+    eups(real_eups, f"export EUPS_USERDATA={q} && eups distrib install -r "
+         f"{world.http(OURS_BIN)} -t {BUILD} lsst_demo", real_stack)  # fmt: skip
+    env = {**os.environ, "EUPS_USERDATA": str(userdata)}
+    r = subprocess.run(
+        [SCIPIPE, "distrib", "install", "-t", BUILD, "--root", world.http(OURS_BIN), "--stack",
+         str(ours_stack), "--flavor", FLAVOR, "lsst_demo"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    real, ours = _declared_products(real_stack), _declared_products(ours_stack)
+    assert left_out not in real
+    assert ours == real, (ours, real)
+    assert len(ours) == len(world.manifest.entries) - 1
+    # the top product left out: both refuse
+    (userdata / "manifest.remap").write_text("lsst_demo None\n")
+    r = subprocess.run(
+        [SCIPIPE, "distrib", "install", "-t", BUILD, "--root", world.http(OURS_BIN), "--stack",
+         str(tmp_path / "none"), "--flavor", FLAVOR, "lsst_demo"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert r.returncode == 3 and "manifest.remap leaves lsst_demo" in r.stderr, r.stderr
+    bad = real_eups.run(f"export EUPS_USERDATA={q} && eups distrib install -r "
+                        f"{world.http(OURS_BIN)} -t {BUILD} lsst_demo",
+                        fresh(tmp_path / "none-real"), check=False)  # fmt: skip
+    assert bad.returncode != 0 and "not in the manifest" in bad.stderr
+
+
+def test_manifest_remap_create_lines_leave_products_out_of_published_manifests(
+    world: World, tmp_path: Path
+) -> None:
+    left_out = world.manifest.entries[0].name
+    userdata = tmp_path / "userdata"
+    userdata.mkdir()
+    (userdata / "manifest.remap").write_text(f"[create]{left_out} None\n")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "manifest.remap").write_text("kept as it is\n")
+    env = {**os.environ, "EUPS_USERDATA": str(userdata)}
+    r = subprocess.run(
+        [SCIPIPE, "distrib", "publish", "-b", BUILD, "--stack", str(world.stack), "--flavor",
+         FLAVOR, "--conda-env", RUBIN_ENV, "--server-dir", str(tmp_path / "root"), "lsst_demo"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    manifests = tmp_path / "root" / "manifests"
+    (path,) = manifests.glob(f"lsst_demo-*@{FLAVOR}.manifest")
+    top = parse_dist_manifest(path.read_text(), path)
+    names = [row.product for row in top.rows]
+    assert left_out not in names and "lsst_demo" in names
+    assert len(names) == len(world.manifest.entries) - 1
+    assert (tmp_path / "root" / "manifest.remap").read_text() == "kept as it is\n"

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from scipipe_tools.cli.app import cli, run
 from scipipe_tools.errors import InputError, Location, ScipipeError
+from scipipe_tools.eups.remap import parse_remap
 from scipipe_tools.eups.table import TableContext, expand, parse_condition, parse_table
 from scipipe_tools.eups.versions import check_version, parse_expr, sort_key, vercmp
 
@@ -153,3 +154,32 @@ def test_lint_and_show_table_exit_0_or_2(text: str) -> None:
     assert lint in (0, 2)
     # show-table also evaluates: a condition may fail there, as in real EUPS
     assert show == lint or (lint, show) == (0, 2)
+
+
+REMAP_FRAGMENTS = [
+    "afw", "base:1.0", ":", "::", "1.0", "None", "none", "any", "Any", "noreinstall",
+    "dummy:1.0", "Linux64", "DarwinX86", "[create]", "[install]", "[", "]", "#", "verbose = 1",
+    " ", "\t", "\n", "\r\n", "x" * 40,
+]  # fmt: skip
+remaps = st.lists(st.sampled_from(REMAP_FRAGMENTS) | st.text(max_size=5), max_size=60).map("".join)
+
+
+@settings(max_examples=500 * MULT, deadline=DEADLINE)
+@given(remaps, st.sampled_from(["install", "create"]))
+def test_remap_parses_applies_or_raises_our_error(text: str, mode: str) -> None:
+    try:
+        r = parse_remap(text, "manifest.remap", mode)
+    except ScipipeError as exc:
+        _our_error(exc)
+        assert str(exc).startswith("manifest.remap:")
+        return
+    for product in ("afw", "base", "x" * 40):
+        out = r.apply(product, "1.0", "Linux64")
+        assert out is None or all(out)
+        r.no_reinstall(product, "1.0", "DarwinX86")
+
+
+def test_remap_is_linear() -> None:
+    text = "a:1 b:2 Linux64\n" * 200_000 + "[create]" * 50_000 + "#" + ":" * 200_000
+    r = parse_remap(text, "m")
+    assert r.apply("a", "1", "Linux64") == ("b", "2")

@@ -17,6 +17,7 @@ from ..distrib.smoke import SmokeFailed, SmokeOptions, describe, smoke
 from ..distrib.upload import StorePublish, publish_to_store
 from ..errors import InputError, ResolutionError
 from ..eups.flavor import current_flavor
+from ..eups.remap import CREATE, INSTALL, read_remaps, remap_dirs
 from ..infra.objectstore import ObjectStore, parse_s3_url
 from ..infra.roots import open_root, read_taglist, split_pkgroot
 from .common import columns, echo, emit_json, get_app, info
@@ -142,6 +143,7 @@ def publish_cmd(a: PublishArgs) -> None:
         conda_env=a.conda_env,
         jobs=a.jobs,
         dry_run=a.dry_run,
+        remap=read_remaps(remap_dirs(os.environ, [stack.root]), CREATE),
     )
     app = get_app()
     if a.to_url is not None:
@@ -258,10 +260,11 @@ class InstallArgs:
 @takes(InstallArgs)
 def install_cmd(a: InstallArgs) -> None:
     """Install PRODUCT (and its dependencies) from the server's binaries or sources."""
+    stack = stack_path(a.stack_dir).absolute()
     options = InstallOptions(
         roots=_roots(a.roots),
         products=(a.product,),
-        stack=stack_path(a.stack_dir).absolute(),
+        stack=stack,
         flavor=a.flavor or current_flavor(),
         tag=a.tag,
         version=a.version,
@@ -272,6 +275,7 @@ def install_cmd(a: InstallArgs) -> None:
         deps_only=a.deps_only,
         dry_run=a.dry_run,
         require_checksums=a.require_checksums,
+        remap=read_remaps(remap_dirs(os.environ, [stack]), INSTALL),
     )
     app = get_app()
     with progress_for(app) as progress:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, ResolutionError, ScipipeError, did_you_mean
+from ..eups.remap import Remap
 from ..eups.taglist import TagList
 from ..infra import archive
 from ..infra.fetch import Download, download_all
@@ -81,6 +82,10 @@ class InstallOptions:
     base_env: Mapping[str, str] | None = None
     #: refuse artifacts the server publishes no ``.sha256`` for (exit 6)
     require_checksums: bool = False
+    #: EUPS's ``manifest.remap`` (:mod:`scipipe_tools.eups.remap`), applied to every
+    #: manifest read: a product it leaves out is not installed, one it renames is
+    #: installed under its new name and version, from that one's own manifest
+    remap: Remap | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,47 @@ class _Planner:
             hint=f"looked for {' and '.join(self.manifests(product, version))}",
         )
 
+    def remapped(
+        self, manifest: DistManifest, url: str, stack: Stack, depth: int = 0
+    ) -> list[tuple[DistRow, str]]:
+        """The manifest's rows after ``manifest.remap``, as ``eups distrib install``."""
+        remap = self.opt.remap
+        if not remap:
+            return [(row, url) for row in manifest.rows]
+        out: list[tuple[DistRow, str]] = []
+        for row in manifest.rows:
+            to = remap.apply(row.product, row.version, self.opt.flavor)
+            if to == (row.product, row.version):
+                out.append((row, url))
+            elif to is None:
+                if depth == 0 and row.product == manifest.product:
+                    raise ResolutionError(
+                        f"manifest.remap leaves {row.product} {row.version} out of {url}",
+                        hint="check the manifest.remap files EUPS reads (site, ~/.eups)",
+                    )
+                log.info("manifest.remap: %s %s left out", row.product, row.version)
+            else:
+                out += self._renamed(row, to, url, stack, depth)
+        return out
+
+    def _renamed(
+        self, row: DistRow, to: tuple[str, str], url: str, stack: Stack, depth: int
+    ) -> list[tuple[DistRow, str]]:
+        p, v = to
+        log.info("manifest.remap: %s %s -> %s %s", row.product, row.version, p, v)
+        if _declared(stack, p, v):
+            return [(DistRow(p, row.flavor, v, "none", "none", "search"), url)]
+        if depth > 20:
+            raise InputError(f"manifest.remap: {row.product} {row.version} maps in a loop")
+        for root in self.roots:
+            if any(root.exists(m) for m in self.manifests(p, v)):
+                manifest, there = self.manifest(root, p, v)
+                return self.remapped(manifest, there, stack, depth + 1)
+        raise ResolutionError(
+            f"manifest.remap maps {row.product} {row.version} (in {url}) to {p} {v}, "
+            "which no root has a manifest for"
+        )
+
     def locate(self, row: DistRow, top: bool, stack: Stack, where: str) -> PlanRow:
         p, v = row.product, row.version
         if _declared(stack, p, v):
@@ -290,13 +336,13 @@ def plan_install(options: InstallOptions, roots: list[Root] | None = None) -> In
         root, version = planner.find(product)
         manifest, url = planner.manifest(root, product, version)
         tops.append((product, version, url))
-        for row in manifest.rows:
+        for row, where in planner.remapped(manifest, url, stack):
             seen = rows.get(row.product)
             if seen is not None and seen[0].version != row.version:
                 raise ResolutionError(
-                    f"{url}: {row.product} {row.version}, but {seen[1]} needs {seen[0].version}"
+                    f"{where}: {row.product} {row.version}, but {seen[1]} needs {seen[0].version}"
                 )
-            rows.setdefault(row.product, (row, url))
+            rows.setdefault(row.product, (row, where))
     # Each manifest lists a product after everything it needs, so the union in order of
     # first appearance does too; with one product, it comes last.
     top_names = {p for p, _, _ in tops}

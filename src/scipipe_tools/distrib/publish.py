@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, IntegrityError, Location, ResolutionError
+from ..eups.remap import Remap
 from ..eups.taglist import TagList, TagRow, parse_taglist
 from ..infra import archive, git
 from ..infra.files import read_text, write_atomic
@@ -45,7 +46,7 @@ from ..names.platforms import current_platform, normalize_platform
 from ..stack.stack import Stack, check_tag
 from .collect import Collection, Product, collect
 from .envfile import load_env_file
-from .manifest import DistManifest, DistRow, parse_dist_manifest
+from .manifest import SEARCH, DistManifest, DistRow, parse_dist_manifest
 from .pkginfo import format_pkginfo, parse_pkginfo
 
 #: Actions on a file: what apply does to it.
@@ -76,6 +77,10 @@ class PublishOptions:
     #: artifacts (paths under the root) that the object store this root is synced to
     #: already holds whole, with their ``.sha256``: kept there, not packed again
     published: frozenset[Path] = frozenset()
+    #: EUPS's ``manifest.remap`` read for ``create``: a dependency it leaves out is not
+    #: in the manifests written, one it renames is written as its new name and version
+    #: (a ``search`` row: the installer looks it up), as ``eups distrib create`` does
+    remap: Remap | None = None
 
 
 @dataclass(frozen=True)
@@ -215,10 +220,22 @@ def _source_sha(product: Product) -> str:
 
 
 def _manifest(
-    coll: Collection, product: Product, row: Callable[[Product], DistRow]
+    coll: Collection,
+    product: Product,
+    row: Callable[[Product], DistRow],
+    remap: Remap | None = None,
+    flavor: str = "generic",
 ) -> DistManifest:
-    rows = tuple(row(p) for p in coll.closure(product.name))
-    return DistManifest(product.name, product.version, rows)
+    rows: list[DistRow] = []
+    for p in coll.closure(product.name):
+        own = p.name == product.name
+        to = remap.apply(p.name, p.version, flavor) if remap and not own else None
+        if not remap or own or to == (p.name, p.version):
+            rows.append(row(p))
+        elif to is not None:
+            here = row(p)
+            rows.append(DistRow(to[0], here.flavor, to[1], "none", "none", SEARCH))
+    return DistManifest(product.name, product.version, tuple(rows))
 
 
 def _table_name(p: Product) -> str:
@@ -310,7 +327,8 @@ class _Planner:
             self.add(root, rel, "tarball", self.artifact(root / rel), p)
             self.table(root, p)
             rel = layout.binary_manifest(p.name, p.version, flavor)
-            self.manifest(root, rel, _manifest(self.coll, p, _binary_row(flavor)), p)
+            m = _manifest(self.coll, p, _binary_row(flavor), self.opt.remap, flavor)
+            self.manifest(root, rel, m, p)
 
     def source(self, root: Path, sources: Path) -> None:
         for p in self.coll.products:
@@ -327,7 +345,8 @@ class _Planner:
             if root != self.binary_root:  # one root with both: the table is planned once
                 self.table(root, p)
             rel = layout.source_manifest(p.name, p.version)
-            self.manifest(root, rel, _manifest(self.coll, p, _source_row), p)
+            m = _manifest(self.coll, p, _source_row, self.opt.remap, self.opt.flavor)
+            self.manifest(root, rel, m, p)
 
     def common(self, root: Path, config: str, tags: tuple[str, ...], env_text: str | None) -> None:
         if env_text is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..env.solve import LockRequest, solve_lock
 from ..env.spec import EnvSpec
 from ..errors import ResolutionError
 from ..eups.flavor import current_flavor
+from ..eups.remap import INSTALL, read_remaps, remap_dirs
 from ..infra.files import write_atomic
 from ..infra.lockfile import Lock, parse_env
 from ..infra.paths import cache_root
@@ -228,6 +230,7 @@ def _distrib(
         flavor=flavor,
         dry_run=o.dry_run,
         require_checksums=o.require_checksums,
+        remap=read_remaps(remap_dirs(os.environ, [r.eups_path]), INSTALL),
     )
     outcome = distrib_install(options, progress)
     r.installed = [row.to_json() for row in outcome.installed]
