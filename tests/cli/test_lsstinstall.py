@@ -352,3 +352,21 @@ def test_u_updates_an_existing_env_and_C_puts_a_channel_first(
     record = json.loads(next((prefix / "conda-meta").glob("eups-*.json")).read_text())
     assert (record["version"], record["build"]) == ("2.2.14", "mirror_0")
     assert record["url"].startswith(channel_url(mirror))
+
+
+@pytest.mark.parametrize(
+    ("variant", "specs"),
+    [
+        ("nosysroot", "rubin-env-nosysroot ==13.0.1"),
+        ("extras", "rubin-env ==13.0.1 rubin-env-extras ==13.0.1"),
+        ("developer", "rubin-env ==13.0.1 rubin-env-developer ==13.0.1"),
+    ],
+)
+def test_variants_as_the_feedstock_builds_them(
+    home: Path, capsys: pytest.CaptureFixture[str], variant: str, specs: str
+) -> None:
+    r = lsst(capsys, "-n", "-v", "13.0.1", "--variant", variant)
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0].startswith(f"$ scipipe env create --lock <a solve of {specs} ")
+    r = lsst(capsys, "-X", "w_2025_15", "--variant", variant)
+    assert r.code == 2 and "--variant cannot change an exact environment" in r.err

@@ -68,3 +68,19 @@ def test_unknown_variant() -> None:
     with pytest.raises(InputError, match="no variant 'develper'") as info:
         spec.specs("develper")
     assert info.value.hint == "did you mean 'developer'?"
+
+
+def test_the_feedstock_variants() -> None:
+    """nosysroot replaces rubin-env (its '-rubin-env' entry); extras adds to it."""
+    spec = read_spec(ROOT / "envs" / "rubin-env-13.0.1.yaml")
+    assert spec.specs("nosysroot") == ["rubin-env-nosysroot ==13.0.1"]
+    assert spec.specs("extras") == ["rubin-env ==13.0.1", "rubin-env-extras ==13.0.1"]
+    assert spec.input_hash("linux-64", "nosysroot") != spec.input_hash("linux-64")
+
+
+def test_a_variant_can_only_remove_a_dependency() -> None:
+    text = "name: e\nversion: '1'\nchannels: [c]\ndependencies: [a]\nvariants: {v: [-b, c]}\n"
+    with pytest.raises(InputError) as info:
+        parse_spec(text)
+    assert "removes 'b', which is not a dependency" in str(info.value)
+    assert str(info.value.location) == "env.yaml:5:16"

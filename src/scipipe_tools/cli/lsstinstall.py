@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..installer.plan import InstallerOptions
+from ..installer.plan import VARIANTS, InstallerOptions
 from ..installer.run import install, next_steps
 from .app import run
 from .common import App, configure_logging, emit_json
@@ -25,6 +25,7 @@ class LsstinstallArgs:
     env_name: str | None
     update: bool
     developer: bool
+    variant: str | None
     conda_root: Path | None
     new_conda: bool
     channels: tuple[str, ...]
@@ -64,6 +65,13 @@ class LsstinstallArgs:
 @click.option("-e", "env_name", metavar="ENV", help="Environment name [default: lsst-scipipe-VER].")
 @click.option("-u", "update", is_flag=True, help="Update rubin-env in an existing environment.")
 @click.option("-d", "developer", is_flag=True, help="Add rubin-env-developer.")
+@click.option(
+    "--variant",
+    type=click.Choice(VARIANTS),
+    default=None,
+    help="The feedstock's rubin-env variant: nosysroot (in place of rubin-env, without the "
+    "sysroot), developer, rsp or extras (added to it).",
+)
 @click.option(
     "-p",
     "conda_root",
@@ -111,7 +119,8 @@ def lsstinstall(a: LsstinstallArgs) -> None:
     configure_logging(0, a.debug)
     options = InstallerOptions(
         dry_run=a.dry_run, tag=a.tag, exact_tag=a.exact_tag, version=a.version,
-        env_name=a.env_name, update=a.update, developer=a.developer, conda_root=a.conda_root,
+        env_name=a.env_name, update=a.update, developer=a.developer, variant=a.variant,
+        conda_root=a.conda_root,
         new_conda=a.new_conda, channels=a.channels, eups_root=a.eups_root,
         no_binary=a.no_binary, no_source=a.no_source, install_products=a.install_products,
         require_checksums=a.require_checksums, cache=a.cache,

@@ -372,7 +372,8 @@ def rubin_like_packages(
     libzlib and the C/C++ runtimes (libgcc on Linux, libcxx on macOS) per platform;
     ``rubin-env-nosysroot`` (per platform; its 13.0.1 pins are the recipe's),
     ``rubin-env`` (pins nosysroot exactly, adds the C stdlib package and python) and
-    ``rubin-env-developer`` (noarch, pins ``rubin-env ==X``, adds isort and pyflakes).
+    ``rubin-env-developer`` (noarch, pins ``rubin-env ==X``, adds isort and pyflakes) and
+    ``rubin-env-extras`` (noarch, pins ``rubin-env ==X``, adds isort).
 
     Compiled packages depend on ``__glibc``/``__osx``; ``cmake 4.1.2`` on Linux needs
     ``__glibc >=2.28``, so rubin-env 13.0.1 solves on Linux only with glibc 2.28 or
@@ -401,6 +402,14 @@ def rubin_like_packages(
                 v,
                 build_number=_RUBIN_BUILD_NUMBER[v],
                 depends=(f"rubin-env =={v}", "isort >=6.1.0", "pyflakes >=3.4.0"),
+            )
+        )
+        out.append(  # the feedstock's extras: more packages on top of rubin-env
+            PackageSpec(
+                "rubin-env-extras",
+                v,
+                build_number=_RUBIN_BUILD_NUMBER[v],
+                depends=(f"rubin-env =={v}", "isort >=6.1.0"),
             )
         )
     for platform in platforms:

@@ -65,7 +65,10 @@ class EnvSpec:
                 hint=did_you_mean(variant, self.variants)
                 or f"variants: {', '.join(self.variants)}",
             )
-        return [*self.dependencies, *self.variants[variant]]
+        extra = self.variants[variant]
+        dropped = {spec[1:] for spec in extra if spec.startswith("-")}
+        base = [d for d in self.dependencies if _package(d) not in dropped]
+        return [*base, *(spec for spec in extra if not spec.startswith("-"))]
 
     def virtual(self, platform: str) -> dict[str, str]:
         return dict(self.virtual_packages.get(platform, DEFAULT_VIRTUAL.get(platform, {})))
@@ -141,7 +144,7 @@ def parse_spec(text: str | bytes, path: str | Path = "env.yaml") -> EnvSpec:
         for k, v in r.pairs(fields["variants"], "'variants'"):
             if not isinstance(k, ScalarNode):
                 raise r.fail(k, "a variant name must be a string")
-            variants[str(k.value)] = _specs(r, v, f"variants.{k.value}")
+            variants[str(k.value)] = _variant(r, v, f"variants.{k.value}", fields["dependencies"])
     platforms: tuple[str, ...] = ("linux-64",)
     if "platforms" in fields:
         platforms = _strings(r, fields["platforms"], "platforms")
@@ -166,3 +169,19 @@ def parse_spec(text: str | bytes, path: str | Path = "env.yaml") -> EnvSpec:
 
 def read_spec(path: str | Path) -> EnvSpec:
     return parse_spec(read_text(path, "environment spec"), path)
+
+
+def _package(spec: str) -> str:
+    """The package name a match spec starts with (``rubin-env ==13.0.1`` -> ``rubin-env``)."""
+    return re.split(r"[\s=<>!~\[]", spec.strip(), maxsplit=1)[0]
+
+
+def _variant(r: NodeReader, node: Node, what: str, base_node: Node) -> tuple[str, ...]:
+    """A variant's specs: added to the dependencies, except ``-NAME``, which removes the
+    dependency on NAME (``rubin-env-nosysroot`` replaces ``rubin-env``)."""
+    specs = _specs(r, node, what)
+    base = {_package(d) for d in _specs(r, base_node, "dependencies")}
+    for item, spec in zip(node.value, specs, strict=True):
+        if spec.startswith("-") and spec[1:] not in base:
+            raise r.fail(item, f"{what}: {spec!r} removes {spec[1:]!r}, which is not a dependency")
+    return specs

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, Location
+from ..errors import InputError, Location, did_you_mean
 from ..infra.prefix import check_env_name
 from ..names.serverlayout import binary_root_path
 
@@ -37,6 +37,8 @@ class InstallerOptions:
     env_name: str | None = None  # -e
     update: bool = False  # -u
     developer: bool = False  # -d
+    #: ``--variant``: the feedstock's rubin-env-<variant> (nosysroot replaces rubin-env)
+    variant: str | None = None
     conda_root: Path | None = None  # -p
     new_conda: bool = False  # -P
     channels: tuple[str, ...] = ()  # -C, first wins
@@ -62,6 +64,8 @@ def check_options(o: InstallerOptions) -> None:
         raise InputError("-u cannot update an exact environment (-X)")
     if o.exact_tag and o.developer:
         raise InputError("-d cannot add to an exact environment (-X)")
+    if o.exact_tag and o.variant:
+        raise InputError("--variant cannot change an exact environment (-X)")
     if o.version and o.version != "latest":
         check_env_version(o.version, "-v")
     if o.install_products and not (o.tag or o.exact_tag):
@@ -150,6 +154,16 @@ def binary_root_url(eups_root: str, platform: str, version: str) -> str:
     return f"{eups_root.rstrip('/')}/{binary_root_path(platform, version)}"
 
 
-def specs(version: str | None, developer: bool) -> Sequence[str]:
+#: rubin-env's variants as conda-forge's rubinenv-feedstock builds them: nosysroot is the
+#: environment without the sysroot (it replaces rubin-env), the others add to rubin-env
+VARIANTS = ("nosysroot", "developer", "rsp", "extras")
+
+
+def specs(version: str | None, developer: bool, variant: str | None = None) -> Sequence[str]:
     pin = f" =={version}" if version else ""
-    return [f"rubin-env{pin}", *([f"rubin-env-developer{pin}"] if developer else [])]
+    if variant is not None and variant not in VARIANTS:
+        raise InputError(f"--variant {variant}: not one of {', '.join(VARIANTS)}",
+                         hint=did_you_mean(variant, VARIANTS))  # fmt: skip
+    base = [f"rubin-env-nosysroot{pin}" if variant == "nosysroot" else f"rubin-env{pin}"]
+    added = [v for v in (variant, "developer" if developer else None) if v and v != "nosysroot"]
+    return [*base, *(f"rubin-env-{v}{pin}" for v in dict.fromkeys(added))]

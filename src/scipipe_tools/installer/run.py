@@ -102,11 +102,13 @@ def install(
         source = f"{binary_url}/{layout.env_file(o.exact_tag)}"
     else:
         existing = _existing_version(root, o.env_name, version)
-        if existing is not None and not (o.update or o.developer):
+        if existing is not None and not (o.update or o.developer or o.variant):
             version, lock, source = existing, None, "reused"
         else:
             lock, version = solve_rubin_env(o, version, platform, cache)
-            source = f"a solve of {' '.join(plan.specs(version, o.developer))} for {platform}"
+            source = (
+                f"a solve of {' '.join(plan.specs(version, o.developer, o.variant))} for {platform}"
+            )
     name = plan.env_name(version, exact, o.env_name)
     prefix = root / "envs" / name
     eups_path = prefix / "share" / "eups"
@@ -185,11 +187,13 @@ def solve_rubin_env(
         name="rubin-env",
         version=version or "latest",
         channels=plan.channels(o, version),
-        dependencies=tuple(plan.specs(version, o.developer)),
+        dependencies=tuple(plan.specs(version, o.developer, o.variant)),
         platforms=(platform,),
     )
     outcome = solve_lock(LockRequest(spec, (platform,), detect_virtual=True), cache)
-    found = next((p.version for p in outcome.lock.packages if p.name == "rubin-env"), None)
+    # the version of rubin-env, or of rubin-env-nosysroot (the variant without rubin-env)
+    names = ("rubin-env", "rubin-env-nosysroot")
+    found = next((p.version for p in outcome.lock.packages if p.name in names), None)
     if found is None:
         raise ResolutionError("the solve has no rubin-env package")
     return outcome.lock, found
