@@ -112,7 +112,7 @@ def write_release_files(stack: Materialized) -> tuple[Path, Path]:
         write_atomic(dest / repos, _week_repos(stack, WEEK_BRANCH.format(week)))
         date = WEEK_DATES[week - 1]
         config(f"release-week-{week}.yaml", repos, "weekly", f"--date {date}", "changelog")
-    config("official.yaml", "repos.yaml", "official", "--source-refs w.2026.48 --tag v1.0.0.rc1",
+    config("official.yaml", "repos.yaml", "official", "--source-refs w.2026.48 --tag v30.0.0.rc1",
            "changelog-releases")  # fmt: skip
     release = config("release.yaml", "repos.yaml", "weekly", "--date 2026-11-26", "changelog")
     return teams, release
