@@ -66,6 +66,7 @@ def scipipe(*args: str, cwd: Path) -> None:
 def make_demo(work: Path) -> Path:
     """The README's release walkthrough in ``work``; return the demo directory."""
     demo = work / "demo"
+    work.mkdir(parents=True, exist_ok=True)
     scipipe("demo", "init", "--force", "--no-checkouts", "--no-channel", str(demo), cwd=work)
     for config, date in WEEKLIES:
         scipipe("release", "weekly", "--config", str(demo / config), "--date", date, cwd=work)

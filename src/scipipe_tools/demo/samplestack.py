@@ -84,9 +84,7 @@ class Materialized:
     tickets: dict[str, list[str]] = field(default_factory=dict)
 
 
-def materialize(
-    source: Path, dest: Path, *, history: bool = True, weeks: int = 0
-) -> Materialized:
+def materialize(source: Path, dest: Path, *, history: bool = True, weeks: int = 0) -> Materialized:
     """Make a bare remote per product of the stack in ``source``, plus a local repos.yaml.
 
     ``source`` holds ``products/<name>/``, ``repos.yaml`` and optionally
