@@ -12,9 +12,11 @@ from pathlib import Path
 from ..errors import InputError
 from ..infra.files import write_atomic
 from ..infra.progress import NULL, Progress
+from ..stack.readers import read_repos
+from ._files import yaml_scalar
 from .channel import DEFAULT_SUBDIRS, channel_url, make_channel, rubin_like_packages
 from .gitrepo import file_url, git
-from .samplestack import Materialized, materialize
+from .samplestack import WEEK_BRANCH, Materialized, materialize
 
 #: Where the sample stack lives in a clone of scipipe-tools.
 DEFAULT_SOURCE = Path("examples") / "sample-stack"
@@ -65,18 +67,23 @@ teams:
   DM Auxilliaries: []
 """
 
+#: Weeks of history before main's state: ``release-week-<k>.yaml`` releases each.
+WEEKS = 3
+#: The weeklies' dates: one per ``demo/week-<k>`` branch, then main's.
+WEEK_DATES = ("2026-11-05", "2026-11-12", "2026-11-19", "2026-11-26")
+
 RELEASE = """\
 # The demo's release flow: build, record in a versiondb, publish, tag every repo.
-# Made by `scipipe demo init`.  Run:  scipipe release weekly --config {path} --date 2026-11-26
+# Made by `scipipe demo init`.  Run:  scipipe release {kind} --config {path} {args}
 products: [lsst_demo]
-repos: repos.yaml
+repos: {repos}
 root: release
 {exclusions}build: {{run_tests: false}}
 versiondb: {{url: '{versiondb}'}}
 distrib: {{root: release/srv/src, conda_env: 13.0.1}}
 forge: {{kind: git, teams_file: teams.yaml, cache_dir: release/forge-cache}}
 tagger: {{user: Demo Release Manager, email: release@lsst-demo.example}}
-changelog: {{output: release/changelog, formats: [html, md]}}
+changelog: {{output: release/{changelog}, formats: [html, md]}}
 """
 
 
@@ -89,10 +96,38 @@ def write_release_files(stack: Materialized) -> tuple[Path, Path]:
     git(["init", "-q", "--bare", str(vdb)])
     teams = dest / "teams.yaml"
     write_atomic(teams, TEAMS.format(products=", ".join(stack.products)))
-    release = dest / "release.yaml"
     excl = "exclusions: exclusions.txt\n" if stack.exclusions else ""
-    write_atomic(release, RELEASE.format(path=release, exclusions=excl, versiondb=file_url(vdb)))
+
+    def config(name: str, repos: str, kind: str, args: str, changelog: str) -> Path:
+        path = dest / name
+        text = RELEASE.format(
+            path=path, kind=kind, args=args, repos=repos, changelog=changelog,
+            exclusions=excl, versiondb=file_url(vdb),
+        )  # fmt: skip
+        write_atomic(path, text)
+        return path
+
+    for week in range(1, WEEKS + 1):
+        repos = f"repos-week-{week}.yaml"
+        write_atomic(dest / repos, _week_repos(stack, WEEK_BRANCH.format(week)))
+        date = WEEK_DATES[week - 1]
+        config(f"release-week-{week}.yaml", repos, "weekly", f"--date {date}", "changelog")
+    config("official.yaml", "repos.yaml", "official", "--source-refs w.2026.48 --tag v30.0.0.rc1",
+           "changelog-releases")  # fmt: skip
+    release = config("release.yaml", "repos.yaml", "weekly", "--date 2026-11-26", "changelog")
     return teams, release
+
+
+def _week_repos(stack: Materialized, branch: str) -> str:
+    """The demo's repos.yaml with every product at ``branch`` (an earlier week's state)."""
+    specs = read_repos(stack.repos_yaml).specs
+    lines = [f"{GENERATED} (every product at {branch})", "---"]
+    for product in stack.products:
+        url = yaml_scalar(file_url(stack.remotes[product]))
+        lines += [f"{product}:", f"  url: {url}", f"  ref: {branch}"]
+        if specs[product].lfs:
+            lines.append("  lfs: true")
+    return "\n".join(lines) + "\n"
 
 
 def find_source(source: Path | None) -> Path:
@@ -168,7 +203,7 @@ def init(
 
 def _init(source: Path, dest: Path, checkouts: bool, progress: Progress) -> Demo:
     progress.start(1, "making git remotes")
-    stack = materialize(source, dest)
+    stack = materialize(source, dest, weeks=WEEKS)
     write_release_files(stack)
     progress.finish()
     if not checkouts:

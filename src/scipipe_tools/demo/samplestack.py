@@ -49,6 +49,22 @@ _TICKETS = (
     (44120, "Improve log messages"),
     (44900, "Clean up the unit tests"),
 )
+#: Later weeks' tickets (the demo's release history): a few per week, each with a fragment.
+_LATER_TICKETS = (
+    (45011, "Add a variance plane to the exposure", "feature"),
+    (45102, "Fix the sign of the WCS skew term", "bugfix"),
+    (45230, "Deprecate the old config loader", "removal"),
+    (45318, "Describe the pipeline inputs in the docs", "doc"),
+    (45477, "Cache the camera geometry", "perf"),
+    (45590, "Report the failing product in the log", "misc"),
+    (45702, "Handle empty catalogs in the measurement", "bugfix"),
+)
+#: Branch of each earlier weekly's state (``demo/week-1`` ...); ``main`` is the last week's.
+WEEK_BRANCH = "demo/week-{}"
+#: The week whose development drops afwdata from the stack (lsst_demo and afw stop using
+#: it) and the week that brings it back, so the changelog shows a removed and an added
+#: product.
+_REMOVE_WEEK, _ADD_WEEK = 2, 3
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "_build", "*.egg-info", ".pytest_cache")
 
 
@@ -68,13 +84,15 @@ class Materialized:
     tickets: dict[str, list[str]] = field(default_factory=dict)
 
 
-def materialize(source: Path, dest: Path, *, history: bool = True) -> Materialized:
+def materialize(source: Path, dest: Path, *, history: bool = True, weeks: int = 0) -> Materialized:
     """Make a bare remote per product of the stack in ``source``, plus a local repos.yaml.
 
     ``source`` holds ``products/<name>/``, ``repos.yaml`` and optionally
     ``exclusions.txt``.  Remotes go to ``dest/remotes/<name>.git``; ``dest/repos.yaml``
     has the same entries as the source's (dict forms kept) with ``file://`` URLs.
     Without ``history`` each remote has just the initial commit (both tags on it).
+    With ``weeks`` (and ``history``) main grows that many more weeks of ticket merges
+    after ``HEAD_TAG``; branch ``demo/week-<k>`` keeps main as it was before week ``k``.
     """
     source = source.resolve()
     dest = dest.resolve()
@@ -92,6 +110,9 @@ def materialize(source: Path, dest: Path, *, history: bool = True) -> Materializ
             source / "products" / product, work.path, ignore=_IGNORE, dirs_exist_ok=True
         )
         merged = _make_history(work, product, index, history=history)
+        if history:
+            merged += [_grow_week(work, product, index, k) for k in range(1, weeks + 1)]
+            merged = [m for m in merged if m]
         Repo.init(remotes[product], bare=True)
         work.push_all(remotes[product])
         return merged
@@ -156,6 +177,57 @@ def _make_history(repo: Repo, product: str, index: int, *, history: bool) -> lis
         repo.commit("Start work on DM-49999", author=_AUTHORS[0])
         repo.checkout("main")
     return merged
+
+
+def _grow_week(repo: Repo, product: str, index: int, week: int) -> str:
+    """Keep main as it is in ``demo/week-<week>``, then merge one more ticket (with its
+    towncrier fragment) into main, in two products of three; return its branch or ""."""
+    repo.git("branch", WEEK_BRANCH.format(week))
+    changed = _change_products(product, week)
+    if (index + week) % 3 == 0 and not changed:
+        return ""
+    number, summary, kind = _LATER_TICKETS[(index + 2 * week) % len(_LATER_TICKETS)]
+    if changed:
+        number, summary, kind = changed
+    ticket = f"DM-{number}"
+    branch = f"tickets/{ticket}"
+    author = _AUTHORS[(index + week) % len(_AUTHORS)]
+    repo.checkout(branch, create=True)
+    repo.write("doc/index.md", f"\n## {summary}\n\nSee {ticket}.\n", append=True)
+    if product in _TABLE_EDITS:
+        table = f"ups/{product}.table"
+        text = (repo.path / table).read_text(encoding="utf-8")
+        line = _TABLE_EDITS[product]
+        if week == _REMOVE_WEEK:
+            text = text.replace(line, "")
+        elif week == _ADD_WEEK:
+            text += line
+        repo.write(table, text)
+    repo.write(f"doc/changes/{ticket}.{kind}.md", f"{summary}.\n")
+    repo.commit(summary, author=author)
+    repo.checkout("main")
+    pr = 500 + 10 * week + index
+    message = f"Merge pull request #{pr} from {ORG}/{branch}\n\n{summary}"
+    repo.merge_no_ff(branch, message, author=author, committer=GITHUB)
+    return branch
+
+
+#: The table lines the demo's history removes and then adds back (afwdata's users).
+_TABLE_EDITS = {
+    "lsst_demo": "setupOptional(afwdata [>= 1.0])\n",
+    "afw": "setupOptional(afwdata)\n",
+}
+
+
+def _change_products(product: str, week: int) -> tuple[int, str, str] | None:
+    """The ticket of the week's table edit in ``product``, if it has one."""
+    if product not in _TABLE_EDITS:
+        return None
+    if week == _REMOVE_WEEK:
+        return (45801, "Stop shipping the afwdata test data with the stack", "removal")
+    if week == _ADD_WEEK:
+        return (45933, "Ship the afwdata test data again", "feature")
+    return None
 
 
 def _find_products(products_dir: Path, entries: Repos, repos_yaml: Path) -> list[str]:
