@@ -30,7 +30,7 @@ WEEKLIES = (
     ("release.yaml", "2026-11-26"),
 )
 #: (source refs, tag) of the demo's official releases, in order.
-OFFICIALS = (("w.2026.45", "v29.0.0"), ("w.2026.48", "v30.0.0.rc1"), ("v30.0.0.rc1", "v30.0.0"))
+OFFICIALS = (("w.2026.45", "29.0.0"), ("w.2026.48", "v30.0.0.rc1"), ("v30.0.0.rc1", "30.0.0"))
 #: What is photographed: (PNG name, page under the demo dir, window size).
 SHOTS = (
     ("changelog-weekly.png", "release/changelog/html/w_2026_47.html", "1280,1000"),

@@ -66,7 +66,7 @@ def test_the_sample_stack_walkthrough_runs_as_written(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "Version w.2026.48 release from w_2026_48/b4" in tagged
     # the officials ran last: results.json is the final 30.0.0's
-    assert '"git_tag": "v30.0.0"' in (demo / "release" / "build" / "results.json").read_text()
+    assert '"git_tag": "30.0.0"' in (demo / "release" / "build" / "results.json").read_text()
     site = demo / "release" / "changelog"
     assert (site / "html" / "w_2026_48.html").is_file() and (site / "CHANGELOG.md").is_file()
     assert "No tickets" not in (site / "html" / "w_2026_47.html").read_text()

@@ -56,7 +56,11 @@ def test_the_demo_history_fills_the_changelog_and_the_screenshots(tmp_path: Path
     text = releases.read_text()
     assert "## 30.0.0" in text and "Includes v30.0.0.rc1." in text and "DM-45933" in text
     results = json.loads((demo / "release" / "build" / "results.json").read_text())
-    assert results["git_tag"] == "v30.0.0" and set(results["steps"].values()) == {"done"}
+    assert (
+        results["git_tag"] == "30.0.0"
+        and results["final_release"] is True
+        and set(results["steps"].values()) == {"done"}
+    )
 
     for png in shots.shoot(chromium, demo, tmp_path / "out", profile):
         width, _height, rows = _png_rows(png.read_bytes())
