@@ -116,9 +116,11 @@ class BinaryCache:
         (or cannot be used: said in a warning, and the product is built instead)."""
         key = self.key(product, version, flavor, env)
         try:
-            if not self.root.exists(f"{key}.json"):
+            try:  # one request: a miss is the common answer, not worth asking twice
+                data = self.root.read_bytes(f"{key}.json")
+            except ResolutionError:
                 return None
-            record = CacheRecord.parse(self.root.read_bytes(f"{key}.json"), self.root.url(key))
+            record = CacheRecord.parse(data, self.root.url(key))
             rel = f"{PurePosixPath(key).parent}/{record.tarball}"
             scratch.mkdir(parents=True, exist_ok=True)
             tarball = scratch / record.tarball
