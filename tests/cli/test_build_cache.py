@@ -8,7 +8,6 @@ HTTP.  Real git remotes, real builds, a real EUPS stack on disk.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from scipipe_tools.sourcebuild.cache import BinaryCache, env_key
 from scipipe_tools.stack.readers import read_manifest
 from scipipe_tools.stack.stack import Stack
 from tests.support.httpserver import StaticServer
-from tests.support.s3server import ACCESS_KEY, SECRET_KEY, S3Server
+from tests.support.s3server import SECRET_KEY, S3Server, use_test_credentials
 
 from .conftest import Invoke
 from .test_build_run import FLAVOR, build_args
@@ -151,13 +150,7 @@ def test_a_cache_in_a_bucket(
 ) -> None:
     """The same over the S3 API (moto's server on 127.0.0.1, the real boto3): agent A
     fills s3://cache/builds, agent B installs every product from it and builds none."""
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    use_test_credentials(monkeypatch, tmp_path)
     stack = materialize(examples_dir / "sample-stack", tmp_path / "remotes", history=False)
     with S3Server() as server:
         server.create_bucket("cache")

@@ -6,7 +6,6 @@ installed back from the bucket; incremental, ordered and resumable publishes; pr
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,13 @@ from scipipe_tools.eups.taglist import TagList, TagRow, parse_taglist
 from scipipe_tools.names import serverlayout as layout
 from scipipe_tools.stack.stack import Stack
 from tests.support.httpserver import closed_port
-from tests.support.s3server import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, S3Server
+from tests.support.s3server import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    SESSION_TOKEN,
+    S3Server,
+    use_test_credentials,
+)
 
 from .conftest import Invoke
 
@@ -76,14 +81,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, examples_dir: Path) -> Built
 def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     """moto's server with an empty bucket; boto3 configured by the standard environment
     only (no ~/.aws of the machine), the endpoint in AWS_ENDPOINT_URL."""
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        monkeypatch.delenv(name)
+    use_test_credentials(monkeypatch, tmp_path)
     monkeypatch.delenv("EUPS_PKGROOT", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     with S3Server() as server:
         server.create_bucket(BUCKET)
         monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)

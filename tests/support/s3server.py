@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -35,6 +38,18 @@ _DENIED = (
 )
 
 StartResponse = Callable[..., Any]
+
+
+def use_test_credentials(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """boto3 configured by the standard environment only: the test keys, no ``AWS_*``
+    of the machine and no ``~/.aws`` files (the endpoint is the caller's to set)."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp / "no-aws-credentials"))
 
 
 class S3Server:

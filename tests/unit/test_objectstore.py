@@ -21,16 +21,12 @@ from scipipe_tools.infra.objectstore import (
     parse_s3_url,
 )
 from scipipe_tools.infra.roots import LocalRoot, S3Root, open_root
-from tests.support.s3server import ACCESS_KEY, SECRET_KEY, S3Server
+from tests.support.s3server import S3Server, use_test_credentials
 
 
 @pytest.fixture
 def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    use_test_credentials(monkeypatch, tmp_path)
     with S3Server() as server:
         server.create_bucket("pkgs")
         yield server
