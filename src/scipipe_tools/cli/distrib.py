@@ -443,8 +443,7 @@ def smoke_cmd(a: SmokeArgs) -> None:
     """Install the published PRODUCTS of TAG into a fresh stack, as a user would, set each
     up and load it: the tarball smoke test.  Exit 8 names the products that failed."""
     fresh = a.stack_dir is None
-    stack = Path(tempfile.mkdtemp(prefix="scipipe-smoke-")) if fresh else a.stack_dir
-    assert stack is not None
+    stack = a.stack_dir or Path(tempfile.mkdtemp(prefix="scipipe-smoke-"))
     options = SmokeOptions(
         roots=_roots(a.roots),
         tag=a.tag,
