@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("model", {"yamlfile", "eups", "names"}),
     ("infrastructure", {"infra", "stack", "forge", "eupspkg"}),
     ("domain", {"env", "sourcebuild", "distrib", "release", "changelog"}),
-    ("pipelines", {"flows", "installer", "ci", "demo"}),
+    ("pipelines", {"flows", "installer", "ci", "demo", "image"}),
     ("cli", {"cli", "__main__"}),
 ]
 LAYER_OF = {unit: i for i, (_, units) in enumerate(LAYERS) for unit in units}

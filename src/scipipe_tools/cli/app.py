@@ -70,6 +70,11 @@ class Root(LazyGroup):
             "eups_group",
             "EUPS versions, table files, repos.yaml and flavors.",
         ),
+        "image": Lazy(
+            "scipipe_tools.cli.image",
+            "image_group",
+            "Container images of a published stack: build (OCI layout), push to a registry.",
+        ),
         "manifest": Lazy(
             "scipipe_tools.cli.manifest",
             "manifest_group",

@@ -49,6 +49,9 @@ class CreateOptions:
     #: sha256 of the lock file's bytes; when given, a successful create stamps the prefix
     #: with it so that the next create from the same file is a no-op without parsing it
     lock_digest: str | None = None
+    #: where the environment will be used, when not at ``prefix`` (an image's path): a
+    #: new prefix is patched for this path instead of its own
+    install_as: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
             "keep": [str(k.meta) for k in txn.keep],
         }
         if fresh:
-            _install_fresh(prefix, job, txn.to_fetch, worker)
+            _install_fresh(prefix, job, txn.to_fetch, worker, options.install_as or prefix)
         else:
             _log_install(worker.run({**job, "prefix": str(prefix), "placeholder_prefix": None}))
             record_origin(prefix, txn.to_fetch)
@@ -156,14 +159,18 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
 
 
 def _install_fresh(
-    prefix: Path, job: dict[str, object], packages: list[LockedPackage], worker: Started
+    prefix: Path,
+    job: dict[str, object],
+    packages: list[LockedPackage],
+    worker: Started,
+    install_as: Path,
 ) -> None:
     staging = prefix.with_name(f".{prefix.name}.staging-{os.getpid()}")
     # We hold the prefix lock: staging directories of killed runs are debris.
     for stale in prefix.parent.glob(f".{prefix.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
     try:
-        _log_install(worker.run({**job, "prefix": str(staging), "placeholder_prefix": str(prefix)}))
+        _log_install(worker.run({**job, "prefix": str(staging), "placeholder_prefix": str(install_as)}))
         record_origin(staging, packages)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
