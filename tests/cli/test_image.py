@@ -192,3 +192,92 @@ def test_a_push_to_a_bad_destination_is_refused(scipipe: Invoke, tiny_base: Path
     assert r.code == 2 and "bad destination repository" in r.err.splitlines()[0]
     r = scipipe("image", "push", str(tiny_base), "127.0.0.1:1/lsst/scipipe", "--tag", "nope")
     assert r.code == 2 and "no image tagged 'nope'" in r.err.splitlines()[0]
+
+
+def _eups_for(rootfs: Path, work: Path) -> None:
+    """EUPS 2.2.15 built for the base: configured for /usr/bin/python3 and installed
+    under ``work``, then copied to ``/opt/eups`` of the root with its paths rewritten
+    (EUPS has no DESTDIR).  A base image with EUPS; the environment's eups activation
+    stand-in sources it, as rubin-env's eups package does its own."""
+    with tarfile.open(EUPS_ARCHIVE) as tar:
+        tar.extractall(work, filter="data")
+    (src,) = [p for p in work.iterdir() if p.is_dir()]
+    prefix, default = work / "eups", work / "default"
+    default.mkdir()
+    for argv in (["./configure", f"--prefix={prefix}", f"--with-eups={default}",
+                  "--with-python=/usr/bin/python3"], ["make", "install"]):  # fmt: skip
+        subprocess.run(argv, cwd=src, capture_output=True, check=True)
+    dest = rootfs / EUPS_IN_BASE.lstrip("/")
+    shutil.copytree(prefix, dest, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    (rootfs / "opt" / "eups-default" / "ups_db").mkdir(parents=True)
+    for path in dest.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            new = data.replace(str(prefix).encode(), EUPS_IN_BASE.encode())
+            new = new.replace(str(default).encode(), b"/opt/eups-default")
+            if new != data:
+                path.write_bytes(new)
+
+
+@pytest.fixture(scope="module")
+def host_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A base image made offline from this machine's bash, coreutils and python3, with
+    EUPS; any base the test can build offline (debootstrap needs Debian's mirror)."""
+    if not EUPS_ARCHIVE.is_file():
+        pytest.skip(f"real EUPS not available: {EUPS_ARCHIVE} does not exist")
+    work = tmp_path_factory.mktemp("host-base")
+    rootfs = host_rootfs(work / "rootfs")
+    _eups_for(rootfs, work / "eups-build")
+    return pack_layout(rootfs, work / "layout", "al9")
+
+
+def _chroot_works(root: Path) -> str | None:
+    """Why a chroot into ``root`` cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "chroot needs root"
+    r = subprocess.run(["chroot", str(root), "/bin/true"], capture_output=True, text=True,
+                       check=False)  # fmt: skip
+    return None if r.returncode == 0 else f"chroot is not permitted here: {r.stderr.strip()}"
+
+
+def test_push_pull_unpack_and_set_up_inside(
+    scipipe: Invoke, weekly: Path, host_base: Path, tmp_path: Path
+) -> None:
+    """The Jenkins smoke stage's check: the image pushed with ``build --push``, pulled back
+    from the registry, unpacked; inside it ``setup lsst_demo`` and an import work."""
+    missing = tools_missing("skopeo", "umoci", "docker-registry", "chroot")
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+    with Registry(tmp_path / "registry") as registry:
+        repo = f"{registry.host}/lsst/scipipe"
+        out = built(scipipe, *build_args(weekly, f"oci:{host_base}:al9", tmp_path / "img",
+                                         tmp_path / "cache"),
+                    "--push", f"docker://{repo}", "--no-tls-verify")  # fmt: skip
+        assert registry.tags("lsst/scipipe") == sorted(out["tags"])  # type: ignore[arg-type]
+        assert out["pushed"] == [f"docker://{repo}:{t}" for t in sorted(out["tags"])]  # type: ignore[arg-type]
+        pulled = tmp_path / "pulled"
+        subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{repo}:al9-{TAG}",
+                        f"oci:{pulled}:al9-{TAG}"], capture_output=True, check=True)  # fmt: skip
+    r = subprocess.run(["skopeo", "inspect", f"oci:{pulled}:al9-{TAG}"], capture_output=True,
+                       text=True, check=True)  # fmt: skip
+    inspected = json.loads(r.stdout)
+    assert inspected["Layers"][-2:] == [out["env_layer"], out["stack_layer"]]
+    assert inspected["Labels"]["org.lsst.eups.tag"] == TAG
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--image", f"{pulled}:al9-{TAG}", str(bundle)],
+                   capture_output=True, check=True)  # fmt: skip
+    rootfs = bundle / "rootfs"
+    assert (rootfs / HOME.lstrip("/") / "loadLSST.bash").is_file()
+    why = _chroot_works(rootfs)
+    if why:
+        pytest.skip(why)
+    script = (f". {HOME}/loadLSST.bash && setup lsst_demo && "
+              "python3 -c 'import lsst_utils, lsst_pipe_base; print(\"imported\")' && "
+              "echo \"UTILS_DIR=$UTILS_DIR\"")  # fmt: skip
+    chroot = shutil.which("chroot") or "chroot"
+    r = subprocess.run([chroot, str(rootfs), "/bin/bash", "-c", script], capture_output=True,
+                       text=True, check=False, env={"PATH": "/usr/bin:/bin", "HOME": "/root"},
+                       timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "imported" in r.stdout
+    assert f"UTILS_DIR={HOME}/conda/envs/{ENV_NAME}/share/eups/{FLAVOR}/utils/" in r.stdout

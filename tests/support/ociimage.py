@@ -33,6 +33,8 @@ STDLIB_SKIP = {"test", "idlelib", "tkinter", "ensurepip", "lib2to3", "pydoc_data
 
 
 def _copy(src: Path, root: Path) -> None:
+    # through the directory's real path: /lib is a link to usr/lib, here and in the root
+    src = src.parent.resolve() / src.name
     dest = root / str(src).lstrip("/")
     if dest.exists() or dest.is_symlink():
         return
@@ -79,6 +81,8 @@ def host_rootfs(root: Path) -> Path:
     for d in ("tmp", "etc", "root", "dev", "proc"):
         (root / d).mkdir(exist_ok=True)
     (root / "tmp").chmod(0o1777)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (root / "etc" / "group").write_text("root:x:0:\n")
     return root
 
 

@@ -170,7 +170,9 @@ def _install_fresh(
     for stale in prefix.parent.glob(f".{prefix.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
     try:
-        _log_install(worker.run({**job, "prefix": str(staging), "placeholder_prefix": str(install_as)}))
+        _log_install(
+            worker.run({**job, "prefix": str(staging), "placeholder_prefix": str(install_as)})
+        )
         record_origin(staging, packages)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -6,8 +6,8 @@
 2. **Environment layer**: the lock installed at ``<home>/conda/envs/<name>``; cached by
    the lock's bytes (:mod:`.envlayer`), so an unchanged lock reuses its layer.
 3. **Stack layer**: ``<home>/loadLSST.{sh,bash,...}`` and the products installed from
-   the roots with the tag into the stack at ``<env>/share/eups`` (as ``lsstinstall``
-   lays it out, where the eups package's activation points ``EUPS_PATH``).
+   the roots with the tag (and ``current``) into the stack at ``<env>/share/eups`` (as
+   ``lsstinstall`` lays it out, where the eups package's activation points ``EUPS_PATH``).
 4. **Image**: the base's config with the two layers' diff_ids and history appended, a
    manifest, and every tag pointing at it in the layout's ``index.json``.
 
@@ -182,8 +182,9 @@ def _stack_layer(
     Stack.create(stack_dir, o.flavor)
     write_atomic(stack_dir / "pkgroot", "|".join(o.roots) + "\n")
     write_atomic(stack_dir / "site" / "distribInstallPostHook.py", POSTHOOK.read_text("utf-8"))
+    # ``current`` too: the image holds one version of each, so plain ``setup P`` works
     options = InstallOptions(roots=o.roots, products=o.products, stack=stack_dir,
-                             flavor=o.flavor, tag=o.tag)  # fmt: skip
+                             flavor=o.flavor, tag=o.tag, current=True)  # fmt: skip
     install(options, progress)
     for debris in stack_dir.glob(".*"):
         if debris.is_file():
