@@ -14,7 +14,7 @@ from ..errors import InputError
 
 #: the OCI distribution spec's tag grammar
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
-_STAMP = re.compile(r"^\d{8}T\d{6}Z$")
+_STAMP = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
 DEFAULT_OS_PREFIX = "al9"
 
 
