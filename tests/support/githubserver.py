@@ -32,6 +32,7 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -1311,7 +1312,8 @@ class GitHubServer:
         return self._contents(req, req.groups[2].strip("/"))
 
     def _contents(self, req: _Request, path: str) -> _Answer:
-        """``GET contents/{path}?ref=``: a file (base64, as GitHub wraps it) or a
+        """``GET contents/{path}?ref=``: a file, text or binary, byte for byte (base64, as
+        GitHub wraps it) or a
         directory listing, at a branch, tag or commit (default: the default branch)."""
         repo = self._req_repo(req)
         doc = f"{DOCS}/repos/contents#get-repository-content"
@@ -1334,8 +1336,10 @@ class GitHubServer:
         if kind != "blob":  # a submodule
             raise ApiError(404, "Not Found", doc)
         blob = git(["rev-parse", f"{sha}:{path}"], cwd=repo.path)
-        text = git(["cat-file", "blob", blob], cwd=repo.path)
-        raw = (text + "\n").encode() if text else b""  # git() drops the final newline
+        # the blob's bytes as they are (binary, or text without a final newline)
+        raw = subprocess.run(
+            ["git", "cat-file", "blob", blob], cwd=repo.path, capture_output=True, check=True
+        ).stdout
         encoded = base64.encodebytes(raw).decode()
         return _Answer(
             200,

@@ -653,3 +653,29 @@ def test_team_writes_need_admin_org(srv: GitHubServer) -> None:
     status, headers, _ = call(srv, "DELETE", "/orgs/lsst/teams/overlords")
     assert status == 403 and headers["x-accepted-oauth-scopes"] == "admin:org"
     assert "Overlords" in [t["name"] for t in call(srv, "GET", "/orgs/lsst/teams")[2]]
+
+
+def test_the_contents_api_serves_binary_files_byte_for_byte(tmp_path: Path) -> None:
+    """A binary file (every byte value, a NUL, no final newline) comes back exactly, as
+    GitHub serves it: base64 with ``encoding: base64`` and the blob's size."""
+    work = tmp_path / "work"
+    work.mkdir()
+    data = bytes(range(256)) * 3 + b"\x00\xff"
+    (work / "logo.png").write_bytes(data)
+    (work / "no-newline.txt").write_bytes(b"last line")
+    git(["init", "-q", "-b", "main"], cwd=work)
+    git(["add", "."], cwd=work)
+    git(
+        ["-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "binary"], cwd=work
+    )
+    bare = tmp_path / "bin.git"
+    git(["clone", "-q", "--bare", str(work), str(bare)])
+    with GitHubServer({"lsst/bin": bare}, org="lsst", teams={}, token=TOKEN) as srv:
+        status, _, f = call(srv, "GET", "/repos/lsst/bin/contents/logo.png")
+        assert status == 200 and f["encoding"] == "base64" and f["type"] == "file"
+        assert base64.b64decode(f["content"]) == data and f["size"] == len(data)
+        _, _, t = call(srv, "GET", "/repos/lsst/bin/contents/no-newline.txt")
+        assert base64.b64decode(t["content"]) == b"last line" and t["size"] == 9
+        gh = client(srv).get_repo("lsst/bin")
+        assert gh.get_contents("logo.png").decoded_content == data
+        assert srv.errors == []
