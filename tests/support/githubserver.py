@@ -1313,8 +1313,8 @@ class GitHubServer:
 
     def _contents(self, req: _Request, path: str) -> _Answer:
         """``GET contents/{path}?ref=``: a file, text or binary, byte for byte (base64, as
-        GitHub wraps it) or a
-        directory listing, at a branch, tag or commit (default: the default branch)."""
+        GitHub wraps it), or a directory listing, at a branch, tag or commit (default: the
+        default branch)."""
         repo = self._req_repo(req)
         doc = f"{DOCS}/repos/contents#get-repository-content"
         refs = self._nonempty_refs(repo)
