@@ -370,3 +370,39 @@ def test_variants_as_the_feedstock_builds_them(
     assert r.out.splitlines()[0].startswith(f"$ scipipe env create --lock <a solve of {specs} ")
     r = lsst(capsys, "-X", "w_2025_15", "--variant", variant)
     assert r.code == 2 and "--variant cannot change an exact environment" in r.err
+
+
+# --------------------------------------------------------------------------- --prefix
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash", "zsh"])
+def test_prefix_makes_the_env_at_a_path_and_the_load_script_activates_it(
+    home: Path, capsys: pytest.CaptureFixture[str], shell: str
+) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    target = home / "my envs" / "lsst it"  # a space: the path is quoted in the script
+    r = lsst(capsys, "--prefix", target, "-E", "http://eups.example.org/stack", "--json")
+    assert r.code == 0, r.err
+    result = json.loads(r.out)
+    assert result["prefix"] == str(target) and result["env_name"] == str(target)
+    assert packages(target)["rubin-env"] == "13.0.1"
+    assert (target / "share" / "eups" / "ups_db").is_dir()
+    assert not (home / "conda").exists()  # no conda root is made for a path environment
+    script = (
+        f'. ./loadLSST.{shell} && echo "$CONDA_PREFIX" && echo "$CONDA_DEFAULT_ENV" && '
+        'echo "$EUPS_PATH" && command -v python3'
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
+    out = subprocess.run([shell, "-c", script], cwd=home, env=env, capture_output=True,
+                         text=True, check=True).stdout.splitlines()  # fmt: skip
+    assert out == [str(target), str(target), f"{target}/share/eups", f"{target}/bin/python3"]
+
+    r = lsst(capsys, "--prefix", target, "-E", "http://eups.example.org/stack", "--json")
+    assert r.code == 0 and json.loads(r.out)["env_noop"] is True  # reused, as with -e
+
+
+def test_prefix_and_e_cannot_be_combined(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = lsst(capsys, "--prefix", home / "env", "-e", "mine")
+    assert r.code == 2 and "-e and --prefix cannot be combined" in r.err
+    assert list(home.iterdir()) == []

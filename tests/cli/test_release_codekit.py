@@ -230,3 +230,79 @@ def test_a_stale_dry_run_is_refused(tmp_path: Path, world: ReleaseWorld, srv: Gi
                 now=then + dt.timedelta(hours=25),
             )
     assert len(srv.repo_names()) == len(world.remotes)
+
+
+# -- --copy-teams and --delete-teams -------------------------------------------------------
+
+
+def test_fork_org_copy_teams_recreates_the_teams_with_their_permissions(
+    scipipe: Invoke, world: ReleaseWorld, srv: GitHubServer
+) -> None:
+    from scipipe_tools.forge.github import GitHubForge
+
+    externals = sorted(world.team_members()["DM Externals"])
+    with GitHubForge(world.org, token=TOKEN, base_url=srv.url) as forge:  # over real HTTP
+        forge.team_add_repo("DM Externals", externals[0], "maintain")
+    base = ("release", "github-fork-org", "--src-org", world.org, "--dst-org", TEST_ORG,
+            "--team", "DM Externals", "--copy-teams", *gh(srv))  # fmt: skip
+    dry = scipipe("--json", *base, "--dry-run")
+    assert dry.code == 0, dry.err
+    assert srv.team_names(TEST_ORG) == [] and not srv.calls["POST /orgs/{org}/teams"]
+    # as codekit: every team the forked repos are in, whether --team named it or not
+    source_teams = {t for t, rs in world.team_members().items() if set(rs) & set(externals)}
+    would = {r["repo"] for r in json.loads(dry.out)["rows"] if r["action"].startswith("team")}
+    assert would == {f"{TEST_ORG}:{t}" for t in source_teams}
+
+    out = scipipe("--json", *base)
+    assert out.code == 0, out.err
+    assert srv.team_names(TEST_ORG) == sorted(source_teams)
+
+    def fork(full: str) -> str:
+        return f"{TEST_ORG}/{full.split('/')[1]}"
+
+    for team in source_teams:
+        src = srv.team_permissions(team)
+        want = {fork(r): p for r, p in src.items() if r in externals}
+        assert srv.team_permissions(team, org=TEST_ORG) == want
+    assert srv.team_permissions("DM Externals", org=TEST_ORG)[fork(externals[0])] == "maintain"
+    # the source organisation's teams are untouched
+    assert srv.team_repos("DM Externals") == externals
+
+    again = json.loads(scipipe("--json", *base).out)
+    assert set(again["counts"]) == {"skipped"}  # forks and teams are there: nothing to do
+
+
+def test_decimate_deletes_the_teams_with_delete_teams(
+    scipipe: Invoke, world: ReleaseWorld, srv: GitHubServer
+) -> None:
+    fork = ("release", "github-fork-org", "--src-org", world.org, "--dst-org", TEST_ORG,
+            "--team", "DM Externals", "--copy-teams", *gh(srv))  # fmt: skip
+    assert scipipe(*fork).code == 0
+    teams = srv.team_names(TEST_ORG)
+    forks = [r for r in srv.repo_names() if r.startswith(TEST_ORG)]
+    assert teams and forks
+    base = ("release", "github-decimate-org", "--org", TEST_ORG, *gh(srv))
+    # teams only (codekit's --delete-teams without --delete-repos)
+    only = ("--no-delete-repos", "--delete-teams")
+    dry = scipipe("--json", *base, *only, "--dry-run")
+    assert dry.code == 0, dry.err
+    rows = json.loads(dry.out)["rows"]
+    assert [r["repo"] for r in rows] == [f"{TEST_ORG}:{t}" for t in teams]
+    out = scipipe("--json", *base, *only, "--confirm", TEST_ORG)
+    assert out.code == 0, out.err
+    assert json.loads(out.out)["counts"] == {"done": len(teams)}
+    assert srv.team_names(TEST_ORG) == [] and srv.calls["DELETE /orgs/{org}/teams/{slug}"] == len(
+        teams
+    )
+    assert [r for r in srv.repo_names() if r.startswith(TEST_ORG)] == forks
+    assert len(srv.team_names()) == len(world.team_members())  # the source org keeps its teams
+
+    # repos and teams, as codekit's --delete-repos --delete-teams
+    assert scipipe(*fork).code == 0
+    both = ("--delete-repos", "--delete-teams", "--delete-teams-limit", "1")
+    assert scipipe(*base, *both, "--dry-run").code == 0
+    out = scipipe("--json", *base, *both, "--confirm", TEST_ORG)
+    assert out.code == 0, out.err
+    assert json.loads(out.out)["counts"] == {"done": len(forks) + 1}
+    assert len(srv.team_names(TEST_ORG)) == len(teams) - 1
+    assert not [r for r in srv.repo_names() if r.startswith(TEST_ORG)]

@@ -382,6 +382,25 @@ def test_nightly_publishes_and_tags_only_as_a_dry_run(setup: Setup) -> None:
     assert not (setup.work / "release" / "d.2025.04.11" / "tag-release.jsonl").exists()
 
 
+def test_the_flow_reads_repos_yaml_from_a_url(setup: Setup, tmp_path: Path) -> None:
+    """repos: an http URL (as the real release configs give lsst/repos' raw file): the flow
+    fetches it, and builds and tags the products it lists."""
+    served = tmp_path / "served" / "etc"
+    served.mkdir(parents=True)
+    (served / "repos.yaml").write_bytes(setup.world.repos_yaml.read_bytes())
+    with StaticServer(tmp_path / "served") as server:
+        text = setup.config_path.read_text()
+        url = server.url_for("etc/repos.yaml")
+        setup.config_path.write_text(
+            text.replace(f"repos: {setup.world.repos_yaml}", f"repos: {url}")
+        )
+        assert setup.config.repos == url
+        result = run_flow(FlowRequest(FlowKind.NIGHTLY, date="2025-04-11"), setup.config)
+        assert ("GET", "/etc/repos.yaml") in server.requests
+    assert statuses(result)["tag-release"] == "done"
+    assert setup.results()["tag_release"] == {"counts": {"would-create": 4}, "errors": 0}
+
+
 # ---------------------------------------------------------------- official
 
 

@@ -32,6 +32,7 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -130,6 +131,12 @@ class _Team:
     name: str
     slug: str
     repos: list[str]
+    #: the organisation the team belongs to
+    org: str = ""
+    #: repository -> the team's permission on it (pull, triage, push, maintain, admin)
+    perms: dict[str, str] = field(default_factory=dict)
+    privacy: str = "closed"
+    description: str = ""
 
 
 @dataclass
@@ -212,6 +219,8 @@ _ROUTES: tuple[_Route, ...] = (
     _route("GET", "/rate_limit", "rate_limit"),
     _route("GET", "/orgs/{org}", "org"),
     _route("GET", "/orgs/{org}/teams", "org_teams", scope="read:org"),
+    _route("POST", "/orgs/{org}/teams", "create_team", scope="admin:org"),
+    _route("DELETE", "/orgs/{org}/teams/{slug}", "delete_team", scope="admin:org"),
     _route("GET", "/orgs/{org}/teams/{slug}", "team_by_slug", scope="read:org"),
     _route("GET", "/orgs/{org}/teams/{slug}/repos", "team_repos_by_slug", scope="read:org"),
     _route("GET", "/organizations/{org_id}/team/{team_id}", "team_by_id", scope="read:org"),
@@ -342,7 +351,9 @@ class GitHubServer:
                 if repo is None:
                     raise ValueError(f"team {name!r} lists {member!r}, which is not in repos")
                 canon.append(repo.full_name)
-            self._teams.append(_Team(100 + i, name, slugify(name), sorted(set(canon))))
+            members_ = sorted(set(canon))
+            perms = dict.fromkeys(members_, "pull")
+            self._teams.append(_Team(100 + i, name, slugify(name), members_, org, perms))
         self._used = 0
         self._window_reset = clock() + rate_window
         self._exhausted_until: float | None = None
@@ -395,10 +406,22 @@ class GitHubServer:
         with self._lock:
             return sorted(r.full_name for r in self._repos.values())
 
-    def team_repos(self, name: str) -> list[str]:
-        """The repositories of the team ``name`` now."""
+    def team_repos(self, name: str, *, org: str | None = None) -> list[str]:
+        """The repositories of the team ``name`` (of ``org``, default the main one) now."""
+        return sorted(self.team_permissions(name, org=org))
+
+    def team_permissions(self, name: str, *, org: str | None = None) -> dict[str, str]:
+        """The team's repositories and its permission on each, now."""
+        login = (org or self.org).lower()
         with self._lock:
-            return next(list(t.repos) for t in self._teams if t.name == name)
+            team = next(t for t in self._teams if t.name == name and t.org.lower() == login)
+            return {r: team.perms.get(r, "pull") for r in team.repos}
+
+    def team_names(self, org: str | None = None) -> list[str]:
+        """The names of the teams of ``org`` (default: the main one) now, sorted."""
+        login = (org or self.org).lower()
+        with self._lock:
+            return sorted(t.name for t in self._teams if t.org.lower() == login)
 
     def __enter__(self) -> GitHubServer:
         return self.start()
@@ -792,17 +815,20 @@ class GitHubServer:
             "permissions": {"admin": False, "maintain": False, "push": True, "pull": True},
         }
 
+    def _org_id(self, login: str) -> int:
+        return self.org_id + list(self.orgs).index(login.lower())
+
     def _team_json(self, team: _Team) -> Json:
-        url = f"{self.url}/organizations/{self.org_id}/team/{team.id}"
+        url = f"{self.url}/organizations/{self._org_id(team.org)}/team/{team.id}"
         return {
             "id": team.id,
             "node_id": _node("T_", team.slug),
             "url": url,
-            "html_url": f"{self.url}/orgs/{self.org}/teams/{team.slug}",
+            "html_url": f"{self.url}/orgs/{team.org}/teams/{team.slug}",
             "name": team.name,
             "slug": team.slug,
-            "description": "",
-            "privacy": "closed",
+            "description": team.description,
+            "privacy": team.privacy,
             "notification_setting": "notifications_enabled",
             "permission": "pull",
             "members_url": url + "/members{/member}",
@@ -917,9 +943,10 @@ class GitHubServer:
             raise ApiError(404, "Not Found", f"{DOCS}/orgs/orgs#get-an-organization")
 
     def _teams_of(self, login: str) -> list[_Team]:
-        """The teams of organisation ``login`` (only the main one has any)."""
+        """The teams of organisation ``login``."""
         self._org(login)
-        return self._teams if login.lower() == self.org.lower() else []
+        with self._lock:
+            return [t for t in self._teams if t.org.lower() == login.lower()]
 
     def _h_rate_limit(self, req: _Request) -> _Answer:
         with self._lock:
@@ -974,10 +1001,8 @@ class GitHubServer:
         raise ApiError(404, "Not Found", f"{DOCS}/teams/teams#get-a-team-by-name")
 
     def _team_by_id(self, req: _Request) -> _Team:
-        if req.groups[0] != str(self.org_id):
-            raise ApiError(404)
         for team in self._teams:
-            if str(team.id) == req.groups[1]:
+            if str(team.id) == req.groups[1] and str(self._org_id(team.org)) == req.groups[0]:
                 return team
         raise ApiError(404, "Not Found", f"{DOCS}/teams/teams")
 
@@ -987,7 +1012,9 @@ class GitHubServer:
             members = list(team.repos)
         for full_name in members:
             item = self._repo_json(self._repo(full_name))
-            item["role_name"] = "read"
+            permission = team.perms.get(full_name, "pull")
+            item["role_name"] = _ROLE_NAMES[permission]
+            item["permissions"] = _permissions(permission)
             items.append(item)
         return self._page(req, items)
 
@@ -1020,7 +1047,11 @@ class GitHubServer:
     def _h_repo_teams(self, req: _Request) -> _Answer:
         repo = self._req_repo(req)
         with self._lock:
-            teams = [self._team_json(t) for t in self._teams if repo.full_name in t.repos]
+            teams = [
+                {**self._team_json(t), "permission": t.perms.get(repo.full_name, "pull")}
+                for t in self._teams
+                if repo.full_name in t.repos
+            ]
         return self._page(req, teams)
 
     def _h_pulls(self, req: _Request) -> _Answer:
@@ -1281,8 +1312,9 @@ class GitHubServer:
         return self._contents(req, req.groups[2].strip("/"))
 
     def _contents(self, req: _Request, path: str) -> _Answer:
-        """``GET contents/{path}?ref=``: a file (base64, as GitHub wraps it) or a
-        directory listing, at a branch, tag or commit (default: the default branch)."""
+        """``GET contents/{path}?ref=``: a file, text or binary, byte for byte (base64, as
+        GitHub wraps it), or a directory listing, at a branch, tag or commit (default: the
+        default branch)."""
         repo = self._req_repo(req)
         doc = f"{DOCS}/repos/contents#get-repository-content"
         refs = self._nonempty_refs(repo)
@@ -1304,8 +1336,10 @@ class GitHubServer:
         if kind != "blob":  # a submodule
             raise ApiError(404, "Not Found", doc)
         blob = git(["rev-parse", f"{sha}:{path}"], cwd=repo.path)
-        text = git(["cat-file", "blob", blob], cwd=repo.path)
-        raw = (text + "\n").encode() if text else b""  # git() drops the final newline
+        # the blob's bytes as they are (binary, or text without a final newline)
+        raw = subprocess.run(
+            ["git", "cat-file", "blob", blob], cwd=repo.path, capture_output=True, check=True
+        ).stdout
         encoded = base64.encodebytes(raw).decode()
         return _Answer(
             200,
@@ -1396,12 +1430,13 @@ class GitHubServer:
             for team in self._teams:
                 if repo.full_name in team.repos:
                     team.repos.remove(repo.full_name)
+                team.perms.pop(repo.full_name, None)
         return _Answer(204)
 
     def _team_and_repo(self, req: _Request) -> tuple[_Team, _Repo]:
         team = self._team_by_slug(req)
         repo = self._repo(f"{req.groups[2]}/{req.groups[3]}")
-        if repo.owner.lower() != self.org.lower():
+        if repo.owner.lower() != team.org.lower():
             raise ApiError(
                 422,
                 "Validation Failed",
@@ -1431,6 +1466,7 @@ class GitHubServer:
             if repo.full_name not in team.repos:
                 team.repos.append(repo.full_name)
                 team.repos.sort()
+            team.perms[repo.full_name] = permission
         return _Answer(204)
 
     def _h_team_remove_repo(self, req: _Request) -> _Answer:
@@ -1438,6 +1474,50 @@ class GitHubServer:
         with self._lock:
             if repo.full_name in team.repos:
                 team.repos.remove(repo.full_name)
+            team.perms.pop(repo.full_name, None)
+        return _Answer(204)
+
+    # -- routes: teams (create, delete) --------------------------------------------------
+
+    def _h_create_team(self, req: _Request) -> _Answer:
+        """``POST /orgs/{org}/teams``: ``name`` (required), ``description``, ``privacy``
+        (secret, closed), ``repo_names`` (``owner/name`` of the organisation's repos, added
+        at ``permission``, default pull), 201 with the full team."""
+        self._org(req.groups[0])
+        login = self.orgs[req.groups[0].lower()]
+        doc = f"{DOCS}/teams/teams#create-a-team"
+        body = _json_body(req)
+        name, privacy = body.get("name"), body.get("privacy", "secret")
+        if not isinstance(name, str) or not name.strip():
+            raise _invalid("For 'properties/name', nil is not a string.")
+        if privacy not in ("secret", "closed"):
+            raise _invalid(f"For 'properties/privacy', {json.dumps(privacy)} is not one of "
+                           "secret, closed.")  # fmt: skip
+        permission = body.get("permission", "pull")
+        if permission not in ("pull", "push"):  # the deprecated create-time permission
+            raise _invalid(f"For 'properties/permission', {json.dumps(permission)} is not "
+                           "one of pull, push.")  # fmt: skip
+        repo_names = body.get("repo_names", [])
+        if not isinstance(repo_names, list) or not all(isinstance(r, str) for r in repo_names):
+            raise _invalid("For 'properties/repo_names', it is not an array of strings.")
+        repos = [self._repo(r) for r in repo_names]
+        if any(r.owner.lower() != login.lower() for r in repos):
+            raise _validation("Team", "repo_names", "repository must be owned by the organization", doc)  # fmt: skip
+        with self._lock:
+            taken = {t.slug for t in self._teams if t.org.lower() == login.lower()}
+            if slugify(name) in taken:
+                raise _validation("Team", "name", "Name must be unique for this org", doc)
+            members = sorted({r.full_name for r in repos})
+            team = _Team(max((t.id for t in self._teams), default=99) + 1, name, slugify(name),
+                         members, login, dict.fromkeys(members, permission), privacy,
+                         str(body.get("description") or ""))  # fmt: skip
+            self._teams.append(team)
+        return _Answer(201, {**self._team_json(team), "organization": self._owner_json(login)})
+
+    def _h_delete_team(self, req: _Request) -> _Answer:
+        team = self._team_by_slug(req)
+        with self._lock:
+            self._teams.remove(team)
         return _Answer(204)
 
     # -- routes: releases (minimal) ------------------------------------------------------
@@ -1566,6 +1646,24 @@ def _invalid_param(name: str, value: str, doc: str) -> ApiError:
 
 def _invalid(detail: str) -> ApiError:
     return ApiError(422, f"Invalid request.\n\n{detail}")
+
+
+def _validation(resource: str, field_: str, message: str, doc: str) -> ApiError:
+    """422 "Validation Failed" with one custom error, GitHub's shape for a refused write."""
+    error = {"resource": resource, "code": "custom", "field": field_, "message": message}
+    return ApiError(422, "Validation Failed", doc, extra={"errors": [error]})
+
+
+#: a team's permission on a repository -> the role GitHub names it by
+_ROLE_NAMES = {"pull": "read", "triage": "triage", "push": "write", "maintain": "maintain",
+               "admin": "admin"}  # fmt: skip
+_LEVELS = ("pull", "triage", "push", "maintain", "admin")
+
+
+def _permissions(permission: str) -> dict[str, bool]:
+    """GitHub's ``permissions`` object: every level up to ``permission`` is true."""
+    rank = _LEVELS.index(permission)
+    return {level: _LEVELS.index(level) <= rank for level in reversed(_LEVELS)}
 
 
 def _json_body(req: _Request) -> Json:

@@ -47,7 +47,7 @@ def error_of(text: str, tmp_path: Path) -> InputError:
 def test_minimal_config_and_its_defaults(tmp_path: Path) -> None:
     c = parse(MINIMAL, tmp_path)
     assert c.products == ("lsst_distrib",)
-    assert c.repos == tmp_path / "repos.yaml"
+    assert c.repos == str(tmp_path / "repos.yaml")
     assert c.root == tmp_path / "work"
     assert c.distrib.root == Path("/srv/eups") and c.distrib.read_base == "/srv/eups"
     assert c.distrib.visible_timeout == 0 and not c.distrib.sources
@@ -335,3 +335,24 @@ def test_issue_17_keys(tmp_path: Path) -> None:
     )
     assert on.distrib.smoke is not None and on.distrib.smoke.products == ()
     assert parse(MINIMAL, tmp_path).distrib.smoke is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://raw.githubusercontent.com/lsst/repos/main/etc/repos.yaml",
+        "http://127.0.0.1:8080/etc/repos.yaml",
+        "s3://bucket/etc/repos.yaml",
+        "file:///srv/repos/etc/repos.yaml",
+    ],
+)
+def test_repos_may_be_a_url_kept_as_given(tmp_path: Path, value: str) -> None:
+    c = parse(MINIMAL.replace("repos: repos.yaml", f"repos: {value}"), tmp_path)
+    assert c.repos == value
+
+
+def test_repos_a_path_is_made_absolute_and_an_unknown_scheme_is_refused(tmp_path: Path) -> None:
+    assert parse(MINIMAL, tmp_path).repos == str(tmp_path / "repos.yaml")
+    err = error_of(MINIMAL.replace("repos: repos.yaml", "repos: ftp://x/repos.yaml"), tmp_path)
+    assert err.location is not None and err.location.line == 2
+    assert "repos" in str(err) and "ftp" in str(err)

@@ -604,3 +604,78 @@ def test_admin_writes_need_their_scopes(srv: GitHubServer) -> None:
     assert "lsst/top" in srv.repo_names()
     status, headers, _ = call(srv, "PUT", "/orgs/lsst/teams/overlords/repos/lsst/top", {})
     assert status == 403 and headers["x-accepted-oauth-scopes"] == "admin:org"
+
+
+def test_teams_are_created_and_deleted_as_on_github(bare: dict[str, Path]) -> None:
+    with admin_server(bare) as srv:
+        call(srv, "POST", "/repos/lsst/pkg0001/forks", {"organization": "lsst-sqre-test"})
+        body = {"name": "Data Management", "privacy": "closed",
+                "repo_names": ["lsst-sqre-test/pkg0001"]}  # fmt: skip
+        status, _, team = call(srv, "POST", "/orgs/lsst-sqre-test/teams", body)
+        assert status == 201
+        assert (team["name"], team["slug"], team["privacy"]) == (
+            "Data Management", "data-management", "closed")  # fmt: skip
+        assert team["organization"]["login"] == "lsst-sqre-test"
+        # its repos, at the default permission (pull), as GitHub lists them
+        status, _, repos = call(srv, "GET", "/orgs/lsst-sqre-test/teams/data-management/repos")
+        assert [(r["full_name"], r["role_name"]) for r in repos] == [
+            ("lsst-sqre-test/pkg0001", "read")]  # fmt: skip
+        assert repos[0]["permissions"] == {
+            "admin": False, "maintain": False, "push": False, "triage": False, "pull": True}  # fmt: skip
+        path = "/orgs/lsst-sqre-test/teams/data-management/repos/lsst-sqre-test/pkg0001"
+        assert call(srv, "PUT", path, {"permission": "maintain"})[0] == 204
+        _, _, repos = call(srv, "GET", "/orgs/lsst-sqre-test/teams/data-management/repos")
+        assert repos[0]["role_name"] == "maintain" and repos[0]["permissions"]["triage"]
+        assert srv.team_permissions("Data Management", org="lsst-sqre-test") == {
+            "lsst-sqre-test/pkg0001": "maintain"}  # fmt: skip
+        # the source organisation's team of the same name is another team
+        assert srv.team_repos("Data Management") == TEAMS["Data Management"]
+        # the same name again; a name missing; a repo of another organisation
+        status, _, err = call(
+            srv, "POST", "/orgs/lsst-sqre-test/teams", {"name": "Data Management"}
+        )
+        assert status == 422 and err["message"] == "Validation Failed"
+        assert err["errors"][0]["resource"] == "Team" and err["errors"][0]["field"] == "name"
+        assert call(srv, "POST", "/orgs/lsst-sqre-test/teams", {"privacy": "closed"})[0] == 422
+        other = {"name": "Other", "repo_names": ["lsst/pkg0000"]}
+        assert call(srv, "POST", "/orgs/lsst-sqre-test/teams", other)[0] == 422
+        assert call(srv, "POST", "/orgs/nowhere/teams", {"name": "X"})[0] == 404
+        # deletion
+        assert call(srv, "DELETE", "/orgs/lsst-sqre-test/teams/data-management")[0] == 204
+        assert call(srv, "GET", "/orgs/lsst-sqre-test/teams")[2] == []
+        assert call(srv, "DELETE", "/orgs/lsst-sqre-test/teams/data-management")[0] == 404
+        assert srv.errors == []
+
+
+def test_team_writes_need_admin_org(srv: GitHubServer) -> None:
+    status, headers, _ = call(srv, "POST", "/orgs/lsst/teams", {"name": "New"})
+    assert status == 403 and headers["x-accepted-oauth-scopes"] == "admin:org"
+    status, headers, _ = call(srv, "DELETE", "/orgs/lsst/teams/overlords")
+    assert status == 403 and headers["x-accepted-oauth-scopes"] == "admin:org"
+    assert "Overlords" in [t["name"] for t in call(srv, "GET", "/orgs/lsst/teams")[2]]
+
+
+def test_the_contents_api_serves_binary_files_byte_for_byte(tmp_path: Path) -> None:
+    """A binary file (every byte value, a NUL, no final newline) comes back exactly, as
+    GitHub serves it: base64 with ``encoding: base64`` and the blob's size."""
+    work = tmp_path / "work"
+    work.mkdir()
+    data = bytes(range(256)) * 3 + b"\x00\xff"
+    (work / "logo.png").write_bytes(data)
+    (work / "no-newline.txt").write_bytes(b"last line")
+    git(["init", "-q", "-b", "main"], cwd=work)
+    git(["add", "."], cwd=work)
+    git(
+        ["-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "binary"], cwd=work
+    )
+    bare = tmp_path / "bin.git"
+    git(["clone", "-q", "--bare", str(work), str(bare)])
+    with GitHubServer({"lsst/bin": bare}, org="lsst", teams={}, token=TOKEN) as srv:
+        status, _, f = call(srv, "GET", "/repos/lsst/bin/contents/logo.png")
+        assert status == 200 and f["encoding"] == "base64" and f["type"] == "file"
+        assert base64.b64decode(f["content"]) == data and f["size"] == len(data)
+        _, _, t = call(srv, "GET", "/repos/lsst/bin/contents/no-newline.txt")
+        assert base64.b64decode(t["content"]) == b"last line" and t["size"] == 9
+        gh = client(srv).get_repo("lsst/bin")
+        assert gh.get_contents("logo.png").decoded_content == data
+        assert srv.errors == []

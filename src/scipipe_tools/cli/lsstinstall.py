@@ -23,6 +23,7 @@ class LsstinstallArgs:
     exact_tag: str | None
     version: str | None
     env_name: str | None
+    prefix: Path | None
     update: bool
     developer: bool
     variant: str | None
@@ -63,6 +64,12 @@ class LsstinstallArgs:
     help="rubin-env version [default: latest: the newest this machine can install].",
 )
 @click.option("-e", "env_name", metavar="ENV", help="Environment name [default: lsst-scipipe-VER].")
+@click.option(
+    "--prefix",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Make the environment at this path instead of <conda root>/envs/ENV "
+    "(conda's -p PREFIX; lsstinstall's -p names the conda root).",
+)
 @click.option("-u", "update", is_flag=True, help="Update rubin-env in an existing environment.")
 @click.option("-d", "developer", is_flag=True, help="Add rubin-env-developer.")
 @click.option(
@@ -119,8 +126,8 @@ def lsstinstall(a: LsstinstallArgs) -> None:
     configure_logging(0, a.debug)
     options = InstallerOptions(
         dry_run=a.dry_run, tag=a.tag, exact_tag=a.exact_tag, version=a.version,
-        env_name=a.env_name, update=a.update, developer=a.developer, variant=a.variant,
-        conda_root=a.conda_root,
+        env_name=a.env_name, prefix=a.prefix, update=a.update, developer=a.developer,
+        variant=a.variant, conda_root=a.conda_root,
         new_conda=a.new_conda, channels=a.channels, eups_root=a.eups_root,
         no_binary=a.no_binary, no_source=a.no_source, install_products=a.install_products,
         require_checksums=a.require_checksums, cache=a.cache,

@@ -6,7 +6,8 @@ relative to the file.  Every key but ``products``, ``repos``, ``root`` and
 
     # release.yaml
     products: [lsst_distrib, lsst_ci]      # the top-level products built and published
-    repos: repos.yaml                      # product -> git URL
+    repos: repos.yaml                      # product -> git URL: a path, or a file://,
+                                           #   http(s):// or s3:// URL
     root: work                             # the work root (lsstsw's $LSSTSW): sources/,
                                            #   stack/, build/, versiondb/
     flavor: Linux64                        # EUPS flavor [default: this machine]
@@ -170,7 +171,8 @@ class ChangelogConfig:
 class FlowConfig:
     path: Path
     products: tuple[str, ...]
-    repos: Path
+    #: repos.yaml: a URL as given, or an absolute path
+    repos: str
     root: Path
     distrib: DistribConfig
     forge: ForgeConfig
@@ -215,6 +217,21 @@ class _Reader(NodeReader):
     def path(self, node: Node, what: str) -> Path:
         text = os.path.expanduser(self.string(node, what))
         return self.base / text
+
+    def source(self, node: Node, what: str) -> str:
+        """A URL as given (``file://``, ``http(s)://``, ``s3://``), else a path relative to
+        the file, made absolute: what :func:`~..stack.readers.fetch_repos_text` reads."""
+        text = self.string(node, what).strip()
+        if "://" not in text:
+            return str(self.path(node, what))
+        if not text.startswith(URL_SCHEMES):
+            raise self.fail(node, f"{what}: unsupported URL {text!r}: use a path, "
+                                  "file://, http(s):// or s3://")  # fmt: skip
+        return text
+
+
+#: what a URL-valued key (``repos``) may start with
+URL_SCHEMES = ("file://", "http://", "https://", "s3://")
 
 
 TOP_KEYS = ("products", "repos", "root", "flavor", "exclusions", "state_dir", "results",
@@ -392,7 +409,7 @@ def parse_flow_config(text: str | bytes, path: str | Path = "release.yaml") -> F
     kw: dict[str, Any] = {
         "path": where,
         "products": products,
-        "repos": r.path(m["repos"][1], "repos"),
+        "repos": r.source(m["repos"][1], "repos"),
         "root": root,
         "distrib": _distrib(r, m["distrib"][1]),
         "forge": _forge(r, m["forge"][1]),

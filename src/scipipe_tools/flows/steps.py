@@ -43,7 +43,7 @@ from ..release.teamtags import TeamTagRequest, tag_teams
 from ..release.vdbpublish import ensure_checkout, publish_versiondb, sync
 from ..sourcebuild.buildenv import EnvChoice, EnvRequest, choose_env
 from ..sourcebuild.rebuild import RebuildOptions, rebuild
-from ..stack.readers import read_exclusions, read_manifest, read_repos
+from ..stack.readers import fetch_repos_text, read_exclusions, read_manifest
 from ..stack.sources import load_eups_tag
 from .config import FlowConfig, SmokeConfig
 from .state import FlowState
@@ -209,7 +209,7 @@ class FlowContext:
 
     def repos(self) -> Repos:
         if self._repos is None:
-            self._repos = read_repos(self.config.repos)
+            self._repos = fetch_repos_text(self.config.repos)[1]
         return self._repos
 
     def forge(self) -> Forge:

@@ -222,6 +222,32 @@ class OrgRepo:
     fork: bool
 
 
+@dataclass(frozen=True)
+class OrgTeam:
+    """A team of an organisation, as its listing shows it."""
+
+    name: str
+    slug: str
+
+
+#: a team's permissions on a repository, weakest first (the PUT's ``permission`` values)
+PERMISSIONS = ("pull", "triage", "push", "maintain", "admin")
+_ROLES = {"read": "pull", "write": "push"}
+
+
+def _permission(item: Mapping[str, Any]) -> str:
+    """A team's permission on a repository from its team-repos listing entry: the highest
+    level ``permissions`` grants, else its ``role_name``, else pull."""
+    granted = item.get("permissions")
+    if isinstance(granted, Mapping):
+        for level in reversed(PERMISSIONS):
+            if granted.get(level):
+                return level
+    role = str(item.get("role_name") or "pull")
+    role = _ROLES.get(role, role)
+    return role if role in PERMISSIONS else "pull"
+
+
 def _request(
     method: str, path: str, body: dict[str, Any] | None = None
 ) -> Callable[[github.Github], tuple[dict[str, Any], Any]]:
@@ -525,6 +551,47 @@ class GitHubForge:
         path = f"/orgs/{urllib.parse.quote(self.org, safe='')}/teams/{slug}/repos/{full_name}"
         self._call("team_repo", full_name, f"remove from team {team!r}", _request("DELETE", path))
         self._forget_members(slug)
+
+    def org_teams(self, org: str | None = None) -> list[OrgTeam]:
+        """The teams of ``org`` (default: this forge's), read now (not cached)."""
+        login = org or self.org
+        path = f"/orgs/{urllib.parse.quote(login, safe='')}/teams"
+        try:
+            items = self._paged("teams", f"organisation {login}", "list teams", path)
+        except NotFoundError:
+            raise NotFoundError(f"organisation {login} not found", status=404) from None
+        return [OrgTeam(str(t["name"]), str(t["slug"])) for t in items]
+
+    def team_permissions(self, slug: str, org: str | None = None) -> dict[str, str]:
+        """The repositories of team ``slug`` of ``org`` and the team's permission on
+        each (one of :data:`PERMISSIONS`), read now."""
+        login = org or self.org
+        path = f"/orgs/{urllib.parse.quote(login, safe='')}/teams/{slug}/repos"
+        items = self._paged("team_repos", f"team {login}/{slug}", "list repositories", path)
+        return {str(i["full_name"]): _permission(i) for i in items}
+
+    def create_team(self, org: str, name: str, *, privacy: str = "closed") -> str:
+        """Create the team ``name`` in ``org`` (no repositories); its slug."""
+        path = f"/orgs/{urllib.parse.quote(org, safe='')}/teams"
+        _, data = self._call(
+            "create_team",
+            f"organisation {org}",
+            f"create team {name!r}",
+            _request("POST", path, {"name": name, "privacy": privacy}),
+            retries=0,  # a lost answer may have made it: the caller reads the teams again
+        )
+        return str(data["slug"])
+
+    def delete_team(self, org: str, slug: str) -> None:
+        path = f"/orgs/{urllib.parse.quote(org, safe='')}/teams/{slug}"
+        self._call("delete_team", f"organisation {org}", f"delete team {slug}",
+                   _request("DELETE", path))  # fmt: skip
+
+    def set_team_repo(self, org: str, slug: str, full_name: str, permission: str) -> None:
+        """Give team ``slug`` of ``org`` ``permission`` on ``full_name`` (``PUT``)."""
+        path = f"/orgs/{urllib.parse.quote(org, safe='')}/teams/{slug}/repos/{full_name}"
+        self._call("team_repo", full_name, f"add to team {slug} ({permission})",
+                   _request("PUT", path, {"permission": permission}))  # fmt: skip
 
     def delete_repo(self, full_name: str) -> None:
         """Delete the repository (needs the ``delete_repo`` scope).  A lost answer is

@@ -35,6 +35,8 @@ class InstallerOptions:
     exact_tag: str | None = None  # -X
     version: str | None = None  # -v (default: latest)
     env_name: str | None = None  # -e
+    #: ``--prefix``: the environment at this path, not ``<conda root>/envs/<name>``
+    prefix: Path | None = None
     update: bool = False  # -u
     developer: bool = False  # -d
     #: ``--variant``: the feedstock's rubin-env-<variant> (nosysroot replaces rubin-env)
@@ -60,6 +62,8 @@ def check_options(o: InstallerOptions) -> None:
     chosen = [f for f, v in (("-T", o.tag), ("-X", o.exact_tag), ("-v", o.version)) if v]
     if len(chosen) > 1:
         raise InputError(f"{' and '.join(chosen)} cannot be combined: choose one rubin-env")
+    if o.env_name and o.prefix:
+        raise InputError("-e and --prefix cannot be combined: name the environment or place it")
     if o.exact_tag and o.update:
         raise InputError("-u cannot update an exact environment (-X)")
     if o.exact_tag and o.developer:
@@ -103,6 +107,14 @@ def env_name(version: str, exact: bool, override: str | None = None) -> str:
     if override:
         return check_env_name(override, "-e")
     return f"{ENV_PREFIX}{version}{'-exact' if exact else ''}"
+
+
+def env_prefix(o: InstallerOptions, root: Path, version: str, exact: bool) -> Path:
+    """Where the environment goes: ``--prefix`` (made absolute), else
+    ``<root>/envs/<name>``."""
+    if o.prefix is not None:
+        return o.prefix.expanduser().absolute()
+    return root / "envs" / env_name(version, exact, o.env_name)
 
 
 def conda_root(o: InstallerOptions) -> Path:

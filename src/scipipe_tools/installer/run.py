@@ -2,7 +2,8 @@
 
 1. Choose rubin-env: ``-v`` (default: the newest this machine can install), ``-T TAG``
    (the tag list's ``#CONDA_ENV``) or ``-X TAG`` (the tag's exact ``env/<tag>.env``).
-2. Make the environment ``<root>/envs/lsst-scipipe-<ver>[-exact]`` with py-rattler: a
+2. Make the environment ``<root>/envs/lsst-scipipe-<ver>[-exact]`` (or at ``--prefix``)
+   with py-rattler: a
    solve for this machine (``-v``/``-T``; an existing environment is reused unless ``-u``
    or ``-d``) or the exact file, every package verified (``-X``).  No conda is needed.
 3. The EUPS stack at ``$CONDA_PREFIX/share/eups`` (where the eups package's activation
@@ -101,7 +102,7 @@ def install(
         lock = exact_env(binary_url, o.exact_tag, platform)
         source = f"{binary_url}/{layout.env_file(o.exact_tag)}"
     else:
-        existing = _existing_version(root, o.env_name, version)
+        existing = _existing_version(root, o, version)
         if existing is not None and not (o.update or o.developer or o.variant):
             version, lock, source = existing, None, "reused"
         else:
@@ -109,8 +110,9 @@ def install(
             source = (
                 f"a solve of {' '.join(plan.specs(version, o.developer, o.variant))} for {platform}"
             )
-    name = plan.env_name(version, exact, o.env_name)
-    prefix = root / "envs" / name
+    prefix = plan.env_prefix(o, root, version, exact)
+    # a path environment is activated (and named, as conda names it) by its path
+    name = str(prefix) if o.prefix else prefix.name
     eups_path = prefix / "share" / "eups"
     binary = None if o.no_binary else plan.binary_root_url(o.eups_root, platform, version)
     pkgroot = plan.pkgroot(binary, None if o.no_source else source_url)
@@ -160,14 +162,13 @@ def exact_env(binary_url: str, tag: str, platform: str) -> Lock:
     return parse_env(root.read_text(rel), root.url(rel), platform)
 
 
-def _existing_version(root: Path, env_name: str | None, version: str | None) -> str | None:
+def _existing_version(root: Path, o: InstallerOptions, version: str | None) -> str | None:
     """The rubin-env version of the environment this run would reuse, if it exists."""
 
-    if version is None and env_name is None:
+    if version is None and o.env_name is None and o.prefix is None:
         # "latest" names the environment after what the solve finds: nothing to reuse yet
         return None
-    name = plan.env_name(version or "", False, env_name)
-    prefix = root / "envs" / name
+    prefix = plan.env_prefix(o, root, version or "", False)
     if not (prefix / "conda-meta").is_dir():
         return None
     have = installed(prefix).get("rubin-env")

@@ -12,9 +12,10 @@ LOAD_NAMES = ("loadLSST.sh", "loadLSST.ash", "loadLSST.bash", "loadLSST.zsh")
 
 _TEMPLATE = """\
 # Source this file to use the LSST Science Pipelines:  . {home}/loadLSST.sh
-# Written by lsstinstall (scipipe-tools).  LSST_CONDA_ENV_NAME picks another environment.
+# Written by lsstinstall (scipipe-tools).  LSST_CONDA_ENV_NAME picks another environment:
+# a name (in $LSST_CONDA_ROOT/envs) or, as for conda activate, a path.
 LSST_CONDA_ROOT={root}
-LSST_CONDA_ENV_NAME="${{LSST_CONDA_ENV_NAME:-{env}}}"
+if [ -z "${{LSST_CONDA_ENV_NAME:-}}" ]; then LSST_CONDA_ENV_NAME={env}; fi
 if [ -x "$LSST_CONDA_ROOT/bin/conda" ]; then
     # A conda installation: hook it into this shell, then activate the environment.
     __lsst_shell="$(basename "${{SHELL:-sh}}")"
@@ -27,7 +28,10 @@ if [ -x "$LSST_CONDA_ROOT/bin/conda" ]; then
     unset __lsst_shell __lsst_f
 else
     # An environment made without conda (by scipipe-tools): activate it as conda would.
-    CONDA_PREFIX="$LSST_CONDA_ROOT/envs/$LSST_CONDA_ENV_NAME"
+    case "$LSST_CONDA_ENV_NAME" in
+        */*) CONDA_PREFIX="$LSST_CONDA_ENV_NAME" ;;
+        *) CONDA_PREFIX="$LSST_CONDA_ROOT/envs/$LSST_CONDA_ENV_NAME" ;;
+    esac
     CONDA_DEFAULT_ENV="$LSST_CONDA_ENV_NAME"
     PATH="$CONDA_PREFIX/bin:$PATH"
     export CONDA_PREFIX CONDA_DEFAULT_ENV PATH
@@ -43,7 +47,9 @@ export EUPS_PATH EUPS_PKGROOT
 
 
 def load_script(home: Path, root: Path, env: str) -> str:
-    return _TEMPLATE.format(home=shlex.quote(str(home)), root=shlex.quote(str(root)), env=env)
+    """The script for environment ``env``: a name in ``root/envs``, or an absolute path."""
+    quote = shlex.quote
+    return _TEMPLATE.format(home=quote(str(home)), root=quote(str(root)), env=quote(env))
 
 
 def write_load_scripts(home: Path, root: Path, env: str) -> list[Path]:

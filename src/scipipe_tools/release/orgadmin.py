@@ -108,9 +108,16 @@ def fork_org(
     dry_run: bool = False,
     limit: int | None = None,
     fail_fast: bool = False,
+    copy_teams: bool = False,
 ) -> AdminResult:
     """Fork every repo of the forge's organisation (or of ``teams``) into ``dst_org``.
-    A repo whose fork is already there is skipped; forks are not forked again."""
+    A repo whose fork is already there is skipped; forks are not forked again.
+
+    ``copy_teams``: then, as codekit's ``--copy-teams``, every team of the source
+    organisation that holds a forked repo (whether ``teams`` named it or not) is made in
+    ``dst_org`` with those forks, each at the permission the source team has on its
+    repo.  A team already there is reused and a fork already at its permission skipped,
+    so a rerun finishes what a failed one left."""
     if dst_org.lower() == forge.org.lower():
         raise InputError("--dst-org must differ from --src-org")
     if teams:
@@ -120,6 +127,7 @@ def fork_org(
         names = sorted(r.full_name for r in forge.org_repos() if not r.fork)
     names = names[:limit] if limit is not None else names
     there = {r.full_name.split("/", 1)[1].lower() for r in forge.org_repos(dst_org)}
+    copies = _team_copies(forge, names) if copy_teams else {}
     result = AdminResult("github-fork-org", dry_run)
     for full in names:
         name = full.split("/", 1)[1]
@@ -133,8 +141,65 @@ def fork_org(
             partial(forge.fork, full, dst_org),
             fail_fast=fail_fast,
         ):
-            break
+            return result
+    if copies:
+        failed = {r.repo for r in result.rows if r.outcome == "error"}
+        _copy_teams(forge, dst_org, copies, failed, result, fail_fast=fail_fast)
     return result
+
+
+def _team_copies(forge: GitHubForge, names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """team name -> {forked repo's name: the team's permission on it}, for the teams of
+    the source organisation that hold any of ``names``."""
+    wanted = set(names)
+    out: dict[str, dict[str, str]] = {}
+    for team in forge.org_teams():
+        perms = forge.team_permissions(team.slug)
+        mine = {full.split("/", 1)[1]: p for full, p in perms.items() if full in wanted}
+        if mine:
+            out[team.name] = mine
+    return out
+
+
+def _copy_teams(
+    forge: GitHubForge,
+    dst_org: str,
+    copies: dict[str, dict[str, str]],
+    failed: set[str],
+    result: AdminResult,
+    *,
+    fail_fast: bool,
+) -> None:
+    existing = {t.name: t.slug for t in forge.org_teams(dst_org)}
+    for team, repos in sorted(copies.items()):
+        slug = existing.get(team)
+        have = forge.team_permissions(slug, dst_org) if slug else {}
+        key = f"{dst_org}:{team}"
+        if slug is not None:
+            result.rows.append(Row(key, "team create", "skipped", "already there"))
+        else:
+            made: list[str] = []
+
+            def create(name: str = team, made: list[str] = made) -> str:
+                made.append(forge.create_team(dst_org, name))
+                return made[-1]
+
+            if not _apply(result, key, "team create", create, fail_fast=fail_fast):
+                return
+            slug = made[0] if made else None
+        for name, permission in sorted(repos.items()):
+            fork = f"{dst_org}/{name}"
+            action = f"add to team {team!r} ({permission})"
+            if f"{forge.org}/{name}" in failed:
+                result.rows.append(Row(fork, action, "skipped", "the fork failed"))
+            elif have.get(fork) == permission:
+                result.rows.append(Row(fork, action, "skipped", "already there"))
+            elif slug is None and not result.dry_run:
+                result.rows.append(Row(fork, action, "skipped", "the team was not made"))
+            else:
+                write = partial(forge.set_team_repo, dst_org, slug or "", fork, permission)
+                if not _apply(result, fork, action, write, fail_fast=fail_fast):
+                    return
 
 
 # ---------------------------------------------------------------- github-mv-repos-to-team
@@ -203,8 +268,13 @@ def decimate_org(
     limit: int | None = None,
     fail_fast: bool = False,
     now: dt.datetime | None = None,
+    delete_repos: bool = True,
+    delete_teams: bool = False,
+    teams_limit: int | None = None,
 ) -> AdminResult:
-    """Delete the repos of the forge's (test) organisation, after the two guards."""
+    """Delete the repos (``delete_repos``) and the teams (``delete_teams``, as codekit's
+    ``--delete-teams``) of the forge's (test) organisation, after the two guards; repos
+    first.  Team rows are named ``org:team``."""
     org = forge.org
     when = now or dt.datetime.now(dt.UTC)
     if not dry_run and confirm != org:
@@ -213,16 +283,34 @@ def decimate_org(
             f"(--org {org} --confirm {org})",
         )
     if dry_run:
-        names = sorted(r.full_name for r in forge.org_repos())
+        names = sorted(r.full_name for r in forge.org_repos()) if delete_repos else []
         names = names[:limit] if limit is not None else names
-        _write_state(state, org, forge.base_url, names, when)
+        teams = sorted(t.name for t in forge.org_teams()) if delete_teams else []
+        teams = teams[:teams_limit] if teams_limit is not None else teams
+        _write_state(state, org, forge.base_url, names, when, teams)
         result = AdminResult("github-decimate-org", True)
         for full in names:
             _apply(result, full, "delete", None, fail_fast=False)
+        for team in teams:
+            _apply(result, f"{org}:{team}", "delete team", None, fail_fast=False)
         return result
-    seen = _read_state(state, org, forge.base_url, when)
-    current = {r.full_name for r in forge.org_repos()}
+    seen, seen_teams = _read_state(state, org, forge.base_url, when)
     result = AdminResult("github-decimate-org", False)
+    if delete_repos and _delete_repos(forge, seen, result, fail_fast=fail_fast):
+        if delete_teams:
+            _delete_teams(forge, seen_teams, result, fail_fast=fail_fast)
+    elif delete_teams and not delete_repos:
+        _delete_teams(forge, seen_teams, result, fail_fast=fail_fast)
+    if result.errors == 0:
+        state.unlink(missing_ok=True)  # the next real run needs a new dry run
+    return result
+
+
+def _delete_repos(
+    forge: GitHubForge, seen: list[str], result: AdminResult, *, fail_fast: bool
+) -> bool:
+    """Delete the repos the dry run listed that are still there.  False: stop."""
+    current = {r.full_name for r in forge.org_repos()}
     for full in sorted(current - set(seen)):
         result.rows.append(Row(full, "delete", "skipped", "not in the dry run"))
     for full in seen:
@@ -232,27 +320,47 @@ def decimate_org(
         if not _apply(
             result, full, "delete", partial(forge.delete_repo, full), fail_fast=fail_fast
         ):
-            break
-    if result.errors == 0:
-        state.unlink(missing_ok=True)  # the next real run needs a new dry run
-    return result
+            return False
+    return True
 
 
-def _write_state(state: Path, org: str, api: str, names: list[str], when: dt.datetime) -> None:
+def _delete_teams(
+    forge: GitHubForge, seen: list[str], result: AdminResult, *, fail_fast: bool
+) -> None:
+    """Delete the teams the dry run listed that are still there."""
+    org = forge.org
+    current = {t.name: t.slug for t in forge.org_teams()}
+    for name in sorted(set(current) - set(seen)):
+        result.rows.append(Row(f"{org}:{name}", "delete team", "skipped", "not in the dry run"))
+    for name in seen:
+        key = f"{org}:{name}"
+        if name not in current:
+            result.rows.append(Row(key, "delete team", "skipped", "already gone"))
+            continue
+        write = partial(forge.delete_team, org, current[name])
+        if not _apply(result, key, "delete team", write, fail_fast=fail_fast):
+            return
+
+
+def _write_state(
+    state: Path, org: str, api: str, names: list[str], when: dt.datetime, teams: list[str]
+) -> None:
     state.parent.mkdir(parents=True, exist_ok=True)
     tmp = state.with_name(state.name + ".tmp")
-    body = {"org": org, "api": api, "time": when.isoformat(timespec="seconds"), "repos": names}
+    body = {"org": org, "api": api, "time": when.isoformat(timespec="seconds"),
+            "repos": names, "teams": teams}  # fmt: skip
     tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, state)
 
 
-def _read_state(state: Path, org: str, api: str, when: dt.datetime) -> list[str]:
+def _read_state(state: Path, org: str, api: str, when: dt.datetime) -> tuple[list[str], list[str]]:
     hint = f"run it with --dry-run first: it lists what would go (recorded in {state})"
     try:
         raw = json.loads(state.read_text(encoding="utf-8"))
         seen_org, seen_api = str(raw["org"]), str(raw["api"])
         at = dt.datetime.fromisoformat(str(raw["time"]))
         names = [str(n) for n in raw["repos"]]
+        teams = [str(n) for n in raw.get("teams", [])]
     except FileNotFoundError:
         raise InputError(
             f"refusing to delete the repos of {org}: no --dry-run seen", hint=hint
@@ -268,4 +376,4 @@ def _read_state(state: Path, org: str, api: str, when: dt.datetime) -> list[str]
             f"than {DRY_RUN_VALID // 3600} hours",
             hint=hint,
         )
-    return names
+    return names, teams

@@ -27,6 +27,7 @@ class ForkOrgArgs:
     dry_run: bool
     limit: int | None
     fail_fast: bool
+    copy_teams: bool
     github_url: str
     token_path: Path | None
     debug_level: int
@@ -46,6 +47,12 @@ class ForkOrgArgs:
 @dry_run_option("List the forks to make; make none.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N repos.")
 @click.option("--fail-fast/--no-fail-fast", default=False, show_default=True)
+@click.option(
+    "--copy-teams",
+    is_flag=True,
+    help="Then make, in --dst-org, every team of --src-org that holds a forked repo "
+    "(whether --team named it or not), with the forks at the source team's permission.",
+)
 @github_url_option
 @token_path_option
 @codekit_options
@@ -68,6 +75,7 @@ def fork_org_cmd(a: ForkOrgArgs) -> int:
             dry_run=a.dry_run,
             limit=a.limit,
             fail_fast=a.fail_fast,
+            copy_teams=a.copy_teams,
         )
         return report_admin(result, forge)
     finally:
