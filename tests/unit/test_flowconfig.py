@@ -335,3 +335,13 @@ def test_issue_17_keys(tmp_path: Path) -> None:
     )
     assert on.distrib.smoke is not None and on.distrib.smoke.products == ()
     assert parse(MINIMAL, tmp_path).distrib.smoke is None
+
+
+def test_build_timeouts(tmp_path: Path) -> None:
+    c = parse(MINIMAL + "build: {timeout: 7200, total_timeout: 43200.5}\n", tmp_path)
+    assert (c.build.timeout, c.build.total_timeout) == (7200.0, 43200.5)
+    none = parse(MINIMAL + "build: {timeout: null}\n", tmp_path)
+    assert (none.build.timeout, none.build.total_timeout) == (None, None)
+    err = error_of(MINIMAL + "build: {total_timeout: 0}\n", tmp_path)
+    assert "build.total_timeout must be a finite number, at least 1" in str(err)
+    assert ":" in str(err).split("build.total_timeout")[0]  # file:line first
