@@ -247,7 +247,7 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     assert out == {"git-tag": "w.2026.48"}
     results = json.loads((d / "results.json").read_text())
     assert results["eups_tag"] == "w_2026_48"
-    release = dict(RELEASE_CONFIG=str(config), GITHUB_TOKEN="")
+    release = dict(RELEASE_CONFIG=str(config), GITHUB_TOKEN="", TIMEOUT="12")
     r.run("ci/jenkins/pipelines/weekly_release.groovy::scipipe release weekly", d,
           DATE="2026-11-26", DRY_RUN_FLAG="", **release)  # fmt: skip
     r.run("ci/jenkins/pipelines/weekly_release.groovy::scipipe release weekly", d,
@@ -274,7 +274,8 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env lock", jk, **rebuild)
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env create", jk, **rebuild)
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe build", jk, PRODUCTS="lsst_demo",
-          REPOS_FILE=repos, REFS="w.2026.48", BUILD_FLAGS="-B", **rebuild)  # fmt: skip
+          REPOS_FILE=repos, REFS="w.2026.48", BUILD_FLAGS="-B", BUILD_HOURS="8",
+          **rebuild)  # fmt: skip
     manifest = (jk / "work" / "build" / "manifest.txt").read_text()
     build_id = re.search(r"^BUILD=(b\d+)", manifest, re.M)
     assert build_id is not None

@@ -89,10 +89,10 @@ def test_schedules_and_parameters() -> None:
 
     assert params("release/official-release") == [
         "SOURCE_GIT_REFS", "RELEASE_GIT_TAG", "O_LATEST", "EXCLUDE_FROM_BUILDS",
-        "EXCLUDE_FROM_TARBALLS", "DRY_RUN", "NO_VERSIONDB_PUSH", "SPLENV_REF",
+        "EXCLUDE_FROM_TARBALLS", "DRY_RUN", "NO_VERSIONDB_PUSH", "SPLENV_REF", "TIMEOUT",
     ]  # fmt: skip
     assert params("release/weekly-release") == [
-        "DATE", "DRY_RUN", "NO_VERSIONDB_PUSH", "DOWNSTREAM_JOBS"
+        "DATE", "DRY_RUN", "NO_VERSIONDB_PUSH", "DOWNSTREAM_JOBS", "TIMEOUT"
     ]  # fmt: skip
     assert "NO_VERSIONDB_PUSH" in params("release/nightly-release")
     assert {"REFS", "PRODUCTS", "NO_BINARY_FETCH", "PREP_ONLY", "NO_FETCH", "TIMEOUT",
@@ -337,3 +337,37 @@ def test_splenv_ref_reaches_the_official_release(tmp_path: Path) -> None:
     assert scipipe_params(on["argv"])["rubin_env"] == "13.0.0"
     (off,) = run_script(tmp_path / "b", script, {"scipipe": ""}, SPLENV_REF="", **env)
     assert scipipe_params(off["argv"])["rubin_env"] is None
+
+
+def test_run_rebuild_timeout_reaches_scipipe_build(tmp_path: Path) -> None:
+    """run-rebuild's TIMEOUT (hours, the job's limit): `scipipe build --total-timeout`
+    15 minutes shorter, and the reports are archived whatever the build's outcome."""
+    param = params_of(jobs()["release/run-rebuild"])["TIMEOUT"]
+    assert param["type"] == "string" and param["default"] == "8"
+    pipeline = (PIPELINES / "run_rebuild.groovy").read_text()
+    assert "timeout(time: params.TIMEOUT.toInteger(), unit: 'HOURS')" in pipeline
+    assert '"BUILD_HOURS=${params.TIMEOUT}"' in pipeline
+    kept = pipeline[pipeline.index("} finally {") :]
+    for artifact in ("status.json", "status.yaml", "logs/**", "junit.xml"):
+        assert f"work/build/{artifact}" in kept
+    build = sh_script(PIPELINES / "lib" / "util.groovy", "scipipe build")
+    env = dict(PRODUCTS="afw", REPOS_FILE="repos.yaml", WORK="work", REFS="", BUILD_FLAGS="-B")
+    (on,) = run_script(tmp_path / "a", build, {"scipipe": ""}, BUILD_HOURS="8", **env)
+    assert scipipe_params(on["argv"])["total_timeout"] == 8 * 3600 - 900
+    (off,) = run_script(tmp_path / "b", build, {"scipipe": ""}, **env)
+    assert scipipe_params(off["argv"])["total_timeout"] is None
+
+
+@pytest.mark.parametrize("flow", ["weekly", "nightly", "official"])
+def test_flow_timeout_reaches_the_build_step(tmp_path: Path, flow: str) -> None:
+    """The flows' TIMEOUT (hours; jenkins-dm-jobs gives run-rebuild 12):
+    `scipipe release <flow> --build-total-timeout SECONDS`."""
+    param = params_of(jobs()[f"release/{flow}-release"])["TIMEOUT"]
+    assert param["type"] == "string" and param["default"] == "12"
+    script = sh_script(PIPELINES / f"{flow}_release.groovy", f"scipipe release {flow}")
+    env = dict(RELEASE_CONFIG="r.yaml", DATE="", DRY_RUN_FLAG="", VDB_FLAG="", RELEASE_FLAGS="",
+               SOURCE_GIT_REFS="w.2025.15", RELEASE_GIT_TAG="v1.0.0.rc1", SPLENV_REF="")  # fmt: skip
+    (on,) = run_script(tmp_path / "a", script, {"scipipe": ""}, TIMEOUT="12", **env)
+    assert scipipe_params(on["argv"])["build_total_timeout"] == 12 * 3600
+    (off,) = run_script(tmp_path / "b", script, {"scipipe": ""}, TIMEOUT="", **env)
+    assert scipipe_params(off["argv"])["build_total_timeout"] is None

@@ -356,3 +356,13 @@ def test_repos_a_path_is_made_absolute_and_an_unknown_scheme_is_refused(tmp_path
     err = error_of(MINIMAL.replace("repos: repos.yaml", "repos: ftp://x/repos.yaml"), tmp_path)
     assert err.location is not None and err.location.line == 2
     assert "repos" in str(err) and "ftp" in str(err)
+
+
+def test_build_timeouts(tmp_path: Path) -> None:
+    c = parse(MINIMAL + "build: {timeout: 7200, total_timeout: 43200.5}\n", tmp_path)
+    assert (c.build.timeout, c.build.total_timeout) == (7200.0, 43200.5)
+    none = parse(MINIMAL + "build: {timeout: null}\n", tmp_path)
+    assert (none.build.timeout, none.build.total_timeout) == (None, None)
+    err = error_of(MINIMAL + "build: {total_timeout: 0}\n", tmp_path)
+    assert "build.total_timeout must be a finite number, at least 1" in str(err)
+    assert ":" in str(err).split("build.total_timeout")[0]  # file:line first

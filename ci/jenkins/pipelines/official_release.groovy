@@ -4,7 +4,8 @@
 // Once published (not after a dry run), release/tarball-matrix smoke-tests the tag's
 // tarballs: the canonical products less EXCLUDE_FROM_TARBALLS.
 // Parameters: SOURCE_GIT_REFS, RELEASE_GIT_TAG, O_LATEST, EXCLUDE_FROM_BUILDS,
-// EXCLUDE_FROM_TARBALLS, DRY_RUN.
+// EXCLUDE_FROM_TARBALLS, DRY_RUN, TIMEOUT (hours the build step may take:
+// --build-total-timeout).
 def util
 node {
   checkout scm
@@ -23,7 +24,7 @@ timeout(time: 30, unit: 'HOURS') {
           sh label: 'scipipe release official', script: '''
             set --
             for product in $EXCLUDE_FROM_BUILDS; do set -- "$@" --exclude "$product"; done
-            scipipe release official --config "$RELEASE_CONFIG" --source-refs "$SOURCE_GIT_REFS" --tag "$RELEASE_GIT_TAG" $RELEASE_FLAGS ${SPLENV_REF:+--rubin-env "$SPLENV_REF"} --results results.json "$@"
+            scipipe release official --config "$RELEASE_CONFIG" --source-refs "$SOURCE_GIT_REFS" --tag "$RELEASE_GIT_TAG" $RELEASE_FLAGS ${SPLENV_REF:+--rubin-env "$SPLENV_REF"} ${TIMEOUT:+--build-total-timeout $((TIMEOUT * 3600))} --results results.json "$@"
           '''
         }
       }

@@ -21,7 +21,7 @@ from ..sourcebuild.graphviz import to_dot, to_svg
 from ..sourcebuild.plan import core_split, make_plan
 from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
 from ..sourcebuild.report import format_failure, summary_table
-from ..sourcebuild.run import BuildFailed, BuildResult
+from ..sourcebuild.run import BuildFailed, BuildInterrupted, BuildResult
 from ..stack.readers import load_manifest, read_repos
 from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
@@ -158,6 +158,12 @@ class RunArgs:
     no_env: bool
     manifest_ref: str | None
     cache: str | None
+    timeout: float | None
+    total_timeout: float | None
+
+
+#: a positive number of seconds
+SECONDS = click.FloatRange(min=0, min_open=True)
 
 
 @build_group.command("run")
@@ -268,6 +274,22 @@ class RunArgs:
     "environment) is installed instead of built; a built one is stored "
     "[env: SCIPIPE_BUILD_CACHE].",
 )
+@click.option(
+    "--timeout",
+    type=SECONDS,
+    metavar="SECONDS",
+    help="Stop a product whose build steps take longer (its steps' whole process groups: "
+    "SIGTERM, 3 s, SIGKILL): it fails with 'timed out after N s', its log is kept and its "
+    "last lines printed; the rest goes on as after any failure [default: no limit].",
+)
+@click.option(
+    "--total-timeout",
+    type=SECONDS,
+    metavar="SECONDS",
+    help="Stop the running products once the command has run this long (preparation "
+    "included): they fail as with --timeout, the products not started yet are reported "
+    "not-run, and the status files, junit.xml and logs are written [default: no limit].",
+)
 @json_option
 @takes(RunArgs)
 def run_cmd(a: RunArgs) -> None:
@@ -281,8 +303,11 @@ def run_cmd(a: RunArgs) -> None:
     \b
     Exit codes, for CI (as lsstsw's rebuild: a failed product is not a tool error):
       0  every product built (or was already installed)
-      8  one or more products failed to build; the others were built, and
-         ROOT/build/status.json and junit.xml say which failed
+      8  one or more products failed to build (or timed out, or were not started
+         before --total-timeout); the others were built, and ROOT/build/status.json
+         and junit.xml say which failed
+      143, 130  stopped by SIGTERM or SIGINT: the running steps are taken down and
+         status.json and junit.xml still written
       other  the tool could not do its work (2 bad input, 3 unknown product or
          cycle, 4 git failed, 5 unreachable remote, 7 stack locked, 70 a bug)"""
     default = Layout.under(a.root)
@@ -319,6 +344,8 @@ def run_cmd(a: RunArgs) -> None:
         env=env_choice,
         manifest=manifest,
         cache=a.cache,
+        timeout=a.timeout,
+        total_timeout=a.total_timeout,
     )
     app = get_app()
     started = time.monotonic()
@@ -326,6 +353,9 @@ def run_cmd(a: RunArgs) -> None:
         with progress_for(app) as progress:
             result = rebuild(list(a.products), options, progress)
     except BuildFailed as exc:
+        _print_build(exc.result, app.json, failed=True)
+        raise
+    except BuildInterrupted as exc:  # a signal: what was built, what was stopped
         _print_build(exc.result, app.json, failed=True)
         raise
     info(f"# BUILD ID: {result.build_id}" + (" (reused)" if result.build_id_reused else ""))

@@ -294,6 +294,7 @@ class FlowArgs:
     dry_run: bool
     results: Path | None
     no_versiondb_push: bool
+    build_total_timeout: float | None
 
 
 #: the release flows' configuration and run state
@@ -320,5 +321,13 @@ flow_options = stacked(
         is_flag=True,
         help="Neither pull nor push the versiondb, whatever the configuration's "
         "versiondb.push says (Jenkins' NO_VERSIONDB_PUSH).",
+    ),
+    click.option(
+        "--build-total-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        default=None,
+        help="Seconds the build step may take (build --total-timeout), instead of the "
+        "configuration's build.total_timeout (Jenkins' TIMEOUT, in hours there).",
     ),
 )

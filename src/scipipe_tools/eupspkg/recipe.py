@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -88,6 +89,28 @@ def uses_sconsutils(source: Path) -> bool:
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """When a product's build steps must have ended, and what to say if they did not.
+
+    A step still running at ``at`` (``time.monotonic()``) is stopped with its whole
+    process group (:func:`~scipipe_tools.infra.proc.run_logged`'s timeout: SIGTERM,
+    :data:`~scipipe_tools.infra.proc.GRACE` seconds, SIGKILL) and the product fails
+    with :class:`TimedOut`; no step starts once it has passed.
+    """
+
+    at: float
+    #: the failure's reason: ``timed out after 7200 s``
+    reason: str
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+
+class TimedOut(BuildError):
+    """A product's build steps ran past its :class:`Deadline`."""
+
+
+@dataclass(frozen=True)
 class BuildContext:
     product: str
     version: str
@@ -104,6 +127,8 @@ class BuildContext:
     #: eupspkg's PRODUCTS_ROOT (``<stack>/<flavor>``): ``clean_old_install`` removes
     #: PREFIX only below it; default: the folder holding PREFIX
     products_root: Path | None = None
+    #: when the steps must have ended (``scipipe build --timeout/--total-timeout``)
+    deadline: Deadline | None = None
 
 
 @dataclass(frozen=True)
@@ -122,11 +147,28 @@ def _eupspkg(ctx: BuildContext) -> _Eupspkg:
 
 
 def _run(ctx: BuildContext, argv: list[str], step: str) -> None:
-    code = proc.run_logged(argv, ctx.log, cwd=ctx.source, env=ctx.env)
+    timeout = None
+    if ctx.deadline is not None:
+        timeout = ctx.deadline.left()
+        if timeout <= 0:
+            raise _timed_out(ctx, ctx.deadline, step, started=False)
+    code = proc.run_logged(argv, ctx.log, cwd=ctx.source, env=ctx.env, timeout=timeout)
+    # a step that ends at or after the deadline did not end in time (and the next
+    # would have none): the process group is gone either way
+    if ctx.deadline is not None and ctx.deadline.left() <= 0:
+        raise _timed_out(ctx, ctx.deadline, step, started=True)
     if code != 0:
         if step == "test":
             raise BuildError(f"{ctx.product}: *** Failed unit tests. (exit code {code})")
         raise BuildError(f"{ctx.product}: {step} failed with exit code {code}")
+
+
+def _timed_out(ctx: BuildContext, deadline: Deadline, step: str, *, started: bool) -> TimedOut:
+    """The failure of a step stopped by (or not started for) the deadline, logged."""
+    what = f"its {step} step was stopped" if started else f"its {step} step was not started"
+    with open(ctx.log, "a", encoding="utf-8") as fh:
+        fh.write(f"*** {ctx.product}: {deadline.reason}: {what}\n")
+    return TimedOut(f"{ctx.product}: {deadline.reason} (in its {step} step)")
 
 
 def build(ctx: BuildContext) -> Kind:

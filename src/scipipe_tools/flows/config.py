@@ -25,6 +25,11 @@ relative to the file.  Every key but ``products``, ``repos``, ``root`` and
                                            #   a directory, s3://, or http(s) (read only)
       env: /opt/envs/rubin-env             # build inside this environment (build --env), or
       env_name: lsst-scipipe-12.1.0        #   the named one (build -e) [default: none]
+      timeout: 7200                        # seconds a product's build steps may take
+                                           #   (build --timeout) [default: no limit]
+      total_timeout: 43200                 # seconds the whole build may take (build
+                                           #   --total-timeout; release --build-total-timeout
+                                           #   overrides it) [default: no limit]
     versiondb:                             # absent: no versiondb is synced or pushed
       path: work/versiondb                 # [default: <root>/versiondb]
       url: git@github.com:lsst/versiondb.git   # cloned from here when path is absent
@@ -82,7 +87,7 @@ from ..infra.objectstore import is_s3_url
 from ..names import outputs
 from ..release.connect import DEFAULT_GITHUB_URL, ForgeConfig
 from ..sourcebuild.rebuild import Layout
-from ..yamlfile import Node, NodeReader, ScalarNode
+from ..yamlfile import NULL, Node, NodeReader, ScalarNode
 
 DEFAULT_ALLOW = ("Data Management", "DM Externals")
 DEFAULT_DENY = ("DM Auxilliaries",)
@@ -103,6 +108,9 @@ class BuildConfig:
     #: the environment every build runs in (``build --env`` / ``-e``); neither: as build
     env: Path | None = None
     env_name: str | None = None
+    #: seconds a product's build steps / the whole build may take; None: no limit
+    timeout: float | None = None
+    total_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -240,7 +248,7 @@ TOP_KEYS = ("products", "repos", "root", "flavor", "exclusions", "state_dir", "r
 CHANGELOG_KEYS = ("output", "formats", "jira", "overrides")
 CHANGELOG_FORMATS = ("md", "rst", "json", "html")
 BUILD_KEYS = ("jobs", "fetch_jobs", "tries", "run_tests", "fail_fast", "binary_root", "cache",
-              "env", "env_name")  # fmt: skip
+              "env", "env_name", "timeout", "total_timeout")  # fmt: skip
 VERSIONDB_KEYS = ("path", "url", "remote", "push")
 DISTRIB_KEYS = ("root", "read_url", "visible_timeout", "env_file", "conda_env", "platform",
                 "sources", "jobs", "to", "s3_endpoint", "smoke")  # fmt: skip
@@ -266,6 +274,9 @@ def _build(r: _Reader, node: Node) -> BuildConfig:
             kw[key] = r.optional_string(m[key][1], f"build.{key}")
     if "env" in m:
         kw["env"] = r.path(m["env"][1], "build.env")
+    for key in ("timeout", "total_timeout"):
+        if key in m and not (isinstance(m[key][1], ScalarNode) and m[key][1].tag == NULL):
+            kw[key] = r.real(m[key][1], f"build.{key}", 1)
     if kw.get("env") is not None and kw.get("env_name") is not None:
         raise r.fail(m["env"][1], "build: 'env' and 'env_name' cannot be combined: choose one")
     return BuildConfig(**kw)

@@ -286,6 +286,8 @@ def _rebuild(
         binary_root=b.binary_root,
         identity=identity,
         cache=b.cache,
+        timeout=b.timeout,
+        total_timeout=b.total_timeout,
         env=_environment(cfg),
         manifest=None
         if pinned_by is None

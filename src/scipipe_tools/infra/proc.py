@@ -489,6 +489,11 @@ def child_pythonpath() -> dict[str, str]:
     return {"PYTHONPATH": here if not current else here + os.pathsep + current}
 
 
+def seconds(value: float | None) -> str:
+    """``2``, ``1.5``: a duration for a message, to a tenth of a second."""
+    return f"{value or 0.0:.1f}".removesuffix(".0")
+
+
 def describe_exit(code: int) -> str:
     """``exit code 3`` or ``signal SIGSEGV``."""
     if code < 0:
@@ -542,7 +547,8 @@ def run_logged(
             try:
                 popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                log_line(f"*** timed out after {timeout} s")
+                log_line(f"*** timed out after {seconds(timeout)} s: stopping its process group "
+                         f"(SIGTERM, then SIGKILL after {GRACE:g} s)")  # fmt: skip
         except BaseException:
             log_line("*** interrupted")
             raise

@@ -11,6 +11,7 @@ The work root holds what lsstsw keeps under ``$LSSTSW``::
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,11 @@ class RebuildOptions:
     manifest: Manifest | None = None
     #: a binary cache shared by agents (``--cache``): see :mod:`.cache`
     cache: str | None = None
+    #: seconds each product's build steps may take (``--timeout``); None: no limit
+    timeout: float | None = None
+    #: seconds the whole rebuild may take, prepare included (``--total-timeout``): the
+    #: build steps still running then are stopped, no product starts afterwards
+    total_timeout: float | None = None
 
 
 @dataclass
@@ -102,6 +108,7 @@ def allocate_build_id(manifest: Manifest, layout: Layout, flavor: str) -> tuple[
 def rebuild(
     products: Sequence[str], options: RebuildOptions, progress: Progress = NULL
 ) -> RebuildResult:
+    started = time.monotonic()  # the total timeout counts the preparation too
     lay = options.layout.resolved()
     prepare_options = PrepareOptions(
         repos=options.repos,
@@ -153,6 +160,9 @@ def rebuild(
             tags=options.tags,
             env=options.env,
             cache=options.cache,
+            timeout=options.timeout,
+            total_timeout=options.total_timeout,
+            started=started,
         ),
         progress,
     )

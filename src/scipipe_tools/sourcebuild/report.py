@@ -84,6 +84,8 @@ class ProductReport:
     sha1: str | None = None
     #: the EUPS integration its build steps had (``real (EUPS_DIR=...)``, ``none``)
     eups: str | None = None
+    #: it failed because its build steps ran out of time (``--timeout``/``--total-timeout``)
+    timed_out: bool = False
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -183,6 +185,7 @@ def status_json(
                 "log": os.fspath(r.log) if r.log is not None else None,
                 "tail": list(r.tail),
                 "eups": r.eups,
+                "timed_out": r.timed_out,
             }
             for r in reports
         ],
@@ -224,7 +227,8 @@ def render_junit(reports: Sequence[ProductReport], suite: str = "scipipe-build")
         )
         if r.status == FAILED:
             message = r.detail.splitlines()[0] if r.detail.strip() else "build failed"
-            failure = _svg.sub(case, "failure", message=message, type="BuildFailure")
+            kind = "BuildTimeout" if r.timed_out else "BuildFailure"
+            failure = _svg.sub(case, "failure", message=message, type=kind)
             failure.text = _svg.clean(_failure_text(r))
         elif r.status in (SKIPPED, NOT_RUN):
             _svg.sub(case, "skipped", message=r.detail or _LABELS[r.status])

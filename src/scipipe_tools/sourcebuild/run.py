@@ -8,6 +8,11 @@
 - A prebuilt ``<p>-<v>@<flavor>.tar.gz`` is fetched from a distrib root when one exists
   and its checksum verifies (``binary_root``; ``-B`` turns this off).
 - Keep going: a failure skips only its dependents (``fail_fast`` stops starting more).
+- Timeouts: a product whose build steps run longer than ``timeout`` seconds is stopped
+  (its steps' whole process groups: SIGTERM, a grace period, SIGKILL) and fails with
+  ``timed out after N s``, its log kept; past ``total_timeout`` the running products are
+  stopped so and nothing new starts (``not-run``).  The status files are written then,
+  and also when the build is interrupted (a signal): :class:`BuildInterrupted`.
 - Installs are atomic: a product builds into a staging directory that is renamed into
   place, and it is declared only once its files are complete.  The declaration is the
   commit point, so a rerun after a failure or a kill rebuilds only what is missing.
@@ -32,11 +37,13 @@ from ..errors import BuildError, IntegrityError, ScipipeError
 from ..eups.expandtable import expand_table
 from ..eups.graph import transitive_deps
 from ..eupspkg import recipe, setupenv
+from ..eupspkg.recipe import Deadline, TimedOut
 from ..eupspkg.setupenv import build_env
 from ..infra import archive, git
 from ..infra.fetch import Download, download
 from ..infra.files import write_atomic
 from ..infra.lock import StackLock
+from ..infra.proc import seconds
 from ..infra.progress import NULL, Progress
 from ..infra.roots import open_root  # HTTP machinery: only when asked for
 from ..names import outputs
@@ -48,7 +55,7 @@ from .budget import available_cores, describe
 from .buildenv import EnvChoice, EnvRecord, describe_environment, record_path
 from .cache import env_key, open_cache
 from .plan import Plan, PlannedProduct
-from .scheduler import NodeResult, Status, run_dag, schedule
+from .scheduler import Interrupted, NodeResult, Status, run_dag, schedule
 
 if TYPE_CHECKING:
     from ..infra.roots import Root
@@ -77,6 +84,12 @@ class BuildOptions:
     env: EnvChoice | None = None
     #: a binary cache shared by agents (directory or http(s) root): see :mod:`.cache`
     cache: str | None = None
+    #: seconds each product's build steps may take (``--timeout``); None: no limit
+    timeout: float | None = None
+    #: seconds the whole build may take (``--total-timeout``), counted from ``started``
+    #: (a ``time.monotonic()``; None: when :func:`build` starts); None: no limit
+    total_timeout: float | None = None
+    started: float | None = None
 
 
 @dataclass
@@ -117,6 +130,13 @@ class _Builder:
         self._env_record: EnvRecord | None = None
         self._env_id = ""
         self._env_lock = threading.Lock()
+        #: the whole build's deadline (``total_timeout``), and whether it stopped the run
+        self.total: Deadline | None = None
+        if options.total_timeout is not None:
+            at = (options.started or time.monotonic()) + options.total_timeout
+            self.total = Deadline(at, "timed out: the build's total timeout "
+                                      f"({seconds(options.total_timeout)} s) ran out")  # fmt: skip
+        self.out_of_time = False
 
     # -- one product ---------------------------------------------------------------
 
@@ -134,10 +154,11 @@ class _Builder:
         # We hold the stack lock: staging dirs left by killed builds are debris.
         for stale in final.parent.glob(".*.staging-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        deadline = self._deadline()
         try:
             how = self._fetch_binary(p, staging, logfile) or self._from_cache(p, staging, logfile)
             if how is None:
-                self._build_source(p, staging, logfile, cores)
+                self._build_source(p, staging, logfile, cores, deadline)
                 how = "built"
             self._finish_install(p, staging, final, logfile)
             if how == "built":
@@ -148,6 +169,29 @@ class _Builder:
         if how == "built" and self._env_record is not None:
             self._env_record.built(p.name)
         return how
+
+    def _deadline(self) -> Deadline | None:
+        """A product's deadline, from its start: ``timeout``'s or the build's, the earlier."""
+        own = None
+        if self.opt.timeout is not None:
+            own = Deadline(time.monotonic() + self.opt.timeout,
+                           f"timed out after {seconds(self.opt.timeout)} s")  # fmt: skip
+        if self.total is None or (own is not None and own.at <= self.total.at):
+            return own
+        return self.total
+
+    def _stop(self) -> bool:
+        """Past the total timeout nothing new starts (the scheduler's ``should_stop``)."""
+        if self.total is not None and self.total.left() <= 0:
+            self.out_of_time = True
+        return self.out_of_time
+
+    def _explain(self, r: NodeResult) -> NodeResult:
+        """A product the total timeout left unstarted says so."""
+        if r.status is Status.NOT_RUN and self.out_of_time and self.opt.total_timeout:
+            why = f"not started: the build's total timeout ({seconds(self.opt.total_timeout)} s)"
+            return dataclasses.replace(r, detail=f"{why} ran out")
+        return r
 
     def environment(self) -> setupenv.BuildEnvironment:
         """The environment every product starts from: activated once, recorded once."""
@@ -218,7 +262,9 @@ class _Builder:
             fh.write(f"stored in the cache {self.cache} as {stored.tarball}\n" if stored
                      else f"the cache {self.cache} has it already\n")  # fmt: skip
 
-    def _build_source(self, p: PlannedProduct, staging: Path, logfile: Path, jobs: int) -> None:
+    def _build_source(
+        self, p: PlannedProduct, staging: Path, logfile: Path, jobs: int, deadline: Deadline | None
+    ) -> None:
         src = self.opt.sources / p.name
         git.reset_hard(src, p.sha1)
         git.clean(src)
@@ -230,7 +276,7 @@ class _Builder:
             fh.writelines(f"{line}\n" for line in benv.header())
         ctx = recipe.BuildContext(
             p.name, p.version, self.opt.flavor, src, staging, env, logfile,
-            jobs=jobs, run_tests=self.opt.run_tests, python=benv.python,
+            jobs=jobs, run_tests=self.opt.run_tests, python=benv.python, deadline=deadline,
         )  # fmt: skip
         recipe.build(ctx)
         table = src / "ups" / f"{p.name}.table"
@@ -276,15 +322,20 @@ class _Builder:
         budget = max(1, self.opt.jobs)
         expected = schedule(self.graph, weights, budget)
         progress.note(describe(budget, expected))
-        results = run_dag(
-            self.graph,
-            self.work,
-            budget=budget,
-            fail_fast=self.opt.fail_fast,
-            weights=weights,
-            on_start=lambda name, cores: progress.begin(name, _jobs(cores)),
-            on_finish=lambda r: self._advance(progress, r),
-        )
+        try:
+            results = run_dag(
+                self.graph,
+                self.work,
+                budget=budget,
+                fail_fast=self.opt.fail_fast,
+                weights=weights,
+                on_start=lambda name, cores: progress.begin(name, _jobs(cores)),
+                on_finish=lambda r: self._advance(progress, r),
+                should_stop=self._stop,
+            )
+        except Interrupted as exc:  # a signal: what is known so far is reported
+            progress.finish()
+            raise BuildInterrupted(self._report(exc.results)) from None
         progress.finish()
         self._save_durations(durations, results)
         for tag in self.opt.tags:
@@ -292,6 +343,7 @@ class _Builder:
         return self._report(results)
 
     def _advance(self, progress: Progress, r: NodeResult) -> None:
+        r = self._explain(r)
         detail = (r.detail or r.status.value).strip().partition("\n")[0]
         if r.status in (Status.SKIPPED, Status.NOT_RUN):
             detail = f"{r.status.value} ({detail})"
@@ -327,7 +379,7 @@ class _Builder:
     def _report(self, results: Mapping[str, NodeResult]) -> BuildResult:
         reports = []
         for p in self.plan.products:
-            r = results[p.name]
+            r = self._explain(results[p.name])
             logfile = self.logs / outputs.log_name(p.name)
             status = r.detail if r.status is Status.OK else r.status.value
             tail: list[str] = []
@@ -337,7 +389,7 @@ class _Builder:
             reports.append(report.ProductReport(
                 name=p.name, version=p.version, status=status, started=r.started,
                 ended=r.ended, log=logfile if logfile.exists() else None, tail=tail,
-                detail=detail, sha1=p.sha1,
+                detail=detail, sha1=p.sha1, timed_out=isinstance(r.error, TimedOut),
                 eups=self._eups_of(status),
             ))  # fmt: skip
         out = BuildResult(self.build_id, reports)
@@ -370,6 +422,8 @@ def _jobs(cores: int) -> str:
 def _message(error: BaseException | None) -> str:
     if error is None:
         return ""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted: the build was stopped (a signal) while this product was building"
     if isinstance(error, ScipipeError):
         return str(error)
     return f"{type(error).__name__}: {error}"
@@ -385,15 +439,38 @@ def build(
         build_dir=options.build_dir.resolve(),
         sources=options.sources.resolve(),
     )
+    if options.total_timeout is not None and options.started is None:
+        options = dataclasses.replace(options, started=time.monotonic())
     with StackLock(options.stack):
         stack = Stack.create(options.stack, options.flavor)
         started = time.time()
         result = _Builder(plan, build_id, options, stack).run(progress)
         log.info("build %s finished in %.0f s", build_id, time.time() - started)
+    if not result.ok:
+        raise BuildFailed(result, _failure_message(result))
+    return result
+
+
+def _failure_message(result: BuildResult) -> str:
+    """``2 product(s) failed: a, b; 3 not built (...)``."""
+    parts = []
     if result.failed:
         names = ", ".join(r.name for r in result.failed)
-        raise BuildFailed(result, f"{len(result.failed)} product(s) failed: {names}")
-    return result
+        parts.append(f"{len(result.failed)} product(s) failed: {names}")
+    unstarted = [r for r in result.reports if r.status == report.NOT_RUN]
+    if unstarted:
+        parts.append(f"{len(unstarted)} not built ({unstarted[0].detail})")
+    return "; ".join(parts) or "the build did not finish"
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """The build was interrupted (a signal): the running products' process groups were
+    taken down and the status files written; ``result`` holds them.  Being a
+    KeyboardInterrupt, it ends the command as the interrupt would have."""
+
+    def __init__(self, result: BuildResult) -> None:
+        super().__init__("interrupted")
+        self.result = result
 
 
 class BuildFailed(BuildError):

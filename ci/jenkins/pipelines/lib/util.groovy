@@ -125,7 +125,8 @@ def flags(List pairs) {
 // rubin-env locked for PLATFORM, the environment created from the lock, PRODUCTS built
 // from REFS into the work root WORK: the same commands as the setup-stack action.  With
 // BUILD_CACHE (a directory, http(s) or s3:// root; unset or '' for none), the build takes
-// products from that binary cache and stores the ones it builds there.
+// products from that binary cache and stores the ones it builds there.  With BUILD_HOURS
+// (the job's TIMEOUT), the build stops 15 minutes before them (--total-timeout).
 def buildStack() {
   sh label: 'scipipe env lock', script: '''
     scipipe env lock "${ENV_SPEC:-$SCIPIPE_TOOLS/envs/rubin-env-$RUBIN_ENV.yaml}" -p "$PLATFORM" -o "$WORK/rubin-env.conda-lock.yml"
@@ -138,6 +139,7 @@ def buildStack() {
     export PATH
     set --
     if [ -n "${BUILD_CACHE:-}" ]; then set -- --cache "$BUILD_CACHE"; fi
+    if [ -n "${BUILD_HOURS:-}" ]; then set -- "$@" --total-timeout "$((BUILD_HOURS * 3600 - 900))"; fi
     for ref in $REFS; do set -- "$@" -r "$ref"; done
     scipipe build $PRODUCTS --repos "$REPOS_FILE" --root "$WORK" $BUILD_FLAGS "$@"
   '''

@@ -119,6 +119,8 @@ def _run(a: FlowArgs, request: FlowRequest, rubin_env: str | None = None) -> int
     if rubin_env is not None:
         build = replace(config.build, env=None, env_name=f"lsst-scipipe-{rubin_env}")
         config = replace(config, build=build, distrib=replace(config.distrib, conda_env=rubin_env))
+    if a.build_total_timeout is not None:
+        config = replace(config, build=replace(config.build, total_timeout=a.build_total_timeout))
     if a.no_versiondb_push and config.versiondb is not None:
         config = replace(config, versiondb=replace(config.versiondb, push=False))
     req = replace(request, restart=a.restart, results=a.results)
