@@ -37,6 +37,10 @@ from .index import IndexFile, is_sdist, project_files, version_of
 from .project import Project, is_public_version, lsst_version, parse_pyproject
 
 STAMP = ".commit"
+LSST_VERSIONS_HINT = (
+    "its pyproject.toml should take the version from lsst-versions (dynamic = ['version'], "
+    "[tool.setuptools.dynamic] version = { attr = 'lsst_versions.get_lsst_version' })"
+)
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,12 @@ def plan_product(request: PypiRequest, source: Source) -> ProductResult:
         result.detail = project
         return result
     result.project = project.name
+    if not project.dynamic_version:
+        raise ResolutionError(
+            f"{source.product}: pyproject.toml sets a static version {project.static_version!r}, "
+            "not one from lsst-versions",
+            hint=LSST_VERSIONS_HINT,
+        )
     version = lsst_version(repo, commit)
     result.version = version
     if not is_public_version(version):
@@ -225,9 +235,7 @@ def plan_product(request: PypiRequest, source: Source) -> ProductResult:
     if wrong:
         raise ResolutionError(
             f"{source.product}: built {', '.join(wrong)}, not version {version}",
-            hint="its pyproject.toml should take the version from lsst-versions "
-            "(dynamic = ['version'], [tool.setuptools.dynamic] version = "
-            "{ attr = 'lsst_versions.get_lsst_version' })",
+            hint=LSST_VERSIONS_HINT,
         )
     result.paths = paths
     result.files = compare(paths, held)
