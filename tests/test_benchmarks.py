@@ -133,3 +133,11 @@ def test_bench_build_cache_prints_its_ratio() -> None:
     out = run("benchmarks.bench_build_cache", "--products", "8")
     assert "stack: 8 products" in out
     assert "{'from-cache': 8}" in out and "ratio cached/cold:" in out
+
+
+def test_bench_release_pypi_reports_or_skips() -> None:
+    out = run("benchmarks.bench_release_pypi", "--products", "pex_config", "--rounds", "1")
+    if (ROOT.parent / "shared" / "realdata").is_dir():
+        assert out.splitlines()[-1].startswith("RESULT release pypi rerun: floor ")
+    else:
+        assert out == ""

@@ -114,7 +114,7 @@ def test_the_definitions_call_scipipe_where_expected() -> None:
     assert commands == {
         "build", "changelog", "ci lint-tools", "ci matrix", "ci validate", "distrib publish",
         "distrib smoke", "env create", "env lock", "release nightly", "release official",
-        "release tag", "release weekly",
+        "release pypi", "release tag", "release tag-name", "release weekly",
     }  # fmt: skip
 
 
@@ -340,6 +340,19 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
           EUPS_ROOT_URL=srv)  # fmt: skip
     assert (d / "site" / "weekly" / "index.html").is_file()
     assert (d / "site" / "releases" / "index.html").is_file()
+
+    # --- PyPI after the weekly: Jenkins' job from the EUPS tag (lsst_demo has no
+    # pyproject.toml: skipped, the index never asked); GitHub's as a dry run, where the
+    # sample utils' static version 1.0.0 is not lsst-versions' and is refused (exit 3)
+    pypi = dict(REPOSITORY_URL="http://127.0.0.1:9/", WORK=str(tmp_path / "pypi"))
+    r.run("ci/jenkins/pipelines/pypi_release.groovy::scipipe release pypi", d, TAG="w_2026_48",
+          PRODUCTS="lsst_demo", REPOS_URL=repos, TWINE_USERNAME="u",
+          TWINE_PASSWORD="pypi-test-password", **pypi)  # fmt: skip
+    assert json.loads((d / "pypi.json").read_text())["products"][0]["outcome"] == "skipped"
+    r.run(".github/workflows/pypi-release.yaml::publish/Publish to the index", d, expect=3,
+          TAG="w.2026.48", PRODUCTS="utils", REPOS=repos, DRY_RUN="true", TWINE_USERNAME="",
+          TWINE_PASSWORD="", REPOSITORY_URL="http://127.0.0.1:9/")  # fmt: skip
+    assert r.last is not None and "static version '1.0.0'" in r.last.stderr
 
     # --- Jenkins: the build matrix, for the release jobs and for stack-os-matrix
     som = tmp_path / "som"

@@ -29,7 +29,7 @@ UPDATE = os.environ.get("SCIPIPE_UPDATE_GOLDEN") == "1"
 EXPECTED_JOBS = {
     "release/weekly-release", "release/nightly-release", "release/official-release",
     "release/run-rebuild", "release/run-publish", "release/tag-release", "release/changelog",
-    "release/tarball-matrix", "stack-os-matrix",
+    "release/tarball-matrix", "release/pypi-release", "stack-os-matrix",
 }  # fmt: skip
 
 
@@ -266,9 +266,10 @@ def test_weekly_starts_the_downstream_jobs_with_the_eups_tag(tmp_path: Path) -> 
     assert param["type"] == "string"
     # the default list names jobs defined here, each of which takes TAG or needs nothing
     downstream = str(param["default"]).split()
-    assert downstream == ["release/changelog", "release/tarball-matrix"]
+    assert downstream == ["release/changelog", "release/tarball-matrix", "release/pypi-release"]
     assert set(downstream) <= EXPECTED_JOBS
     assert "TAG" in params_of(jobs()["release/tarball-matrix"])
+    assert "TAG" in params_of(jobs()["release/pypi-release"])
     pipeline = (PIPELINES / "weekly_release.groovy").read_text()
     after = pipeline[pipeline.index("archiveArtifacts") :]
     assert "if (!params.DRY_RUN) {\n      eupsTag = util.releaseEupsTag()" in after

@@ -10,6 +10,8 @@ BOOTSTRAP_LABEL = 'docker'
 RELEASE_CONFIG_ID = 'scipipe-release-config'
 // A token that may read teams and push tags (codekit's).
 GITHUB_CREDENTIALS = 'github-api-token-sqreadmin'
+// PyPI's upload token (username __token__), for release/pypi-release.
+PYPI_CREDENTIALS = 'pypi-upload-token'
 
 // scipipe-tools, from this job's own checkout, in a venv on PATH for body.
 def withScipipe(Closure body) {

@@ -59,6 +59,11 @@ class Release(LazyGroup):
             "versiondb_publish_cmd",
             "Push the versiondb's branch and build tag to its remote (only what it lacks).",
         ),
+        "pypi": Lazy(
+            "scipipe_tools.cli.release.pypi",
+            "pypi_cmd",
+            "Build, check and upload the products that have a pyproject.toml to a PyPI index.",
+        ),
         "weekly": Lazy(
             "scipipe_tools.cli.release.flows",
             "weekly_cmd",
