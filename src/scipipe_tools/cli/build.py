@@ -16,10 +16,17 @@ from ..eups.table import TableContext
 from ..installer.deploy import refresh_repos
 from ..names import outputs
 from ..sourcebuild.budget import available_cores, describe
-from ..sourcebuild.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
+from ..sourcebuild.buildenv import (
+    EnvChoice,
+    EnvRequest,
+    choose_env,
+    explicit_text,
+    read_record,
+    render_record,
+)
 from ..sourcebuild.graphviz import to_dot, to_svg
 from ..sourcebuild.plan import core_split, make_plan
-from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
+from ..sourcebuild.rebuild import Layout, RebuildOptions, RebuildResult, rebuild
 from ..sourcebuild.report import format_failure, summary_table
 from ..sourcebuild.run import BuildFailed, BuildInterrupted, BuildResult
 from ..stack.readers import load_manifest, read_repos
@@ -352,32 +359,36 @@ def run_cmd(a: RunArgs) -> None:
     try:
         with progress_for(app) as progress:
             result = rebuild(list(a.products), options, progress)
-    except BuildFailed as exc:
-        _print_build(exc.result, app.json, failed=True)
-        raise
-    except BuildInterrupted as exc:  # a signal: what was built, what was stopped
+    except (BuildFailed, BuildInterrupted) as exc:  # a failure or a signal: what was built
         _print_build(exc.result, app.json, failed=True)
         raise
     info(f"# BUILD ID: {result.build_id}" + (" (reused)" if result.build_id_reused else ""))
     if result.build is None:
-        if app.json:
-            emit_json(
-                {
-                    "build_id": result.build_id,
-                    "reused": result.build_id_reused,
-                    "manifest": str(layout.build_dir / outputs.MANIFEST),
-                    "to_build": result.to_build,
-                    "environment": env_choice.to_json(),
-                }
-            )
-        else:
-            echo(
-                f"manifest: {layout.build_dir / outputs.MANIFEST}  "
-                f"({len(result.plan.products)} products, {len(result.to_build)} to build)"
-            )
+        _print_prepared(result, layout, env_choice, app.json)
         return
     _print_build(result.build, app.json, failed=False)
     info(f"# BUILD {result.build_id} completed in {time.monotonic() - started:.0f} seconds.")
+
+
+def _print_prepared(
+    result: RebuildResult, layout: Layout, env_choice: EnvChoice, as_json: bool
+) -> None:
+    """What a run that built nothing (``--prep-only``) prepared: the manifest."""
+    if as_json:
+        emit_json(
+            {
+                "build_id": result.build_id,
+                "reused": result.build_id_reused,
+                "manifest": str(layout.build_dir / outputs.MANIFEST),
+                "to_build": result.to_build,
+                "environment": env_choice.to_json(),
+            }
+        )
+    else:
+        echo(
+            f"manifest: {layout.build_dir / outputs.MANIFEST}  "
+            f"({len(result.plan.products)} products, {len(result.to_build)} to build)"
+        )
 
 
 def _repos_file(a: RunArgs) -> Path:
