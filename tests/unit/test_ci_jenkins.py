@@ -460,7 +460,7 @@ def test_build_stack_rolling_tag(tmp_path: Path, tag: str, rolling: str, extra: 
                WORK=str(tmp_path / "w"))  # fmt: skip
     (build,) = run_script(tmp_path, script, {"scipipe": "", "skopeo": SKOPEO}, **env)
     parsed = scipipe_params(build["argv"])
-    assert list(parsed["extra_tags"]) == extra  # type: ignore[call-overload]
+    assert parsed["extra_tags"] == tuple(extra)
     assert parsed["push_to"] is None and parsed["tls_verify"] is False
     assert parsed["timestamp"] is None
 
