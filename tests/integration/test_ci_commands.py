@@ -28,10 +28,12 @@ import yaml
 from scipipe_tools.demo import demo
 from scipipe_tools.demo.channel import channel_url
 from scipipe_tools.demo.gitrepo import git
+from scipipe_tools.names.serverlayout import binary_root_path
 from tests.support.githubserver import GitHubServer
+from tests.support.ociimage import Registry, pack_layout
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUPS = {"ci", "env", "release", "distrib", "eups", "manifest", "demo"}
+GROUPS = {"ci", "env", "release", "distrib", "eups", "manifest", "demo", "image"}
 CALL = re.compile(r"(?:^|[\s;|&(\"])scipipe\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
 GITHUB_SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
 JENKINS_SHELL = ["sh", "-e", "-c"]
@@ -113,7 +115,8 @@ def test_the_definitions_call_scipipe_where_expected() -> None:
     commands = {c for b in [*github_blocks(), *jenkins_blocks()] for c, _ in b.calls()}
     assert commands == {
         "build", "changelog", "ci lint-tools", "ci matrix", "ci validate", "distrib publish",
-        "distrib smoke", "env create", "env lock", "release nightly", "release official",
+        "distrib smoke", "env create", "env lock", "image build", "release nightly",
+        "release official",
         "release pypi", "release tag", "release tag-name", "release weekly",
     }  # fmt: skip
 
@@ -316,6 +319,36 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     r.run(gh_smoke, tm, SMOKE_COMMAND=fails, ENV_FLAG="-T", WORK_DIR="gh", expect=8,
           LSST_CONDA_CHANNELS=channel_url(conda_channel), **smoke)  # fmt: skip
     assert r.last is not None and "smoke test failed for pipe_base" in r.last.stderr
+
+    # --- the published tag as a container image, pushed to a real registry (Debian's
+    # docker-registry on 127.0.0.1, over http, after a skopeo login) on a base made
+    # offline: Jenkins' release/docker/build-stack as the weekly starts it (w_latest),
+    # then GitHub's docker-image, which reuses the environment layer Jenkins' made
+    base_root = tmp_path / "base" / "rootfs"
+    (base_root / "etc").mkdir(parents=True)
+    (base_root / "etc" / "os-release").write_text('NAME="ci commands test base"\n')
+    base = f"oci:{pack_layout(base_root, tmp_path / 'base' / 'layout', 'base')}:base"
+    pkgroot = f"{jk / 'eups' / binary_root_path('linux-64', '13.0.1')}|{jk / 'eups' / 'src'}"
+    (tmp_path / "gi-temp").mkdir()
+    with Registry(tmp_path / "registry") as registry:
+        repo = f"docker://{registry.host}/lsst/scipipe"
+        login = dict(REGISTRY_USER="ci", REGISTRY_PASSWORD="registry-test-password")
+        r.run("ci/jenkins/pipelines/build_stack.groovy::scipipe image build", jk, TAG="w_2026_48",
+              PRODUCTS="lsst_demo", EUPS_PKGROOT=pkgroot, BASE_IMAGE=base, DOCKER_TAGS="",
+              TIMESTAMP="20261126T080000Z", TLS_VERIFY="false", ROLLING="yes", PUSH_TO=repo,
+              WORK=str(jk / "work"), REGISTRY_AUTH_FILE=str(tmp_path / "auth.json"),
+              **login)  # fmt: skip
+        built = json.loads((jk / "image.json").read_text())
+        assert built["pushed"] == [f"{repo}:{t}" for t in sorted(built["tags"])]
+        assert "al9-w_latest" in built["tags"] and "al9-w_2026_48-20261126T080000Z" in built["tags"]
+        r.run(".github/workflows/docker-image.yaml::image/Build and push the image", tmp_path / "gi",
+              TAG="w_2026_48", PRODUCTS="lsst_demo", ROOTS=pkgroot, BASE=base, REPOSITORY=repo,
+              EXTRA_TAGS="", TIMESTAMP="", PUSH="true", TLS_VERIFY="false",
+              RUNNER_TEMP=str(tmp_path / "gi-temp"), **login)  # fmt: skip
+        again = json.loads((tmp_path / "gi" / "image.json").read_text())
+        assert again["env_layer_reused"] is True and again["env_layer"] == built["env_layer"]
+        assert set(built["tags"]) | set(again["tags"]) == set(registry.tags("lsst/scipipe"))
+        assert "registry-test-password" not in (r.last.stdout + r.last.stderr if r.last else "")
 
     # --- Jenkins: tag-release through the GitHub forge (the local REST server over the
     # demo's remotes): the weekly's tags verify as in sync

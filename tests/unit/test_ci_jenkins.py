@@ -6,6 +6,7 @@ Regenerate the golden files on purpose with ``SCIPIPE_UPDATE_GOLDEN=1 pytest <th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -29,8 +30,11 @@ UPDATE = os.environ.get("SCIPIPE_UPDATE_GOLDEN") == "1"
 EXPECTED_JOBS = {
     "release/weekly-release", "release/nightly-release", "release/official-release",
     "release/run-rebuild", "release/run-publish", "release/tag-release", "release/changelog",
-    "release/tarball-matrix", "release/pypi-release", "stack-os-matrix",
+    "release/tarball-matrix", "release/pypi-release", "release/docker/build-stack",
+    "stack-os-matrix",
 }  # fmt: skip
+#: the folders the jobs live in
+FOLDERS = {"release", "release/docker"}
 
 
 def jobs() -> dict[str, dict[str, object]]:
@@ -53,7 +57,7 @@ def test_rendered_xml_matches_golden(tmp_path: Path) -> None:
     produced = sorted(p.relative_to(out).as_posix() for p in out.rglob("config.xml"))
     golden = sorted(p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("config.xml"))
     assert produced == golden
-    assert {p.removesuffix("/config.xml") for p in produced} == EXPECTED_JOBS | {"release"}
+    assert {p.removesuffix("/config.xml") for p in produced} == EXPECTED_JOBS | FOLDERS
     for name in produced:
         assert (out / name).read_text() == (GOLDEN / name).read_text(), f"{name} differs"
 
@@ -266,10 +270,11 @@ def test_weekly_starts_the_downstream_jobs_with_the_eups_tag(tmp_path: Path) -> 
     assert param["type"] == "string"
     # the default list names jobs defined here, each of which takes TAG or needs nothing
     downstream = str(param["default"]).split()
-    assert downstream == ["release/changelog", "release/tarball-matrix", "release/pypi-release"]
+    assert downstream == ["release/changelog", "release/tarball-matrix", "release/pypi-release",
+                          "release/docker/build-stack"]  # fmt: skip
     assert set(downstream) <= EXPECTED_JOBS
-    assert "TAG" in params_of(jobs()["release/tarball-matrix"])
-    assert "TAG" in params_of(jobs()["release/pypi-release"])
+    for name in downstream[1:]:
+        assert "TAG" in params_of(jobs()[name]), name
     pipeline = (PIPELINES / "weekly_release.groovy").read_text()
     after = pipeline[pipeline.index("archiveArtifacts") :]
     assert "if (!params.DRY_RUN) {\n      eupsTag = util.releaseEupsTag()" in after
@@ -372,3 +377,97 @@ def test_flow_timeout_reaches_the_build_step(tmp_path: Path, flow: str) -> None:
     assert scipipe_params(on["argv"])["build_total_timeout"] == 12 * 3600
     (off,) = run_script(tmp_path / "b", script, {"scipipe": ""}, TIMEOUT="", **env)
     assert scipipe_params(off["argv"])["build_total_timeout"] is None
+
+
+# --- release/docker/build-stack: scipipe image build --push -----------------------------
+
+#: skopeo as a stub: what `login --password-stdin` read, kept in $HOME/password
+SKOPEO = 'case "$1" in login) cat > "$HOME/password" ;; esac'
+
+
+def test_build_stack_job() -> None:
+    """jenkins-dm-jobs' name and parameters (EUPS tag, products, push switch, extra
+    tags), and what `scipipe image build` needs besides: roots, base, repository."""
+    job = jobs()["release/docker/build-stack"]
+    params = params_of(job)
+    assert list(params) == [
+        "TAG", "PRODUCTS", "EUPS_PKGROOT", "BASE_IMAGE", "DOCKER_REPO", "DOCKER_TAGS",
+        "ROLLING_TAG", "TIMESTAMP", "NO_PUSH", "TLS_VERIFY", "TIMEOUT",
+    ]  # fmt: skip
+    assert params["PRODUCTS"]["default"] == "lsst_distrib pipelines_check lsst_sitcom"
+    assert params["DOCKER_REPO"]["default"] == "docker://ghcr.io/lsst/scipipe"
+    assert str(params["BASE_IMAGE"]["default"]).startswith("docker://ghcr.io/lsst-dm/")
+    assert params["EUPS_PKGROOT"]["default"] == "https://eups.lsst.cloud/stack/src"
+    assert {n: params[n]["default"] for n in ("NO_PUSH", "ROLLING_TAG", "TLS_VERIFY")} == {
+        "NO_PUSH": False, "ROLLING_TAG": True, "TLS_VERIFY": True,
+    }  # fmt: skip
+    assert {params[n]["default"] for n in ("TAG", "DOCKER_TAGS", "TIMESTAMP")} == {""}
+    assert "triggers" not in job
+    pipeline = (PIPELINES / "build_stack.groovy").read_text()
+    assert "timeout(time: params.TIMEOUT.toInteger(), unit: 'HOURS')" in pipeline
+    assert "credentialsId: util.REGISTRY_CREDENTIALS" in pipeline
+    assert "\"PUSH_TO=${params.NO_PUSH ? '' : params.DOCKER_REPO}\"" in pipeline
+    assert "\"ROLLING=${params.ROLLING_TAG ? 'yes' : ''}\"" in pipeline
+    # the auth file goes whatever the build's outcome; the result is kept
+    kept = pipeline[pipeline.index("} finally {") :]
+    assert 'rm -f "$REGISTRY_AUTH_FILE"' in kept
+    assert "archiveArtifacts artifacts: 'image.json'" in pipeline
+
+
+def test_build_stack_builds_and_pushes_with_rubins_tags(tmp_path: Path) -> None:
+    """The weekly's TAG: the products built from the roots on the base, pushed to the
+    repository after a login whose password skopeo reads from stdin (never argv); the
+    rolling tag w_latest and DOCKER_TAGS as extra tags, a fixed TIMESTAMP passed on."""
+    script = sh_script(PIPELINES / "build_stack.groovy", "scipipe image build")
+    env = dict(TAG="w_2026_48", PRODUCTS="lsst_distrib lsst_sitcom",
+               EUPS_PKGROOT="https://eups.example/stack/bin|https://eups.example/stack/src",
+               BASE_IMAGE="docker://ghcr.io/lsst-dm/docker-newinstall:9-latest",
+               DOCKER_TAGS="extra", TIMESTAMP="20261126T080000Z", TLS_VERIFY="true",
+               ROLLING="yes", PUSH_TO="docker://ghcr.io/lsst/scipipe", WORK=str(tmp_path / "w"),
+               REGISTRY_USER="bot", REGISTRY_PASSWORD="s3cret-registry-token",
+               REGISTRY_AUTH_FILE=str(tmp_path / "auth.json"))  # fmt: skip
+    stubs = {"scipipe": "", "skopeo": SKOPEO}
+    login, build = run_script(tmp_path / "a", script, stubs, **env)
+    assert login["argv"] == [
+        "skopeo", "login", "--tls-verify=true", "--authfile", str(tmp_path / "auth.json"),
+        "-u", "bot", "--password-stdin", "ghcr.io",
+    ]  # fmt: skip
+    assert (tmp_path / "a" / "password").read_text() == "s3cret-registry-token"
+    assert "s3cret-registry-token" not in json.dumps([login, build])
+    assert build["argv"] == [
+        "scipipe", "image", "build", "lsst_distrib", "lsst_sitcom", "-t", "w_2026_48",
+        "-r", "https://eups.example/stack/bin|https://eups.example/stack/src",
+        "--base", "docker://ghcr.io/lsst-dm/docker-newinstall:9-latest",
+        "-o", f"{tmp_path}/w/image", "--json", "--extra-tag", "extra", "--extra-tag", "w_latest",
+        "--timestamp", "20261126T080000Z", "--push=docker://ghcr.io/lsst/scipipe",
+    ]  # fmt: skip
+    parsed = scipipe_params(build["argv"])
+    assert parsed["extra_tags"] == ("extra", "w_latest")
+    assert parsed["push_to"] == "docker://ghcr.io/lsst/scipipe"
+    assert parsed["roots"] == (env["EUPS_PKGROOT"],) and parsed["tls_verify"] is True
+
+
+@pytest.mark.parametrize(
+    ("tag", "rolling", "extra"),
+    [("d_2026_11_27", "yes", ["d_latest"]), ("w_2026_48", "", []), ("v29_0_0", "yes", [])],
+)
+def test_build_stack_rolling_tag(tmp_path: Path, tag: str, rolling: str, extra: list[str]) -> None:
+    """ROLLING_TAG: d_latest for a daily, none for a final release; unticked, none.
+    NO_PUSH: no login, no --push; TLS_VERIFY unticked: --no-tls-verify."""
+    script = sh_script(PIPELINES / "build_stack.groovy", "scipipe image build")
+    env = dict(TAG=tag, PRODUCTS="lsst_distrib", EUPS_PKGROOT="root", BASE_IMAGE="oci:base",
+               DOCKER_TAGS="", TIMESTAMP="", TLS_VERIFY="false", ROLLING=rolling, PUSH_TO="",
+               WORK=str(tmp_path / "w"))  # fmt: skip
+    (build,) = run_script(tmp_path, script, {"scipipe": "", "skopeo": SKOPEO}, **env)
+    parsed = scipipe_params(build["argv"])
+    assert parsed["extra_tags"] == tuple(extra)
+    assert parsed["push_to"] is None and parsed["tls_verify"] is False
+    assert parsed["timestamp"] is None
+
+
+def test_build_stack_needs_a_tag(tmp_path: Path) -> None:
+    script = sh_script(PIPELINES / "build_stack.groovy", "scipipe image build")
+    records = run_script(tmp_path, script, {"scipipe": "", "skopeo": SKOPEO}, returncode=2,
+                         TAG="", PRODUCTS="lsst_distrib", ROLLING="yes", PUSH_TO="docker://h/r",
+                         REGISTRY_PASSWORD="x")  # fmt: skip
+    assert records == []

@@ -143,3 +143,64 @@ def test_tarball_smoke_installs_as_a_user_then_runs_scipipe_distrib_smoke(tmp_pa
     # a product that fails to load (exit 8) fails the job
     run_script(tmp_path / "c", run["run"], {**stubs, "scipipe": "exit 8"}, shell=GITHUB_SHELL,
                returncode=8, SMOKE_COMMAND="", **env)  # fmt: skip
+
+
+def test_docker_image_inputs_and_permissions() -> None:
+    """As release/docker/build-stack: the tag, products, roots, base, repository; pushing
+    to ghcr.io with the caller's token needs `packages: write`, given to that job only."""
+    workflow = load(WORKFLOWS / "docker-image.yaml")
+    call = workflow["on"]["workflow_call"]
+    inputs = call["inputs"]
+    assert list(inputs) == [
+        "tag", "products", "roots", "base", "repository", "extra-tags", "timestamp", "push",
+        "tls-verify", "registry-username",
+    ]  # fmt: skip
+    assert inputs["tag"]["required"] is True
+    assert inputs["repository"]["default"] == "docker://ghcr.io/lsst/scipipe"
+    assert inputs["push"] == {**inputs["push"], "type": "boolean", "default": True}
+    assert call["secrets"] == {"registry-password": {**call["secrets"]["registry-password"],
+                                                     "required": False}}  # fmt: skip
+    assert workflow["permissions"] == {}
+    job = workflow["jobs"]["image"]
+    assert job["permissions"] == {"contents": "read", "packages": "write"}
+    # a release: no package cache restored (nothing a cache could have poisoned)
+    assert step(job["steps"], uses="$/workflows/setup-scipipe")["with"]["cache"] == "false"
+    run = step(job["steps"], name="Build and push the image")
+    assert run["env"]["REGISTRY_PASSWORD"] == "${{ secrets.registry-password || github.token }}"
+    assert "secrets" not in run["run"] and "${{" not in run["run"]
+
+
+def test_docker_image_builds_and_pushes(tmp_path: Path) -> None:
+    """The step's script: login (the password on stdin, an auth file in RUNNER_TEMP,
+    removed after), then `scipipe image build --push`; push false: neither."""
+    workflow = load(WORKFLOWS / "docker-image.yaml")
+    run = step(workflow["jobs"]["image"]["steps"], name="Build and push the image")
+    skopeo = 'case "$1" in login) cat > "$HOME/password"; echo {} > "$REGISTRY_AUTH_FILE" ;; esac'
+    env = dict(TAG=TAG, PRODUCTS="lsst_distrib lsst_sitcom", ROOTS="https://eups.example/src",
+               BASE="docker://ghcr.io/lsst-dm/docker-newinstall:9-latest",
+               REPOSITORY="docker://ghcr.io/lsst/scipipe", EXTRA_TAGS="w_latest",
+               TIMESTAMP="", PUSH="true", TLS_VERIFY="true", REGISTRY_USER="octocat",
+               REGISTRY_PASSWORD="ghs_registry_token", RUNNER_TEMP=str(tmp_path))  # fmt: skip
+    stubs = {"scipipe": "", "skopeo": skopeo}
+    login, build = run_script(tmp_path / "a", run["run"], stubs, shell=GITHUB_SHELL,
+                              watch=("REGISTRY_AUTH_FILE",), **env)  # fmt: skip
+    auth = str(tmp_path / "registry-auth.json")
+    assert login["argv"] == [
+        "skopeo", "login", "--tls-verify=true", "--authfile", auth, "-u", "octocat",
+        "--password-stdin", "ghcr.io",
+    ]  # fmt: skip
+    assert (tmp_path / "a" / "password").read_text() == "ghs_registry_token"
+    assert build["argv"] == [
+        "scipipe", "image", "build", "lsst_distrib", "lsst_sitcom", "-t", TAG, "-r",
+        "https://eups.example/src", "--base", "docker://ghcr.io/lsst-dm/docker-newinstall:9-latest",
+        "-o", "image", "--json", "--extra-tag", "w_latest", "--push=docker://ghcr.io/lsst/scipipe",
+    ]  # fmt: skip
+    assert build["env"] == {"REGISTRY_AUTH_FILE": auth}  # skopeo copy finds the login there
+    assert not Path(auth).exists()
+    (only,) = run_script(tmp_path / "b", run["run"], stubs, shell=GITHUB_SHELL,
+                         **{**env, "PUSH": "false", "TLS_VERIFY": "false",
+                            "TIMESTAMP": "20261126T080000Z"})  # fmt: skip
+    assert only["argv"][-6:] == [
+        "--json", "--extra-tag", "w_latest", "--timestamp", "20261126T080000Z", "--no-tls-verify",
+    ]  # fmt: skip
+    assert not any(a.startswith("--push") for a in only["argv"])

@@ -12,6 +12,8 @@ RELEASE_CONFIG_ID = 'scipipe-release-config'
 GITHUB_CREDENTIALS = 'github-api-token-sqreadmin'
 // PyPI's upload token (username __token__), for release/pypi-release.
 PYPI_CREDENTIALS = 'pypi-upload-token'
+// The container registry's user and token (ghcr.io), for release/docker/build-stack.
+REGISTRY_CREDENTIALS = 'rubinobs-dm'
 
 // scipipe-tools, from this job's own checkout, in a venv on PATH for body.
 def withScipipe(Closure body) {
