@@ -16,11 +16,18 @@ from ..eups.table import TableContext
 from ..installer.deploy import refresh_repos
 from ..names import outputs
 from ..sourcebuild.budget import available_cores, describe
-from ..sourcebuild.buildenv import EnvRequest, choose_env, explicit_text, read_record, render_record
+from ..sourcebuild.buildenv import (
+    EnvChoice,
+    EnvRequest,
+    choose_env,
+    explicit_text,
+    read_record,
+    render_record,
+)
 from ..sourcebuild.docs import NO_CONF, DocsFailed, DocsResult, DocsTarget, format_docs_failure
 from ..sourcebuild.graphviz import to_dot, to_svg
 from ..sourcebuild.plan import core_split, make_plan
-from ..sourcebuild.rebuild import Layout, RebuildOptions, rebuild
+from ..sourcebuild.rebuild import Layout, RebuildOptions, RebuildResult, rebuild
 from ..sourcebuild.report import format_failure, summary_table
 from ..sourcebuild.run import BuildFailed, BuildInterrupted, BuildResult
 from ..stack.readers import load_manifest, read_repos
@@ -379,24 +386,7 @@ def run_cmd(a: RunArgs) -> None:
         raise
     info(f"# BUILD ID: {result.build_id}" + (" (reused)" if result.build_id_reused else ""))
     if result.build is None:
-        if app.json:
-            emit_json(
-                {
-                    "build_id": result.build_id,
-                    "reused": result.build_id_reused,
-                    "manifest": str(layout.build_dir / outputs.MANIFEST),
-                    "to_build": result.to_build,
-                    "environment": env_choice.to_json(),
-                    **({"docs": [t.to_json() for t in result.docs_plan]} if a.docs else {}),
-                }
-            )
-        else:
-            echo(
-                f"manifest: {layout.build_dir / outputs.MANIFEST}  "
-                f"({len(result.plan.products)} products, {len(result.to_build)} to build)"
-            )
-            if a.docs:
-                info(_docs_plan(result.docs_plan))
+        _print_prepared(result, layout.build_dir / outputs.MANIFEST, env_choice, docs=a.docs)
         return
     _print_build(result.build, app.json, failed=False, docs=result.docs)
     info(f"# BUILD {result.build_id} completed in {time.monotonic() - started:.0f} seconds.")
@@ -416,6 +406,30 @@ def _repos_file(a: RunArgs) -> Path:
     if not default.is_file():
         raise click.UsageError(f"give --repos FILE ({default} does not exist)")
     return default
+
+
+def _print_prepared(
+    result: RebuildResult, manifest: Path, env_choice: EnvChoice, *, docs: bool
+) -> None:
+    """What ``-p`` did: the manifest, what is to build (and, with --docs, document)."""
+    if get_app().json:
+        emit_json(
+            {
+                "build_id": result.build_id,
+                "reused": result.build_id_reused,
+                "manifest": str(manifest),
+                "to_build": result.to_build,
+                "environment": env_choice.to_json(),
+                **({"docs": [t.to_json() for t in result.docs_plan]} if docs else {}),
+            }
+        )
+        return
+    echo(
+        f"manifest: {manifest}  "
+        f"({len(result.plan.products)} products, {len(result.to_build)} to build)"
+    )
+    if docs:
+        info(_docs_plan(result.docs_plan))
 
 
 def _docs_plan(targets: list[DocsTarget]) -> str:

@@ -42,7 +42,7 @@ NO_CONF = "no doc/conf.py"
 
 @dataclass(frozen=True)
 class DocsTarget:
-    """One product's docs build, planned: ``conf`` None means it is skipped."""
+    """One product's docs build, planned: without ``doc/conf.py`` it is skipped."""
 
     name: str
     version: str
