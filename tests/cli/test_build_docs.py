@@ -120,3 +120,13 @@ def test_without_docs_nothing_is_documented(
     assert r.code == 0, r.err
     assert not (root / "build" / "docs").exists()
     assert "docs:" not in r.err
+
+
+def test_timeout_stops_a_docs_build(scipipe: Invoke, stack: Materialized, tmp_path: Path) -> None:
+    change(stack, "base", tmp_path, {"doc/conf.py": "import time\ntime.sleep(60)\n"})
+    root = tmp_path / "work"
+    started = time.monotonic()
+    r = scipipe(*build_args(stack, root, "base"), "--docs", "--timeout", "3")
+    assert r.code == 8, r.err
+    assert "*** base: its docs build timed out after 3 s" in r.err
+    assert time.monotonic() - started < 50  # the sleeping conf.py was stopped
