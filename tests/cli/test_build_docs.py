@@ -110,6 +110,9 @@ def test_a_broken_conf_py_fails_the_product(
     status = json.loads((root / "build" / "status.json").read_text())
     assert {p["status"] for p in status["products"]} == {"built"}
     assert "conf.py is broken" in log.read_text()
+    # Sphinx's saved traceback is kept in the build directory, not left in /tmp
+    (saved,) = (root / "build" / "docs" / ".tmp" / "base").glob("sphinx-err-*.log")
+    assert "conf.py is broken" in saved.read_text()
 
 
 def test_without_docs_nothing_is_documented(

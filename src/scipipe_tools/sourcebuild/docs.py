@@ -8,7 +8,8 @@ its dependencies set up at the versions built, its own table applied to its chec
 Products without ``doc/conf.py`` are skipped and listed.
 
 Each product's output goes to ``<build dir>/logs/<product>.docs.log``, its HTML to
-``<build dir>/docs/<product>/`` (the doctrees beside it, out of the checkout).  A docs
+``<build dir>/docs/<product>/`` (the doctrees and Sphinx's temporary files beside it,
+out of the checkout and of /tmp).  A docs
 build that fails is a product failure: :class:`DocsFailed`, exit code 8, with the log's
 last lines.  They run one after another: Sphinx is quick beside the build.
 """
@@ -175,6 +176,10 @@ def _one(t: DocsTarget, env: Mapping[str, str], python: str, options: DocsOption
     argv: Sequence[str | os.PathLike[str]] = [
         python, "-m", "sphinx", "-T", "-b", "html", "-d", doctrees, t.doc, html,
     ]  # fmt: skip
+    # Sphinx saves a crash's traceback to a temporary file: into the build directory
+    tmp = options.build_dir / outputs.DOCS_DIR / ".tmp" / t.name
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {**env, "TMPDIR": str(tmp)}
     code = proc.run_logged(argv, logfile, cwd=t.doc, env=env, timeout=timeout)
     if code == 0:
         return DocsReport(t.name, BUILT, html=html, log=logfile)
