@@ -278,7 +278,10 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env create", jk, **rebuild)
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe build", jk, PRODUCTS="lsst_demo",
           REPOS_FILE=repos, REFS="w.2026.48", BUILD_FLAGS="-B", BUILD_HOURS="8",
-          **rebuild)  # fmt: skip
+          BUILD_DOCS="true", **rebuild)  # fmt: skip
+    # BUILD_DOCS: the docs step ran (the sample products have no Sphinx doc/conf.py)
+    assert r.last is not None and "docs: built none; skipped (no doc/conf.py) " in r.last.stderr
+    assert any("--docs" in argv for argv in r.argvs())
     manifest = (jk / "work" / "build" / "manifest.txt").read_text()
     build_id = re.search(r"^BUILD=(b\d+)", manifest, re.M)
     assert build_id is not None
@@ -407,7 +410,8 @@ def test_every_scipipe_step_runs_against_the_sample_stack(
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe env create", som, **leg)
     r.run("ci/jenkins/pipelines/lib/util.groovy::scipipe build", som, PRODUCTS="lsst_demo",
           REPOS_FILE=repos, REFS="main", BUILD_FLAGS="--no-tests", BUILD_CACHE=str(cache),
-          **leg)  # fmt: skip
+          BUILD_DOCS="false", **leg)  # fmt: skip
+    assert r.last is not None and "docs:" not in r.last.stderr
     report = json.loads((som / "work" / "build" / "status.json").read_text())
     assert report["counts"]["from-cache"] == len(report["products"]) > 1, report["counts"]
 

@@ -265,6 +265,26 @@ def test_no_fetch_reaches_scipipe_build(tmp_path: Path) -> None:
     assert scipipe_params(off["argv"])["no_fetch"] is False
 
 
+@pytest.mark.parametrize(
+    ("job", "script"),
+    [("stack-os-matrix", "stack_os_matrix.groovy"), ("release/run-rebuild", "run_rebuild.groovy")],
+)
+def test_build_docs_reaches_scipipe_build(tmp_path: Path, job: str, script: str) -> None:
+    """BUILD_DOCS (jenkins-dm-jobs' boolean): `scipipe build --docs` when true only."""
+    param = params_of(jobs()[job])["BUILD_DOCS"]
+    assert param["type"] == "bool" and param["default"] is False
+    pipeline = (PIPELINES / script).read_text()
+    assert '"BUILD_DOCS=${params.BUILD_DOCS}"' in pipeline
+    assert pipeline.index("BUILD_DOCS=") < pipeline.index("util.buildStack()")
+    build = sh_script(PIPELINES / "lib" / "util.groovy", "scipipe build")
+    env = dict(PRODUCTS="afw", REPOS_FILE="repos.yaml", WORK="work", REFS="", BUILD_FLAGS="-B")
+    (on,) = run_script(tmp_path / "on", build, {"scipipe": ""}, BUILD_DOCS="true", **env)
+    assert on["argv"][-1] == "--docs" and scipipe_params(on["argv"])["docs"] is True
+    for i, extra in enumerate([{}, {"BUILD_DOCS": "false"}]):  # unset (other jobs), false
+        (off,) = run_script(tmp_path / f"off{i}", build, {"scipipe": ""}, **env, **extra)
+        assert scipipe_params(off["argv"])["docs"] is False
+
+
 def test_weekly_starts_the_downstream_jobs_with_the_eups_tag(tmp_path: Path) -> None:
     param = params_of(jobs()["release/weekly-release"])["DOWNSTREAM_JOBS"]
     assert param["type"] == "string"

@@ -3,7 +3,9 @@
 // platform to the changed products and what depends on them (their table files, from a
 // prep-only clone, give the graph).  With BUILD_CACHE, every platform's build fetches
 // what the cache has and stores what it builds (scipipe build --cache).  Parameters: REFS,
-// PRODUCTS, CHANGED, PLATFORMS, SPLENV_REF, NO_BINARY_FETCH, BUILD_CACHE, REPOS_URL.
+// PRODUCTS, CHANGED, PLATFORMS, SPLENV_REF, NO_BINARY_FETCH, BUILD_DOCS, BUILD_CACHE,
+// REPOS_URL.  With BUILD_DOCS, each platform's build then builds the products' Sphinx
+// documentation (scipipe build --docs).
 def util
 node {
   checkout scm
@@ -41,6 +43,7 @@ for (name in props.PLATFORMS.tokenize()) {
           "PRODUCTS=${props['PRODUCTS_' + util.key(platform)]}",
           "RUBIN_ENV=${params.SPLENV_REF ?: props.RUBIN_ENV}",
           "BUILD_FLAGS=${util.flag(params.NO_BINARY_FETCH, '-B')}",
+          "BUILD_DOCS=${params.BUILD_DOCS}",
           "BUILD_CACHE=${params.BUILD_CACHE ?: ''}"
         ]) {
           util.buildStack()

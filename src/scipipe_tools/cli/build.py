@@ -24,6 +24,7 @@ from ..sourcebuild.buildenv import (
     read_record,
     render_record,
 )
+from ..sourcebuild.docs import NO_CONF, DocsFailed, DocsResult, DocsTarget, format_docs_failure
 from ..sourcebuild.graphviz import to_dot, to_svg
 from ..sourcebuild.plan import core_split, make_plan
 from ..sourcebuild.rebuild import Layout, RebuildOptions, RebuildResult, rebuild
@@ -167,6 +168,7 @@ class RunArgs:
     cache: str | None
     timeout: float | None
     total_timeout: float | None
+    docs: bool
 
 
 #: a positive number of seconds
@@ -297,6 +299,15 @@ SECONDS = click.FloatRange(min=0, min_open=True)
     "included): they fail as with --timeout, the products not started yet are reported "
     "not-run, and the status files, junit.xml and logs are written [default: no limit].",
 )
+@click.option(
+    "--docs",
+    is_flag=True,
+    help="Once the build succeeded, build each product's Sphinx documentation "
+    "(jenkins-dm-jobs' BUILD_DOCS): sphinx-build on its doc/ when it has a doc/conf.py "
+    "(the others are skipped and listed), in the build's environment with its dependencies "
+    "set up; HTML in BUILD_DIR/docs/PRODUCT, output in BUILD_DIR/logs/PRODUCT.docs.log.  "
+    "A failure is a product failure (exit 8).  With -p: which products would be documented.",
+)
 @json_option
 @takes(RunArgs)
 def run_cmd(a: RunArgs) -> None:
@@ -312,7 +323,8 @@ def run_cmd(a: RunArgs) -> None:
       0  every product built (or was already installed)
       8  one or more products failed to build (or timed out, or were not started
          before --total-timeout); the others were built, and ROOT/build/status.json
-         and junit.xml say which failed
+         and junit.xml say which failed; with --docs, also: the build succeeded but
+         one or more products' documentation failed to build
       143, 130  stopped by SIGTERM or SIGINT: the running steps are taken down and
          status.json and junit.xml still written
       other  the tool could not do its work (2 bad input, 3 unknown product or
@@ -353,6 +365,7 @@ def run_cmd(a: RunArgs) -> None:
         cache=a.cache,
         timeout=a.timeout,
         total_timeout=a.total_timeout,
+        docs=a.docs,
     )
     app = get_app()
     started = time.monotonic()
@@ -362,33 +375,18 @@ def run_cmd(a: RunArgs) -> None:
     except (BuildFailed, BuildInterrupted) as exc:  # a failure or a signal: what was built
         _print_build(exc.result, app.json, failed=True)
         raise
+    except DocsFailed as exc:  # the build went well, some documentation did not
+        if exc.build is not None:
+            _print_build(exc.build, app.json, failed=False, docs=exc.result)
+        for r in exc.result.failed:
+            click.echo(format_docs_failure(r), err=True)
+        raise
     info(f"# BUILD ID: {result.build_id}" + (" (reused)" if result.build_id_reused else ""))
     if result.build is None:
-        _print_prepared(result, layout, env_choice, app.json)
+        _print_prepared(result, layout.build_dir / outputs.MANIFEST, env_choice, docs=a.docs)
         return
-    _print_build(result.build, app.json, failed=False)
+    _print_build(result.build, app.json, failed=False, docs=result.docs)
     info(f"# BUILD {result.build_id} completed in {time.monotonic() - started:.0f} seconds.")
-
-
-def _print_prepared(
-    result: RebuildResult, layout: Layout, env_choice: EnvChoice, as_json: bool
-) -> None:
-    """What a run that built nothing (``--prep-only``) prepared: the manifest."""
-    if as_json:
-        emit_json(
-            {
-                "build_id": result.build_id,
-                "reused": result.build_id_reused,
-                "manifest": str(layout.build_dir / outputs.MANIFEST),
-                "to_build": result.to_build,
-                "environment": env_choice.to_json(),
-            }
-        )
-    else:
-        echo(
-            f"manifest: {layout.build_dir / outputs.MANIFEST}  "
-            f"({len(result.plan.products)} products, {len(result.to_build)} to build)"
-        )
 
 
 def _repos_file(a: RunArgs) -> Path:
@@ -407,9 +405,45 @@ def _repos_file(a: RunArgs) -> Path:
     return default
 
 
-def _print_build(result: BuildResult, as_json: bool, *, failed: bool) -> None:
+def _print_prepared(
+    result: RebuildResult, manifest: Path, env_choice: EnvChoice, *, docs: bool
+) -> None:
+    """What ``-p`` did: the manifest, what is to build (and, with --docs, document)."""
+    if get_app().json:
+        emit_json(
+            {
+                "build_id": result.build_id,
+                "reused": result.build_id_reused,
+                "manifest": str(manifest),
+                "to_build": result.to_build,
+                "environment": env_choice.to_json(),
+                **({"docs": [t.to_json() for t in result.docs_plan]} if docs else {}),
+            }
+        )
+        return
+    echo(
+        f"manifest: {manifest}  "
+        f"({len(result.plan.products)} products, {len(result.to_build)} to build)"
+    )
+    if docs:
+        info(_docs_plan(result.docs_plan))
+
+
+def _docs_plan(targets: list[DocsTarget]) -> str:
+    """``docs: would build a, b; would skip (no doc/conf.py) c``, for ``-p --docs``."""
+    build = ", ".join(t.name for t in targets if t.has_conf) or "none"
+    skip = ", ".join(t.name for t in targets if not t.has_conf)
+    return f"docs: would build {build}" + (f"; would skip ({NO_CONF}) {skip}" if skip else "")
+
+
+def _print_build(
+    result: BuildResult, as_json: bool, *, failed: bool, docs: DocsResult | None = None
+) -> None:
     if as_json:
-        emit_json(json.loads(result.status_json.read_text()) if result.status_json else {})
+        data = json.loads(result.status_json.read_text()) if result.status_json else {}
+        if docs is not None:
+            data["docs"] = docs.to_json()
+        emit_json(data)
         return
     echo(summary_table(result.reports))
     for r in result.failed:
@@ -417,6 +451,11 @@ def _print_build(result: BuildResult, as_json: bool, *, failed: bool) -> None:
     for path in (result.status_yaml, result.junit, result.timeline):
         if path is not None:
             info(f"wrote {path}")
+    if docs is not None:
+        info(docs.summary())
+        for d in docs.reports:
+            if d.html is not None:
+                info(f"wrote {d.html / 'index.html'}")
 
 
 @dataclass(frozen=True)

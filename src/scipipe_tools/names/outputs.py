@@ -4,6 +4,7 @@ A source build (``scipipe build run``) writes into its build directory::
 
     manifest.txt   status.yaml   status.json   junit.xml   timeline.html   durations.json
     logs/<product>.log           env/<build id>.json (the environment record)
+    docs/<product>/ and logs/<product>.docs.log (with --docs)
 
 and leaves ``ups/_build.log`` in each installed product.  A release flow writes
 ``results.json`` and ``<state dir>/<git tag>/state.json`` (with its ledger
@@ -30,6 +31,8 @@ DURATIONS = "durations.json"
 LOGS_DIR = "logs"
 #: the directory of the build environment records, ``<build id>.json``
 RECORDS_DIR = "env"
+#: the products' documentation (``scipipe build --docs``): ``<product>/index.html``
+DOCS_DIR = "docs"
 #: a product's build log, kept in its installed ``ups/`` directory (lsst_build's)
 BUILD_LOG = "_build.log"
 
@@ -47,6 +50,11 @@ CHANGELOG_FILES = MappingProxyType({"md": "CHANGELOG.md", "json": "changelog.jso
 def log_name(product: str) -> str:
     """``<product>.log``, in :data:`LOGS_DIR`."""
     return f"{product}.log"
+
+
+def docs_log_name(product: str) -> str:
+    """``<product>.docs.log``, in :data:`LOGS_DIR`: its ``--docs`` build's output."""
+    return f"{product}.docs.log"
 
 
 def record_name(build_id: str) -> str:

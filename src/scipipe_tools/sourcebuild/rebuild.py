@@ -28,6 +28,7 @@ from ..names import outputs
 from ..stack.stack import Stack
 from ..stack.versiondb import VersionDb
 from .buildenv import EnvChoice
+from .docs import DocsFailed, DocsOptions, DocsResult, DocsTarget, build_docs, plan_docs
 from .pinned import check_products, prepare_pinned
 from .plan import Plan
 from .prepare import PrepareOptions, prepare
@@ -84,6 +85,8 @@ class RebuildOptions:
     #: seconds the whole rebuild may take, prepare included (``--total-timeout``): the
     #: build steps still running then are stopped, no product starts afterwards
     total_timeout: float | None = None
+    #: then build each product's Sphinx documentation (``--docs``): see :mod:`.docs`
+    docs: bool = False
 
 
 @dataclass
@@ -94,6 +97,9 @@ class RebuildResult:
     build_id_reused: bool
     build: BuildResult | None = None
     to_build: list[str] = field(default_factory=list)
+    #: with ``docs``: what would be documented (``--prep-only``), what was
+    docs_plan: list[DocsTarget] = field(default_factory=list)
+    docs: DocsResult | None = None
 
 
 def allocate_build_id(manifest: Manifest, layout: Layout, flavor: str) -> tuple[str, bool]:
@@ -143,6 +149,8 @@ def rebuild(
     result = RebuildResult(plan, manifest, build_id, reused)
     stack = Stack(lay.stack, options.flavor)
     result.to_build = [p.name for p in plan.products if not stack.is_declared(p.name, p.version)]
+    if options.docs:
+        result.docs_plan = plan_docs(plan, lay.sources)
     if options.prep_only:
         return result
     result.build = build(
@@ -166,4 +174,29 @@ def rebuild(
         ),
         progress,
     )
+    if options.docs:  # after a successful build only: build() raised otherwise
+        result.docs = _docs(plan, build_id, options, lay, started, result.build)
     return result
+
+
+def _docs(
+    plan: Plan, build_id: str, options: RebuildOptions, lay: Layout, started: float,
+    built: BuildResult,
+) -> DocsResult:  # fmt: skip
+    """The products' documentation, in the build's environment; a failure carries the
+    build's result too (the build itself went well)."""
+    until = None if options.total_timeout is None else started + options.total_timeout
+    docs_options = DocsOptions(
+        stack=lay.stack,
+        build_dir=lay.build_dir,
+        sources=lay.sources,
+        flavor=options.flavor,
+        env=options.env,
+        timeout=options.timeout,
+        until=until,
+    )
+    try:
+        return build_docs(plan, build_id, docs_options)
+    except DocsFailed as exc:
+        exc.build = built
+        raise

@@ -130,7 +130,9 @@ def flags(List pairs) {
 // from REFS into the work root WORK: the same commands as the setup-stack action.  With
 // BUILD_CACHE (a directory, http(s) or s3:// root; unset or '' for none), the build takes
 // products from that binary cache and stores the ones it builds there.  With BUILD_HOURS
-// (the job's TIMEOUT), the build stops 15 minutes before them (--total-timeout).
+// (the job's TIMEOUT), the build stops 15 minutes before them (--total-timeout).  With
+// BUILD_DOCS=true (a job's boolean parameter), the build then builds the products'
+// Sphinx documentation (--docs).
 def buildStack() {
   sh label: 'scipipe env lock', script: '''
     scipipe env lock "${ENV_SPEC:-$SCIPIPE_TOOLS/envs/rubin-env-$RUBIN_ENV.yaml}" -p "$PLATFORM" -o "$WORK/rubin-env.conda-lock.yml"
@@ -144,6 +146,7 @@ def buildStack() {
     set --
     if [ -n "${BUILD_CACHE:-}" ]; then set -- --cache "$BUILD_CACHE"; fi
     if [ -n "${BUILD_HOURS:-}" ]; then set -- "$@" --total-timeout "$((BUILD_HOURS * 3600 - 900))"; fi
+    if [ "${BUILD_DOCS:-}" = true ]; then set -- "$@" --docs; fi
     for ref in $REFS; do set -- "$@" -r "$ref"; done
     scipipe build $PRODUCTS --repos "$REPOS_FILE" --root "$WORK" $BUILD_FLAGS "$@"
   '''
