@@ -1,4 +1,4 @@
-"""The release flows pass their build timeouts on: ``build.timeout`` / ``build.total_timeout``
+"""The release flows pass their build options on: ``build.timeout`` / ``build.total_timeout``
 of the flow configuration, and ``--build-total-timeout`` (Jenkins' TIMEOUT) over it."""
 
 from __future__ import annotations
@@ -98,3 +98,22 @@ def test_build_total_timeout_overrides_the_configuration(
     hung = product_status(tmp_path, world.products[0])
     assert hung["status"] == "failed" and hung["timed_out"] is True
     assert "the build's total timeout (10 s) ran out" in str(hung["detail"])
+
+
+def test_build_docs_documents_the_flow_build(scipipe: Invoke, tmp_path: Path) -> None:
+    """``build.docs: true`` (Jenkins' BUILD_DOCS) documents the products the flow built."""
+    world = make_release_world(tmp_path / "world", products=2, aux=0, externals=0)
+    leaf = world.products[0]
+    work = tmp_path / "edit-docs"
+    git(["clone", "-q", str(world.remote(leaf)), str(work)])
+    (work / "doc").mkdir()
+    (work / "doc" / "conf.py").write_text('project = "Leaf docs"\nhtml_theme = "basic"\n')
+    (work / "doc" / "index.rst").write_text("Leaf docs\n=========\n\nBuilt by the flow.\n")
+    git(["add", "-A"], cwd=work)
+    git(["commit", "-q", "-m", "docs"], cwd=work)
+    git(["push", "-q", "origin", "HEAD:main"], cwd=work)
+    config = write_config(tmp_path, world, ", docs: true")
+    r = scipipe("release", "nightly", "--config", config, "--date", "2025-04-10")
+    assert r.code == 0, r.err
+    index = tmp_path / "work" / "build" / "docs" / leaf / "index.html"
+    assert "Leaf docs" in index.read_text()

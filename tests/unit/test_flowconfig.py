@@ -366,3 +366,10 @@ def test_build_timeouts(tmp_path: Path) -> None:
     err = error_of(MINIMAL + "build: {total_timeout: 0}\n", tmp_path)
     assert "build.total_timeout must be a finite number, at least 1" in str(err)
     assert ":" in str(err).split("build.total_timeout")[0]  # file:line first
+
+
+def test_build_docs(tmp_path: Path) -> None:
+    assert parse(MINIMAL, tmp_path).build.docs is False
+    assert parse(MINIMAL + "build: {docs: true}\n", tmp_path).build.docs is True
+    err = error_of(MINIMAL + "build: {docs: maybe}\n", tmp_path)
+    assert "build.docs" in str(err)

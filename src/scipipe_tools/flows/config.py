@@ -30,6 +30,7 @@ relative to the file.  Every key but ``products``, ``repos``, ``root`` and
       total_timeout: 43200                 # seconds the whole build may take (build
                                            #   --total-timeout; release --build-total-timeout
                                            #   overrides it) [default: no limit]
+      docs: false                          # then each product's Sphinx docs (build --docs)
     versiondb:                             # absent: no versiondb is synced or pushed
       path: work/versiondb                 # [default: <root>/versiondb]
       url: git@github.com:lsst/versiondb.git   # cloned from here when path is absent
@@ -111,6 +112,8 @@ class BuildConfig:
     #: seconds a product's build steps / the whole build may take; None: no limit
     timeout: float | None = None
     total_timeout: float | None = None
+    #: then build each product's Sphinx documentation (``build --docs``, BUILD_DOCS)
+    docs: bool = False
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ TOP_KEYS = ("products", "repos", "root", "flavor", "exclusions", "state_dir", "r
 CHANGELOG_KEYS = ("output", "formats", "jira", "overrides")
 CHANGELOG_FORMATS = ("md", "rst", "json", "html")
 BUILD_KEYS = ("jobs", "fetch_jobs", "tries", "run_tests", "fail_fast", "binary_root", "cache",
-              "env", "env_name", "timeout", "total_timeout")  # fmt: skip
+              "env", "env_name", "timeout", "total_timeout", "docs")  # fmt: skip
 VERSIONDB_KEYS = ("path", "url", "remote", "push")
 DISTRIB_KEYS = ("root", "read_url", "visible_timeout", "env_file", "conda_env", "platform",
                 "sources", "jobs", "to", "s3_endpoint", "smoke")  # fmt: skip
@@ -266,7 +269,7 @@ def _build(r: _Reader, node: Node) -> BuildConfig:
     for key in ("jobs", "fetch_jobs", "tries"):
         if key in m:
             kw[key] = r.integer(m[key][1], f"build.{key}", 1)
-    for key in ("run_tests", "fail_fast"):
+    for key in ("run_tests", "fail_fast", "docs"):
         if key in m:
             kw[key] = r.boolean(m[key][1], f"build.{key}")
     for key in ("binary_root", "cache", "env_name"):

@@ -288,6 +288,7 @@ def _rebuild(
         cache=b.cache,
         timeout=b.timeout,
         total_timeout=b.total_timeout,
+        docs=b.docs,
         env=_environment(cfg),
         manifest=None
         if pinned_by is None
