@@ -20,6 +20,10 @@ requests overlap), ``fail_rate`` (502 before doing anything, from a seeded RNG),
 ``fail_after_write_rate`` (a write is done, then its response is lost as a 502),
 :meth:`GitHubServer.fail_next` and :meth:`GitHubServer.exhaust_rate_limit`.  Counters:
 ``calls`` (by ``"METHOD route-template"``) and ``total_calls``.
+
+``bind``, ``ssl_context`` and ``public_url`` serve it elsewhere: e.g. HTTPS on
+127.0.0.1:443 as ``https://api.github.com`` for a client that cannot be pointed at
+another URL (tools/codekit_side_by_side.py).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import os
 import random
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -315,6 +320,9 @@ class GitHubServer:
         scopes: Sequence[str] = ("read:org", "repo"),
         clock: Callable[[], float] = time.time,
         orgs: Sequence[str] = (),
+        bind: tuple[str, int] = ("127.0.0.1", 0),
+        ssl_context: ssl.SSLContext | None = None,
+        public_url: str | None = None,
     ) -> None:
         if not token:
             raise ValueError("the server needs a token")
@@ -364,7 +372,13 @@ class GitHubServer:
         self.statuses: Counter[int] = Counter()
         #: unexpected exceptions in handlers (a test should assert this stays empty)
         self.errors: list[str] = []
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        #: the base URL clients are given (None: http://127.0.0.1:<port>)
+        self.public_url = public_url
+        self._httpd = _Server(bind, _Handler)
+        if ssl_context is not None:  # HTTPS: each connection's handshake in its own thread
+            self._httpd.socket = ssl_context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd.owner = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name="github-api", daemon=True
@@ -379,6 +393,8 @@ class GitHubServer:
     @property
     def url(self) -> str:
         """The API base URL (``Github(base_url=srv.url)``)."""
+        if self.public_url is not None:
+            return self.public_url.rstrip("/")
         return f"http://127.0.0.1:{self.port}"
 
     @property
@@ -1716,6 +1732,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stderr
         pass
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
+        super().setup()
 
     def _serve(self) -> None:
         split = urllib.parse.urlsplit(self.path)
