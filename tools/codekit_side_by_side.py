@@ -27,7 +27,6 @@ otherwise.  This is a tool, not a test: pytest never collects it (testpaths = te
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import shutil
@@ -53,6 +52,7 @@ from tests.support.releaseworld import (  # noqa: E402
     ReleaseWorld,
     make_release_world,
 )
+from tests.support.tls import TlsFiles, make_tls  # noqa: E402
 
 INNER = "CODEKIT_SIDE_BY_SIDE_INNER"
 API = "https://api.github.com"
@@ -89,60 +89,6 @@ def redirect_api_host(tmp: Path) -> None:
 
 def undo_redirect() -> None:
     subprocess.run(["umount", "/etc/hosts"], check=False)
-
-
-def make_tls(tmp: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a certificate for api.github.com: (ca.pem, cert.pem, key.pem)."""
-    from cryptography import x509  # deferred: heavy
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "side-by-side throwaway CA")])
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.github.com")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("api.github.com")]), False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    paths = (tmp / "ca.pem", tmp / "cert.pem", tmp / "key.pem")
-    paths[0].write_bytes(ca.public_bytes(pem))
-    paths[1].write_bytes(cert.public_bytes(pem))
-    paths[2].write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return paths
 
 
 # ---------------------------------------------------------------- the world
@@ -305,9 +251,7 @@ _NO_SLASH = re.compile(r"^(/repos/[^/]+/[^/]+/contents)([^/].*)$")
 
 
 @contextmanager
-def serve(
-    world: World, copy: Path, scenario: Scenario, tls: tuple[Path, Path, Path]
-) -> Iterator[CompatServer]:
+def serve(world: World, copy: Path, scenario: Scenario, tls: TlsFiles) -> Iterator[CompatServer]:
     """The world's repos (copied to ``copy``) on https://api.github.com (127.0.0.1:443)."""
     import ssl
 
@@ -321,7 +265,7 @@ def serve(
     if scenario.denied:
         teams[AUX_TEAM].append(f"{ORG}/{scenario.denied}")
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(tls[1], tls[2])
+    ctx.load_cert_chain(tls.cert, tls.key)
     srv = CompatServer(
         repos, org=ORG, teams=teams, token=TOKEN,
         bind=("127.0.0.1", 443), ssl_context=ctx, public_url=API,
@@ -334,14 +278,14 @@ def serve(
 
 
 def run_tool(
-    tool: str, world: World, scenario: Scenario, base: Path, tls: tuple[Path, Path, Path],
+    tool: str, world: World, scenario: Scenario, base: Path, tls: TlsFiles,
     codekit: str,
 ) -> list[Outcome]:  # fmt: skip
     copy = base / tool / scenario.name
     copy.mkdir(parents=True)
     env = {
         **os.environ,
-        "REQUESTS_CA_BUNDLE": str(tls[0]),
+        "REQUESTS_CA_BUNDLE": str(tls.ca),
         "GITHUB_TOKEN": TOKEN,
         "XDG_STATE_HOME": str(copy / "state"),
         "XDG_CACHE_HOME": str(copy / "cache"),
@@ -425,9 +369,7 @@ def routes(calls: Counter[str]) -> str:
     return ", ".join(f"{k} x{v}" for k, v in sorted(calls.items())) or "-"
 
 
-def compare(
-    world: World, base: Path, tls: tuple[Path, Path, Path], opts: argparse.Namespace
-) -> int:
+def compare(world: World, base: Path, tls: TlsFiles, opts: argparse.Namespace) -> int:
     rows = [("scenario / step", "codekit exit", "scipipe exit", "tags made (ck/sp)",
              "same tags", "API calls codekit", "API calls scipipe")]  # fmt: skip
     details: list[str] = []
@@ -481,7 +423,7 @@ def inner(opts: argparse.Namespace) -> int:
         tmp = Path(tmp_)
         redirect_api_host(tmp)
         try:
-            tls = make_tls(tmp)
+            tls = make_tls(tmp, dns=("api.github.com",))
             world = make_world(tmp, opts.products)
             with StaticServer(world.w.root) as http:
                 world.versiondb_url = f"{http.url}/versiondb/manifests"

@@ -1773,6 +1773,6 @@ class _Server(ThreadingHTTPServer):
     owner: GitHubServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return  # the client went away mid-answer (a killed run): not our bug
+        if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
+            return  # the client went away mid-answer (a killed run), or spoke plain HTTP
         super().handle_error(request, client_address)

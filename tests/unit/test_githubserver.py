@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 import time
 import urllib.error
@@ -23,6 +24,7 @@ from github import Auth
 from scipipe_tools.demo.gitrepo import git
 from tests.support.githubserver import GitHubServer, slugify
 from tests.support.stackgen import generate, make_git_repos
+from tests.support.tls import make_tls
 
 TOKEN = "ghp_unit0123456789"
 TEAMS = {
@@ -679,3 +681,28 @@ def test_the_contents_api_serves_binary_files_byte_for_byte(tmp_path: Path) -> N
         gh = client(srv).get_repo("lsst/bin")
         assert gh.get_contents("logo.png").decoded_content == data
         assert srv.errors == []
+
+
+# -- serving elsewhere: HTTPS and a public URL ------------------------------------------
+
+
+def test_serves_https_under_a_public_url(bare: dict[str, Path], tmp_path: Path) -> None:
+    tls = make_tls(tmp_path, ips=("127.0.0.1",))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tls.cert, tls.key)
+    with GitHubServer(
+        bare, org="lsst", teams=TEAMS, token=TOKEN, ssl_context=ctx, public_url="https://gh.test/"
+    ) as server:
+        assert server.url == "https://gh.test"
+        base = f"https://127.0.0.1:{server.port}"
+        trusting = ssl.create_default_context(cafile=str(tls.ca))
+        req = urllib.request.Request(f"{base}/repos/lsst/top")
+        req.add_header("Authorization", f"token {TOKEN}")
+        with urllib.request.urlopen(req, timeout=10, context=trusting) as resp:
+            body = json.loads(resp.read())
+        assert body["full_name"] == "lsst/top"
+        assert body["url"] == "https://gh.test/repos/lsst/top"  # links name the public URL
+        with pytest.raises(OSError):  # plain HTTP is not served
+            urllib.request.urlopen(f"http://127.0.0.1:{server.port}/rate_limit", timeout=10)
+        assert server.total_calls == 1
+        assert server.errors == []
