@@ -403,7 +403,7 @@ def compare(world: World, base: Path, tls: TlsFiles, opts: argparse.Namespace) -
             if opts.keep_logs:
                 d = Path(opts.keep_logs) / sc.name
                 d.mkdir(parents=True, exist_ok=True)
-                slug = step.name.split(" ")[0].replace("/", "_") + f"-{sc.steps.index(step)}"
+                slug = f"{sc.steps.index(step)}-" + re.sub(r"[^A-Za-z0-9.]+", "-", step.name)
                 (d / f"{slug}.codekit.log").write_text(a.log)
                 (d / f"{slug}.scipipe.log").write_text(b.log)
     rows.append(("total", "", "", "", "", str(totals["codekit"]), str(totals["scipipe"])))
