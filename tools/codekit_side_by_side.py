@@ -30,6 +30,7 @@ import argparse
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ from typing import Any
 TOP = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(TOP), str(TOP / "src")]
 
+from tests.support import releaseworld  # noqa: E402
 from tests.support.githubserver import GitHubServer  # noqa: E402
 from tests.support.httpserver import StaticServer  # noqa: E402
 from tests.support.releaseworld import (  # noqa: E402
@@ -107,8 +109,6 @@ class World:
 
 
 def make_world(root: Path, products: int) -> World:
-    import tests.support.releaseworld as rw  # the aux repo maker
-
     w = make_release_world(root / "world", products=products, externals=2, aux=2, org=ORG)
     prefix = (w.root / "remotes").as_uri() + "/"
     text = w.repos_yaml.read_text().replace(prefix, "https://github.com/")
@@ -116,7 +116,7 @@ def make_world(root: Path, products: int) -> World:
     repos_yaml.write_text(text)
     # codekit reads repos.yaml from lsst/repos:etc/repos.yaml on GitHub
     bare = w.root / "remotes" / ORG / "repos.git"
-    rw._make_aux(bare, "repos", 99)
+    releaseworld._make_aux(bare, "repos", 99)
     _commit_file(bare, "etc/repos.yaml", text)
     remotes = {k: v.relative_to(w.root) for k, v in w.remotes.items()}
     remotes[f"{ORG}/repos"] = bare.relative_to(w.root)
@@ -253,8 +253,6 @@ _NO_SLASH = re.compile(r"^(/repos/[^/]+/[^/]+/contents)([^/].*)$")
 @contextmanager
 def serve(world: World, copy: Path, scenario: Scenario, tls: TlsFiles) -> Iterator[CompatServer]:
     """The world's repos (copied to ``copy``) on https://api.github.com (127.0.0.1:443)."""
-    import ssl
-
     shutil.copytree(world.w.root / "remotes", copy / "remotes", symlinks=True)
     gone = f"{ORG}/{scenario.drop}" if scenario.drop else None
     loner = f"{ORG}/{scenario.teamless}" if scenario.teamless else None
