@@ -352,6 +352,7 @@ def prepare(
         exclusions=options.exclusions,
         ctx=options.ctx,
         warn=False,  # the tables were read, and warned about, while fetching
+        shas={name: c.sha for name, c in checkouts.items()},
     )
     stray = [p.name for p in plan.products if p.name not in checkouts]
     if stray:
@@ -382,7 +383,17 @@ def _fetch_all(
             if name in speculative:
                 return
             speculative[name] = spec
-            pending[pool.submit(preparer.run, name, spec)] = name
+            if options.fetch or not (options.sources / name).is_dir():
+                pending[pool.submit(preparer.run, name, spec)] = name
+                return
+            # --no-fetch on an existing checkout reads a few files: quicker done here
+            # than handed to a thread (a no-op rebuild is mostly this)
+            done_here: Future[_Outcome] = Future()
+            try:
+                done_here.set_result(preparer.run(name, spec))
+            except Exception as exc:
+                done_here.set_exception(exc)
+            pending[done_here] = name
 
         for p in dict.fromkeys(products):
             enqueue(p, False)

@@ -48,7 +48,7 @@ from .budget import available_cores, describe
 from .buildenv import EnvChoice, EnvRecord, describe_environment, record_path
 from .cache import env_key, open_cache
 from .plan import Plan, PlannedProduct
-from .scheduler import NodeResult, Status, run_dag, schedule
+from .scheduler import NodeResult, Status, estimates, run_dag, schedule
 
 if TYPE_CHECKING:
     from ..infra.roots import Root
@@ -268,11 +268,12 @@ class _Builder:
 
     def run(self, progress: Progress) -> BuildResult:
         self.stack.register_global_tag(self.build_id)
-        if not all(self.stack.is_declared(p.name, p.version) for p in self.plan.products):
+        installed = all(self.stack.is_declared(p.name, p.version) for p in self.plan.products)
+        if not installed:
             self.environment()  # a bad environment stops the build before it starts
         progress.start(len(self.plan.products), "building")
         durations = self._load_durations()
-        weights = {p: durations.get(p, 1.0) for p in self.graph}
+        weights = estimates(self.graph, durations)
         budget = max(1, self.opt.jobs)
         expected = schedule(self.graph, weights, budget)
         progress.note(describe(budget, expected))
@@ -284,6 +285,7 @@ class _Builder:
             weights=weights,
             on_start=lambda name, cores: progress.begin(name, _jobs(cores)),
             on_finish=lambda r: self._advance(progress, r),
+            inline=installed,  # a no-op: tags to assign, nothing to run
         )
         progress.finish()
         self._save_durations(durations, results)
