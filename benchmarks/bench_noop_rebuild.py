@@ -1,17 +1,23 @@
-"""Issue 3 benchmark: a no-op rebuild of a 150-product stack.
+"""Issue 19 benchmark: a no-op rebuild of a 150- and a 300-product stack.
 
-Builds a generated 150-product stack once from local git remotes, then times
-``scipipe build top --no-fetch`` (the whole command, process start included) when nothing
-has changed, against the baseline measured in the same run: ``git rev-parse HEAD`` in all
-150 checkouts, one process each (what any tool must at least do to learn the SHAs).
-Target: at most 3x.
+Builds a generated stack once from local git remotes, then times ``scipipe build top
+--no-fetch`` (the whole command, process start included) when nothing has changed.  The
+floor, measured in the same run: a fresh ``python -c`` process that reads every checkout's
+``.git/HEAD`` and the ref file it names (what any tool must at least do to learn the SHAs).
+Target: at most 5x.  Also printed, as a second figure: ``git rev-parse HEAD`` in every
+checkout, one process each (the floor of issue 3).
 
-    python -m benchmarks.bench_noop_rebuild [--products 150] [--rounds 5]
+The command runs as an installed tool does: with its byte code cached (the warm-up run
+writes it even when ``PYTHONDONTWRITEBYTECODE`` is set here).
+
+    python -m benchmarks.bench_noop_rebuild [--products 150 300] [--rounds 7]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,53 +25,96 @@ from pathlib import Path
 
 from tests.support import stackgen
 
-from benchmarks._timing import best_of, verdict
+from benchmarks._timing import min_median, result_line, timings
 from scipipe_tools.demo.gitrepo import file_url
 
-TARGET = 3.0
+TARGET = 5.0
+
+#: the floor: read HEAD and the ref it names (loose, else packed-refs) in every checkout
+READ_HEADS = """
+import os, sys
+root = sys.argv[1]
+for name in os.listdir(root):
+    gd = os.path.join(root, name, ".git")
+    with open(os.path.join(gd, "HEAD")) as fh:
+        head = fh.read()
+    if head.startswith("ref: "):
+        try:
+            with open(os.path.join(gd, head[5:].strip())) as fh:
+                fh.read()
+        except OSError:
+            with open(os.path.join(gd, "packed-refs")) as fh:
+                fh.read()
+"""
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--products", type=int, default=150)
-    ap.add_argument("--deps", type=float, default=6)
-    ap.add_argument("--rounds", type=int, default=5)
-    args = ap.parse_args()
+def built_stack(base: Path, products: int, deps: float) -> tuple[list[str], Path]:
+    """A stack of ``products`` built under ``base``: the no-op command and the sources."""
     scipipe = str(Path(sys.executable).parent / "scipipe")
-    stack = stackgen.generate(args.products - 1, avg_deps=args.deps, seed=3)
+    stack = stackgen.generate(products - 1, avg_deps=deps, seed=3)
+    repos = stackgen.make_git_repos(
+        stack, base / "unused", commits=3, bare_remotes=base / "remotes", clone=False
+    )
+    repos_yaml = stackgen.write_repos_yaml(
+        stack, base / "repos.yaml", lambda p: file_url(repos.remotes[p])
+    )
+    root = base / "work"
+    cmd = [scipipe, "-q", "build", stack.top, "--repos", str(repos_yaml), "--root", str(root),
+           "--no-tests", "-j", "2"]  # fmt: skip
+    first = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if first.returncode != 0:
+        raise SystemExit(first.stderr)
+    return [*cmd, "--no-fetch"], root / "sources"
+
+
+def measure(products: int, deps: float, rounds: int) -> tuple[float, float]:
+    """Print one size's figures; return (floor, no-op), each the minimum."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory(prefix="scipipe-bench-") as tmp:
-        base = Path(tmp)
-        repos = stackgen.make_git_repos(
-            stack, base / "unused", commits=3, bare_remotes=base / "remotes", clone=False
-        )
-        repos_yaml = stackgen.write_repos_yaml(
-            stack, base / "repos.yaml", lambda p: file_url(repos.remotes[p])
-        )
-        root = base / "work"
-        cmd = [scipipe, "-q", "build", stack.top, "--repos", str(repos_yaml), "--root",
-               str(root), "--no-tests", "-j", "2"]  # fmt: skip
-        first = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if first.returncode != 0:
-            print(first.stderr, file=sys.stderr)
-            return 1
-        sources = sorted((root / "sources").iterdir())
+        noop_cmd, sources = built_stack(Path(tmp), products, deps)
+        checkouts = sorted(sources.iterdir())
+
+        def read_heads() -> None:
+            subprocess.run([sys.executable, "-c", READ_HEADS, str(sources)], check=True, env=env)
 
         def rev_parse_all() -> None:
-            for repo in sources:
+            for repo in checkouts:
                 subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
                                check=True)  # fmt: skip
 
         def noop_rebuild() -> None:
-            r = subprocess.run([*cmd, "--no-fetch"], capture_output=True, text=True, check=False)
+            r = subprocess.run(noop_cmd, capture_output=True, text=True, check=False, env=env)
             if r.returncode != 0:
                 raise SystemExit(r.stderr)
 
-        t = best_of({"rev-parse": rev_parse_all, "no-op": noop_rebuild}, rounds=args.rounds)
-    ratio = t["no-op"] / t["rev-parse"]
-    print(f"stack: {len(sources)} products, already built")
-    print(f"git rev-parse HEAD in every checkout:  {t['rev-parse'] * 1000:8.1f} ms")
-    print(f"scipipe build --no-fetch (no-op):      {t['no-op'] * 1000:8.1f} ms")
-    print(f"ratio no-op/rev-parse:                 {ratio:8.2f}x   ({verdict(ratio, TARGET)})")
+        t = timings(
+            {"heads": read_heads, "rev-parse": rev_parse_all, "no-op": noop_rebuild}, rounds
+        )
+    floor, noop, rev = min(t["heads"]), min(t["no-op"]), min(t["rev-parse"])
+    print(f"stack: {len(checkouts)} products, already built")
+    print(f"  python reading every HEAD (floor):   {min_median(t['heads'])}")
+    print(f"  git rev-parse HEAD in every checkout: {min_median(t['rev-parse'])}")
+    print(f"  scipipe build --no-fetch (no-op):     {min_median(t['no-op'])}")
+    print(f"  ratio no-op/floor: {noop / floor:.2f}x (medians: "
+          f"{statistics.median(t['no-op']) / statistics.median(t['heads']):.2f}x); "
+          f"no-op/rev-parse: {noop / rev:.2f}x")  # fmt: skip
+    return floor, noop
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--products", type=int, nargs="+", default=[150, 300])
+    ap.add_argument("--deps", type=float, default=6)
+    ap.add_argument("--rounds", type=int, default=7)
+    args = ap.parse_args()
+    worst: tuple[float, float, int] | None = None
+    for n in args.products:
+        floor, noop = measure(n, args.deps, args.rounds)
+        if worst is None or noop / floor > worst[1] / worst[0]:
+            worst = (floor, noop, n)
+    assert worst is not None
+    print(f"judged: the worst ratio, at {worst[2]} products")
+    print(result_line("noop-rebuild", worst[0], worst[1], TARGET))
     return 0
 
 
