@@ -385,15 +385,8 @@ def _fetch_all(
             speculative[name] = spec
             if options.fetch or not (options.sources / name).is_dir():
                 pending[pool.submit(preparer.run, name, spec)] = name
-                return
-            # --no-fetch on an existing checkout reads a few files: quicker done here
-            # than handed to a thread (a no-op rebuild is mostly this)
-            done_here: Future[_Outcome] = Future()
-            try:
-                done_here.set_result(preparer.run(name, spec))
-            except Exception as exc:
-                done_here.set_exception(exc)
-            pending[done_here] = name
+            else:  # a few files to read: quicker here than in a thread (a no-op rebuild)
+                pending[_run_here(preparer, name, spec)] = name
 
         for p in dict.fromkeys(products):
             enqueue(p, False)
@@ -446,6 +439,16 @@ def _fetch_all(
                 reason,
             )
     return checkouts, errors
+
+
+def _run_here(preparer: _Preparer, name: str, speculative: bool) -> Future[_Outcome]:
+    """``preparer.run`` in this thread, as the finished future a worker would leave."""
+    future: Future[_Outcome] = Future()
+    try:
+        future.set_result(preparer.run(name, speculative))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
 
 
 def _check_refs(options: PrepareOptions, checkouts: Mapping[str, Checkout]) -> None:
