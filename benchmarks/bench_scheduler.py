@@ -1,14 +1,15 @@
-"""Benchmark: the parallel build scheduler on a generated 150-product stack.
+"""Benchmark: the parallel build scheduler on a generated 150-product stack, first build.
 
 Every product's ``work`` sleeps a known duration (seeded, uniform in 0.05-0.4 s, times
-``--scale``).  Baseline, computed from the same durations in the same run: the ideal
+``--scale``).  Floor, computed from the same durations in the same run: the ideal
 makespan ``max(critical path, total work / budget)``, which no schedule can beat.
-Target: the real wall time of ``run_dag`` with a core budget of 8 (``--jobs``) is at most
-1.10x that, when it is given the durations as priorities (as a rebuild has them from the
-last build's durations.json).  Also printed: the same run without duration estimates,
-the makespan our policy reaches in simulation (the gap to it is threading overhead), and
-the speed-up over lsstsw's serial build in manifest order (the sum of the durations:
-computed, not slept).
+Target (issue 19): the real wall time of ``run_dag`` with a core budget of 8 (``--jobs``)
+is at most 1.10x that with NO duration estimates -- a first build, with no
+durations.json from an earlier one -- judged on the fastest of ``--runs`` runs (min and
+median printed).  Also printed: the same runs given the durations as priorities (as a
+rebuild has them), the makespan our policy reaches in simulation (the gap to it is
+threading overhead), and the speed-up over lsstsw's serial build in manifest order (the
+sum of the durations: computed, not slept).
 
 The budget is shared between products at once and the jobs (NJOBS) within each.  By
 default a product's cores do not shorten it (``--serial-fraction 1``, the hardest case
@@ -19,7 +20,7 @@ for sharing: a core given to a product is a core another product cannot use); wi
 way: the old ``-j`` in simulation, one core per product whatever their number.
 
     python -m benchmarks.bench_scheduler [--products 150] [--jobs 8] [--scale 1] [--seed 1]
-                                         [--serial-fraction 1]
+                                         [--serial-fraction 1] [--runs 3]
 
 Seed 1 (with 4 dependencies on average, 0-8 each) is a stack whose critical path and
 total work / 8 are close, so the order in which ready products start matters.
@@ -29,12 +30,13 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import time
 from collections.abc import Mapping, Sequence
 
 from tests.support import stackgen
 
-from benchmarks._timing import verdict
+from benchmarks._timing import min_median, result_line
 from scipipe_tools.eups.graph import toposort
 from scipipe_tools.sourcebuild import scheduler
 from scipipe_tools.sourcebuild.scheduler import (
@@ -81,6 +83,7 @@ def main() -> None:
         default=1.0,
         help="share of a product's time that more cores do not shorten (1: none is)",
     )
+    ap.add_argument("--runs", type=int, default=3, help="real runs of each kind")
     args = ap.parse_args()
     fraction = args.serial_fraction
 
@@ -102,9 +105,13 @@ def main() -> None:
         graph, durations, jobs, weights=dict.fromkeys(graph, 0.0), serial_fraction=fraction
     )
     simulated_old = one_core_each(graph, durations, jobs, fraction)
-    wall = timed_run(graph, durations, jobs, durations, fraction)
-    wall_plain = timed_run(graph, durations, jobs, None, fraction)
-    ratio = wall / ideal
+    walls: list[float] = []
+    walls_plain: list[float] = []
+    for _ in range(args.runs):  # interleaved: the machine's load hits both alike
+        walls_plain.append(timed_run(graph, durations, jobs, None, fraction))
+        walls.append(timed_run(graph, durations, jobs, durations, fraction))
+    wall, wall_plain = min(walls), min(walls_plain)
+    ratio = wall_plain / ideal
 
     print(
         f"stack: {len(graph)} products, {n_deps} dependencies "
@@ -120,14 +127,21 @@ def main() -> None:
     row("simulated, priority by hops", simulated_plain, ideal)
     row("simulated, alphabetical (no priority)", simulated_alpha, ideal)
     row("simulated, old -j (1 core per product)", simulated_old, ideal)
-    row("wall, no duration estimates", wall_plain, ideal)
-    row("wall, priority by durations", wall)
-    print(f"{'threading overhead (wall - simulated):':39s} {(wall - simulated) * 1000:8.1f} ms")
-    # the target is for the default, where the ideal makespan is a tight bound
-    judged = verdict(ratio, TARGET) if fraction == 1.0 else "a loose bound: no target"
-    print(f"{'ratio wall/ideal:':39s} {ratio:8.3f} x ({judged})")
+    row("wall, priority by durations (min)", wall, ideal)
+    print(f"{'  over ' + str(args.runs) + ' runs:':39s} {min_median(walls)}")
+    row("wall, no duration estimates (min)", wall_plain, ideal)
+    print(f"{'  over ' + str(args.runs) + ' runs:':39s} {min_median(walls_plain)}")
+    print(f"{'threading overhead (wall - simulated):':39s} "
+          f"{(wall_plain - simulated_plain) * 1000:8.1f} ms")  # fmt: skip
     print(f"{'speed-up over the old -j (simulated):':39s} {simulated_old / simulated:8.2f} x")
-    print(f"{'speed-up over the serial build:':39s} {total / wall:8.2f} x")
+    print(f"{'speed-up over the serial build:':39s} {total / wall_plain:8.2f} x")
+    median = statistics.median(walls_plain) / ideal
+    print(f"{'ratio wall/ideal, no estimates:':39s} {ratio:8.3f} x (median {median:.3f} x)")
+    # the target is for the default, where the ideal makespan is a tight bound
+    if fraction != 1.0:
+        print("(with --serial-fraction < 1 the ideal makespan is a loose bound: no target)")
+    target = TARGET if fraction == 1.0 else float("inf")
+    print(result_line("scheduler-first-build", ideal, wall_plain, target))
 
 
 def one_core_each(

@@ -20,9 +20,11 @@ def run(*args: str) -> str:
 
 
 def test_bench_resolve_prints_its_ratio() -> None:
-    out = run("benchmarks.bench_resolve", "--products", "200", "--rounds", "1")
-    assert "stack: 201 products" in out
-    assert "ratio resolve/read:" in out and "target <= 3x" in out
+    out = run("benchmarks.bench_resolve", "--products", "200", "400", "--rounds", "1")
+    assert "stack: 201 products" in out and "stack: 401 products" in out
+    assert "read all table files (floor): min" in out and "ratio resolve/read:" in out
+    assert out.splitlines()[-1].startswith("RESULT resolve: floor ")
+    assert "target <= 3x" in out.splitlines()[-1]
 
 
 def test_bench_realdata_reports_or_skips() -> None:
@@ -36,16 +38,22 @@ def test_bench_realdata_reports_or_skips() -> None:
 
 
 def test_bench_scheduler_prints_its_ratio() -> None:
-    out = run("benchmarks.bench_scheduler", "--products", "30", "--jobs", "4", "--scale", "0.05")
+    out = run("benchmarks.bench_scheduler", "--products", "30", "--jobs", "4", "--scale", "0.05",
+              "--runs", "2")  # fmt: skip
     assert "stack: 31 products" in out
     assert "ideal makespan:" in out and "speed-up over the serial build:" in out
-    assert "ratio wall/ideal:" in out and "target <= 1.1x" in out
+    assert "wall, no duration estimates (min):" in out and "over 2 runs:" in out
+    last = out.splitlines()[-1]
+    assert last.startswith("RESULT scheduler-first-build: floor ") and "target <= 1.1x" in last
 
 
 def test_bench_noop_rebuild_prints_its_ratio() -> None:
     out = run("benchmarks.bench_noop_rebuild", "--products", "12", "--rounds", "1")
     assert "stack: 12 products, already built" in out
-    assert "ratio no-op/rev-parse:" in out and "target <= 3x" in out
+    assert "python reading every HEAD (floor):" in out and "git rev-parse HEAD" in out
+    assert "ratio no-op/floor:" in out and "no-op/rev-parse:" in out
+    last = out.splitlines()[-1]
+    assert last.startswith("RESULT noop-rebuild: floor ") and "target <= 5x" in last
 
 
 def test_bench_distrib_install_prints_its_speed_up() -> None:

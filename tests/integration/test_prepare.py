@@ -286,6 +286,32 @@ def test_no_fetch_clones_what_is_missing_and_touches_nothing_else(
     assert (again.checkouts["utils"].ref, again.checkouts["utils"].ref_kind) == ("HEAD", "sha")
 
 
+def test_no_fetch_reads_existing_checkouts_in_the_calling_thread(
+    own_stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under --no-fetch an existing checkout is a few files to read: a no-op rebuild
+    does not hand each to a worker thread; a missing one is still cloned by a worker."""
+    import threading
+
+    first = prepare(["pex_config"], options(own_stack.repos, tmp_path))
+    shutil.rmtree(tmp_path / "sources" / "pex_config")
+    threads: dict[str, str] = {}
+    run = prepare_mod._Preparer.run
+
+    def recorded(self: prepare_mod._Preparer, product: str, speculative: bool) -> object:
+        threads[product] = threading.current_thread().name
+        return run(self, product, speculative)
+
+    monkeypatch.setattr(prepare_mod._Preparer, "run", recorded)
+    again = prepare(["pex_config"], options(own_stack.repos, tmp_path, fetch=False))
+    assert {n: c.sha for n, c in again.checkouts.items()} == {
+        n: c.sha for n, c in first.checkouts.items()
+    }
+    here = threading.current_thread().name
+    assert threads["pex_config"] != here  # cloned again, by a worker
+    assert {t for p, t in threads.items() if p != "pex_config"} == {here}
+
+
 def test_a_remote_that_fails_once_is_retried(
     own_stack: Stack,
     tmp_path: Path,

@@ -18,6 +18,7 @@ from scipipe_tools.sourcebuild.scheduler import (
     Status,
     bottom_levels,
     critical_path,
+    estimates,
     ideal_makespan,
     run_dag,
     serial_time,
@@ -323,6 +324,35 @@ def test_makespan_helpers() -> None:
     assert simulate(DIAMOND, durations, 1) == 11.5
     assert simulate(DIAMOND, durations, 8) == 5.0
     assert bottom_levels(DIAMOND) == {"a": 3.0, "b": 2.0, "c": 2.0, "d": 1.0, "e": 1.0, "f": 1.0}
+
+
+def test_inline_runs_in_the_callers_thread_with_the_same_results() -> None:
+    threads: set[str] = set()
+    work = Recorder(fail=["c"], hook=lambda _: threads.add(threading.current_thread().name))
+    results = run_dag(DIAMOND, work, budget=3, inline=True)
+    assert threads == {threading.current_thread().name}
+    assert statuses(results) == statuses(run_dag(DIAMOND, Recorder(fail=["c"]), budget=3))
+    assert work.peak == 1
+    work.assert_deps_first(DIAMOND)
+
+
+def test_keyboard_interrupt_from_inline_work_stops_the_run() -> None:
+    def work(node: str, cores: int) -> str:
+        if node == "b":
+            raise KeyboardInterrupt
+        return "built"
+
+    with pytest.raises(Interrupted) as info:
+        run_dag({"a": [], "b": [], "c": []}, work, budget=2, inline=True)
+    assert statuses(info.value.results) == {"a": "ok", "b": "failed", "c": "not-run"}
+
+
+def test_estimates_without_history_are_hops_and_a_new_product_is_a_typical_one() -> None:
+    assert estimates(DIAMOND, {}) == dict.fromkeys(DIAMOND, 1.0)
+    known = {"a": 100.0, "b": 300.0, "c": 200.0, "d": 0.0}  # 0: no measure
+    assert estimates(DIAMOND, known) == {
+        "a": 100.0, "b": 300.0, "c": 200.0, "d": 200.0, "e": 200.0, "f": 200.0,
+    }  # fmt: skip
 
 
 @st.composite

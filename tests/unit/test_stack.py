@@ -176,6 +176,24 @@ def test_tags(stack: Stack) -> None:
         stack.assign_tag("base", "3", "current")
 
 
+def test_tagging_a_build_reads_the_global_tags_once(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build tags every product with its build id: global.tags is read (and written)
+    once, not once per product; what is registered stays registered."""
+    for i in range(5):
+        stack.declare(f"p{i}", "1", install(stack, f"p{i}", "1"), declarer="a", declared=WHEN)
+    reads: list[str] = []
+    read = Stack.global_tags
+    monkeypatch.setattr(Stack, "global_tags", lambda self: reads.append("") or read(self))
+    stack.register_global_tag("b7")
+    for i in range(5):
+        stack.assign_tag(f"p{i}", "1", "b7", declarer="a", when=WHEN)
+    assert len(reads) == 1
+    assert stack.global_tags() == ["b7"]
+    assert stack.tagged("b7") == {f"p{i}": "1" for i in range(5)}
+
+
 def test_tag_names(stack: Stack) -> None:
     stack.declare("base", "1", install(stack, "base", "1"), declared=WHEN)
     for bad in ["type", "latest", "versionExpr", "keep", "commandLine", "version"]:

@@ -13,7 +13,7 @@ import click
 from ..eups.flavor import current_flavor
 from ..eups.repos import split_patterns
 from ..eups.table import TableContext
-from ..installer.deploy import refresh_repos
+from ..installer.deploystate import refresh_repos
 from ..names import outputs
 from ..sourcebuild.budget import available_cores, describe
 from ..sourcebuild.buildenv import (

@@ -24,7 +24,6 @@ hash of the lock ``scipipe env create`` made it from (from the stamp it leaves).
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -309,6 +308,8 @@ _VENV_VERSION = re.compile(r"^\s*version(?:_info)?\s*=\s*(\S+)\s*$", re.M)
 def _describe_venv(prefix: Path) -> Contents:
     cfg = (prefix / "pyvenv.cfg").read_text("utf-8", errors="replace")
     m = _VENV_VERSION.search(cfg)
+    import importlib.metadata  # deferred: heavy (zipfile, csv, email: for a venv's listing)
+
     paths = [str(p) for p in sorted((prefix / "lib").glob("python*/site-packages"))]
     found = {
         f"{d.metadata['Name']}=={d.version}"

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from ..redaction import redact
 
@@ -18,6 +14,8 @@ def status(url: str, *, timeout: float = 10.0) -> int | str:
     """The HTTP status of a HEAD request for ``url``, or why there is none."""
     if not url.startswith(("http://", "https://")):
         return "not an http(s) URL"
+    import urllib.request  # deferred: heavy (http.client, ssl, email: only to go online)
+
     req = urllib.request.Request(url, method="HEAD", headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -33,6 +31,8 @@ def statuses(
     urls: Iterable[str], *, workers: int = 8, timeout: float = 10.0
 ) -> dict[str, int | str]:
     """:func:`status` of many URLs, concurrently."""
+    from concurrent.futures import ThreadPoolExecutor  # deferred: heavy
+
     todo = [u for u in dict.fromkeys(urls) if u.startswith(("http://", "https://"))]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(lambda u: status(u, timeout=timeout), todo)
@@ -44,6 +44,8 @@ def trace_requests(on: bool = True) -> None:
     which PyGithub, requests and urllib all go through) to the ``scipipe_tools.infra.http``
     logger at debug level: on stderr with the rest of the log, never on stdout, and with
     credentials (``Authorization`` and the like) redacted like every other line."""
+
+    import http.client  # deferred: heavy
 
     logger = logging.getLogger("scipipe_tools.infra.http")
 

@@ -9,18 +9,15 @@ are atomic: a temporary sibling renamed into place.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import re
 import shutil
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import InputError, NetworkError, ResolutionError
 from ..eups.taglist import TagList, parse_taglist
@@ -29,6 +26,9 @@ from ..text import decode
 from .files import atomic_writer
 from .http import USER_AGENT
 from .objectstore import ObjectStore, is_s3_url, parse_s3_url
+
+if TYPE_CHECKING:
+    import http.client
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,9 @@ class HttpRoot(Root):
 
     def _request(self, url: str, use: Callable[[http.client.HTTPResponse], T], method: str) -> T:
         """``use(response)`` for ``url``, retried on connection errors and 5xx answers."""
+        import http.client  # deferred: heavy (http.client, ssl, email: only to go online)
+        import urllib.request  # deferred: heavy
+
         req = urllib.request.Request(url, method=method, headers={"User-Agent": USER_AGENT})
         last: Exception | None = None
         for attempt in range(self.retries + 1):
@@ -197,6 +200,8 @@ class HttpRoot(Root):
 
     def fetch(self, rel: str, dest: Path) -> None:
         def save(resp: http.client.HTTPResponse) -> None:
+            import http.client  # deferred: heavy (loaded by now: resp is one)
+
             with atomic_writer(dest, suffix=".part") as out:
                 shutil.copyfileobj(resp, out, 1 << 20)
                 length = resp.getheader("Content-Length")

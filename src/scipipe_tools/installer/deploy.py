@@ -36,7 +36,7 @@ from ..names.platforms import current_platform
 from ..stack.readers import fetch_repos_text, repos_source
 from ..stack.stack import Stack
 from . import activation, plan
-from .deploystate import DeployState, read_state, state_path, write_state
+from .deploystate import DeployState, read_state, write_state
 from .run import exact_env, solve_rubin_env, tag_env_version
 
 #: lsstsw's default: the repos.yaml of github.com/lsst/repos
@@ -267,25 +267,3 @@ def _obtain_lock(o: DeployOptions, platform: str, cache: Path) -> tuple[Lock, st
         (p.version for p in lock.for_platform(platform) if p.name == "rubin-env"), None
     )
     return lock, found_version, made_from
-
-
-def refresh_repos(root: Path) -> tuple[Path, str, bool]:
-    """``ROOT/repos.yaml`` fetched again from where ``scipipe deploy`` copied it
-    (``build -u``, as lsstsw's ``rebuild -u``): its path, its source, whether it changed."""
-    root = root.absolute()
-    source = read_state(root).repos_source
-    if source is None:
-        raise InputError(
-            "no recorded source for repos.yaml: this root was not made by scipipe deploy",
-            location=Location.of(state_path(root)),
-            hint="run scipipe deploy ROOT --repos URL|PATH once, or give --repos without -u",
-        )
-    text, _ = fetch_repos_text(source)
-    dest = root / "repos.yaml"
-    try:
-        same = dest.read_text(encoding="utf-8") == text
-    except OSError:
-        same = False
-    if not same:
-        write_atomic(dest, text)
-    return dest, source, not same

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InputError, Location
 from ..infra.files import write_atomic
+from ..stack.readers import fetch_repos_text
 
 SCHEMA_VERSION = 1
 
@@ -65,3 +66,25 @@ def write_state(root: Path, state: DeployState) -> bool:
         pass
     write_atomic(path, text)
     return True
+
+
+def refresh_repos(root: Path) -> tuple[Path, str, bool]:
+    """``ROOT/repos.yaml`` fetched again from where ``scipipe deploy`` copied it
+    (``build -u``, as lsstsw's ``rebuild -u``): its path, its source, whether it changed."""
+    root = root.absolute()
+    source = read_state(root).repos_source
+    if source is None:
+        raise InputError(
+            "no recorded source for repos.yaml: this root was not made by scipipe deploy",
+            location=Location.of(state_path(root)),
+            hint="run scipipe deploy ROOT --repos URL|PATH once, or give --repos without -u",
+        )
+    text, _ = fetch_repos_text(source)
+    dest = root / "repos.yaml"
+    try:
+        same = dest.read_text(encoding="utf-8") == text
+    except OSError:
+        same = False
+    if not same:
+        write_atomic(dest, text)
+    return dest, source, not same

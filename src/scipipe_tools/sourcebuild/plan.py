@@ -80,11 +80,11 @@ def source_lookup(sources: Path, *, warn: bool = True) -> ProductLookup:
     one system call per product in the common case.  Tables are read as EUPS reads them:
     a line EUPS skips is skipped, with a warning unless ``warn`` is False.
     """
-    root = os.fspath(sources)
+    root = os.path.join(os.fspath(sources), "")  # with its trailing separator
 
     def lookup(name: str) -> ProductInfo | None:
-        pdir = os.path.join(root, name)
-        tfile = os.path.join(pdir, "ups", name + ".table")
+        pdir = root + name
+        tfile = f"{pdir}/ups/{name}.table"
         try:
             with open(tfile, encoding="utf-8", errors="surrogateescape") as fh:
                 text = fh.read()
@@ -135,17 +135,20 @@ def make_plan(
     exclusions: Exclusions = DEFAULT_EXCLUSIONS,
     ctx: TableContext | None = None,
     warn: bool = True,
+    shas: Mapping[str, str] | None = None,
 ) -> Plan:
     """Resolve ``products`` over the checkouts in ``sources`` and version them
-    (``warn=False``: about lines EUPS skips, the caller has warned already)."""
+    (``warn=False``: about lines EUPS skips, the caller has warned already; ``shas``:
+    the HEADs of checkouts the caller has just read)."""
     ctx = ctx or TableContext()
     res = resolve_sources(products, sources, repos=repos, exclusions=exclusions, ctx=ctx, warn=warn)
     order = res.order
-    shas = {p: git.head_sha(sources / p) for p in order}
-    versions = compute_versions(res.deps, shas, order=order)
+    known = shas or {}
+    heads = {p: known[p] if p in known else git.head_sha(sources / p) for p in order}
+    versions = compute_versions(res.deps, heads, order=order)
     level = res.level_of()
     planned = tuple(
-        PlannedProduct(p, shas[p], versions[p], res.deps[p], level[p], res.tables.get(p))
+        PlannedProduct(p, heads[p], versions[p], res.deps[p], level[p], res.tables.get(p))
         for p in order
     )
     return Plan(planned, res, ctx.flavor)

@@ -352,6 +352,7 @@ def prepare(
         exclusions=options.exclusions,
         ctx=options.ctx,
         warn=False,  # the tables were read, and warned about, while fetching
+        shas={name: c.sha for name, c in checkouts.items()},
     )
     stray = [p.name for p in plan.products if p.name not in checkouts]
     if stray:
@@ -382,7 +383,10 @@ def _fetch_all(
             if name in speculative:
                 return
             speculative[name] = spec
-            pending[pool.submit(preparer.run, name, spec)] = name
+            if options.fetch or not (options.sources / name).is_dir():
+                pending[pool.submit(preparer.run, name, spec)] = name
+            else:  # a few files to read: quicker here than in a thread (a no-op rebuild)
+                pending[_run_here(preparer, name, spec)] = name
 
         for p in dict.fromkeys(products):
             enqueue(p, False)
@@ -435,6 +439,16 @@ def _fetch_all(
                 reason,
             )
     return checkouts, errors
+
+
+def _run_here(preparer: _Preparer, name: str, speculative: bool) -> Future[_Outcome]:
+    """``preparer.run`` in this thread, as the finished future a worker would leave."""
+    future: Future[_Outcome] = Future()
+    try:
+        future.set_result(preparer.run(name, speculative))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
 
 
 def _check_refs(options: PrepareOptions, checkouts: Mapping[str, Checkout]) -> None:

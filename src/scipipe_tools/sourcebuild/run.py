@@ -55,7 +55,7 @@ from .budget import available_cores, describe
 from .buildenv import EnvChoice, EnvRecord, describe_environment, record_path
 from .cache import env_key, open_cache
 from .plan import Plan, PlannedProduct
-from .scheduler import Interrupted, NodeResult, Status, run_dag, schedule
+from .scheduler import Interrupted, NodeResult, Status, estimates, run_dag, schedule
 
 if TYPE_CHECKING:
     from ..infra.roots import Root
@@ -314,11 +314,12 @@ class _Builder:
 
     def run(self, progress: Progress) -> BuildResult:
         self.stack.register_global_tag(self.build_id)
-        if not all(self.stack.is_declared(p.name, p.version) for p in self.plan.products):
+        installed = all(self.stack.is_declared(p.name, p.version) for p in self.plan.products)
+        if not installed:
             self.environment()  # a bad environment stops the build before it starts
         progress.start(len(self.plan.products), "building")
         durations = self._load_durations()
-        weights = {p: durations.get(p, 1.0) for p in self.graph}
+        weights = estimates(self.graph, durations)
         budget = max(1, self.opt.jobs)
         expected = schedule(self.graph, weights, budget)
         progress.note(describe(budget, expected))
@@ -332,6 +333,7 @@ class _Builder:
                 on_start=lambda name, cores: progress.begin(name, _jobs(cores)),
                 on_finish=lambda r: self._advance(progress, r),
                 should_stop=self._stop,
+                inline=installed,  # a no-op: tags to assign, nothing to run
             )
         except Interrupted as exc:  # a signal: what is known so far is reported
             progress.finish()

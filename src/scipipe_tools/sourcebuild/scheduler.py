@@ -25,9 +25,10 @@ import heapq
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ParamSpec, TypeVar
 
 from ..errors import InputError, ScipipeError
 from ..eups.graph import toposort
@@ -87,6 +88,7 @@ def run_dag(
     on_start: Callable[[str, int], None] | None = None,
     on_finish: Callable[[NodeResult], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    inline: bool = False,
 ) -> dict[str, NodeResult]:
     """Run ``work(node, cores)`` for every node of ``graph`` (node -> its dependencies).
 
@@ -113,12 +115,33 @@ def run_dag(
     not-run ones.  An exception from a callback winds the run down (no more callbacks)
     and propagates.
 
+    ``inline``: ``work`` runs in the caller's thread, one node at a time, in the same
+    order (for work known to be quick, such as a no-op rebuild's: threads would only
+    add their hand-offs).
+
     Returns every node's result, in :func:`~scipipe_tools.eups.graph.toposort` order.
     Raises ResolutionError for a cycle or a dependency that is not a node.
     """
     _check_budget(budget)
     order = [n for level in toposort(graph) for n in level]
-    return _Run(graph, order, work, budget, fail_fast, weights, on_start, on_finish, should_stop)()
+    run = _Run(graph, order, work, budget, fail_fast, weights, on_start, on_finish, should_stop)
+    return run(_InlineExecutor() if inline else None)
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class _InlineExecutor(Executor):
+    """Runs what it is given at once, in the caller's thread: a finished future."""
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # _Run._attempt never raises; another fn might
+            future.set_exception(exc)
+        return future
 
 
 def _check_budget(budget: int) -> None:
@@ -166,9 +189,9 @@ class _Run:
         self.stop_reason: str | None = None
         self.callbacks = True
 
-    def __call__(self) -> dict[str, NodeResult]:
-        # every running node holds a core at least
-        pool = ThreadPoolExecutor(max_workers=self.budget, thread_name_prefix="scipipe-build")
+    def __call__(self, pool: Executor | None = None) -> dict[str, NodeResult]:
+        if pool is None:  # every running node holds a core at least
+            pool = ThreadPoolExecutor(max_workers=self.budget, thread_name_prefix="scipipe-build")
         with proc.Scope() as children:
             try:
                 self._loop(pool)
@@ -185,7 +208,7 @@ class _Run:
             pool.shutdown(wait=True)
         return self._ordered()
 
-    def _loop(self, pool: ThreadPoolExecutor) -> None:
+    def _loop(self, pool: Executor) -> None:
         while True:
             self._start_ready(pool)
             if not self.running:
@@ -196,7 +219,7 @@ class _Run:
                 raise KeyboardInterrupt
         self._mark_unstarted()
 
-    def _start_ready(self, pool: ThreadPoolExecutor) -> None:
+    def _start_ready(self, pool: Executor) -> None:
         """Start what the free cores allow, highest priority first, each with its share."""
         if self.stop_reason is not None or not self.ready or self.free < 1:
             return
@@ -260,7 +283,7 @@ class _Run:
         # No skipped node is in the ready heap: a ready node's dependencies, direct and
         # indirect, all finished OK, so no failure reaches it.
 
-    def _wind_down(self, pool: ThreadPoolExecutor, reason: str) -> None:
+    def _wind_down(self, pool: Executor, reason: str) -> None:
         """Start nothing more, let the running nodes finish, mark the rest NOT_RUN."""
         if self.stop_reason is None:
             self.stop_reason = reason
@@ -441,6 +464,16 @@ def schedule(
             if waiting[m] == 0:
                 heapq.heappush(ready, (-priority[m], m))
     return slots
+
+
+def estimates(graph: Mapping[str, Sequence[str]], known: Mapping[str, float]) -> dict[str, float]:
+    """Every node's expected duration: the one measured last time, else the median of
+    those (a new product in a stack built before is a typical one), else 1 each (a
+    first build: the priority is then the longest chain in products)."""
+    measured = sorted(known[n] for n in graph if n in known and known[n] > 0)
+    half = len(measured) // 2
+    default = (measured[half] + measured[~half]) / 2 if measured else 1.0
+    return {n: known[n] if n in known and known[n] > 0 else default for n in graph}
 
 
 def _weight(weights: Mapping[str, float] | None, node: str) -> float:

@@ -12,6 +12,7 @@ then drops the caches in ``ups_db``.
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 import re
@@ -86,8 +87,10 @@ def check_tag(tag: str) -> str:
     return tag
 
 
+@functools.cache
 def default_declarer() -> str:
-    """Who EUPS says declared something: the account's full name, else its login."""
+    """Who EUPS says declared something: the account's full name, else its login
+    (looked up once: a build declares and tags every product)."""
     try:
         entry = pwd.getpwuid(os.geteuid())
     except KeyError:
@@ -135,6 +138,8 @@ class Stack:
         self.db = self.root / UPS_DB
         #: the flavors products are looked up for, in order
         self.flavors = (flavor,) if flavor == GENERIC else (flavor, GENERIC)
+        #: global tags this object registered or found registered (the file only grows)
+        self._registered: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Stack({str(self.root)!r}, {self.flavor!r})"
@@ -448,11 +453,14 @@ class Stack:
         return found
 
     def register_global_tag(self, tag: str) -> None:
+        if tag in self._registered:  # tagging a whole build asks once per product
+            return
         check_tag(tag)
         known = self.global_tags()
         if tag not in known:
             self.db.mkdir(parents=True, exist_ok=True)
             write_atomic(self.db / GLOBAL_TAGS, render_tag_list([*known, tag]))
+        self._registered.add(tag)
 
     def _tags_in(self, product: str) -> list[str]:
         pdir = self.db / product
