@@ -44,7 +44,7 @@ from tests.realenv import (
 )
 from tests.realtools import EUPS_ARCHIVE
 
-from benchmarks._timing import verdict
+from benchmarks._timing import result_line, verdict
 
 TARGET_RATIO = 1.0
 TARGET_OUTSIDE = 0.05
@@ -148,6 +148,7 @@ def main() -> int:
           f"{around:.2f} s in all")  # fmt: skip
     print(f"ratio scipipe/serial: {ratio:.2f}x   (floor {floor:.1f} s, figure {wall:.1f} s; "
           f"{verdict(ratio, TARGET_RATIO)})")  # fmt: skip
+    print(result_line("real_products scipipe/serial", floor, wall, TARGET_RATIO))
     return 0
 
 

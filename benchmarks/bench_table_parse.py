@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tests.support import stackgen
 
-from benchmarks._timing import best_of, verdict
+from benchmarks._timing import min_median, result_line, timings
 from scipipe_tools.eups.table import TableContext, parse_table
 
 TARGET = 2.0
@@ -63,7 +63,7 @@ def main() -> None:
             with open(path, encoding="utf-8") as fh:
                 return fh.read()
 
-        t = best_of(
+        runs = timings(
             {
                 "read": read,
                 "parse": lambda: parse_table(read(), path),
@@ -72,6 +72,7 @@ def main() -> None:
             },
             rounds=args.rounds,
         )
+    t = {name: min(ts) for name, ts in runs.items()}
     table = parse_table(simple, path)
     assert table.simple_deps is not None, "the benchmark table must take the fast path"
     n_deps = len(table.dependencies())
@@ -81,14 +82,15 @@ def main() -> None:
         f"table: {len(simple) / 1e6:.1f} MB, {simple.count(chr(10)):,} lines, {n_deps:,} "
         "dependencies"
     )
-    print(f"read the file:                      {t['read'] * 1000:8.1f} ms")
-    print(f"read + parse (fast path):           {t['parse'] * 1000:8.1f} ms")
-    print(f"read + parse + dependencies:        {t['deps'] * 1000:8.1f} ms")
+    print(f"read the file:                      {min_median(runs['read'])}")
+    print(f"read + parse (fast path):           {min_median(runs['parse'])}")
+    print(f"read + parse + dependencies:        {min_median(runs['deps'])}")
     print(
-        f"general parser, same size with if blocks (no read): {t['general'] * 1000:8.1f} ms "
+        f"general parser, same size with if blocks (no read): {min_median(runs['general'])} "
         f"({t['general'] / t['read']:.1f}x read)"
     )
-    print(f"ratio parse/read:       {ratio:8.2f}x   ({verdict(ratio, TARGET)})")
+    print(f"ratio parse/read:       {ratio:8.2f}x (fastest of {args.rounds} interleaved rounds)")
+    print(result_line("table_parse parse/read", t["read"], t["parse"], TARGET))
 
 
 if __name__ == "__main__":

@@ -96,9 +96,9 @@ def test_batches_give_what_walks_alone_give(tmp_path: Path, git_calls: list[list
     old = _point("a", {p: r.rev_parse("main~4") for p, r in repos.items()})
     new = _point("b", {p: r.rev_parse("main") for p, r in repos.items()})
     git_calls.clear()
-    release = collect_range(old, new, paths, jobs=2)  # batches of three
+    release = collect_range(old, new, paths, jobs=2)  # two waves a job: batches of two
     logs = [argv for argv in git_calls if "log" in argv and "--first-parent" in argv]
-    assert len(logs) == 2  # two batches of three ranges, not six processes
+    assert len(logs) == 3  # three batches of two ranges, not six processes
     assert all("scipipe-scratch-" in " ".join(argv) for argv in logs)
     alone = _walks_alone(paths, old, new)
     got = _by_product(release)
@@ -108,6 +108,27 @@ def test_batches_give_what_walks_alone_give(tmp_path: Path, git_calls: list[list
         count = ["rev-list", "--count", "--first-parent", f"{old.shas[product]}..main"]
         assert len(walked.changes) == int(git(count, cwd=paths[product]))
     assert sum(len(w.fragments) for w in alone.values()) == 6 * 2
+
+
+def test_commit_dates_are_read_a_group_of_clones_at_a_time(
+    tmp_path: Path, git_calls: list[list[str]]
+) -> None:
+    """One process borrowing every clone's objects spends its time opening them, and
+    every log waits for it: each group of clones gets its own, and its logs start when
+    its dates are in."""
+    repos = {f"p{i}": _product(tmp_path, f"p{i}", start=1_700_000_000 + i * 60, merges=1)
+             for i in range(6)}  # fmt: skip
+    paths = {p: r.path for p, r in repos.items()}
+    old = _point("a", {p: r.rev_parse("main~2") for p, r in repos.items()})
+    new = _point("b", {p: r.rev_parse("main") for p, r in repos.items()})
+    git_calls.clear()
+    release = collect_range(old, new, paths, jobs=2)  # batches of 2, dates for 4 clones
+    dates = [argv for argv in git_calls if "--no-walk=unsorted" in argv]
+    assert len(dates) == 2
+    got = _by_product(release)
+    for product, walked in _walks_alone(paths, old, new).items():
+        assert got[product][0] == set(walked.changes)
+        assert got[product][1] == set(walked.fragments)
 
 
 def test_split_batch_refuses_what_one_log_would_not_give(tmp_path: Path) -> None:
@@ -217,9 +238,9 @@ def test_batches_keep_old_ends_close_in_time(tmp_path: Path) -> None:
     with Scratch() as scratch:
         dates = commit_dates(scratch.borrow(paths.values()), [k[1] for k in keys])
         assert dates is not None and len(dates) == 5
-        batches = plan_batches(keys, paths, identities, 2, scratch)
-    # batches of up to ceil(5 / 2) = 3: the four recent ranges fill one and start
-    # another, which the stale range may not join: its old end is a year older
+        batches = plan_batches(keys, paths, identities, 1, scratch)
+    # batches of up to ceil(5 / (1 job x 2 waves)) = 3: the four recent ranges fill one
+    # and start another, which the stale range may not join: its old end is a year older
     assert sorted(len(b) for b in batches) == [1, 1, 3]
     assert [("stale", keys[-1][1], keys[-1][2])] in batches
     # at most one range of a repository in a batch

@@ -563,6 +563,14 @@ class GitHubServer:
         with self._lock:
             self._exhausted_until = self._clock() + seconds
 
+    def fresh_rate_window(self) -> None:
+        """Start a full rate-limit window now, as GitHub gives another token its own: a
+        benchmark's variants each get one instead of sharing the first's."""
+        with self._lock:
+            self._used = 0
+            self._window_reset = self._clock() + self.rate_window
+            self._exhausted_until = None
+
     def reset_counters(self) -> None:
         with self._lock:
             self.calls.clear()

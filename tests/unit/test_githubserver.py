@@ -400,6 +400,24 @@ def test_an_exhausted_window_is_403_until_it_resets(bare: dict[str, Path]) -> No
         assert status == 200 and headers["x-ratelimit-remaining"] == "2"
 
 
+def test_a_fresh_rate_window_is_full_at_once(bare: dict[str, Path]) -> None:
+    clock = FakeClock()
+    with GitHubServer(
+        bare, org="lsst", teams=TEAMS, token=TOKEN, rate_limit=2, rate_window=60, clock=clock
+    ) as server:
+        for _ in range(2):
+            assert call(server, "GET", "/repos/lsst/pkg0000")[0] == 200
+        assert call(server, "GET", "/repos/lsst/pkg0000")[0] == 403
+        clock.now += 10
+        server.fresh_rate_window()  # as another token's window would be
+        status, headers, _ = call(server, "GET", "/repos/lsst/pkg0000")
+        assert status == 200 and headers["x-ratelimit-remaining"] == "1"
+        assert headers["x-ratelimit-reset"] == str(int(clock.now + 60))
+        server.exhaust_rate_limit(30)
+        server.fresh_rate_window()
+        assert call(server, "GET", "/repos/lsst/pkg0000")[0] == 200
+
+
 def test_exhaust_rate_limit_opens_a_window(bare: dict[str, Path]) -> None:
     clock = FakeClock()
     with GitHubServer(bare, org="lsst", teams=TEAMS, token=TOKEN, clock=clock) as server:

@@ -37,8 +37,20 @@ from .walk import (
 _T = TypeVar("_T")
 #: ``(product, old SHA, new SHA)``
 Key = tuple[str, str, str]
+#: ranges to diff in one process, and the scratch repository (None: in the clone)
+_Diff = tuple[list[Key], Borrowed | None]
 #: at most this many ranges in one batch of :func:`.walk.read_batch_log`
 BATCH = 25
+#: batches per job: the logs of a wave finish together, and this thread parses them
+#: while git runs the next wave
+WAVES = 2
+#: batches' worth of products whose commit dates one process reads
+GROUP = 2
+
+
+def batch_size(ranges: int, jobs: int) -> int:
+    """Ranges in a batch: :data:`WAVES` batches a job, at most :data:`BATCH`."""
+    return max(1, min(BATCH, -(-ranges // max(1, jobs * WAVES))))
 
 
 def walk_all(
@@ -64,12 +76,17 @@ class Walks:
     """The walks of a collection, with git ``jobs`` processes at a time in a pool while
     this thread reads the cache and then git's output as it comes.
 
-    The misses go in batches of a dozen ranges of distinct repositories
-    (:class:`Planner`): each batch is one ``git log`` (:func:`.walk.read_batch_log`)
-    and one ``git diff-tree`` (:mod:`.fragdiff`) in a scratch repository borrowing
-    their objects -- two processes instead of two dozen.  A range the batch cannot
-    answer exactly is logged on its own; one whose fragments need the merges' diffs
-    (:data:`.fragdiff.WALK_MERGES`) is logged again with them.
+    The misses go in batches of ranges of distinct repositories (:class:`Planner`,
+    :data:`WAVES` batches a job): each batch is one ``git log``
+    (:func:`.walk.read_batch_log`) in a scratch repository borrowing their objects,
+    and as many ranges again one ``git diff-tree`` (:mod:`.fragdiff`) -- two processes
+    instead of two dozen.  The order is the critical path's: the commit dates that
+    group the batches, a group of clones a process (:data:`GROUP`), a diff on each
+    processor they leave free, each group's logs as soon as its dates are in, the
+    other diffs last -- so the logs finish one after another and this thread parses
+    each while git still works, instead of all of them at the end.  A range the batch
+    cannot answer exactly is logged on its own; one whose fragments need the merges'
+    diffs (:data:`.fragdiff.WALK_MERGES`) is logged again with them.
 
     Parsing in the pool instead would make its threads fight for the interpreter lock
     and leave git processes waiting to be started; reading the cache while git runs
@@ -119,22 +136,32 @@ class Walks:
 
     def run(self, keys: list[Key], meanwhile: Iterable[list[Key]]) -> None:
         self.progress.start(len(keys), "walking history")
-        # planning the batches waits on git (for the commit dates): this thread reads
-        # release entries until the dates are in, starts the walks, reads the rest
-        first, dates = self.plan(self.sort_out(keys))
-        started = False
+        # planning the log batches waits on git (for the commit dates): the diffs need
+        # no plan, so they start at once; this thread reads release entries until the
+        # dates are in, starts the logs, reads the rest
+        misses = self.sort_out(keys)
+        plans = self.plan(misses)
+        diffs = self.diff_chunks(misses, batch_size(len(misses), self.jobs))
+        # a diff for each processor the dates leave free, each group's logs as soon as
+        # its dates are in, the other diffs after them: the logs then finish one after
+        # another (this thread parses each as it comes) while git diffs
+        waiting = any(dates is not None for _planner, dates in plans)
+        spare = max(0, _processors() - 1) if waiting else len(diffs)
+        for chunk, gitdir in diffs[:spare]:
+            self.diff(chunk, gitdir)
         more: list[Key] = []
         # while this thread reads the cache, git gets the other processors only: on
         # two, the new ranges' walks would otherwise take half of this thread's
         self.throttle.set(max(1, min(self.jobs, _processors() - 1)))
         for again in meanwhile:
             more += again
-            if not started and (dates is None or dates.done()):
-                self.start(first, dates)
-                started = True
+            while plans and (plans[0][1] is None or plans[0][1].done()):
+                self.start(*plans.pop(0))
         self.throttle.set(max(1, self.jobs))
-        if not started:
-            self.start(first, dates)
+        for planner, dates in plans:
+            self.start(planner, dates)
+        for chunk, gitdir in diffs[spare:]:
+            self.diff(chunk, gitdir)
         more = sorted(set(more) - set(keys))
         if more:  # rare: an unreadable release entry
             self.progress.start(len(more), "walking history again")
@@ -157,31 +184,64 @@ class Walks:
                 misses.append(key)
         return misses
 
-    def plan(self, keys: list[Key]) -> tuple[Planner, Future[dict[str, int] | None] | None]:
-        """The planner of ``keys``' batches, and the commit dates it asked for (read in
-        the pool)."""
-        planner = Planner(keys, self.paths, self.identities, self.jobs, self.scratch)
-        dates = None
-        if planner.dates_gitdir is not None:
-            dates = self.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
-        return planner, dates
+    def plan(self, keys: list[Key]) -> list[tuple[Planner, Future[dict[str, int] | None] | None]]:
+        """The planners of ``keys``' batches, one a group of products, and the commit
+        dates each asked for (read in the pool).  One process borrowing the objects of
+        every clone spends most of its time opening them: a group's dates come sooner,
+        and its logs start while the next group's dates are read."""
+        size = batch_size(len(keys), self.jobs)
+        products = sorted({k[0] for k in keys})
+        step = max(1, size * GROUP)
+        plans: list[tuple[Planner, Future[dict[str, int] | None] | None]] = []
+        for at in range(0, len(products), step):
+            group = set(products[at : at + step])
+            mine = [k for k in keys if k[0] in group]
+            planner = Planner(mine, self.paths, self.identities, size, self.scratch)
+            dates = None
+            if planner.dates_gitdir is not None:
+                dates = self.submit(commit_dates, planner.dates_gitdir, planner.dates_needed)
+            plans.append((planner, dates))
+        return plans
 
     def start_planning(self, keys: list[Key]) -> None:
-        self.start(*self.plan(keys))
+        for planner, dates in self.plan(keys):
+            self.start(planner, dates)
+        for chunk, gitdir in self.diff_chunks(keys, batch_size(len(keys), self.jobs)):
+            self.diff(chunk, gitdir)
+
+    def diff_chunks(self, keys: Sequence[Key], size: int) -> list[_Diff]:
+        """How to diff the ends of ``keys``: those whose clones lend their objects
+        ``size`` at a time in the scratch repository (any grouping will do: a tree diff
+        walks no history), the others each in its own clone (no scratch)."""
+        paths, scratch = self.paths, self.scratch
+        chunks: list[_Diff] = []
+        shared: list[Key] = []
+        for key in keys:
+            if scratch.lender(paths[key[0]]) is None:
+                chunks.append(([key], None))
+            else:
+                shared.append(key)
+        step = max(1, size)
+        for at in range(0, len(shared), step):
+            chunk = shared[at : at + step]
+            gitdir = None if len(chunk) == 1 else scratch.borrow(paths[k[0]] for k in chunk)
+            chunks.append((chunk, gitdir))
+        return chunks
+
+    def diff(self, keys: list[Key], gitdir: Borrowed | None) -> None:
+        requests = [fragdiff.Request(k[0], self.paths[k[0]], k[1], k[2]) for k in keys]
+        self.diffs.append((keys, self.submit(diff_fragments, requests, gitdir)))
 
     def start(self, planner: Planner, dates: Future[dict[str, int] | None] | None) -> None:
-        """Start the walks and diffs of ``planner``'s batches."""
+        """Start the logs of ``planner``'s batches (their diffs are started apart)."""
         paths = self.paths
         for batch in planner.batches(dates.result() if dates is not None else None):
-            requests = [fragdiff.Request(k[0], paths[k[0]], k[1], k[2]) for k in batch]
             if len(batch) == 1:
                 self.log_alone(batch[0])
-                self.diffs.append((batch, self.submit(diff_fragments, requests)))
                 continue
             gitdir = self.scratch.borrow(paths[k[0]] for k in batch)
             ranges = [(k[1], k[2]) for k in batch]
             self.batches[self.submit(read_batch_log, gitdir, ranges)] = batch
-            self.diffs.append((batch, self.submit(diff_fragments, requests, gitdir)))
 
     def log_alone(self, key: Key, merge_diffs: bool = False) -> None:
         future = self.submit(read_git_log, self.paths[key[0]], *key, merge_diffs=merge_diffs)
@@ -293,7 +353,7 @@ class Planner:
     ends come from one process that walks nothing (:func:`.walk.commit_dates`: the
     :attr:`dates_needed` of :attr:`dates_gitdir`), which the caller runs as it likes
     before :meth:`batches`.  Batches hold at most one range per repository (by
-    identity), about ``len(keys) / jobs`` ranges (at most :data:`BATCH`).
+    identity), at most ``size`` ranges (:func:`batch_size`).
     """
 
     def __init__(
@@ -301,7 +361,7 @@ class Planner:
         keys: Sequence[Key],
         paths: Mapping[str, Path],
         identities: Mapping[str, str],
-        jobs: int,
+        size: int,
         scratch: Scratch,
     ) -> None:
         self.keys = list(keys)
@@ -309,7 +369,7 @@ class Planner:
         lends = {p: scratch.lender(paths[p]) is not None for p in {k[0] for k in keys}}
         self.alone = [[k] for k in keys if not lends[k[0]]]
         self.shared = [k for k in keys if lends[k[0]]]
-        self.size = max(1, min(BATCH, -(-len(keys) // max(1, jobs))))
+        self.size = size
         self.dates_gitdir: Borrowed | None = None
         self.dates_needed: list[str] = []
         if self.size > 1 and len({identities[k[0]] for k in self.shared}) > 1:
@@ -353,7 +413,7 @@ def plan_batches(
     scratch: Scratch,
 ) -> list[list[Key]]:
     """:class:`Planner`'s batches, the dates asked for on the spot."""
-    planner = Planner(keys, paths, identities, jobs, scratch)
+    planner = Planner(keys, paths, identities, batch_size(len(keys), jobs), scratch)
     dates = None
     if planner.dates_gitdir is not None:
         dates = commit_dates(planner.dates_gitdir, planner.dates_needed)
