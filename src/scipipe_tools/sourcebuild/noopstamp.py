@@ -35,11 +35,15 @@ LOCK_NAME = ".scipipe-build.lock"
 
 Signature = list[int] | None
 
+#: environment variables that do not change a build's result: the shortcut's own
+_NOT_KEYED = frozenset({"SCIPIPE_DEBUG_NOOP"})
+
 
 def run_key(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """What must be equal for two commands to give the same result: the arguments, the
     working directory and the whole environment (hashed)."""
-    env = hashlib.sha256(json.dumps(sorted(environ.items())).encode()).hexdigest()
+    seen = sorted((k, v) for k, v in environ.items() if k not in _NOT_KEYED)
+    env = hashlib.sha256(json.dumps(seen).encode()).hexdigest()
     return {"format": FORMAT, "argv": list(argv), "cwd": cwd, "env": env}
 
 
