@@ -13,8 +13,10 @@ import click
 from ..eups.flavor import current_flavor
 from ..eups.repos import split_patterns
 from ..eups.table import TableContext
+from ..infra.lock import LOCK_NAME
 from ..installer.deploystate import refresh_repos
 from ..names import outputs
+from ..sourcebuild import noopstamp, report
 from ..sourcebuild.budget import available_cores, describe
 from ..sourcebuild.buildenv import (
     EnvChoice,
@@ -31,6 +33,7 @@ from ..sourcebuild.rebuild import Layout, RebuildOptions, RebuildResult, rebuild
 from ..sourcebuild.report import format_failure, summary_table
 from ..sourcebuild.run import BuildFailed, BuildInterrupted, BuildResult
 from ..stack.readers import load_manifest, read_repos
+from . import entry
 from .common import columns, echo, emit_json, get_app, info
 from .console import progress_for
 from .inputs import exclusions
@@ -341,9 +344,10 @@ def run_cmd(a: RunArgs) -> None:
     if a.refs and a.manifest_ref is not None:
         raise click.UsageError("--manifest builds the manifest's commits: no --ref with it")
     manifest = None if a.manifest_ref is None else load_manifest(a.manifest_ref, layout.versiondb)
-    repos = read_repos(_repos_file(a)).with_patterns(split_patterns(a.repository_pattern))
+    repos_file = _repos_file(a)
+    repos = read_repos(repos_file).with_patterns(split_patterns(a.repository_pattern))
     env_choice = choose_env(EnvRequest(a.env_prefix, a.env_name, a.no_env), a.root, os.environ)
-    info(f"environment: {env_choice}")
+    said = _say([], f"environment: {env_choice}")
     options = RebuildOptions(
         layout=layout,
         repos=repos,
@@ -381,12 +385,69 @@ def run_cmd(a: RunArgs) -> None:
         for r in exc.result.failed:
             click.echo(format_docs_failure(r), err=True)
         raise
-    info(f"# BUILD ID: {result.build_id}" + (" (reused)" if result.build_id_reused else ""))
+    _say(said, f"# BUILD ID: {result.build_id}" + (" (reused)" if result.build_id_reused else ""))
     if result.build is None:
         _print_prepared(result, layout.build_dir / outputs.MANIFEST, env_choice, docs=a.docs)
         return
-    _print_build(result.build, app.json, failed=False, docs=result.docs)
-    info(f"# BUILD {result.build_id} completed in {time.monotonic() - started:.0f} seconds.")
+    stdout = _print_build(result.build, app.json, failed=False, docs=result.docs, said=said)
+    _say(said, f"# BUILD {result.build_id} completed in {time.monotonic() - started:.0f} seconds.")
+    _record_noop(a, options, repos_file, result, {"stdout": stdout, "stderr": said})
+
+
+#: what a no-op writes in the build directory (a no-op stamp holds while they are intact)
+_OUTPUTS = (outputs.MANIFEST, outputs.STATUS_YAML, outputs.STATUS_JSON, outputs.JUNIT,
+            outputs.TIMELINE, outputs.DURATIONS)  # fmt: skip
+
+
+def _say(said: list[str], text: str) -> list[str]:
+    """``info(text)``, and the line in ``said`` if it was printed (a no-op stamp's)."""
+    info(text)
+    if not get_app().quiet:
+        said.append(text)
+    return said
+
+
+def _record_noop(
+    a: RunArgs, options: RebuildOptions, repos_file: Path, result: RebuildResult,
+    output: dict[str, object],
+) -> None:  # fmt: skip
+    """After a plain ``--no-fetch`` no-op with a fixed build id, the stamp that lets the
+    same command skip everything next time (:mod:`..sourcebuild.noopstamp`); after any
+    other build, none."""
+    lay = options.layout.resolved()
+    build = result.build
+    plain = (
+        entry.KEY is not None and a.no_fetch and a.build_id is not None and build is not None
+        and not (a.update_repos or a.prep_only or a.docs or a.refs or a.manifest_ref)
+        and not (a.cache or options.binary_root or get_app().debug)
+        and not result.plan.resolution.skipped
+        and all(r.status == report.ALREADY_INSTALLED for r in build.reports)
+    )  # fmt: skip
+    if not plain or entry.KEY is None:
+        noopstamp.remove(str(lay.build_dir))
+        return
+    files = [repos_file.absolute(), a.root.absolute() / "versiondb", a.root.absolute() / "envs"]
+    files += [lay.build_dir / name for name in _OUTPUTS]
+    if a.exclusion_map is not None:
+        files.append(a.exclusion_map.absolute())
+    if options.env is not None and options.env.prefix is not None:
+        prefix = options.env.prefix.absolute()
+        files += [prefix, prefix / "conda-meta", prefix / "pyvenv.cfg"]
+    heads: dict[str, str] = {}
+    db = lay.stack / "ups_db"
+    files += [db / "global.tags", lay.stack / "site" / "startup.py"]
+    for p in result.plan.products:
+        src = lay.sources / p.name
+        heads[str(src / ".git")] = p.sha1
+        files += [src / "ups" / f"{p.name}.table", src / ".git" / "config"]
+        files += [src / ".git" / "packed-refs", db / p.name / f"{p.version}.version"]
+        files += [db / p.name / f"{tag}.chain" for tag in (result.build_id, *a.tags)]
+        spec = options.repos.get(p.name)
+        for ref in dict.fromkeys([spec.default_ref if spec else "main", "main"]):
+            files += [src / ".git" / kind / ref for kind in ("refs/remotes/origin", "refs/tags",
+                                                              "refs/heads")]  # fmt: skip
+    lock = str(lay.stack / LOCK_NAME)
+    noopstamp.write(str(lay.build_dir), entry.KEY, heads, map(str, files), lock, output)
 
 
 def _repos_file(a: RunArgs) -> Path:
@@ -437,25 +498,29 @@ def _docs_plan(targets: list[DocsTarget]) -> str:
 
 
 def _print_build(
-    result: BuildResult, as_json: bool, *, failed: bool, docs: DocsResult | None = None
-) -> None:
+    result: BuildResult, as_json: bool, *, failed: bool, docs: DocsResult | None = None,
+    said: list[str] | None = None,
+) -> str:  # fmt: skip
+    """Print the build's outcome; what went to stdout (the lines to stderr: ``said``)."""
     if as_json:
         data = json.loads(result.status_json.read_text()) if result.status_json else {}
         if docs is not None:
             data["docs"] = docs.to_json()
         emit_json(data)
-        return
-    echo(summary_table(result.reports))
+        return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+    table = summary_table(result.reports)
+    echo(table)
     for r in result.failed:
         click.echo(format_failure(r), err=True)
     for path in (result.status_yaml, result.junit, result.timeline):
         if path is not None:
-            info(f"wrote {path}")
+            _say([] if said is None else said, f"wrote {path}")
     if docs is not None:
         info(docs.summary())
         for d in docs.reports:
             if d.html is not None:
                 info(f"wrote {d.html / 'index.html'}")
+    return table + "\n"
 
 
 @dataclass(frozen=True)
