@@ -160,12 +160,21 @@ def test_corrupt_stamp_is_ignored(world: World, text: str) -> None:
     assert r.code == 0 and not r.shortcut and "already-installed" in r.out
 
 
-def test_without_a_fixed_build_id_no_stamp(world: World) -> None:
-    """Without --build-id (and no versiondb) every no-op numbers a new build: nothing
-    to replay."""
-    args = [str(world.script), "-q", "build", "top", "--repos", str(world.repos),
-            "--root", str(world.root), "--no-tests", "--no-fetch"]  # fmt: skip
-    for _ in range(2):
-        r = subprocess.run(args, capture_output=True, text=True, check=False, timeout=300)
+def test_without_a_fixed_build_id_the_no_op_reuses_the_last_id(world: World) -> None:
+    """Without --build-id and without a versiondb, a no-op keeps the last build's id (the
+    manifest's content is the same and the stack has the tag), so the stamp is written and
+    the next runs are the shortcut, all with the same id."""
+    args = [str(world.script), "build", "top", "--repos", str(world.repos),
+            "--root", str(world.root), "--no-tests", "--no-fetch", "-j", "2"]  # fmt: skip
+    env = {**os.environ, "SCIPIPE_DEBUG_NOOP": "1"}
+    seen = []
+    for _ in range(3):
+        r = subprocess.run(args, capture_output=True, text=True, check=False, timeout=300,
+                           env=env, cwd=world.base)  # fmt: skip
         assert r.returncode == 0, r.stderr
-    assert not world.stamp().exists()
+        seen.append(r.stderr)
+    ids = [next(line for line in e.splitlines() if line.startswith("# BUILD ID:")) for e in seen]
+    assert len(set(ids)) == 1 and "(reused)" in ids[0], ids
+    assert "no-op stamp holds" not in seen[0]  # the world was built with other arguments
+    assert "no-op stamp holds" in seen[1] and "no-op stamp holds" in seen[2]
+    assert world.stamp().exists()

@@ -411,13 +411,15 @@ def _record_noop(
     a: RunArgs, options: RebuildOptions, repos_file: Path, result: RebuildResult,
     output: dict[str, object],
 ) -> None:  # fmt: skip
-    """After a plain ``--no-fetch`` no-op with a fixed build id, the stamp that lets the
+    """After a plain ``--no-fetch`` no-op with a fixed or reused build id (no versiondb,
+    whose reuse needs a clean work tree: no stat settles that), the stamp that lets the
     same command skip everything next time (:mod:`..sourcebuild.noopstamp`); after any
     other build, none."""
     lay = options.layout.resolved()
     build = result.build
     plain = (
-        entry.KEY is not None and a.no_fetch and a.build_id is not None and build is not None
+        entry.KEY is not None and a.no_fetch and build is not None
+        and (a.build_id is not None or (result.build_id_reused and lay.versiondb is None))
         and not (a.update_repos or a.prep_only or a.docs or a.refs or a.manifest_ref)
         and not (a.cache or options.binary_root or get_app().debug)
         and not result.plan.resolution.skipped

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import ScipipeError
 from ..eups.buildid import next_build_id
 from ..eups.exclusions import DEFAULT as DEFAULT_EXCLUSIONS
 from ..eups.exclusions import Exclusions
@@ -25,6 +26,7 @@ from ..eups.table import TableContext
 from ..infra.files import write_atomic
 from ..infra.progress import NULL, Progress
 from ..names import outputs
+from ..stack.readers import read_manifest
 from ..stack.stack import Stack
 from ..stack.versiondb import VersionDb
 from .buildenv import EnvChoice
@@ -103,12 +105,29 @@ class RebuildResult:
 
 
 def allocate_build_id(manifest: Manifest, layout: Layout, flavor: str) -> tuple[str, bool]:
-    """The build id: versiondb (with reuse) when there is one, else the stack's b tags + 1."""
+    """The build id: versiondb (with reuse) when there is one; else the last build's id
+    when this manifest has the same content and the stack still has that tag (a no-op
+    rebuild mints no id, as with a versiondb), else the stack's b tags + 1."""
     eups_tags = Stack(layout.stack, flavor).global_tags()  # none before the stack exists
     if layout.versiondb is not None:
         bid = VersionDb(layout.versiondb).allocate(manifest, eups_tags)
         return bid.id, bid.reused
+    last = _last_manifest(layout.build_dir / outputs.MANIFEST)
+    if (
+        last is not None
+        and last.build_id in eups_tags
+        and last.content_hash() == manifest.content_hash()
+    ):
+        return last.build_id, True
     return next_build_id(eups_tags), False
+
+
+def _last_manifest(path: Path) -> Manifest | None:
+    """The build directory's manifest.txt, the last build's; None if absent or unreadable."""
+    try:
+        return read_manifest(path, strict=True)
+    except (OSError, ScipipeError):
+        return None
 
 
 def rebuild(
