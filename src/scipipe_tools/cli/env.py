@@ -119,6 +119,7 @@ def lock_cmd(a: LockArgs) -> None:
                 "lockfile": str(target),
                 "dry_run": a.dry_run,
                 "written": [str(p) for p in written],
+                "solve_seconds": round(outcome.solving, 4),
                 "platforms": {
                     p: {
                         "packages": len(outcome.lock.for_platform(p)),

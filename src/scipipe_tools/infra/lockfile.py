@@ -10,7 +10,6 @@ lists of ``url#md5``, the format of a distrib server's ``env/<tag>.env``.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
 import re
 import sys

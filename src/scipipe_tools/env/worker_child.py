@@ -1,0 +1,230 @@
+"""py-rattler's side of :mod:`.worker`: the child process that solves and installs.
+
+Run as ``python -m scipipe_tools.env.worker_child OP JOB|- RESULT`` by
+:class:`.worker.Started` (the ops and their jobs are described there).  It imports
+py-rattler and, of scipipe, only what writes the result: what the child imports is on the
+path of every lock and every install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ..infra.files import write_atomic
+
+
+def _record_json(record: Any) -> dict[str, Any]:
+    return {
+        "name": record.name.normalized,
+        "version": str(record.version),
+        "build": str(record.build),
+        "build_number": int(record.build_number),
+        "subdir": str(record.subdir),
+        "url": str(record.url),
+        "channel": str(record.channel) if record.channel is not None else None,
+        "file_name": str(record.file_name),
+        "sha256": record.sha256.hex() if record.sha256 else None,
+        "md5": record.md5.hex() if record.md5 else None,
+        "size": record.size,
+        "depends": [str(d) for d in record.depends],
+        "constrains": [str(c) for c in record.constrains],
+    }
+
+
+def _virtual(mapping: Mapping[str, str]) -> list[Any]:
+    from rattler import BuildString, GenericVirtualPackage, PackageName, Version  # deferred: heavy
+
+    return [
+        GenericVirtualPackage(PackageName(name), Version(version), BuildString("0"))
+        for name, version in sorted(mapping.items())
+    ]
+
+
+def _locked_records(path: str, platform: str, unlock: Sequence[str]) -> list[Any]:
+    from rattler import LockFile  # deferred: heavy
+
+    lock = LockFile.from_path(Path(path))
+    env = lock.default_environment()
+    if env is None:
+        return []
+    # Only platform objects the lock file made itself are safe to pass back (a fresh
+    # LockPlatform panics, see the peer survey).
+    for lock_platform in lock.platforms():
+        if str(lock_platform.name) == platform:
+            records = env.conda_repodata_records_for_platform(lock_platform) or []
+            drop = set(unlock)
+            return [r for r in records if r.name.normalized not in drop]
+    return []
+
+
+async def _solve_one(
+    gateway: Any, channels: list[str], job: Mapping[str, Any], timeout_s: float | None
+) -> dict[str, Any]:
+
+    import rattler  # deferred: heavy
+    from rattler.exceptions import SolverError  # deferred: heavy
+
+    started = time.monotonic()
+    platform = job["platform"]
+    if job.get("virtual") is None:  # this machine's, as an installer solves
+        virtual = [v.into_generic() for v in rattler.VirtualPackage.detect()]
+    else:
+        virtual = _virtual(job["virtual"])
+    locked = []
+    if job.get("locked_from"):
+        locked = _locked_records(job["locked_from"], platform, job.get("unlock", ()))
+    try:
+        records = await rattler.solve(
+            sources=channels,
+            specs=list(job["specs"]),
+            gateway=gateway,
+            platforms=[platform, "noarch"],
+            locked_packages=locked or None,
+            virtual_packages=virtual,
+            timeout=timedelta(seconds=timeout_s) if timeout_s else None,
+            strategy=job.get("strategy", "highest"),
+        )
+    except SolverError as exc:
+        return {"error": str(exc), "seconds": time.monotonic() - started}
+    return {
+        "records": sorted((_record_json(r) for r in records), key=lambda r: r["name"]),
+        "seconds": time.monotonic() - started,
+    }
+
+
+def _solve(job: Mapping[str, Any]) -> dict[str, Any]:
+    import asyncio  # deferred: heavy (the parent never needs it)
+
+    import rattler  # deferred: heavy
+
+    gateway = rattler.Gateway(cache_dir=Path(job["cache_dir"]) / "repodata")
+
+    async def all_platforms() -> list[dict[str, Any]]:
+        return list(
+            await asyncio.gather(
+                *(
+                    _solve_one(gateway, job["channels"], j, job.get("timeout_s"))
+                    for j in job["jobs"]
+                )
+            )
+        )
+
+    started = time.monotonic()
+    results = asyncio.run(all_platforms())
+    # every platform's solve together, as the parent waits for them
+    return {"results": results, "seconds": time.monotonic() - started}
+
+
+def _install(job: Mapping[str, Any]) -> dict[str, Any]:
+    import asyncio  # deferred: heavy (the parent never needs it)
+
+    import rattler  # deferred: heavy
+    from rattler import PackageCache, PrefixRecord, Subdir  # deferred: heavy
+
+    async def records() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                *(rattler.RepoDataRecord.from_package_archive(a) for a in job["archives"])
+            )
+        )
+
+    started = time.monotonic()
+    new = asyncio.run(records())
+    read_seconds = time.monotonic() - started
+    for record, archive in zip(new, job["archives"], strict=True):
+        # The archive was verified by the parent; rattler extracts it from there.
+        record.url = Path(archive).as_uri()
+    kept = [PrefixRecord.from_path(Path(p)) for p in job["keep"]]
+    prefix = Path(job["prefix"])
+    meta = prefix / "conda-meta"
+    installed = [PrefixRecord.from_path(p) for p in sorted(meta.glob("*.json"))]
+    started = time.monotonic()
+    # Keyed by origin, so the extracted-package cache never hands back another channel's
+    # package that happens to share a name-version-build.
+    cache = PackageCache.new_layered([Path(job["cache_dir"]) / "pkgs"], cache_origin=True)
+    asyncio.run(
+        rattler.install(
+            [*new, *kept],
+            target_prefix=prefix,
+            installed_packages=installed or None,
+            platform=Subdir(job["platform"]),
+            show_progress=False,
+            alternative_target_prefix=job.get("placeholder_prefix"),
+            package_cache=cache,
+        )
+    )
+    return {
+        "installed": [_record_json(r) for r in new],
+        "seconds": time.monotonic() - started,
+        "read_seconds": read_seconds,
+    }
+
+
+def _read_lock(job: Mapping[str, Any]) -> dict[str, Any]:
+    from rattler import LockFile  # deferred: heavy
+
+    lock = LockFile.from_path(Path(job["path"]))
+    env = lock.default_environment()
+    out: dict[str, list[dict[str, Any]]] = {}
+    if env is not None:
+        for platform in lock.platforms():
+            records = env.conda_repodata_records_for_platform(platform) or []
+            out[str(platform.name)] = sorted(
+                (_record_json(r) for r in records), key=lambda r: r["name"]
+            )
+    return {"platforms": out}
+
+
+#: rattler exception -> how the parent reports it
+_KINDS = {
+    "GatewayError": "network",
+    "FetchRepoDataError": "network",
+    "CacheDirError": "network",
+    "InvalidMatchSpecError": "input",
+    "InvalidPackageNameError": "input",
+    "InvalidVersionError": "input",
+    "ParseCondaLockError": "input",
+    "ParseArchError": "input",
+    "ParsePlatformError": "input",
+}
+
+OPS = {"solve": _solve, "install": _install, "read-lock": _read_lock}
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 3 or argv[0] not in OPS:
+        print(f"usage: python -m {__name__} {{{'|'.join(OPS)}}} JOB|- RESULT", file=sys.stderr)
+        return 2
+    op, job_path, result_path = argv
+    if job_path == "-":
+        # Started early by the parent: import py-rattler while the parent prepares the job.
+        import rattler  # noqa: F401  # deferred: heavy
+
+        job = json.loads(sys.stdin.buffer.read())
+    else:
+        job = json.loads(Path(job_path).read_text("utf-8"))
+    try:
+        result = OPS[op](job)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # rattler's panics are BaseExceptions; the parent reports it
+        kind = _KINDS.get(type(exc).__name__, "internal")
+        result = {"fatal": " ".join(str(exc).split())[:2000], "kind": kind,
+                  "type": type(exc).__name__}  # fmt: skip
+    write_atomic(result_path, json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The result is written; skip interpreter teardown, where py-rattler can crash.
+    os._exit(code)
