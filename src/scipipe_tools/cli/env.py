@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..env.create import CreateOptions, create_env, file_digest
+from ..env.create import CreateOptions, create_env, file_digest, read_env_cached
 from ..env.solve import (
     LockRequest,
     check_lock,
@@ -19,6 +19,7 @@ from ..env.solve import (
     write_lock_files,
 )
 from ..env.spec import read_spec
+from ..env.worker import Started
 from ..errors import ScipipeError
 from ..infra.lockfile import LockDiff, LockedPackage, diff_locks, read_env, read_lock
 from ..infra.paths import cache_root
@@ -191,12 +192,20 @@ def create_cmd(a: CreateArgs) -> None:
         else:
             echo(f"{target.absolute()}: already matches {a.lock_file} ({count} packages)")
         return
-    lock = read_env(a.lock_file, plat)
-    options = CreateOptions(
-        target, plat, _cache(a.cache), a.jobs, a.dry_run, str(a.lock_file), digest
-    )
-    with progress_for(app) as progress:
-        result = create_env(lock, options, progress)
+    # A new environment: Python and py-rattler start while the lock is read and the
+    # archives fetched (an existing one may need nothing: create_env starts it if not).
+    fresh = not (target / "conda-meta").is_dir()
+    worker = Started("install") if fresh and not a.dry_run else None
+    try:
+        lock = read_env_cached(a.lock_file, plat, _cache(a.cache), digest)
+        options = CreateOptions(
+            target, plat, _cache(a.cache), a.jobs, a.dry_run, str(a.lock_file), digest
+        )
+        with progress_for(app) as progress:
+            result = create_env(lock, options, progress, worker)
+    finally:
+        if worker is not None:
+            worker.close()
     if app.json:
         emit_json(result.to_json())
         return

@@ -122,6 +122,35 @@ def _solve(job: Mapping[str, Any]) -> dict[str, Any]:
     return {"results": results, "seconds": time.monotonic() - started}
 
 
+#: beside each archive in the cache: its record, read from the archive once
+RECORD_SUFFIX = ".record.json"
+
+
+async def _archive_record(archive: Path) -> Any:
+    """The archive's record, its URL the archive itself (verified by the parent; rattler
+    extracts it from there).
+
+    Reading a record from an archive reads and hashes all of it, so the first reading is
+    kept beside the archive, in its content-addressed directory of the cache, and read
+    back from there (:data:`RECORD_SUFFIX`): a warm cache reads no archive.
+    """
+    from rattler import PackageRecord, RepoDataRecord  # deferred: heavy
+
+    saved = archive.with_name(archive.name + RECORD_SUFFIX)
+    try:
+        data = json.loads(saved.read_text("utf-8"))
+        package = PackageRecord.from_index_json(
+            saved, size=data["size"], sha256=data["sha256"], md5=data.get("md5")
+        )
+        # no channel, as from_package_archive makes it (its stub says str; None is right)
+        record = RepoDataRecord(package, archive.name, archive.as_uri(), None)  # type: ignore[arg-type]
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: read it
+        record = await RepoDataRecord.from_package_archive(archive)
+        record.url = archive.as_uri()
+        write_atomic(saved, record.to_json())
+    return record
+
+
 def _install(job: Mapping[str, Any]) -> dict[str, Any]:
     import asyncio  # deferred: heavy (the parent never needs it)
 
@@ -129,18 +158,11 @@ def _install(job: Mapping[str, Any]) -> dict[str, Any]:
     from rattler import PackageCache, PrefixRecord, Subdir  # deferred: heavy
 
     async def records() -> list[Any]:
-        return list(
-            await asyncio.gather(
-                *(rattler.RepoDataRecord.from_package_archive(a) for a in job["archives"])
-            )
-        )
+        return list(await asyncio.gather(*(_archive_record(Path(a)) for a in job["archives"])))
 
     started = time.monotonic()
     new = asyncio.run(records())
     read_seconds = time.monotonic() - started
-    for record, archive in zip(new, job["archives"], strict=True):
-        # The archive was verified by the parent; rattler extracts it from there.
-        record.url = Path(archive).as_uri()
     kept = [PrefixRecord.from_path(Path(p)) for p in job["keep"]]
     prefix = Path(job["prefix"])
     meta = prefix / "conda-meta"
