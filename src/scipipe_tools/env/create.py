@@ -234,7 +234,7 @@ def _install_fresh(
         shutil.rmtree(stale, ignore_errors=True)
     try:
         _log_install(worker.run({**job, "prefix": str(staging), "placeholder_prefix": str(prefix)}))
-        record_origin(staging, packages)
+        record_origin(staging, packages, staging=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
