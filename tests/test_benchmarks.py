@@ -62,14 +62,27 @@ def test_bench_env_lock_prints_per_platform_solves() -> None:
     for platform in ("linux-64", "linux-aarch64", "osx-64", "osx-arm64"):
         assert f"  {platform}" in out and "solve" in out
     assert "scipipe env lock, 4 platforms:" in out and "ratio lock/parse-repodata:" in out
+    assert "fixed start-up (whole - solves):" in out
+    assert out.splitlines()[-1].startswith("RESULT env lock start-up against its 0.2 s budget:")
 
 
 def test_bench_env_create_prints_its_ratio() -> None:
-    out = run("benchmarks.bench_env_create", "--packages", "6", "--files", "3", "--kb", "8",
+    out = run("benchmarks.bench_env_create", "--packages", "6,8", "--files", "3", "--kb", "8",
               "--rounds", "1")  # fmt: skip
-    assert "environment: 7 packages" in out
+    assert "environment: 7 packages" in out and "environment: 9 packages" in out
     assert "scipipe env create, already matching:" in out
-    assert "ratio create/copy:" in out and "target <= 3x" in out
+    assert "ratio create/copy, empty cache:" in out and "target <= 3x" in out
+    assert "ratio create/py-rattler, warm cache:" in out and "target <= 1.3x" in out
+    results = [line for line in out.splitlines() if line.startswith("RESULT env create")]
+    assert len(results) == 4 and out.splitlines()[-1] == results[-1]
+
+
+def test_bench_cli_start_prints_both_commands_against_the_floor() -> None:
+    out = run("benchmarks.bench_cli_start", "--rounds", "2")
+    assert "python -c 'import click' (floor)" in out and "lsstinstall --help" in out
+    last, before = out.splitlines()[-1], out.splitlines()[-2]
+    assert {last.split(":")[1], before.split(":")[1]} == {" scipipe --help", " scipipe --version"}
+    assert "target <= 2x" in last
 
 
 def test_bench_release_tag_prints_speed_up_and_calls_per_repo() -> None:
