@@ -197,6 +197,7 @@ def create_env(
             "platform": options.platform,
             "cache_dir": str(options.cache),
             "archives": archives,
+            "hashes": [[f.package.sha256, f.package.md5] for f in fetched],
             "keep": [str(k.meta) for k in txn.keep],
         }
         if fresh:

@@ -19,7 +19,8 @@ Ops:
   a conda-lock.yml whose records for the platform (except the names
   in ``unlock``) the solver keeps if it can (``--update``).
 - ``install``: ``{prefix, placeholder_prefix, platform, cache_dir, archives: [path],
-  keep: [conda-meta json path]}``: installs the verified archives and keeps the already
+  hashes: [[sha256, md5]], keep: [conda-meta json path]}``: installs the verified
+  archives (``hashes``: what each was verified against) and keeps the already
   installed records named by ``keep``; everything else in the prefix is removed.
 - ``read-lock``: ``{path}`` -> ``{platforms: {platform: [records]}}`` (tests use it to
   check that rattler reads our conda-lock.yml back).

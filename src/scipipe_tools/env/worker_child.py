@@ -122,33 +122,38 @@ def _solve(job: Mapping[str, Any]) -> dict[str, Any]:
     return {"results": results, "seconds": time.monotonic() - started}
 
 
-#: beside each archive in the cache: its record, read from the archive once
-RECORD_SUFFIX = ".record.json"
+#: beside each archive in the cache: its ``info/index.json``, read from the archive once
+INDEX_SUFFIX = ".index.json"
 
 
-async def _archive_record(archive: Path) -> Any:
-    """The archive's record, its URL the archive itself (verified by the parent; rattler
-    extracts it from there).
+async def _archive_record(archive: Path, sha256: str | None, md5: str | None) -> Any:
+    """The archive's record, its URL the archive itself (verified by the parent against
+    ``sha256`` or ``md5``; rattler extracts it from there).
 
-    Reading a record from an archive reads and hashes all of it, so the first reading is
-    kept beside the archive, in its content-addressed directory of the cache, and read
-    back from there (:data:`RECORD_SUFFIX`): a warm cache reads no archive.
+    The record is the package's ``info/index.json`` with the archive's size and hashes,
+    so only that file is read from the archive (py-rattler's ``from_package_archive``
+    reads and hashes all of it), once: it is kept beside the archive, in its
+    content-addressed directory of the cache (:data:`INDEX_SUFFIX`), and a warm cache
+    reads no archive at all.
     """
     from rattler import PackageRecord, RepoDataRecord  # deferred: heavy
+    from rattler.package_streaming import PackageArchive  # deferred: heavy
 
-    saved = archive.with_name(archive.name + RECORD_SUFFIX)
-    try:
-        data = json.loads(saved.read_text("utf-8"))
-        package = PackageRecord.from_index_json(
-            saved, size=data["size"], sha256=data["sha256"], md5=data.get("md5")
-        )
-        # no channel, as from_package_archive makes it (its stub says str; None is right)
-        record = RepoDataRecord(package, archive.name, archive.as_uri(), None)  # type: ignore[arg-type]
-    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: read it
+    if sha256 is None:  # only an md5 in the lock: py-rattler hashes it (sha256) itself
         record = await RepoDataRecord.from_package_archive(archive)
         record.url = archive.as_uri()
-        write_atomic(saved, record.to_json())
-    return record
+        return record
+    saved = archive.with_name(archive.name + INDEX_SUFFIX)
+    if not saved.is_file():
+        index = await (await PackageArchive.from_path(archive)).read_file("info/index.json")
+        if index is None:
+            raise ValueError(f"{archive.name}: not a conda package (no info/index.json)")
+        write_atomic(saved, index.decode("utf-8"))
+    package = PackageRecord.from_index_json(
+        saved, size=archive.stat().st_size, sha256=sha256.lower(), md5=md5 and md5.lower()
+    )
+    # no channel, as from_package_archive makes it (its stub says str; None is right)
+    return RepoDataRecord(package, archive.name, archive.as_uri(), None)  # type: ignore[arg-type]
 
 
 def _install(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,7 +163,15 @@ def _install(job: Mapping[str, Any]) -> dict[str, Any]:
     from rattler import PackageCache, PrefixRecord, Subdir  # deferred: heavy
 
     async def records() -> list[Any]:
-        return list(await asyncio.gather(*(_archive_record(Path(a)) for a in job["archives"])))
+        hashes = job.get("hashes") or [[None, None]] * len(job["archives"])
+        return list(
+            await asyncio.gather(
+                *(
+                    _archive_record(Path(a), sha256, md5)
+                    for a, (sha256, md5) in zip(job["archives"], hashes, strict=True)
+                )
+            )
+        )
 
     started = time.monotonic()
     new = asyncio.run(records())
