@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,8 @@ DRIVEN = ("rattler", "rich", "yaml", "jinja2", "github", "boto3", "botocore", "c
 STDLIB = ("asyncio", "importlib.metadata", "email", "concurrent.futures", "tempfile",
           "hashlib", "json", "difflib")  # fmt: skip
 #: the CLI's own layers below cli/ (plumbing aside: errors, redaction, infra.proc)
-LIBRARY = ("scipipe_tools.env", "scipipe_tools.installer", "scipipe_tools.distrib",
+LIBRARY = ("scipipe_tools.env.solve", "scipipe_tools.env.create", "scipipe_tools.env.spec",
+           "scipipe_tools.installer", "scipipe_tools.distrib",
            "scipipe_tools.yamlfile", "scipipe_tools.infra.lockfile", "scipipe_tools.eups")  # fmt: skip
 
 ENTRY = {
@@ -29,7 +31,7 @@ ENTRY = {
 }
 
 
-def imported(prog: str, *args: str) -> set[str]:
+def imported(prog: str, *args: str, status: int = 0) -> set[str]:
     code = (
         "import sys\n"
         f"{ENTRY[prog]}\n"
@@ -41,13 +43,13 @@ def imported(prog: str, *args: str) -> set[str]:
         "print(json.dumps(modules), file=sys.stderr)\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    status, modules = r.stderr.strip().splitlines()[-2:]
-    assert status == "0", r.stderr
+    code, modules = r.stderr.strip().splitlines()[-2:]
+    assert code == str(status), r.stderr
     return set(json.loads(modules))
 
 
-def heavy(modules: set[str], *, pathlib: bool = True) -> list[str]:
-    names = [*DRIVEN, *STDLIB, *LIBRARY, *(["pathlib"] if pathlib else [])]
+def heavy(modules: set[str], *, pathlib: bool = True, stdlib: bool = True) -> list[str]:
+    names = [*DRIVEN, *LIBRARY, *(STDLIB if stdlib else ()), *(["pathlib"] if pathlib else [])]
     return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
 
 
@@ -61,6 +63,15 @@ def test_lsstinstall_help_does_not_import_the_installer() -> None:
     assert heavy(imported("lsstinstall", "--help"), pathlib=False) == []
 
 
-def test_the_check_sees_what_a_command_imports() -> None:
-    """The probe is real: a command that locks environments imports their library."""
-    assert "scipipe_tools.env.solve" in heavy(imported("scipipe", "env", "lock", "--help"))
+def test_the_check_sees_what_a_command_imports(tmp_path: Path) -> None:
+    """The probe is real: a command that reads locks imports their library."""
+    missing = str(tmp_path / "missing.yml")
+    loaded = heavy(imported("scipipe", "env", "diff", missing, missing, status=2))
+    assert "scipipe_tools.infra.lockfile" in loaded and "yaml" in loaded
+
+
+def test_env_commands_help_imports_no_environment_library() -> None:
+    """(what they will drive loads when they run, after their py-rattler worker starts)"""
+    for command in ("lock", "create", "diff"):
+        loaded = imported("scipipe", "env", command, "--help")
+        assert heavy(loaded, pathlib=False, stdlib=False) == [], command

@@ -15,14 +15,12 @@ No solve: the lock says exactly which packages, from which URLs, with which hash
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ from ..infra.lockfile import Lock, LockedPackage, read_env
 from ..infra.prefix import STAMP, Transaction, package_records, plan_transaction, record_origin
 from ..infra.progress import NULL, Progress
 from .fetch import clear_partials, fetch_all
-from .worker import Started
+from .worker import Started, started_or_new
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +184,7 @@ def create_env(
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with (
         StackLock(prefix, lock_file=lock_file, activity="an environment install"),
-        _worker(worker) as worker,  # Python and py-rattler start while we fetch
+        started_or_new("install", worker) as worker,  # Python and py-rattler start while we fetch
     ):
         clear_partials(options.cache)
         fetched = fetch_all(txn.to_fetch, options.cache, jobs=options.jobs, progress=progress)
@@ -214,16 +212,6 @@ def create_env(
         )
     _stamp(prefix, options)
     return result(fresh, sum(f.downloaded for f in fetched))
-
-
-@contextlib.contextmanager
-def _worker(started: Started | None) -> Iterator[Started]:
-    """``started`` (its owner closes it), else a worker of our own."""
-    if started is not None:
-        yield started
-        return
-    with Started("install") as worker:
-        yield worker
 
 
 def _install_fresh(

@@ -30,7 +30,7 @@ from ..infra.lockfile import (
 )
 from ..names.platforms import SUPPORTED
 from .spec import EnvSpec
-from .worker import Started
+from .worker import Started, started_or_new
 
 STRATEGIES = ("highest", "lowest", "lowest-direct")
 
@@ -84,12 +84,16 @@ def check_platforms(spec: EnvSpec, platforms: Sequence[str]) -> tuple[str, ...]:
     return out
 
 
-def solve_lock(request: LockRequest, cache: Path) -> LockOutcome:
-    """Solve every platform; raise :class:`ResolutionError` naming the conflict if one fails."""
+def solve_lock(request: LockRequest, cache: Path, worker: Started | None = None) -> LockOutcome:
+    """Solve every platform; raise :class:`ResolutionError` naming the conflict if one fails.
+
+    ``worker``: a py-rattler worker for ``solve`` the caller started early and closes;
+    else one is started here, first thing.
+    """
     if request.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {request.strategy!r}",
                          hint=did_you_mean(request.strategy, STRATEGIES))  # fmt: skip
-    with Started("solve") as worker:  # Python and py-rattler start while we prepare
+    with started_or_new("solve", worker) as worker:  # Python and py-rattler start while we prepare
         previous = _updated(request)
         worker.send(_solve_job(request, cache))
         # While it solves: read the previous lock for the diff, or at least import the

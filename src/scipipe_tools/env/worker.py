@@ -28,11 +28,12 @@ Ops:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,17 @@ class Started:
         if isinstance(data, dict) and "fatal" in data:
             raise _error(data)
         return data
+
+
+@contextlib.contextmanager
+def started_or_new(op: str, started: Started | None) -> Iterator[Started]:
+    """``started`` (a worker its owner started early, and closes), else a new one for
+    ``op``, closed at the end of the block."""
+    if started is not None:
+        yield started
+        return
+    with Started(op) as worker:
+        yield worker
 
 
 def _error(data: Mapping[str, Any]) -> ScipipeError:
