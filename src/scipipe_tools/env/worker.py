@@ -85,7 +85,10 @@ class Started:
         self.close()
 
     def close(self) -> None:
-        proc.stop(self._child)  # with anything it started; a no-op once it is all gone
+        if self._child.poll() is None:
+            proc.stop(self._child)  # with anything it started
+        else:
+            proc.finish(self._child)  # ended: one syscall, unless it left something running
         self._dir.cleanup()
 
     def run(self, job: Mapping[str, Any], *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:

@@ -297,6 +297,12 @@ def stop(popen: subprocess.Popen[Any], *, grace: float = GRACE) -> int:
     return -signal.SIGKILL if code is None else code
 
 
+def finish(popen: subprocess.Popen[Any]) -> None:
+    """:func:`stop` for a spawned child that ended (as :func:`wait` saw): one
+    syscall when nothing of its group is left, the usual case; else the same take-down."""
+    _end_quietly(popen)
+
+
 def wait(popen: subprocess.Popen[Any], *, timeout: float | None = None) -> int:
     """Wait for a :func:`spawn`\\ ed child; its exit status.
 
