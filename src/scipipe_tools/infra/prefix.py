@@ -6,6 +6,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,7 +170,8 @@ def record_origin(
     the files are rewritten in place (:func:`rewrite_in_place`), else atomically.
     """
     write = rewrite_in_place if staging else write_atomic
-    for package in packages:
+
+    def one(package: LockedPackage) -> None:
         path = prefix / "conda-meta" / f"{package.name}-{package.version}-{package.build}.json"
         data = json.loads(path.read_text("utf-8"))
         data["url"] = package.url
@@ -180,6 +182,11 @@ def record_origin(
             data["md5"] = package.md5
         # not indented: only then does json use its C encoder (5x faster on these files)
         write(path, json.dumps(data, sort_keys=True) + "\n")
+
+    # Mostly file system calls, which release the GIL: a few threads overlap them.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for done in [pool.submit(one, p) for p in packages]:
+            done.result()  # the first failure is raised
 
 
 def rewrite_in_place(path: Path, text: str) -> None:
