@@ -196,7 +196,7 @@ def _install(job: Mapping[str, Any]) -> dict[str, Any]:
         )
     )
     return {
-        "installed": [_record_json(r) for r in new],
+        "installed": len(new),
         "seconds": time.monotonic() - started,
         "read_seconds": read_seconds,
     }
@@ -240,6 +240,8 @@ def main(argv: Sequence[str]) -> int:
     op, job_path, result_path = argv
     if job_path == "-":
         # Started early by the parent: import py-rattler while the parent prepares the job.
+        import asyncio  # noqa: F401  # deferred: heavy
+
         import rattler  # noqa: F401  # deferred: heavy
 
         job = json.loads(sys.stdin.buffer.read())
