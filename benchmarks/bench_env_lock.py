@@ -1,11 +1,19 @@
-"""Issue 4 benchmark: lock a 5,000-record channel for four platforms.
+"""Issues 4 and 19 benchmark: lock a 5,000-record channel for four platforms.
 
 Generates a seeded local channel of real conda packages (5,000 records over linux-64,
 linux-aarch64, osx-64, osx-arm64 and noarch; names with up to 30 versions, conda-forge
 shaped constraints), then times ``scipipe env lock`` (the whole command, process start
 included) for a spec that asks for every name in the channel, and reports the solve time
-of each platform.  Baseline measured in the same run: reading and parsing the channel's
-``repodata.json`` files with the standard library (what any solver must at least do).
+of each platform.  The lock file is left in place between rounds, so each round after the
+warm-up relocks (and diffs against the previous lock), as a routine relock does.
+
+The figure of issue 19 is the fixed start-up: the whole command minus the solves
+themselves (py-rattler's solves of the four platforms, which run concurrently, from the
+first to the last; the worker reports that span), paired run by run.  It is what
+scipipe adds around py-rattler: starting Python twice, imports, reading the spec and the
+previous lock, writing the lock and the explicit files.  The last line compares it with
+its budget, 0.2 s (``floor`` is the budget there, not a measured floor).  Also printed,
+for scale: parsing the channel's ``repodata.json`` files with the standard library.
 
     python -m benchmarks.bench_env_lock [--records 5000] [--rounds 5]
 """
@@ -14,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,13 +31,18 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks._timing import best_of
+from benchmarks._timing import min_median, result_line, timings
 from scipipe_tools.demo.channel import (
     DEFAULT_SUBDIRS,
     channel_url,
     generated_packages,
     make_channel,
 )
+
+#: seconds scipipe may add to the solves (issue 19)
+STARTUP_BUDGET = 0.2
+#: as installed: compiled bytecode cached and used
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 VIRTUAL = {
     "linux-64": {"__glibc": "2.28", "__unix": "0"},
@@ -63,13 +78,16 @@ def main() -> int:
         )
         cmd = [scipipe, "--json", "env", "lock", str(spec), "--cache", str(base / "cache")]
         solves: dict[str, list[float]] = {p: [] for p in DEFAULT_SUBDIRS}
+        solving: list[float] = []  # all four, first to last
         locked: dict[str, int] = {}
 
         def lock() -> None:
-            r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            r = subprocess.run(cmd, capture_output=True, text=True, check=False, env=ENV)
             if r.returncode != 0:
                 raise SystemExit(r.stderr)
-            for platform, data in json.loads(r.stdout)["platforms"].items():
+            out = json.loads(r.stdout)
+            solving.append(out["solve_seconds"])
+            for platform, data in out["platforms"].items():
                 solves[platform].append(data["solve_seconds"])
                 locked[platform] = data["packages"]
 
@@ -79,17 +97,24 @@ def main() -> int:
             for path in repodata:
                 json.loads(path.read_bytes())
 
-        t = best_of({"read": read_repodata, "lock": lock}, rounds=args.rounds)
+        t = timings({"read": read_repodata, "lock": lock}, rounds=args.rounds)
+    # the warm-up's figures are dropped: timings() ran each function once before the rounds
+    solving = solving[1:]
+    startup = [whole - solve for whole, solve in zip(t["lock"], solving, strict=True)]
     print(f"channel: {len(packages)} records, {len(names)} names, 4 platforms + noarch")
     print(f"spec: every name ({len(names)} specs), locked per platform with its virtual packages")
     for platform in DEFAULT_SUBDIRS:
-        print(f"  {platform:<14} solve {min(solves[platform]) * 1000:7.1f} ms   "
+        print(f"  {platform:<14} solve {min_median(solves[platform][1:])}   "
               f"{locked[platform]} packages locked")  # fmt: skip
-    print(f"parse every repodata.json (baseline):  {t['read'] * 1000:8.1f} ms")
-    print(f"scipipe env lock, 4 platforms:         {t['lock'] * 1000:8.1f} ms   "
+    print(f"parse every repodata.json (for scale):  {min_median(t['read'])}")
+    print(f"the 4 solves together (py-rattler):     {min_median(solving)}")
+    print(f"scipipe env lock, 4 platforms:          {min_median(t['lock'])}   "
           "(whole command: start, solve, write lock + 4 explicit files)")  # fmt: skip
-    print(f"per platform:                          {t['lock'] / 4 * 1000:8.1f} ms")
-    print(f"ratio lock/parse-repodata:             {t['lock'] / t['read']:8.2f}x")
+    print(f"fixed start-up (whole - solves):        {min_median(startup)}   "
+          f"(budget {STARTUP_BUDGET} s; {args.rounds} rounds)")  # fmt: skip
+    print(f"ratio lock/parse-repodata:              {min(t['lock']) / min(t['read']):8.2f}x")
+    print(result_line("env lock start-up against its 0.2 s budget", STARTUP_BUDGET,
+                      statistics.median(startup), 1.0))  # fmt: skip
     return 0
 
 

@@ -17,13 +17,10 @@ RESULT = re.compile(
     r"^RESULT [^:]+: floor [0-9.]+ s, figure [0-9.]+ s, ratio [0-9.]+x "
     r"\(target (<=|>=) [0-9.]+x: (met|NOT MET)\)$"
 )
+
+
 #: benchmarks other helpers of issue 19 are bringing to result_line on their branches
 #: (the lead deletes this once they are merged)
-PENDING = {
-    "bench_cli_start.py", "bench_env_lock.py", "bench_env_create.py",
-}  # fmt: skip
-
-
 def last_result(out: str) -> str:
     """The last line of a benchmark's output, which must be its ``RESULT`` line."""
     last = out.splitlines()[-1]
@@ -40,11 +37,7 @@ def _calls(tree: ast.AST) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize(
-    "path",
-    [pytest.param(p, id=p.name, marks=[pytest.mark.xfail(reason="another helper's branch")]
-                  if p.name in PENDING else []) for p in BENCHMARKS],
-)  # fmt: skip
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in BENCHMARKS])
 def test_every_benchmark_ends_with_result_line_and_cleans_up(path: Path) -> None:
     """Read, not run: every benchmark prints :func:`benchmarks._timing.result_line` and
     makes its temporary directories with ``TemporaryDirectory`` (removed on exit), never
@@ -134,14 +127,27 @@ def test_bench_env_lock_prints_per_platform_solves() -> None:
     for platform in ("linux-64", "linux-aarch64", "osx-64", "osx-arm64"):
         assert f"  {platform}" in out and "solve" in out
     assert "scipipe env lock, 4 platforms:" in out and "ratio lock/parse-repodata:" in out
+    assert "fixed start-up (whole - solves):" in out
+    assert out.splitlines()[-1].startswith("RESULT env lock start-up against its 0.2 s budget:")
 
 
 def test_bench_env_create_prints_its_ratio() -> None:
-    out = run("benchmarks.bench_env_create", "--packages", "6", "--files", "3", "--kb", "8",
+    out = run("benchmarks.bench_env_create", "--packages", "6,8", "--files", "3", "--kb", "8",
               "--rounds", "1")  # fmt: skip
-    assert "environment: 7 packages" in out
+    assert "environment: 7 packages" in out and "environment: 9 packages" in out
     assert "scipipe env create, already matching:" in out
-    assert "ratio create/copy:" in out and "target <= 3x" in out
+    assert "ratio create/copy, empty cache:" in out and "target <= 3x" in out
+    assert "ratio create/py-rattler, warm cache:" in out and "target <= 1.3x" in out
+    results = [line for line in out.splitlines() if line.startswith("RESULT env create")]
+    assert len(results) == 4 and out.splitlines()[-1] == results[-1]
+
+
+def test_bench_cli_start_prints_both_commands_against_the_floor() -> None:
+    out = run("benchmarks.bench_cli_start", "--rounds", "2")
+    assert "python -c 'import click' (floor)" in out and "lsstinstall --help" in out
+    last, before = out.splitlines()[-1], out.splitlines()[-2]
+    assert {last.split(":")[1], before.split(":")[1]} == {" scipipe --help", " scipipe --version"}
+    assert "target <= 2x" in last
 
 
 def test_bench_release_tag_prints_speed_up_and_calls_per_repo() -> None:

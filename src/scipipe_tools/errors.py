@@ -7,13 +7,15 @@ interface and are documented in the README.
 
 from __future__ import annotations
 
-import difflib
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .redaction import redact
+
+if TYPE_CHECKING:  # pathlib is not needed to start the CLI
+    from pathlib import Path
 
 #: Documented exit codes (README, "Exit codes").
 EXIT_OK = 0
@@ -135,6 +137,8 @@ class BuildError(ScipipeError):
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A ``did you mean X?`` hint for the nearest candidate, or None."""
+    import difflib  # deferred: heavy (for the CLI's start: only an error needs it)
+
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {match[0]!r}?" if match else None
 

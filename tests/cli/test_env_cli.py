@@ -257,6 +257,7 @@ def test_create_installs_exactly_the_lock_then_is_a_noop(
         raise AssertionError("a satisfied environment must not start py-rattler")
 
     monkeypatch.setattr("scipipe_tools.env.create.Started", no_worker)
+    monkeypatch.setattr("scipipe_tools.cli.env.Started", no_worker)
     (prefix / "conda-meta" / "scipipe-env.stamp").unlink()  # the full comparison
     r = scipipe("env", "create", "--lock", locked, "-p", prefix, "--platform", "linux-64")
     assert r.code == 0, r.err
@@ -265,7 +266,7 @@ def test_create_installs_exactly_the_lock_then_is_a_noop(
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the lock these very bytes came from need not be parsed again")
 
-    monkeypatch.setattr("scipipe_tools.cli.env.read_env", no_parse)
+    monkeypatch.setattr("scipipe_tools.cli.env_run.read_env", no_parse)
     r = scipipe("--json", "env", "create", "--lock", locked, "-p", prefix, "--platform", "linux-64")
     assert r.code == 0, r.err
     assert json.loads(r.out) == {"prefix": str(prefix), "platform": "linux-64", "noop": True,
@@ -400,6 +401,8 @@ def test_a_failed_install_leaves_no_environment(
             (staging / "bin" / "python3").write_text("half")
             raise ScipipeError("py-rattler RustPanic: disk full")
 
+    # the command starts its worker early; create_env starts one when given none
+    monkeypatch.setattr("scipipe_tools.cli.env.Started", HalfInstall)
     monkeypatch.setattr("scipipe_tools.env.create.Started", HalfInstall)
     prefix = tmp_path / "envs" / "env"
     r = scipipe("env", "create", "--lock", locked, "-p", prefix, "--platform", "linux-64")
@@ -443,3 +446,64 @@ def test_diff_of_two_locks(scipipe: Invoke, locked: Path, tmp_path: Path) -> Non
     explicit = locked.with_name("rubin-env-13.0.1-linux-64.env")
     r = scipipe("env", "diff", explicit, locked, "-p", "linux-64", "--exit-code")
     assert (r.code, r.out.strip()) == (0, "no differences")
+
+
+# --------------------------------------------------------------------------- warm (issue 19)
+
+
+def create_quietly(scipipe: Invoke, lock: Path, prefix: Path) -> None:
+    r = scipipe("-q", "env", "create", "--lock", lock, "-p", prefix, "--platform", "linux-64")
+    assert r.code == 0, r.err
+
+
+def test_the_same_lock_bytes_are_parsed_once(
+    scipipe: Invoke, locked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_quietly(scipipe, locked, tmp_path / "one")
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("these very bytes were parsed before")
+
+    monkeypatch.setattr("scipipe_tools.env.create.read_env", no_parse)
+    create_quietly(scipipe, locked, tmp_path / "two")
+    assert sorted(p.name for p in (tmp_path / "two" / "conda-meta").glob("*.json")) == sorted(
+        p.name for p in (tmp_path / "one" / "conda-meta").glob("*.json")
+    )
+    # other bytes (the same lock, a comment added) are parsed anew
+    other = tmp_path / "other.conda-lock.yml"
+    other.write_text(locked.read_text() + "# another file\n")
+    monkeypatch.undo()
+    create_quietly(scipipe, other, tmp_path / "three")
+
+
+def test_a_warm_cache_reads_no_archive(
+    scipipe: Invoke,
+    locked: Path,
+    tmp_path: Path,
+    private_cache: Path,
+) -> None:
+    create_quietly(scipipe, locked, tmp_path / "one")
+    archives = sorted((private_cache / "archives").glob("*/*.conda"))
+    archives += sorted((private_cache / "archives").glob("*/*.tar.bz2"))
+    assert len(archives) == len(read_lock(locked).for_platform("linux-64"))
+    # Every archive unreadable as a package: the second environment needs none of them
+    # (the records beside them, the packages extracted by the first install).
+    for archive in archives:
+        archive.write_bytes(b"not a package any more")
+    create_quietly(scipipe, locked, tmp_path / "two")
+    one = tmp_path / "one" / "conda-meta"
+    for record in one.glob("*.json"):
+        mine = json.loads(record.read_text())
+        theirs = json.loads((tmp_path / "two" / "conda-meta" / record.name).read_text())
+        for key in ("name", "version", "build", "url", "sha256", "depends", "files"):
+            assert theirs.get(key) == mine.get(key), (record.name, key)
+
+
+def test_lock_reports_the_span_of_all_its_solves(scipipe: Invoke, spec: Path) -> None:
+    r = scipipe("--json", "env", "lock", spec, "--dry-run")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    each = [p["solve_seconds"] for p in out["platforms"].values()]
+    assert len(each) == 4
+    # concurrent: together at least the longest, at most (plus rounding) their sum
+    assert max(each) - 0.001 <= out["solve_seconds"] <= sum(each) + 0.5

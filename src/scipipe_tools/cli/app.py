@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any, ClassVar
@@ -209,7 +208,7 @@ def _boundary(command: click.Command, args: list[str], prog_name: str) -> int:
         return EXIT_INTERRUPTED
     except ScipipeError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         click.echo(f"error: {exc}", err=True)
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
@@ -218,8 +217,14 @@ def _boundary(command: click.Command, args: list[str], prog_name: str) -> int:
         return 0
     except Exception as exc:  # the boundary: anything else is our bug
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("hint: rerun with --debug for a traceback, and report it", err=True)
         return EXIT_INTERNAL
     return rv if isinstance(rv, int) else 0
+
+
+def _print_traceback() -> None:
+    import traceback  # deferred: heavy (for the CLI's start: only --debug on an error)
+
+    traceback.print_exc()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
@@ -34,6 +33,8 @@ def get_app() -> App:
 
 
 def emit_json(data: Any) -> None:
+    import json  # deferred: heavy (for the CLI's start: --help and --version need no JSON)
+
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import click
 
@@ -57,3 +57,9 @@ class LazyGroup(click.Group):
         if name in self.lazy:
             return click.Command(name, help=self.lazy[name].summary)
         return super().get_command(ctx, name)
+
+
+def load(module: str, attr: str) -> Any:
+    """``attr`` of ``module``, imported only now: a command's body, which imports the
+    library it drives, loads when the command runs (not for its ``--help``)."""
+    return getattr(importlib.import_module(module), attr)

@@ -1,4 +1,8 @@
-"""The ``lsstinstall`` entry point (the end-user installer), with lsstinstall's flags."""
+"""The ``lsstinstall`` entry point (the end-user installer), with lsstinstall's flags.
+
+Only the command line is defined here; what it does (:mod:`.lsstinstall_run`, which
+imports the installer) loads when it runs, so ``lsstinstall --help`` starts fast.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,9 @@ from pathlib import Path
 
 import click
 
-from ..installer.plan import VARIANTS, InstallerOptions
-from ..installer.run import install, next_steps
+from ..names.variants import VARIANTS
 from .app import run
-from .common import App, configure_logging, emit_json
-from .console import progress_for
+from .lazy import load
 from .options import cache_option, takes
 
 
@@ -123,26 +125,7 @@ def lsstinstall(a: LsstinstallArgs) -> None:
     Needs no conda: environments are made with py-rattler, every package verified.
     -T, -X and -v are mutually exclusive; -b -c -t are accepted and ignored.
     """
-    configure_logging(0, a.debug)
-    options = InstallerOptions(
-        dry_run=a.dry_run, tag=a.tag, exact_tag=a.exact_tag, version=a.version,
-        env_name=a.env_name, prefix=a.prefix, update=a.update, developer=a.developer,
-        variant=a.variant, conda_root=a.conda_root,
-        new_conda=a.new_conda, channels=a.channels, eups_root=a.eups_root,
-        no_binary=a.no_binary, no_source=a.no_source, install_products=a.install_products,
-        require_checksums=a.require_checksums, cache=a.cache,
-    )  # fmt: skip
-
-    def say(text: str) -> None:
-        if not a.json_:
-            click.echo(text, err=not a.dry_run)
-
-    with progress_for(App(json=a.json_)) as progress:
-        result = install(options, say, progress)
-    if a.json_:
-        emit_json(result.to_json())
-    elif not a.dry_run:
-        click.echo(next_steps(result, options.home.absolute(), options.install_products))
+    load("scipipe_tools.cli.lsstinstall_run", "execute")(a)
 
 
 def main() -> None:

@@ -23,15 +23,16 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, Location, ScipipeError
 from ..infra.files import write_atomic
 from ..infra.lock import StackLock
-from ..infra.lockfile import Lock, LockedPackage
+from ..infra.lockfile import Lock, LockedPackage, read_env
 from ..infra.prefix import STAMP, Transaction, package_records, plan_transaction, record_origin
 from ..infra.progress import NULL, Progress
 from .fetch import clear_partials, fetch_all
-from .worker import Started
+from .worker import Started, started_or_new
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,55 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def read_env_cached(path: Path, platform: str, cache: Path, digest: str | None) -> Lock:
+    """:func:`read_env`, remembered in ``cache`` by the sha256 of the file's bytes.
+
+    Parsing and validating a conda-lock.yml (its YAML, conda-lock's models) costs more
+    than installing a small environment from a warm cache; the same bytes always parse to
+    the same lock, so the result of a successful parse is kept (``<cache>/locks/parsed/``)
+    and read back as JSON.  ``digest`` None (no file): parse, remember nothing.
+    """
+    if digest is None:
+        return read_env(path, platform)
+    saved = cache / "locks" / "parsed" / f"{digest}-{platform}.json"
+    try:
+        return _lock_from_json(json.loads(saved.read_text("utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not parsed yet (or a damaged entry): parse
+    lock = read_env(path, platform)
+    write_atomic(saved, json.dumps(_lock_to_json(lock)))
+    return lock
+
+
+_PACKAGE_FIELDS = ("platform", "name", "version", "build", "url", "md5", "sha256", "depends")
+
+
+def _lock_to_json(lock: Lock) -> dict[str, object]:
+    return {
+        "packages": [[getattr(p, f) for f in _PACKAGE_FIELDS] for p in lock.packages],
+        "platforms": lock.platforms,
+        "channels": lock.channels,
+        "content_hash": dict(lock.content_hash),
+        "sources": lock.sources,
+        "custom": dict(lock.custom),
+    }
+
+
+def _lock_from_json(data: dict[str, Any]) -> Lock:
+    def package(row: list[Any]) -> LockedPackage:
+        fields = dict(zip(_PACKAGE_FIELDS, row, strict=True))
+        return LockedPackage(**{**fields, "depends": tuple(fields["depends"])})
+
+    return Lock(
+        tuple(package(row) for row in data["packages"]),
+        tuple(data["platforms"]),
+        tuple(data["channels"]),
+        dict(data["content_hash"]),
+        tuple(data["sources"]),
+        dict(data["custom"]),
+    )
+
+
 def _stamp(prefix: Path, options: CreateOptions) -> None:
     if options.lock_digest is None:
         return
@@ -93,7 +143,15 @@ def _stamp(prefix: Path, options: CreateOptions) -> None:
     write_atomic(prefix / "conda-meta" / STAMP, json.dumps(data, sort_keys=True) + "\n")
 
 
-def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) -> CreateResult:
+def create_env(
+    lock: Lock, options: CreateOptions, progress: Progress = NULL, worker: Started | None = None
+) -> CreateResult:
+    """Make ``options.prefix`` exactly the lock's packages for ``options.platform``.
+
+    ``worker``: a py-rattler worker for ``install`` the caller started early (so that
+    Python and py-rattler start while the lock is read) and closes; else one is started
+    here when there is something to install.
+    """
     started = time.monotonic()
     packages = lock.for_platform(options.platform)
     if not packages:
@@ -129,7 +187,7 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with (
         StackLock(prefix, lock_file=lock_file, activity="an environment install"),
-        Started("install") as worker,  # Python and py-rattler start while we fetch
+        started_or_new("install", worker) as worker,  # Python and py-rattler start while we fetch
     ):
         clear_partials(options.cache)
         fetched = fetch_all(txn.to_fetch, options.cache, jobs=options.jobs, progress=progress)
@@ -140,6 +198,7 @@ def create_env(lock: Lock, options: CreateOptions, progress: Progress = NULL) ->
             "platform": options.platform,
             "cache_dir": str(options.cache),
             "archives": archives,
+            "hashes": [[f.package.sha256, f.package.md5] for f in fetched],
             "keep": [str(k.meta) for k in txn.keep],
         }
         if fresh:
@@ -173,7 +232,7 @@ def _install_fresh(
         _log_install(
             worker.run({**job, "prefix": str(staging), "placeholder_prefix": str(install_as)})
         )
-        record_origin(staging, packages)
+        record_origin(staging, packages, staging=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

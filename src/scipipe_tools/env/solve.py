@@ -21,6 +21,7 @@ from ..infra.lockfile import (
     Lock,
     LockDiff,
     LockedPackage,
+    conda_lock_models,
     diff_locks,
     explicit_text,
     normalize_depends,
@@ -29,7 +30,7 @@ from ..infra.lockfile import (
 )
 from ..names.platforms import SUPPORTED
 from .spec import EnvSpec
-from .worker import call
+from .worker import Started, started_or_new
 
 STRATEGIES = ("highest", "lowest", "lowest-direct")
 
@@ -55,6 +56,8 @@ class LockOutcome:
     seconds: Mapping[str, float]
     #: against the previous lock, when there was one
     diff: LockDiff | None = None
+    #: seconds all the solves took together (they run concurrently)
+    solving: float = 0.0
 
 
 def effective_channels(
@@ -81,12 +84,31 @@ def check_platforms(spec: EnvSpec, platforms: Sequence[str]) -> tuple[str, ...]:
     return out
 
 
-def solve_lock(request: LockRequest, cache: Path) -> LockOutcome:
-    """Solve every platform; raise :class:`ResolutionError` naming the conflict if one fails."""
-    spec = request.spec
+def solve_lock(request: LockRequest, cache: Path, worker: Started | None = None) -> LockOutcome:
+    """Solve every platform; raise :class:`ResolutionError` naming the conflict if one fails.
+
+    ``worker``: a py-rattler worker for ``solve`` the caller started early and closes;
+    else one is started here, first thing.
+    """
     if request.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {request.strategy!r}",
                          hint=did_you_mean(request.strategy, STRATEGIES))  # fmt: skip
+    with started_or_new("solve", worker) as worker:  # Python and py-rattler start while we prepare
+        previous = _updated(request)
+        worker.send(_solve_job(request, cache))
+        # While it solves: read the previous lock for the diff, or at least import the
+        # models that write the new one.
+        if previous is None:
+            previous = _previous(request.previous)
+        if previous is None:
+            conda_lock_models()
+        data = worker.result(timeout=None if request.timeout is None else
+                             request.timeout * 2 + 60)  # fmt: skip
+    return _outcome(request, data, previous)
+
+
+def _updated(request: LockRequest) -> Lock | None:
+    """With ``--update``: the lock to update, each name to relock checked in it."""
     previous = None
     if request.update:
         if request.previous is None or not request.previous.is_file():
@@ -100,11 +122,22 @@ def solve_lock(request: LockRequest, cache: Path) -> LockOutcome:
                     f"--update {name}: not in {request.previous}",
                     hint=did_you_mean(name, names),
                 )
-    elif request.previous is not None and request.previous.is_file():
-        try:
-            previous = read_lock(request.previous)
-        except ScipipeError:
-            previous = None  # a fresh lock replaces a broken one
+    return previous
+
+
+def _previous(path: Path | None) -> Lock | None:
+    """The lock ``path`` holds, for the diff; None when there is none (or a broken one,
+    which the fresh lock replaces)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        return read_lock(path)
+    except ScipipeError:
+        return None
+
+
+def _solve_job(request: LockRequest, cache: Path) -> dict[str, Any]:
+    spec = request.spec
     specs = spec.specs(request.variant)
     jobs: list[dict[str, Any]] = []
     for platform in request.platforms:
@@ -118,14 +151,17 @@ def solve_lock(request: LockRequest, cache: Path) -> LockOutcome:
             job["locked_from"] = str(request.previous)
             job["unlock"] = list(request.update)
         jobs.append(job)
-    job_data = {
+    return {
         "channels": list(spec.channels),
         "cache_dir": str(cache),
         "timeout_s": request.timeout,
         "jobs": jobs,
     }
-    data = call("solve", job_data, timeout=None if request.timeout is None else
-                request.timeout * 2 + 60)  # fmt: skip
+
+
+def _outcome(request: LockRequest, data: Mapping[str, Any], previous: Lock | None) -> LockOutcome:
+    spec = request.spec
+    specs = spec.specs(request.variant)
     results: list[dict[str, Any]] = data["results"]
     for platform, result in zip(request.platforms, results, strict=True):
         if "error" in result:
@@ -146,7 +182,8 @@ def solve_lock(request: LockRequest, cache: Path) -> LockOutcome:
         (spec.path,),
         custom,
     )
-    return LockOutcome(lock, seconds, diff_locks(previous, lock) if previous else None)
+    diff = diff_locks(previous, lock) if previous else None
+    return LockOutcome(lock, seconds, diff, float(data.get("seconds", 0.0)))
 
 
 def _locked(platform: str, record: Mapping[str, Any]) -> LockedPackage:

@@ -3,7 +3,8 @@
 py-rattler's ``solve`` and ``install`` are async and it can crash at interpreter exit
 (the pyo3/tokio shutdown race, see the peer survey), so scipipe never imports it in the
 process that runs the command.  The parent (:func:`call`, or :class:`Started` to start
-the child early) runs ``python -m scipipe_tools.env.worker OP - RESULT``, writes the job
+the child early) runs ``python -m scipipe_tools.env.worker_child OP - RESULT`` (that
+module is the child's side: it imports py-rattler and little else), writes the job
 as JSON to its stdin and reads RESULT, which the child writes atomically as its last
 act; a child that crashes after writing a complete result is tolerated.  Expected
 failures (an unsatisfiable spec, an unreadable lock) come back as ``{"error": ...}``
@@ -13,11 +14,13 @@ Ops:
 
 - ``solve``: ``{channels, cache_dir, timeout_s, jobs: [{platform, specs, virtual:
   {name: version}, strategy, locked_from?, unlock?}]}`` -> ``{results: [{records,
-  seconds} | {error}]}``.  A null ``virtual`` means this machine's virtual packages.
-  ``locked_from`` is a conda-lock.yml whose records for the platform (except the names
+  seconds} | {error}], seconds}``.  A null ``virtual`` means this machine's virtual packages.
+  The last ``seconds`` is the wall time of all the solves together.  ``locked_from`` is
+  a conda-lock.yml whose records for the platform (except the names
   in ``unlock``) the solver keeps if it can (``--update``).
 - ``install``: ``{prefix, placeholder_prefix, platform, cache_dir, archives: [path],
-  keep: [conda-meta json path]}``: installs the verified archives and keeps the already
+  hashes: [[sha256, md5]], keep: [conda-meta json path]}``: installs the verified
+  archives (``hashes``: what each was verified against) and keeps the already
   installed records named by ``keep``; everything else in the prefix is removed.
 - ``read-lock``: ``{path}`` -> ``{platforms: {platform: [records]}}`` (tests use it to
   check that rattler reads our conda-lock.yml back).
@@ -25,23 +28,22 @@ Ops:
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import logging
-import os
-import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import CommandError, InputError, NetworkError, ScipipeError
 from ..infra import proc
-from ..infra.files import write_atomic
 
 log = logging.getLogger(__name__)
+
+#: The child's side, run as ``python -m``.
+CHILD = "scipipe_tools.env.worker_child"
 
 #: Seconds a child may run unless the caller says otherwise.
 DEFAULT_TIMEOUT = 1800.0
@@ -70,7 +72,7 @@ class Started:
         work = Path(self._dir.name)
         self.result_path = work / "result.json"
         self.stderr_path = work / "stderr"
-        self.argv = proc.python_module(__name__, op, "-", self.result_path)
+        self.argv = proc.python_module(CHILD, op, "-", self.result_path)
         self.started = time.monotonic()
         self._child = proc.spawn(self.argv, stdout_path=work / "stdout",
                                  stderr_path=self.stderr_path,
@@ -83,16 +85,28 @@ class Started:
         self.close()
 
     def close(self) -> None:
-        proc.stop(self._child)  # with anything it started; a no-op once it is all gone
+        if self._child.poll() is None:
+            proc.stop(self._child)  # with anything it started
+        else:
+            proc.finish(self._child)  # ended: one syscall, unless it left something running
         self._dir.cleanup()
 
     def run(self, job: Mapping[str, Any], *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        self.send(job)
+        return self.result(timeout=timeout)
+
+    def send(self, job: Mapping[str, Any]) -> None:
+        """Hand the child its job; it works on it while the caller does something else
+        (then :meth:`result`)."""
         assert self._child.stdin is not None
         try:
             self._child.stdin.write(json.dumps(job, sort_keys=True).encode())
             self._child.stdin.close()
         except BrokenPipeError:
-            pass  # the child died early: judged below
+            pass  # the child died early: judged by result()
+
+    def result(self, *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        """Wait for the child (after :meth:`send`) and return its result."""
         code = proc.wait(self._child, timeout=timeout)
         stderr = self.stderr_path.read_text(errors="replace")
         log.debug("rattler %s: %.2f s, %s", self.op, time.monotonic() - self.started,
@@ -115,6 +129,17 @@ class Started:
         return data
 
 
+@contextlib.contextmanager
+def started_or_new(op: str, started: Started | None) -> Iterator[Started]:
+    """``started`` (a worker its owner started early, and closes), else a new one for
+    ``op``, closed at the end of the block."""
+    if started is not None:
+        yield started
+        return
+    with Started(op) as worker:
+        yield worker
+
+
 def _error(data: Mapping[str, Any]) -> ScipipeError:
     message = str(data["fatal"])
     kind = data.get("kind")
@@ -123,211 +148,3 @@ def _error(data: Mapping[str, Any]) -> ScipipeError:
     if kind == "input":
         return InputError(message)
     return ScipipeError(f"py-rattler {data.get('type', 'error')}: {message}")
-
-
-# --------------------------------------------------------------------------- child side
-
-
-def _record_json(record: Any) -> dict[str, Any]:
-    return {
-        "name": record.name.normalized,
-        "version": str(record.version),
-        "build": str(record.build),
-        "build_number": int(record.build_number),
-        "subdir": str(record.subdir),
-        "url": str(record.url),
-        "channel": str(record.channel) if record.channel is not None else None,
-        "file_name": str(record.file_name),
-        "sha256": record.sha256.hex() if record.sha256 else None,
-        "md5": record.md5.hex() if record.md5 else None,
-        "size": record.size,
-        "depends": [str(d) for d in record.depends],
-        "constrains": [str(c) for c in record.constrains],
-    }
-
-
-def _virtual(mapping: Mapping[str, str]) -> list[Any]:
-    from rattler import BuildString, GenericVirtualPackage, PackageName, Version  # deferred: heavy
-
-    return [
-        GenericVirtualPackage(PackageName(name), Version(version), BuildString("0"))
-        for name, version in sorted(mapping.items())
-    ]
-
-
-def _locked_records(path: str, platform: str, unlock: Sequence[str]) -> list[Any]:
-    from rattler import LockFile  # deferred: heavy
-
-    lock = LockFile.from_path(Path(path))
-    env = lock.default_environment()
-    if env is None:
-        return []
-    # Only platform objects the lock file made itself are safe to pass back (a fresh
-    # LockPlatform panics, see the peer survey).
-    for lock_platform in lock.platforms():
-        if str(lock_platform.name) == platform:
-            records = env.conda_repodata_records_for_platform(lock_platform) or []
-            drop = set(unlock)
-            return [r for r in records if r.name.normalized not in drop]
-    return []
-
-
-async def _solve_one(
-    gateway: Any, channels: list[str], job: Mapping[str, Any], timeout_s: float | None
-) -> dict[str, Any]:
-
-    import rattler  # deferred: heavy
-    from rattler.exceptions import SolverError  # deferred: heavy
-
-    started = time.monotonic()
-    platform = job["platform"]
-    if job.get("virtual") is None:  # this machine's, as an installer solves
-        virtual = [v.into_generic() for v in rattler.VirtualPackage.detect()]
-    else:
-        virtual = _virtual(job["virtual"])
-    locked = []
-    if job.get("locked_from"):
-        locked = _locked_records(job["locked_from"], platform, job.get("unlock", ()))
-    try:
-        records = await rattler.solve(
-            sources=channels,
-            specs=list(job["specs"]),
-            gateway=gateway,
-            platforms=[platform, "noarch"],
-            locked_packages=locked or None,
-            virtual_packages=virtual,
-            timeout=timedelta(seconds=timeout_s) if timeout_s else None,
-            strategy=job.get("strategy", "highest"),
-        )
-    except SolverError as exc:
-        return {"error": str(exc), "seconds": time.monotonic() - started}
-    return {
-        "records": sorted((_record_json(r) for r in records), key=lambda r: r["name"]),
-        "seconds": time.monotonic() - started,
-    }
-
-
-def _solve(job: Mapping[str, Any]) -> dict[str, Any]:
-
-    import rattler  # deferred: heavy
-
-    gateway = rattler.Gateway(cache_dir=Path(job["cache_dir"]) / "repodata")
-
-    async def all_platforms() -> list[dict[str, Any]]:
-        return list(
-            await asyncio.gather(
-                *(
-                    _solve_one(gateway, job["channels"], j, job.get("timeout_s"))
-                    for j in job["jobs"]
-                )
-            )
-        )
-
-    return {"results": asyncio.run(all_platforms())}
-
-
-def _install(job: Mapping[str, Any]) -> dict[str, Any]:
-
-    import rattler  # deferred: heavy
-    from rattler import PackageCache, PrefixRecord, Subdir  # deferred: heavy
-
-    async def records() -> list[Any]:
-        return list(
-            await asyncio.gather(
-                *(rattler.RepoDataRecord.from_package_archive(a) for a in job["archives"])
-            )
-        )
-
-    started = time.monotonic()
-    new = asyncio.run(records())
-    read_seconds = time.monotonic() - started
-    for record, archive in zip(new, job["archives"], strict=True):
-        # The archive was verified by the parent; rattler extracts it from there.
-        record.url = Path(archive).as_uri()
-    kept = [PrefixRecord.from_path(Path(p)) for p in job["keep"]]
-    prefix = Path(job["prefix"])
-    meta = prefix / "conda-meta"
-    installed = [PrefixRecord.from_path(p) for p in sorted(meta.glob("*.json"))]
-    started = time.monotonic()
-    # Keyed by origin, so the extracted-package cache never hands back another channel's
-    # package that happens to share a name-version-build.
-    cache = PackageCache.new_layered([Path(job["cache_dir"]) / "pkgs"], cache_origin=True)
-    asyncio.run(
-        rattler.install(
-            [*new, *kept],
-            target_prefix=prefix,
-            installed_packages=installed or None,
-            platform=Subdir(job["platform"]),
-            show_progress=False,
-            alternative_target_prefix=job.get("placeholder_prefix"),
-            package_cache=cache,
-        )
-    )
-    return {
-        "installed": [_record_json(r) for r in new],
-        "seconds": time.monotonic() - started,
-        "read_seconds": read_seconds,
-    }
-
-
-def _read_lock(job: Mapping[str, Any]) -> dict[str, Any]:
-    from rattler import LockFile  # deferred: heavy
-
-    lock = LockFile.from_path(Path(job["path"]))
-    env = lock.default_environment()
-    out: dict[str, list[dict[str, Any]]] = {}
-    if env is not None:
-        for platform in lock.platforms():
-            records = env.conda_repodata_records_for_platform(platform) or []
-            out[str(platform.name)] = sorted(
-                (_record_json(r) for r in records), key=lambda r: r["name"]
-            )
-    return {"platforms": out}
-
-
-#: rattler exception -> how the parent reports it
-_KINDS = {
-    "GatewayError": "network",
-    "FetchRepoDataError": "network",
-    "CacheDirError": "network",
-    "InvalidMatchSpecError": "input",
-    "InvalidPackageNameError": "input",
-    "InvalidVersionError": "input",
-    "ParseCondaLockError": "input",
-    "ParseArchError": "input",
-    "ParsePlatformError": "input",
-}
-
-OPS = {"solve": _solve, "install": _install, "read-lock": _read_lock}
-
-
-def main(argv: Sequence[str]) -> int:
-    if len(argv) != 3 or argv[0] not in OPS:
-        print(f"usage: python -m {__name__} {{{'|'.join(OPS)}}} JOB|- RESULT", file=sys.stderr)
-        return 2
-    op, job_path, result_path = argv
-    if job_path == "-":
-        # Started early by the parent: import py-rattler while the parent prepares the job.
-        import rattler  # noqa: F401  # deferred: heavy
-
-        job = json.loads(sys.stdin.buffer.read())
-    else:
-        job = json.loads(Path(job_path).read_text("utf-8"))
-    try:
-        result = OPS[op](job)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # rattler's panics are BaseExceptions; the parent reports it
-        kind = _KINDS.get(type(exc).__name__, "internal")
-        result = {"fatal": " ".join(str(exc).split())[:2000], "kind": kind,
-                  "type": type(exc).__name__}  # fmt: skip
-    write_atomic(result_path, json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    code = main(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The result is written; skip interpreter teardown, where py-rattler can crash.
-    os._exit(code)

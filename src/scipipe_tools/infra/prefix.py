@@ -6,6 +6,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,13 +159,19 @@ def plan_transaction(prefix: Path, packages: Sequence[LockedPackage]) -> Transac
     return Transaction(tuple(add), tuple(change), tuple(remove), tuple(keep))
 
 
-def record_origin(prefix: Path, packages: Iterable[LockedPackage]) -> None:
+def record_origin(
+    prefix: Path, packages: Iterable[LockedPackage], *, staging: bool = False
+) -> None:
     """Record each package's lock URL, channel and hashes in its ``conda-meta`` file.
 
     The installer saw only our verified copies in the cache; the prefix should say where
-    the packages really came from (``conda list --explicit`` prints these).
+    the packages really came from (``conda list --explicit`` prints these).  In a
+    ``staging`` prefix, which nobody sees before it is complete (a failure removes it),
+    the files are rewritten in place (:func:`rewrite_in_place`), else atomically.
     """
-    for package in packages:
+    write = rewrite_in_place if staging else write_atomic
+
+    def one(package: LockedPackage) -> None:
         path = prefix / "conda-meta" / f"{package.name}-{package.version}-{package.build}.json"
         data = json.loads(path.read_text("utf-8"))
         data["url"] = package.url
@@ -173,4 +180,27 @@ def record_origin(prefix: Path, packages: Iterable[LockedPackage]) -> None:
             data["sha256"] = package.sha256
         if package.md5:
             data["md5"] = package.md5
-        write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        # not indented: only then does json use its C encoder (5x faster on these files)
+        write(path, json.dumps(data, sort_keys=True) + "\n")
+
+    # Mostly file system calls, which release the GIL: a few threads overlap them.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for done in [pool.submit(one, p) for p in packages]:
+            done.result()  # the first failure is raised
+
+
+def rewrite_in_place(path: Path, text: str) -> None:
+    """Overwrite ``path`` with ``text``, then cut it to length: not atomic.
+
+    Four times faster than a rename over the file or a truncation before the write on
+    ext4, whose replace heuristics (``auto_da_alloc``) write such a file out at once.
+    """
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)

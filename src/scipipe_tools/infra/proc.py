@@ -32,13 +32,15 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import CommandError, ScipipeError
 from ..redaction import redact
 from . import procgroups
+
+if TYPE_CHECKING:  # pathlib is not needed to start the CLI
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +297,12 @@ def stop(popen: subprocess.Popen[Any], *, grace: float = GRACE) -> int:
     return -signal.SIGKILL if code is None else code
 
 
+def finish(popen: subprocess.Popen[Any]) -> None:
+    """:func:`stop` for a spawned child that ended (as :func:`wait` saw): one
+    syscall when nothing of its group is left, the usual case; else the same take-down."""
+    _end_quietly(popen)
+
+
 def wait(popen: subprocess.Popen[Any], *, timeout: float | None = None) -> int:
     """Wait for a :func:`spawn`\\ ed child; its exit status.
 
@@ -484,7 +492,8 @@ def python_module(module: str, *args: str | os.PathLike[str]) -> list[str]:
 
 def child_pythonpath() -> dict[str, str]:
     """PYTHONPATH for a Python child, so it imports this very copy of scipipe_tools."""
-    here = str(Path(__file__).resolve().parents[1])
+    # .../scipipe_tools/infra/proc.py -> the directory that holds scipipe_tools
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
     current = os.environ.get("PYTHONPATH")
     return {"PYTHONPATH": here if not current else here + os.pathsep + current}
 

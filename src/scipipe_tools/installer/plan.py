@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import InputError, Location, did_you_mean
 from ..infra.prefix import check_env_name
 from ..names.serverlayout import binary_root_path
+from ..names.variants import VARIANTS
 
 DEFAULT_EUPS_ROOT = "https://eups.lsst.cloud/stack"
 DEFAULT_CHANNELS = ("conda-forge",)
@@ -164,11 +165,6 @@ def source_root_url(eups_root: str) -> str:
 def binary_root_url(eups_root: str, platform: str, version: str) -> str:
 
     return f"{eups_root.rstrip('/')}/{binary_root_path(platform, version)}"
-
-
-#: rubin-env's variants as conda-forge's rubinenv-feedstock builds them: nosysroot is the
-#: environment without the sysroot (it replaces rubin-env), the others add to rubin-env
-VARIANTS = ("nosysroot", "developer", "rsp", "extras")
 
 
 def specs(version: str | None, developer: bool, variant: str | None = None) -> Sequence[str]:
