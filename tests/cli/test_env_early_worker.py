@@ -55,6 +55,11 @@ except SystemExit as exc:
 
 
 def run_entry(tmp_path: Path, *args: str) -> tuple[int, list[list[object]]]:
+    code, workers, _ = run_entry_out(tmp_path, *args)
+    return code, workers
+
+
+def run_entry_out(tmp_path: Path, *args: str) -> tuple[int, list[list[object]], str]:
     """Exit status of ``scipipe ARGS`` and the workers it started; checks none is left."""
     tmp = tmp_path / "tmpdir"
     tmp.mkdir(exist_ok=True)
@@ -67,7 +72,7 @@ def run_entry(tmp_path: Path, *args: str) -> tuple[int, list[list[object]]]:
     assert list(tmp.iterdir()) == [], "the worker's files outlived the command"
     assert running_with(str(tmp)) == [], "a worker outlived the command"
     lines = record.read_text().splitlines() if record.exists() else []
-    return r.returncode, [json.loads(line) for line in lines]
+    return r.returncode, [json.loads(line) for line in lines], r.stdout
 
 
 def running_with(text: str) -> list[int]:
@@ -117,9 +122,12 @@ def test_lock_starts_its_worker_before_click_and_writes_the_same_lock(
 ) -> None:
     out = tmp_path / "again.conda-lock.yml"
     spec = made.parent / "rubin-env-13.0.1.yaml"
-    code, workers = run_entry(tmp_path, "-q", "env", "lock", str(spec), "-o", str(out))
+    code, workers, stdout = run_entry_out(tmp_path, "--json", "env", "lock", str(spec),
+                                          "-o", str(out))  # fmt: skip
     assert code == 0
     assert workers == [["solve", False]]  # one worker, started before click imported
+    # the whole report reaches the pipe, however the process exits
+    assert json.loads(stdout)["written"][0] == str(out)
     assert out.read_bytes() == made.read_bytes()
 
 
