@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ..env.worker import Started
+from .entry import take_early
 from .lazy import load
 from .options import cache_option, dry_run_option, jobs_option, json_option, takes
 
@@ -144,7 +145,8 @@ def diff_cmd(a: DiffArgs) -> None:
 def _run(command: str, a: LockArgs | CreateArgs, op: str | None) -> None:
     """Run ``command``'s body with a py-rattler worker for ``op`` started first (none
     when ``op`` is None); the worker is closed however the body ends."""
-    worker = Started(op) if op is not None else None
+    early = take_early(op) if op is not None else None
+    worker = early or (Started(op) if op is not None else None)
     try:
         load("scipipe_tools.cli.env_run", command)(a, worker)
     finally:

@@ -74,6 +74,7 @@ class Started:
         self.stderr_path = work / "stderr"
         self.argv = proc.python_module(CHILD, op, "-", self.result_path)
         self.started = time.monotonic()
+        self._closed = False
         self._child = proc.spawn(self.argv, stdout_path=work / "stdout",
                                  stderr_path=self.stderr_path,
                                  extra_env=proc.child_pythonpath())  # fmt: skip
@@ -85,6 +86,10 @@ class Started:
         self.close()
 
     def close(self) -> None:
+        """Stop the child (if it still runs) and remove its files; again: nothing."""
+        if self._closed:
+            return
+        self._closed = True
         if self._child.poll() is None:
             proc.stop(self._child)  # with anything it started
         else:
