@@ -22,6 +22,7 @@ the schedule quality measurable without running anything.
 from __future__ import annotations
 
 import heapq
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -123,8 +124,8 @@ def run_dag(
     Raises ResolutionError for a cycle or a dependency that is not a node.
     """
     _check_budget(budget)
-    order = [n for level in toposort(graph) for n in level]
-    run = _Run(graph, order, work, budget, fail_fast, weights, on_start, on_finish, should_stop)
+    levels = toposort(graph)
+    run = _Run(graph, levels, work, budget, fail_fast, weights, on_start, on_finish, should_stop)
     return run(_InlineExecutor() if inline else None)
 
 
@@ -155,7 +156,7 @@ class _Run:
     def __init__(
         self,
         graph: Mapping[str, Sequence[str]],
-        order: list[str],
+        levels: Sequence[Sequence[str]],
         work: Callable[[str, int], str],
         budget: int,
         fail_fast: bool,
@@ -164,7 +165,7 @@ class _Run:
         on_finish: Callable[[NodeResult], None] | None,
         should_stop: Callable[[], bool] | None,
     ) -> None:
-        self.order = order
+        self.order = order = [n for level in levels for n in level]
         self.work = work
         self.budget = budget
         #: the cores each started node holds; the running ones' add up to at most budget
@@ -174,12 +175,17 @@ class _Run:
         self.on_start = on_start
         self.on_finish = on_finish
         self.should_stop = should_stop
-        self.priority = bottom_levels(graph, weights)
         self.dependents = _dependents(graph)
+        self.priority = _bottom_levels(levels, self.dependents, weights)
         self.waiting = {n: len(set(graph[n])) for n in order}
         self.ready = [(-self.priority[n], n) for n in order if self.waiting[n] == 0]
         heapq.heapify(self.ready)
         self.running: dict[Future[_Outcome], str] = {}
+        self.future_of: dict[str, Future[_Outcome]] = {}
+        #: the nodes that ended, in the order they did (put by the workers): the
+        #: coordinator sleeps on this queue alone, which wakes it sooner than waiting
+        #: on the futures (an event and a lock per future, each time)
+        self.ended: queue.SimpleQueue[str] = queue.SimpleQueue()
         #: what workers did, written by them (under the lock) as each node ends; the
         #: coordinator's record of its futures can miss one when an interrupt lands
         #: mid-bookkeeping, this cannot
@@ -205,7 +211,9 @@ class _Run:
                 self.callbacks = False
                 self._wind_down(pool, "not started: the build was aborted")
                 raise
-            pool.shutdown(wait=True)
+            # Every node ended: the idle workers exit on their own, with nothing left
+            # to run; joining them would only delay the return (by a wake-up each).
+            pool.shutdown(wait=False)
         return self._ordered()
 
     def _loop(self, pool: Executor) -> None:
@@ -213,8 +221,10 @@ class _Run:
             self._start_ready(pool)
             if not self.running:
                 break
-            done, _ = wait(self.running, return_when=FIRST_COMPLETED)
-            interrupted = [self._collect(f) for f in sorted(done, key=lambda f: self.running[f])]
+            ended = [self.ended.get()]
+            while not self.ended.empty():
+                ended.append(self.ended.get())
+            interrupted = [self._settle(node) for node in sorted(ended)]
             if any(interrupted):
                 raise KeyboardInterrupt
         self._mark_unstarted()
@@ -239,18 +249,30 @@ class _Run:
             self.free -= cores
             if self.on_start is not None and self.callbacks:
                 self.on_start(node, cores)
-            self.running[pool.submit(self._attempt, node, cores)] = node
+            future = pool.submit(self._attempt, node, cores)
+            self.running[future] = node
+            self.future_of[node] = future
 
     def _attempt(self, node: str, cores: int) -> _Outcome:
         """Run one node (in a worker thread)."""
         outcome = _attempt(self.work, node, cores)
         with self.lock:
             self.outcomes[node] = outcome
+        self.ended.put(node)
         return outcome
 
     def _collect(self, future: Future[_Outcome]) -> bool:
         node = self.running.pop(future)
+        del self.future_of[node]
         return self._record(node, future.result())  # _attempt never raises
+
+    def _settle(self, node: str) -> bool:
+        """Record a node the ``ended`` queue named: its outcome is in, its future may
+        not be done yet (the worker is still returning)."""
+        del self.running[self.future_of.pop(node)]
+        with self.lock:
+            outcome = self.outcomes[node]
+        return self._record(node, outcome)
 
     def _record(self, node: str, outcome: _Outcome) -> bool:
         """Record a finished node; True when ``work`` was interrupted."""
@@ -362,13 +384,26 @@ def bottom_levels(
     The run can end no earlier than a node's start plus its bottom level, so the ready
     node with the highest one should start first.  Weights default to 1.0 each.
     """
-    levels = toposort(graph)
-    dependents = _dependents(graph)
+    return _bottom_levels(toposort(graph), _dependents(graph), weights)
+
+
+def _bottom_levels(
+    levels: Sequence[Sequence[str]],
+    dependents: Mapping[str, Sequence[str]],
+    weights: Mapping[str, float] | None,
+) -> dict[str, float]:
+    """:func:`bottom_levels` given the graph's toposort ``levels`` and its dependents.
+
+    It runs before the first node starts, hence the plain loops (no generator per node).
+    """
     out: dict[str, float] = {}
-    for level in reversed(levels):
-        for node in level:
-            above = max((out[m] for m in dependents[node]), default=0.0)
-            out[node] = _weight(weights, node) + above
+    for node in (n for level in reversed(levels) for n in level):
+        above = 0.0  # the max over dependents, 0 without any
+        first = True
+        for m in dependents[node]:
+            if first or out[m] > above:
+                above, first = out[m], False
+        out[node] = (1.0 if weights is None else float(weights.get(node, 1.0))) + above
     return out
 
 
@@ -474,7 +509,3 @@ def estimates(graph: Mapping[str, Sequence[str]], known: Mapping[str, float]) ->
     half = len(measured) // 2
     default = (measured[half] + measured[~half]) / 2 if measured else 1.0
     return {n: known[n] if n in known and known[n] > 0 else default for n in graph}
-
-
-def _weight(weights: Mapping[str, float] | None, node: str) -> float:
-    return 1.0 if weights is None else float(weights.get(node, 1.0))
