@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,26 @@ def test_wait_timeout_stops_the_child(marks: Path, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="timed out"):
         proc.wait(child, timeout=0.5)
     assert wait_gone(pids_in(marks)) == [] and child.pid not in proc.live_groups()
+
+
+def test_wait_with_a_timeout_wakes_on_the_exit_not_a_poll(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Popen.wait(timeout) polls, sleeping up to 50 ms between looks: that much late after
+    # every worker's exit.  proc.wait sleeps on the exit itself (a pidfd) instead.
+    child = proc.spawn([sys.executable, "-c", "import time; time.sleep(0.3)"],
+                       stdout_path=tmp_path / "o", stderr_path=tmp_path / "e")  # fmt: skip
+    naps: list[float] = []
+    real_sleep, me = time.sleep, threading.get_ident()
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == me:
+            naps.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    assert proc.wait(child, timeout=GONE_TIMEOUT) == 0
+    assert naps == []
 
 
 def test_scope_close_takes_its_children_down_but_not_older_ones(

@@ -1,0 +1,85 @@
+"""prefix.record_origin: each record names the lock's URL, channel and hashes; the rest
+of the installer's file is left as it wrote it (only those lines change)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scipipe_tools.infra.lockfile import LockedPackage
+from scipipe_tools.infra.prefix import record_origin
+
+URL = "https://conda.example/chan/linux-64/foo-1.0-h0_0.conda"
+SHA, MD5 = "ab" * 32, "cd" * 16
+
+
+def installer_record(md5: bool = True) -> dict[str, object]:
+    record: dict[str, object] = {
+        "build": "h0_0",
+        "depends": ["bar *"],
+        "name": "foo",
+        "sha256": "00" * 32,
+        "version": "1.0",
+        "url": "file:///cache/archives/x/foo-1.0-h0_0.conda",
+        "channel": None,
+        "files": ["lib/url", 'odd "url": name,'],
+        "paths_data": {"paths": [{"_path": "lib/url", "sha256": "11" * 32, "url": "x"}]},
+    }
+    if md5:
+        record["md5"] = "99" * 16
+    return record
+
+
+def package(md5: str | None = MD5) -> LockedPackage:
+    return LockedPackage("linux-64", "foo", "1.0", "h0_0", URL, md5=md5, sha256=SHA)
+
+
+def write(prefix: Path, record: dict[str, object], indent: int | None) -> Path:
+    path = prefix / "conda-meta" / "foo-1.0-h0_0.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(record, indent=indent), "utf-8")
+    return path
+
+
+def expected(record: dict[str, object], md5: str | None = MD5) -> dict[str, object]:
+    new = {**record, "url": URL, "channel": "https://conda.example/chan", "sha256": SHA}
+    return {**new, "md5": md5} if md5 else new
+
+
+@pytest.mark.parametrize("staging", [True, False])
+def test_only_the_origin_lines_of_the_installers_layout_change(
+    tmp_path: Path, staging: bool
+) -> None:
+    record = installer_record()
+    path = write(tmp_path, record, indent=2)
+    before = path.read_text("utf-8").splitlines()
+    record_origin(tmp_path, [package()], staging=staging)
+    after = path.read_text("utf-8").splitlines()
+    assert json.loads("\n".join(after)) == expected(record)
+    changed = [b for b, a in zip(before, after, strict=True) if a != b]
+    keys = ['"sha256"', '"url"', '"channel"', '"md5"']
+    assert [line.split(":")[0].strip() for line in changed] == keys
+
+
+@pytest.mark.parametrize("indent", [None, 4])
+def test_another_layout_is_rewritten_whole(tmp_path: Path, indent: int | None) -> None:
+    record = installer_record()
+    path = write(tmp_path, record, indent=indent)
+    record_origin(tmp_path, [package()], staging=True)
+    assert json.loads(path.read_text("utf-8")) == expected(record)
+
+
+def test_a_field_the_installer_did_not_write_is_added(tmp_path: Path) -> None:
+    record = installer_record(md5=False)
+    path = write(tmp_path, record, indent=2)
+    record_origin(tmp_path, [package()], staging=True)
+    assert json.loads(path.read_text("utf-8")) == expected(record)
+
+
+def test_no_md5_in_the_lock_keeps_the_installers(tmp_path: Path) -> None:
+    record = installer_record()
+    path = write(tmp_path, record, indent=2)
+    record_origin(tmp_path, [package(md5=None)], staging=True)
+    assert json.loads(path.read_text("utf-8")) == expected(record, md5="99" * 16)
