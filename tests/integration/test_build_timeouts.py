@@ -24,8 +24,8 @@ import pytest
 from scipipe_tools.demo.samplestack import Materialized, materialize
 from scipipe_tools.infra import proc
 
-from ..processes import alive, pids_in, wait_gone, wait_until
-from .test_process_groups import push_hook
+from ..processes import pids_in, wait_gone, wait_until
+from .test_process_groups import kill_leftovers, push_hook
 
 pytestmark = [
     pytest.mark.slow,
@@ -65,9 +65,7 @@ def marks(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "marks"
     path.mkdir()
     yield path
-    for pid in pids_in(path):  # whatever a failing test left running
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    kill_leftovers(path)  # whatever a failing test left running
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from scipipe_tools import redaction
 from scipipe_tools.errors import InputError
+from scipipe_tools.infra.archive import sha256_file as sha256_of
 from scipipe_tools.release.pypi.auth import PYPI_SIMPLE, PYPI_UPLOAD, resolve_target
-from scipipe_tools.release.pypi.dists import normalize_sdist, sha256_of
+from scipipe_tools.release.pypi.dists import normalize_sdist
 from scipipe_tools.release.pypi.index import IndexFile, parse_html, parse_json, version_of
 from scipipe_tools.release.pypi.project import is_public_version, normalize, parse_pyproject
 from scipipe_tools.release.pypi.publish import compare

@@ -40,9 +40,10 @@ def main() -> None:
     """Run ``scipipe``: the shortcut when it holds, else the whole command line."""
     global KEY, EARLY
     argv = sys.argv[1:]
-    KEY = noopstamp.run_key(argv, os.getcwd(), os.environ)
-    if shortcut(argv, KEY, os.environ):
-        sys.exit(0)
+    if _is_noop_candidate(argv):  # the only commands that write or read a no-op stamp
+        KEY = noopstamp.run_key(argv, os.getcwd(), os.environ)
+        if shortcut(argv, KEY, os.environ):
+            sys.exit(0)
     op = early_op(argv)
     if op is not None:
         EARLY = importlib.import_module("scipipe_tools.env.worker").Started(op)
@@ -92,10 +93,7 @@ def early_op(argv: Sequence[str]) -> str | None:
     """The worker op ``argv`` will need for sure enough to start it now: ``solve`` for
     ``env lock`` (not ``--check``), ``install`` for ``env create`` into a new ``-p``
     prefix (not ``--dry-run``); None for anything else or any doubt."""
-    i = 0
-    while i < len(argv) and argv[i] in _GLOBAL:
-        i += 1
-    rest = argv[i:]
+    rest = _command(argv)
     if len(rest) < 2 or rest[0] != "env" or "--help" in rest or "-h" in rest:
         return None
     if rest[1] == "lock" and "--check" not in rest:
@@ -137,11 +135,16 @@ def shortcut(argv: Sequence[str], key: Mapping[str, Any], environ: Mapping[str, 
 
 def _is_noop_candidate(argv: Sequence[str]) -> bool:
     """``[global options] build [run] ... --no-fetch ...``."""
+    rest = _command(argv)
+    return bool(rest) and rest[0] == "build" and ("-n" in rest or "--no-fetch" in rest)
+
+
+def _command(argv: Sequence[str]) -> Sequence[str]:
+    """``argv`` from the command on: the global options that may precede it skipped."""
     i = 0
     while i < len(argv) and argv[i] in _GLOBAL:
         i += 1
-    rest = argv[i:]
-    return bool(rest) and rest[0] == "build" and ("-n" in rest or "--no-fetch" in rest)
+    return argv[i:]
 
 
 def _build_dir(argv: Sequence[str], environ: Mapping[str, str]) -> str:

@@ -36,9 +36,7 @@ from typing import Literal
 from ..errors import CommandError, InputError, NetworkError
 from ..redaction import MASK, MIN_SECRET_LENGTH
 from ..redaction import redact as redact
-from . import proc
-
-_HEX = frozenset("0123456789abcdef")
+from . import gitrefs, proc
 
 #: Seconds any command that talks to a remote may take (a clone of a large data
 #: repository takes minutes; a hung connection should not take the night).
@@ -285,10 +283,6 @@ def call(
     )  # fmt: skip
 
 
-def _is_sha(text: str) -> bool:
-    return len(text) == 40 and set(text) <= _HEX
-
-
 def _git_dir(repo: Path) -> Path | None:
     dotgit = repo / ".git"
     if dotgit.is_dir():
@@ -324,58 +318,15 @@ def head_sha(repo: str | os.PathLike[str]) -> str:
         if (path / ".git").is_file():
             return rev_parse(path, "HEAD")
         raise InputError(f"{path} is not a git repository")
-    try:
-        with open(gd / "HEAD", encoding="ascii", errors="replace") as fh:
-            head = fh.read().strip()
-    except OSError:
-        return rev_parse(path, "HEAD")
-    if _is_sha(head):
-        return head
-    if head.startswith("ref: "):
-        sha = _read_ref_files(gd, head[5:].strip())
-        if sha is not None:
-            return sha
-    return rev_parse(path, "HEAD")
-
-
-def _read_ref_files(gd: Path, ref: str) -> str | None:
-    """A ref's SHA from its loose file, else packed-refs; None when the files do not
-    settle it (no such ref, a symbolic or unreadable loose ref, a reftable repository):
-    git is asked then."""
-    if not ref.startswith("refs/") or ".." in ref.split("/") or "\\" in ref:
-        return None
-    try:
-        with open(gd / ref, encoding="ascii", errors="replace") as fh:
-            loose: str | None = fh.read().strip()
-    except (FileNotFoundError, NotADirectoryError):
-        loose = None  # packed, or nowhere
-    except OSError:  # a directory (refs/heads/x when x/y exists), permissions
-        return None
-    if loose is not None:
-        # a loose ref wins over packed-refs; a symbolic one (ref: ...) is git's to follow
-        return loose if _is_sha(loose) else None
-    if (gd / "reftable").is_dir():
-        return None
-    return _packed_ref(gd / "packed-refs", ref)
-
-
-def _packed_ref(packed: Path, ref: str) -> str | None:
-    """``ref``'s line in packed-refs (``<sha> <name>``; peeled ``^<sha>`` lines skipped)."""
-    try:
-        with open(packed, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line[40:41] == " " and line[41:].rstrip("\r\n") == ref:
-                    return line[:40] if _is_sha(line[:40]) else None
-    except OSError:
-        pass
-    return None
+    sha = gitrefs.read_head(gd)
+    return sha if sha is not None else rev_parse(path, "HEAD")
 
 
 def read_ref(repo: str | os.PathLike[str], ref: str) -> str | None:
     """What a full ref name (``refs/remotes/origin/main``) points at, read from files:
     no subprocess.  None when the files do not say (the caller may ask git)."""
     gd = _git_dir(Path(repo))
-    return _read_ref_files(gd, ref) if gd is not None else None
+    return gitrefs.read_ref(gd, ref) if gd is not None else None
 
 
 def origin_url_in_config(repo: str | os.PathLike[str]) -> str | None:
@@ -409,7 +360,7 @@ def origin_url_fast(repo: str | os.PathLike[str]) -> str | None:
 def _verify(repo: Path, rev: str) -> str | None:
     res = query(repo, ["rev-parse", "--verify", "--quiet", rev])
     sha = res.stdout.strip()
-    return sha if res.returncode == 0 and _is_sha(sha) else None
+    return sha if res.returncode == 0 and gitrefs.is_sha(sha) else None
 
 
 def rev_parse(repo: str | os.PathLike[str], rev: str) -> str:

@@ -26,6 +26,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..infra import gitrefs
+
 #: in the build directory
 STAMP_NAME = ".noop-stamp.json"
 #: the stamp's format; another one is ignored
@@ -56,48 +58,6 @@ def signature(path: str) -> Signature:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def read_head(gitdir: str) -> str | None:
-    """The SHA that ``gitdir``'s HEAD names, from the files alone; None when the files do
-    not settle it (a symbolic or missing ref, a linked worktree, anything unusual)."""
-    try:
-        with open(os.path.join(gitdir, "HEAD"), "rb") as fh:
-            head = fh.read(200).decode("ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if _is_sha(head):
-        return head
-    if not head.startswith("ref: refs/heads/"):
-        return None
-    ref = head[5:]
-    if ".." in ref or "\\" in ref:
-        return None
-    try:
-        with open(os.path.join(gitdir, ref), "rb") as fh:
-            loose = fh.read(200).decode("ascii").strip()
-        return loose if _is_sha(loose) else None
-    except FileNotFoundError:
-        return _packed(gitdir, ref)
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _packed(gitdir: str, ref: str) -> str | None:
-    try:
-        with open(os.path.join(gitdir, "packed-refs"), "rb") as fh:
-            text = fh.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    for line in text.splitlines():
-        sha, _, name = line.partition(" ")
-        if name == ref and _is_sha(sha):
-            return sha
-    return None
-
-
-def _is_sha(text: str) -> bool:
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
-
-
 def write(
     build_dir: str,
     key: Mapping[str, Any],
@@ -110,7 +70,7 @@ def write(
     stat-ed now, ``output`` is what to print again (``stdout``: text, ``stderr``: lines).
     False, and no stamp, when a HEAD cannot be read from the files or differs."""
     path = os.path.join(build_dir, STAMP_NAME)
-    if any(read_head(gitdir) != sha for gitdir, sha in heads.items()):
+    if any(gitrefs.read_head(gitdir) != sha for gitdir, sha in heads.items()):
         remove(build_dir)
         return False
     record = {
@@ -152,7 +112,7 @@ def _holds(record: dict[str, Any]) -> dict[str, Any] | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another build: the ordinary path
         for gitdir, sha in record["heads"].items():
-            if read_head(gitdir) != sha:
+            if gitrefs.read_head(gitdir) != sha:
                 return None
         for path, sig in record["files"].items():
             if signature(path) != sig:

@@ -17,7 +17,6 @@ header without a time (setuptools writes the checkout's file times and the time 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import os
 import shutil
@@ -30,14 +29,6 @@ from ...infra import proc
 #: seconds: a build that takes longer than this is hung
 BUILD_TIMEOUT = 3600.0
 UPLOAD_TIMEOUT = 1800.0
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build(checkout: Path, outdir: Path, *, epoch: int, isolation: bool = False) -> list[Path]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import IntegrityError, ResolutionError
-from ...infra import git
+from ...infra import archive, git
 from ...infra.progress import NULL, Progress
 from . import dists
 from .auth import Target
@@ -192,7 +192,7 @@ def compare(paths: Sequence[Path], held: Sequence[IndexFile]) -> list[FilePlan]:
     by_name = {f.filename: f for f in held}
     plans = []
     for p in paths:
-        sha = dists.sha256_of(p)
+        sha = archive.sha256_file(p)
         have = by_name.get(p.name)
         if have is None:
             other_sdist = next((f for f in held if is_sdist(f.filename)), None)
