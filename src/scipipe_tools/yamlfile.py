@@ -18,13 +18,11 @@ writes plain data the same way.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
-from typing import Any
-
-import yaml
-from yaml import MappingNode, Node, ScalarNode, SequenceNode
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, Location, did_you_mean
 from .text import decode, escaped_byte, place
@@ -54,9 +52,46 @@ __all__ = [
 Source = str | bytes
 PathLike = str | os.PathLike[str]
 
-#: libyaml when present: composing a big lock is several times faster
-LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+if TYPE_CHECKING:
+    import yaml
+    from yaml import MappingNode, Node, ScalarNode, SequenceNode
+
+#: names bound when PyYAML is imported (:func:`_import_yaml`), also for other modules'
+#: ``from .yamlfile import MappingNode``
+_LAZY = frozenset({"yaml", "MappingNode", "Node", "ScalarNode", "SequenceNode", "LOADER"})
+_imported = False
+LOADER: Any
+_DUMPER: Any
+_DataLoader: Any
+_PlacingLoader: Any
+
+
+def _import_yaml() -> None:
+    """Import PyYAML, the first time a YAML stream is read or written here.
+
+    It costs 20 ms (its regular expressions compile as it loads), which a command that
+    reads no YAML (``env create`` from an already parsed lock) should not pay; so the
+    module binds its PyYAML names then, and its functions use them as usual."""
+    global _imported, yaml, MappingNode, Node, ScalarNode, SequenceNode, LOADER, _DUMPER
+    global _DataLoader, _PlacingLoader
+    if _imported:
+        return
+    import yaml  # deferred: heavy
+    from yaml import MappingNode, Node, ScalarNode, SequenceNode  # deferred: heavy
+
+    #: libyaml when present: composing a big lock is several times faster
+    LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    _DataLoader, _PlacingLoader = _loaders(LOADER)
+    _imported = True
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        _import_yaml()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 STR = "tag:yaml.org,2002:str"
 INT = "tag:yaml.org,2002:int"
@@ -68,11 +103,14 @@ TIMESTAMP = "tag:yaml.org,2002:timestamp"
 #: the most nodes a document's aliases may expand to
 MAX_EXPANSION = 1_000_000
 
-# What YAML allows in a stream (its c-printable set); surrogates are not in it, so the
-# bytes read_text's surrogateescape kept from a non-UTF-8 file are found here too.
-_NOT_PRINTABLE = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
+
+@functools.cache
+def _not_printable() -> re.Pattern[str]:
+    """A character YAML does not allow in a stream (outside its c-printable set).
+
+    Surrogates are not in that set, so the bytes read_text's surrogateescape kept from a
+    non-UTF-8 file are found too.  Compiled when first needed (4 ms: its ranges)."""
+    return re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def line(node: Node) -> int:
@@ -93,7 +131,7 @@ def at(path: PathLike, node: Node) -> Location:
 def text_of(source: Source, path: PathLike) -> str:
     """The text of a YAML stream, once every character in it is one YAML allows."""
     text = decode(source, path) if isinstance(source, bytes) else source
-    m = _NOT_PRINTABLE.search(text)
+    m = _not_printable().search(text)
     if m is not None:
         index = m.start()
         if "\udc80" <= text[index] <= "\udcff":
@@ -108,6 +146,7 @@ def compose(
     source: Source, path: PathLike, *, aliases: bool = False, unique_keys: bool = True
 ) -> Node | None:
     """The node tree of a one-document YAML stream (None when it is empty)."""
+    _import_yaml()
     text = text_of(source, path)
     try:
         node: Node | None = yaml.compose(text, Loader=LOADER)
@@ -127,6 +166,7 @@ def load(source: Source, path: PathLike) -> tuple[Any, Node | None]:
 
     Aliases are allowed (machine-written files have them), within :data:`MAX_EXPANSION`.
     """
+    _import_yaml()
     text = text_of(source, path)
     try:
         return _construct(_DataLoader, text, path)
@@ -142,12 +182,14 @@ def load(source: Source, path: PathLike) -> tuple[Any, Node | None]:
 
 def dump(data: Any, *, sort_keys: bool = True) -> str:
     """``data`` (plain values only) as YAML, block style, with libyaml's emitter when present."""
+    _import_yaml()
     text: str = yaml.dump(data, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False)
     return text
 
 
 def get(node: Node | None, key: str | int) -> Node | None:
     """The value of ``key`` in a mapping, or item ``key`` of a sequence; else None."""
+    _import_yaml()
     if isinstance(node, MappingNode) and isinstance(key, str):
         return next(
             (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None
@@ -252,7 +294,7 @@ def _check_escapes(root: Node, path: PathLike) -> None:
             continue
         seen.add(id(node))
         if isinstance(node, ScalarNode):
-            m = _NOT_PRINTABLE.search(str(node.value))
+            m = _not_printable().search(str(node.value))
             if m is not None:
                 raise InputError(f"invalid character U+{ord(m.group()):04X} in a value",
                                  location=at(path, node))  # fmt: skip
@@ -325,46 +367,51 @@ def _alias_location(text: str, path: PathLike) -> Location:
 # --- constructing data --------------------------------------------------------------------
 
 
-class _DataLoader(LOADER):  # type: ignore[misc]
-    """The safe loader, refusing duplicate keys."""
-
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, MappingNode):  # !!set on a scalar: the base says where
-            return dict(yaml.constructor.BaseConstructor.construct_mapping(self, node, deep))
-        own = node.value  # flatten_mapping takes the merge keys out of this list, in place
-        self.flatten_mapping(node)
-        mapping: dict[Any, Any] = yaml.constructor.BaseConstructor.construct_mapping(
-            self, node, deep=deep
-        )
-        if len(mapping) < len(node.value):  # a key twice (merged keys may be, legitimately)
-            first: dict[Any, Node] = {}
-            for key_node, _ in own:
-                key = self.construct_object(key_node, deep=True)
-                if key in first:
-                    raise _BadNode(
-                        key_node,
-                        f"duplicate key {_words(key_node.value)[:40]!r} "
-                        f"(first at line {line(first[key])})",
-                        mapping=node,
-                    )
-                first[key] = key_node
-        return mapping
-
-
 #: what constructors raise for a value they cannot make (``!!int abc``, ``!!bool maybe``)
 _CONSTRUCTION_ERRORS = (ValueError, TypeError, LookupError, AttributeError, OverflowError)
 
 
-class _PlacingLoader(_DataLoader):
-    """:class:`_DataLoader` naming the node a constructor fails on: slower, so it runs only
-    once :class:`_DataLoader` has failed."""
+def _loaders(base: Any) -> tuple[Any, Any]:
+    """The loader classes, made on ``base`` (libyaml's safe loader when present) once
+    PyYAML is imported."""
 
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep)
-        except _CONSTRUCTION_ERRORS:
-            value = _words(node.value)[:40] if isinstance(node, ScalarNode) else ""
-            raise _BadNode(node, f"invalid YAML: cannot read {value!r} as {node.tag}") from None
+    class DataLoader(base):  # type: ignore[misc]
+        """The safe loader, refusing duplicate keys."""
+
+        def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+            if not isinstance(node, MappingNode):  # !!set on a scalar: the base says where
+                return dict(yaml.constructor.BaseConstructor.construct_mapping(self, node, deep))
+            own = node.value  # flatten_mapping takes the merge keys out of this list, in place
+            self.flatten_mapping(node)
+            mapping: dict[Any, Any] = yaml.constructor.BaseConstructor.construct_mapping(
+                self, node, deep=deep
+            )
+            if len(mapping) < len(node.value):  # a key twice (merged keys may be, legitimately)
+                first: dict[Any, Node] = {}
+                for key_node, _ in own:
+                    key = self.construct_object(key_node, deep=True)
+                    if key in first:
+                        raise _BadNode(
+                            key_node,
+                            f"duplicate key {_words(key_node.value)[:40]!r} "
+                            f"(first at line {line(first[key])})",
+                            mapping=node,
+                        )
+                    first[key] = key_node
+            return mapping
+
+    class PlacingLoader(DataLoader):
+        """:class:`DataLoader` naming the node a constructor fails on: slower, so it runs only
+        once :class:`DataLoader` has failed."""
+
+        def construct_object(self, node: Node, deep: bool = False) -> Any:
+            try:
+                return super().construct_object(node, deep)
+            except _CONSTRUCTION_ERRORS:
+                value = _words(node.value)[:40] if isinstance(node, ScalarNode) else ""
+                raise _BadNode(node, f"invalid YAML: cannot read {value!r} as {node.tag}") from None
+
+    return DataLoader, PlacingLoader
 
 
 def _construct(loader_type: Any, text: str, path: PathLike) -> tuple[Any, Node | None]:

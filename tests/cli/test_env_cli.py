@@ -266,7 +266,7 @@ def test_create_installs_exactly_the_lock_then_is_a_noop(
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the lock these very bytes came from need not be parsed again")
 
-    monkeypatch.setattr("scipipe_tools.cli.env_run.read_env", no_parse)
+    monkeypatch.setattr("scipipe_tools.cli.env_create_run.read_env_cached", no_parse)
     r = scipipe("--json", "env", "create", "--lock", locked, "-p", prefix, "--platform", "linux-64")
     assert r.code == 0, r.err
     assert json.loads(r.out) == {"prefix": str(prefix), "platform": "linux-64", "noop": True,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scipipe_tools.cli.entry import early_op
+from scipipe_tools.cli.start import early_op
 from scipipe_tools.demo.channel import channel_url
 from scipipe_tools.infra import proc
 
@@ -37,18 +37,26 @@ def made(tmp_path_factory: pytest.TempPathFactory, conda_channel: Path) -> Path:
 
 RUN = """
 import json, sys
-from scipipe_tools.env import worker
 record = sys.argv[1]
-init = worker.Started.__init__
-def recording(self, op):
+def note(op):
     with open(record, "a") as f:
         f.write(json.dumps([op, "click" in sys.modules]) + "\\n")
-    init(self, op)
-worker.Started.__init__ = recording
+from scipipe_tools.cli import start
+spawn = start.spawn_early
+def spawning(op):
+    note(op)
+    return spawn(op)
+start.spawn_early = spawning
+from scipipe_tools.env import worker
+init = worker.Started.__init__
+def starting(self, op, early=None):
+    if early is None:  # a worker started by the command itself
+        note(op)
+    init(self, op, early)
+worker.Started.__init__ = starting
 sys.argv = ["scipipe", *sys.argv[2:]]
-from scipipe_tools.cli import entry
 try:
-    entry.main()
+    start.main()
 except SystemExit as exc:
     sys.exit(exc.code)
 """
@@ -125,7 +133,8 @@ def test_lock_starts_its_worker_before_click_and_writes_the_same_lock(
     code, workers, stdout = run_entry_out(tmp_path, "--json", "env", "lock", str(spec),
                                           "-o", str(out))  # fmt: skip
     assert code == 0
-    assert workers == [["solve", False]]  # one worker, started before click imported
+    # one worker, started before click was imported
+    assert workers == [["solve", False]]
     # the whole report reaches the pipe, however the process exits
     assert json.loads(stdout)["written"][0] == str(out)
     assert out.read_bytes() == made.read_bytes()

@@ -75,3 +75,23 @@ def test_env_commands_help_imports_no_environment_library() -> None:
     for command in ("lock", "create", "diff"):
         loaded = imported("scipipe", "env", command, "--help")
         assert heavy(loaded, pathlib=False, stdlib=False) == [], command
+
+
+def test_the_console_script_starts_a_worker_with_nothing_imported() -> None:
+    """``scipipe env create|lock`` start their worker from :mod:`scipipe_tools.cli.start`,
+    the console script's module: what it imports is what delays that start, and it is
+    nothing but the spawning itself (no subprocess, typing, pathlib, click...)."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import scipipe_tools.cli.start\n"
+        "new = sorted(set(sys.modules) - before)\n"
+        "import json\n"
+        "print(json.dumps(new))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(r.stdout) == [
+        "__future__", "scipipe_tools", "scipipe_tools.cli", "scipipe_tools.cli.start",
+        "scipipe_tools.env", "scipipe_tools.env.early", "scipipe_tools.infra",
+        "scipipe_tools.infra.earlychild",
+    ]  # fmt: skip

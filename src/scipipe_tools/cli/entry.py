@@ -1,4 +1,5 @@
-"""The ``scipipe`` entry point: a no-op rebuild's shortcut, else the command line.
+"""The ``scipipe`` command after :mod:`.start`: a no-op rebuild's shortcut, else the
+command line.
 
 ``scipipe build ... --no-fetch`` when nothing changed since the same command last found
 nothing to do prints that command's output again (see
@@ -6,12 +7,10 @@ nothing to do prints that command's output again (see
 costs what reading the checkouts' HEADs costs.  Anything else, and any doubt, runs
 :func:`.app.main` as usual.  ``SCIPIPE_NO_SHORTCUT=1`` turns the shortcut off.
 
-``scipipe env lock`` (without ``--check``) and ``scipipe env create -p NEW`` (without
-``--dry-run``) start their py-rattler worker here, before click and the CLI import, so
-that the worker's Python and py-rattler start meanwhile (:func:`early_op` guesses from
-argv; :func:`take_early` hands the worker to the command, which starts its own when the
-guess was wrong).  Whatever happens, the worker is closed before this process ends;
-such a command then exits without the interpreter's teardown (:func:`exit_now`).
+A py-rattler worker :mod:`.start` started for the command (``env lock``, ``env create
+-p NEW``) is the command's to take (:func:`take_early`); whatever happens, it is closed
+before this process ends, and such a command then exits without the interpreter's
+teardown (:func:`exit_now`).
 """
 
 from __future__ import annotations
@@ -23,32 +22,31 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..infra.earlychild import EarlyChild
 from ..redaction import RedactingStream, register_environment
 from ..sourcebuild import noopstamp
-
-#: global options that may precede ``build`` (anything else: no shortcut)
-_GLOBAL = {"-q", "-qq", "-qqq", "-v", "-vv", "--quiet", "--verbose", "--json"}
+from .start import command
 
 #: the key of this process's command, when it started here (what a no-op stamp records)
 KEY: dict[str, Any] | None = None
 
-#: the py-rattler worker started here for this command (``env.worker.Started``), if any
-EARLY: Any = None
+#: the py-rattler worker :mod:`.start` started for this command (op, child), if any
+EARLY: tuple[str, EarlyChild] | None = None
 
 
-def main() -> None:
-    """Run ``scipipe``: the shortcut when it holds, else the whole command line."""
+def main(op: str | None = None, early: EarlyChild | None = None) -> None:
+    """Run ``scipipe``: the shortcut when it holds, else the whole command line.
+
+    ``early``: the worker :mod:`.start` started for ``op``."""
     global KEY, EARLY
     argv = sys.argv[1:]
-    if _is_noop_candidate(argv):  # the only commands that write or read a no-op stamp
-        KEY = noopstamp.run_key(argv, os.getcwd(), os.environ)
-        if shortcut(argv, KEY, os.environ):
-            sys.exit(0)
-    op = early_op(argv)
-    if op is not None:
-        EARLY = importlib.import_module("scipipe_tools.env.worker").Started(op)
+    EARLY = (op, early) if op is not None and early is not None else None
     code = 0
     try:
+        if _is_noop_candidate(argv):  # the only commands that write or read a no-op stamp
+            KEY = noopstamp.run_key(argv, os.getcwd(), os.environ)
+            if shortcut(argv, KEY, os.environ):
+                sys.exit(0)
         app = importlib.import_module("scipipe_tools.cli.app")
         app.main()
     except SystemExit as exc:
@@ -56,9 +54,9 @@ def main() -> None:
             raise
         code = exc.code or 0
     finally:
-        early, EARLY = EARLY, None
-        if early is not None:  # not taken (a usage error, another guess): closed here
-            early.close()
+        left, EARLY = EARLY, None
+        if left is not None:  # not taken (a usage error, another guess): closed here
+            importlib.import_module("scipipe_tools.env.worker").Started(*left).close()
     exit_now(code)
 
 
@@ -78,40 +76,15 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
-def take_early(op: str) -> Any:
-    """The worker started here, if it was started for ``op`` (the command owns and closes
-    it from now on); None otherwise."""
+def take_early(op: str) -> tuple[str, EarlyChild] | None:
+    """The worker :mod:`.start` started, if it was for ``op``: the command owns it from
+    now on (``worker.Started(*taken)`` adopts it); None otherwise."""
     global EARLY
     early = EARLY
-    if early is None or early.op != op:
+    if early is None or early[0] != op:
         return None
     EARLY = None
     return early
-
-
-def early_op(argv: Sequence[str]) -> str | None:
-    """The worker op ``argv`` will need for sure enough to start it now: ``solve`` for
-    ``env lock`` (not ``--check``), ``install`` for ``env create`` into a new ``-p``
-    prefix (not ``--dry-run``); None for anything else or any doubt."""
-    rest = _command(argv)
-    if len(rest) < 2 or rest[0] != "env" or "--help" in rest or "-h" in rest:
-        return None
-    if rest[1] == "lock" and "--check" not in rest:
-        return "solve"
-    if rest[1] == "create" and "--dry-run" not in rest:
-        prefix = _option(rest, "-p", "--prefix")
-        if prefix and not os.path.isdir(os.path.join(prefix, "conda-meta")):
-            return "install"
-    return None
-
-
-def _option(argv: Sequence[str], short: str, long: str) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg in (short, long) and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(long + "="):
-            return arg[len(long) + 1 :]
-    return None
 
 
 def shortcut(argv: Sequence[str], key: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
@@ -135,16 +108,8 @@ def shortcut(argv: Sequence[str], key: Mapping[str, Any], environ: Mapping[str, 
 
 def _is_noop_candidate(argv: Sequence[str]) -> bool:
     """``[global options] build [run] ... --no-fetch ...``."""
-    rest = _command(argv)
+    rest = command(argv)
     return bool(rest) and rest[0] == "build" and ("-n" in rest or "--no-fetch" in rest)
-
-
-def _command(argv: Sequence[str]) -> Sequence[str]:
-    """``argv`` from the command on: the global options that may precede it skipped."""
-    i = 0
-    while i < len(argv) and argv[i] in _GLOBAL:
-        i += 1
-    return argv[i:]
 
 
 def _build_dir(argv: Sequence[str], environ: Mapping[str, str]) -> str:

@@ -1,9 +1,10 @@
 """``scipipe env``: lock, create and diff conda environments.
 
-Only the command lines are defined here; what the commands do (:mod:`.env_run`, which
-imports the environment library) loads when one runs.  A command that will solve or
-install starts its py-rattler worker first, so that the worker's Python and py-rattler
-start while that library imports and the spec or lock is read.
+Only the command lines are defined here; what the commands do (:mod:`.env_run` and
+:mod:`.env_create_run`, which import the environment library) loads when one runs.  A
+command that will solve or install starts its py-rattler worker first, so that the
+worker's Python and py-rattler start while that library imports and the spec or lock is
+read.
 """
 
 from __future__ import annotations
@@ -142,13 +143,17 @@ def diff_cmd(a: DiffArgs) -> None:
     load("scipipe_tools.cli.env_run", "diff")(a)
 
 
+#: the module of each command's body
+_BODIES = {"lock": "env_run", "create": "env_create_run"}
+
+
 def _run(command: str, a: LockArgs | CreateArgs, op: str | None) -> None:
     """Run ``command``'s body with a py-rattler worker for ``op`` started first (none
     when ``op`` is None); the worker is closed however the body ends."""
     early = take_early(op) if op is not None else None
-    worker = early or (Started(op) if op is not None else None)
+    worker = Started(*early) if early else (Started(op) if op is not None else None)
     try:
-        load("scipipe_tools.cli.env_run", command)(a, worker)
+        load(f"scipipe_tools.cli.{_BODIES[command]}", command)(a, worker)
     finally:
         if worker is not None:
             worker.close()

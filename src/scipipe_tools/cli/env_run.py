@@ -1,4 +1,5 @@
-"""What ``scipipe env lock|create|diff`` do (their command lines: :mod:`.env`).
+"""What ``scipipe env lock|diff`` do (their command lines: :mod:`.env`; ``create``'s:
+:mod:`.env_create_run`).
 
 Loaded when one of them runs, after the command has started its py-rattler worker, so
 that the worker's Python and py-rattler start while these modules import.
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from ..env.create import CreateOptions, create_env, file_digest, read_env_cached
 from ..env.solve import (
     LockRequest,
     check_lock,
@@ -27,11 +27,8 @@ from ..env.worker import Started
 from ..errors import ScipipeError
 from ..infra.lockfile import LockDiff, LockedPackage, diff_locks, read_env, read_lock
 from ..infra.paths import cache_root
-from ..infra.prefix import already_created, env_prefix
-from ..names.platforms import current_platform
 from .common import columns, echo, emit_json, get_app, info
-from .console import progress_for
-from .env import CreateArgs, DiffArgs, LockArgs
+from .env import DiffArgs, LockArgs
 
 
 def _cache(value: Path | None) -> Path:
@@ -89,49 +86,6 @@ def lock(a: LockArgs, worker: Started | None) -> None:
         info(f"wrote {path}")
     if a.dry_run:
         info(f"dry run: {target} not written")
-
-
-def create(a: CreateArgs, worker: Started | None) -> None:
-    if (a.prefix is None) == (a.name is None):
-        raise click.UsageError("give exactly one of --prefix and --name")
-    target = a.prefix if a.prefix is not None else env_prefix(str(a.name), a.root)
-    plat = a.platform or current_platform()
-    app = get_app()
-    digest = file_digest(a.lock_file) if a.lock_file.is_file() else None
-    count = already_created(target, digest, plat) if digest else None
-    if count is not None:  # made from these very bytes, untouched since: nothing to parse
-        if app.json:
-            emit_json({"prefix": str(target.absolute()), "platform": plat, "noop": True,
-                       "created": False, "dry_run": a.dry_run, "keep": count})  # fmt: skip
-        else:
-            echo(f"{target.absolute()}: already matches {a.lock_file} ({count} packages)")
-        return
-    lock = read_env_cached(a.lock_file, plat, _cache(a.cache), digest)
-    options = CreateOptions(
-        target, plat, _cache(a.cache), a.jobs, a.dry_run, str(a.lock_file), digest
-    )
-    with progress_for(app) as progress:
-        result = create_env(lock, options, progress, worker)
-    if app.json:
-        emit_json(result.to_json())
-        return
-    txn = result.transaction
-    if result.noop:
-        echo(f"{result.prefix}: already matches {a.lock_file} ({len(txn.keep)} packages)")
-        return
-    verb = "would" if a.dry_run else "did"
-    echo(f"{result.prefix} ({plat}): {verb} add {len(txn.add)}, change {len(txn.change)}, "
-         f"remove {len(txn.remove)}, keep {len(txn.keep)}")  # fmt: skip
-    if a.dry_run or get_app().verbosity > 0:
-        for p in txn.add:
-            echo(f"  + {p.name} {p.version} {p.build}")
-        for old, new in txn.change:
-            echo(f"  ~ {new.name} {old.version} {old.build} -> {new.version} {new.build}")
-        for gone in txn.remove:
-            echo(f"  - {gone.name} {gone.version} {gone.build}")
-    if not a.dry_run:
-        info(f"{'created' if result.created else 'updated'} in {result.seconds:.2f} s "
-             f"({result.downloaded} packages downloaded)")  # fmt: skip
 
 
 def diff(a: DiffArgs) -> None:

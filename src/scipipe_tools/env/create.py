@@ -31,7 +31,7 @@ from ..infra.lock import StackLock
 from ..infra.lockfile import Lock, LockedPackage, read_env
 from ..infra.prefix import STAMP, Transaction, package_records, plan_transaction, record_origin
 from ..infra.progress import NULL, Progress
-from .fetch import clear_partials, fetch_all
+from .fetch import cache_path, clear_partials, fetch_all
 from .worker import Started, started_or_new
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,8 @@ def create_env(
         StackLock(prefix, lock_file=lock_file, activity="an environment install"),
         started_or_new("install", worker) as worker,  # Python and py-rattler start while we fetch
     ):
-        clear_partials(options.cache)
+        if not all(cache_path(options.cache, p).is_file() for p in txn.to_fetch):
+            clear_partials(options.cache)  # before downloading: debris of killed downloads
         fetched = fetch_all(txn.to_fetch, options.cache, jobs=options.jobs, progress=progress)
         log.debug("create: fetched and verified at %.3f s", time.monotonic() - started)
         archives = [str(f.archive) for f in fetched]
@@ -202,17 +203,12 @@ def create_env(
             "keep": [str(k.meta) for k in txn.keep],
         }
         if fresh:
-            _install_fresh(prefix, job, txn.to_fetch, worker, options.install_as or prefix)
+            _install_fresh(prefix, job, packages, worker, options.install_as or prefix)
         else:
             _log_install(worker.run({**job, "prefix": str(prefix), "placeholder_prefix": None}))
             record_origin(prefix, txn.to_fetch)
+            _check_installed(prefix, packages)
     log.debug("create: installed at %.3f s", time.monotonic() - started)
-    left = plan_transaction(prefix, packages)
-    if not left.empty:
-        raise ScipipeError(
-            f"{prefix}: the environment does not match the lock after installing "
-            f"({len(left.add)} missing, {len(left.change)} different, {len(left.remove)} extra)"
-        )
     _stamp(prefix, options)
     return result(fresh, sum(f.downloaded for f in fetched))
 
@@ -232,6 +228,7 @@ def _install_fresh(
         _log_install(
             worker.run({**job, "prefix": str(staging), "placeholder_prefix": str(install_as)})
         )
+        _check_records(staging, packages)
         record_origin(staging, packages, staging=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -239,6 +236,33 @@ def _install_fresh(
     if prefix.is_dir():
         prefix.rmdir()  # empty: checked before anything was fetched
     os.rename(staging, prefix)
+
+
+def _check_installed(prefix: Path, packages: list[LockedPackage]) -> None:
+    """The prefix holds exactly ``packages``, each with the lock's hashes, as its
+    records say (each one parsed)."""
+    left = plan_transaction(prefix, packages)
+    if not left.empty:
+        raise _mismatch(prefix, len(left.add), len(left.change), len(left.remove))
+
+
+def _check_records(staging: Path, packages: list[LockedPackage]) -> None:
+    """A new environment holds exactly ``packages``: a record for each, none other.
+
+    The installer names a record after the package it installed (name-version-build),
+    and :func:`record_origin` then writes each record's hashes from the lock; so the
+    names are the whole comparison, and no record needs parsing."""
+    have = set(package_records(staging))
+    want = {f"{p.name}-{p.version}-{p.build}.json" for p in packages}
+    if have != want:
+        raise _mismatch(staging, len(want - have), 0, len(have - want))
+
+
+def _mismatch(prefix: Path, missing: int, different: int, extra: int) -> ScipipeError:
+    return ScipipeError(
+        f"{prefix}: the environment does not match the lock after installing "
+        f"({missing} missing, {different} different, {extra} extra)"
+    )
 
 
 def _log_install(data: dict[str, float]) -> None:

@@ -136,16 +136,22 @@ def fetch_all(
     Returns the results in the order of ``packages``.  Nothing is installed here, so a
     failure leaves only verified archives in the cache.
     """
-    for package in packages:
-        cache_path(cache, package)  # refuse unverifiable packages before any download
+    # refuse unverifiable packages before any download; what the cache has is verified
+    paths = [cache_path(cache, package) for package in packages]
     if not packages:
         return []
     progress.start(len(packages), "fetching")
     results: dict[int, Fetched] = {}
     try:
+        for i, (package, path) in enumerate(zip(packages, paths, strict=True)):
+            if fetch is fetch_one and path.is_file():  # no thread for a stat (warm cache)
+                results[i] = Fetched(package, path, downloaded=False)
+                progress.advance(package.name)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures: dict[Future[Fetched], int] = {
-                pool.submit(fetch, p, cache, timeout=timeout): i for i, p in enumerate(packages)
+                pool.submit(fetch, p, cache, timeout=timeout): i
+                for i, p in enumerate(packages)
+                if i not in results
             }
             pending = set(futures)
             while pending:

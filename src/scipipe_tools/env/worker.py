@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -39,11 +40,10 @@ from typing import Any
 
 from ..errors import CommandError, InputError, NetworkError, ScipipeError
 from ..infra import proc
+from ..infra.earlychild import EarlyChild
+from .early import CHILD, WORKDIR_PREFIX
 
 log = logging.getLogger(__name__)
-
-#: The child's side, run as ``python -m``.
-CHILD = "scipipe_tools.env.worker_child"
 
 #: Seconds a child may run unless the caller says otherwise.
 DEFAULT_TIMEOUT = 1800.0
@@ -66,18 +66,26 @@ class Started:
     :meth:`run` stops the child.
     """
 
-    def __init__(self, op: str) -> None:
+    def __init__(self, op: str, early: EarlyChild | None = None) -> None:
+        """Start the child for ``op``, or take over ``early`` (:func:`.early.spawn_early`)."""
         self.op = op
-        self._dir = tempfile.TemporaryDirectory(prefix="scipipe-rattler-")
-        work = Path(self._dir.name)
-        self.result_path = work / "result.json"
-        self.stderr_path = work / "stderr"
-        self.argv = proc.python_module(CHILD, op, "-", self.result_path)
         self.started = time.monotonic()
         self._closed = False
-        self._child = proc.spawn(self.argv, stdout_path=work / "stdout",
-                                 stderr_path=self.stderr_path,
-                                 extra_env=proc.child_pythonpath())  # fmt: skip
+        self._workdir = Path(early.workdir if early else tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        try:
+            if early is not None:
+                self.argv = early.argv
+                self._child = proc.adopt(early)  # the caller's until here; ours from now on
+            else:
+                self.argv = proc.python_module(CHILD, op, "-", self._workdir / "result.json")
+                self._child = proc.spawn(self.argv, stdout_path=self._workdir / "stdout",
+                                         stderr_path=self._workdir / "stderr",
+                                         extra_env=proc.child_pythonpath())  # fmt: skip
+        except BaseException:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            raise
+        self.result_path = self._workdir / "result.json"
+        self.stderr_path = self._workdir / "stderr"
 
     def __enter__(self) -> Started:
         return self
@@ -94,7 +102,7 @@ class Started:
             proc.stop(self._child)  # with anything it started
         else:
             proc.finish(self._child)  # ended: one syscall, unless it left something running
-        self._dir.cleanup()
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
     def run(self, job: Mapping[str, Any], *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
         self.send(job)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,10 +185,11 @@ def record_origin(
             spliced = json.dumps({**json.loads(text), **fields}, sort_keys=True) + "\n"
         write(path, spliced)
 
-    # Mostly file system calls, which release the GIL: a few threads overlap them.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for done in [pool.submit(one, p) for p in packages]:
-            done.result()  # the first failure is raised
+    # One after another: 100 records take 8 ms so, and 15-30 ms in a pool of threads
+    # (starting them and passing the GIL around costs more than the small reads and
+    # writes they would overlap).
+    for package in packages:
+        one(package)
 
 
 def _splice_top_level(text: str, fields: dict[str, str]) -> str | None:
@@ -197,24 +198,36 @@ def _splice_top_level(text: str, fields: dict[str, str]) -> str | None:
     of ``fields`` there exactly once with a one-line value); None otherwise.
 
     A JSON string holds no raw newline, so a line starting with two spaces and a quote
-    is a top-level key; three times faster than parsing and writing the record whole."""
-    for key, value in fields.items():
-        tag = f'\n  "{key}": '
-        start = text.find(tag)
-        if start < 0 or text.find(tag, start + 1) >= 0:
-            return None
-        begin = start + len(tag)
-        end = text.find("\n", begin)
+    is a top-level key.  One scan finds every field's line; three times faster than
+    parsing and writing the record whole."""
+    found: dict[str, tuple[int, int]] = {}
+    for m in _top_level_keys(tuple(fields)).finditer(text):
+        key = m.group(1)
+        if key in found:
+            return None  # twice: not a layout to trust
+        end = text.find("\n", m.end())
         if end < 0:
             return None
+        found[key] = (m.end(), end)
+    if len(found) != len(fields):
+        return None
+    parts, last = [], 0
+    for key, (begin, end) in sorted(found.items(), key=lambda item: item[1]):
         old = text[begin:end]
         comma = "," if old.endswith(",") else ""
         try:
             json.loads(old[: len(old) - len(comma)])
         except ValueError:
             return None
-        text = f"{text[:begin]}{json.dumps(value)}{comma}{text[end:]}"
-    return text
+        parts += [text[last:begin], json.dumps(fields[key]), comma]
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+@functools.cache
+def _top_level_keys(keys: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile('\n  "(' + "|".join(re.escape(k) for k in keys) + ')": ')
 
 
 def rewrite_in_place(path: Path, text: str) -> None:

@@ -40,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ..errors import CommandError, ScipipeError
 from ..redaction import redact
 from . import procgroups
+from .earlychild import EarlyChild
 
 if TYPE_CHECKING:  # pathlib is not needed to start the CLI
     from pathlib import Path
@@ -505,6 +506,44 @@ def spawn(
         except FileNotFoundError as exc:
             raise ScipipeError(f"cannot run {args[0]!r}: not found") from exc
     return popen
+
+
+def adopt(child: EarlyChild) -> subprocess.Popen[bytes]:
+    """Make a child :mod:`.earlychild` started one of ours, as if :func:`spawn` had: a
+    ``Popen`` (its stdin the pipe's write end) that :func:`wait`, :func:`stop` and
+    :func:`finish` take, registered so that the command's :class:`Scope` takes it down.
+
+    A command already stopping refuses it: the child is taken down and Stopped raised."""
+    popen = _Adopted(child.pid, child.argv, os.fdopen(child.stdin_fd, "wb"))
+    stops = _stop_count
+    with _lock:
+        _live[popen.pid] = _Child(next(_serials), popen, False)
+    if _stop_count != stops or _stopped_here():
+        _end(popen, grace=0)
+        raise Stopped("stopped: no new process is started")
+    return popen
+
+
+class _Adopted(subprocess.Popen[bytes]):
+    """A ``Popen`` for a child started without :mod:`subprocess` (``os.posix_spawn``).
+
+    ``Popen.__init__`` would start a process, so it is not called; this sets what its
+    waiting, polling and finalizing read on POSIX (CPython 3.11 to 3.13), and
+    tests/unit/test_earlychild.py checks each of them on a real child."""
+
+    def __init__(self, pid: int, argv: list[str], stdin: IO[bytes]) -> None:
+        self.args = argv
+        self.pid = pid
+        self.returncode = None
+        self.stdin, self.stdout, self.stderr = stdin, None, None
+        self.text_mode = False
+        self.encoding = self.errors = None
+        self._waitpid_lock = threading.Lock()
+        self._child_created = True
+        self._input = None
+        self._communication_started = False
+        self._sigint_wait_secs = 0.25
+        self._closed_child_pipe_fds = True
 
 
 def python_module(module: str, *args: str | os.PathLike[str]) -> list[str]:
