@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from scipipe_tools.env.create import _check_records
+from scipipe_tools.errors import ScipipeError
 from scipipe_tools.infra.lockfile import LockedPackage
 from scipipe_tools.infra.prefix import record_origin
 
@@ -83,3 +85,30 @@ def test_no_md5_in_the_lock_keeps_the_installers(tmp_path: Path) -> None:
     path = write(tmp_path, record, indent=2)
     record_origin(tmp_path, [package(md5=None)], staging=True)
     assert json.loads(path.read_text("utf-8")) == expected(record, md5="99" * 16)
+
+
+def test_a_key_twice_at_the_top_is_not_spliced_but_rewritten_whole(tmp_path: Path) -> None:
+    path = write(tmp_path, installer_record(), indent=2)
+    text = path.read_text("utf-8")
+    path.write_text(text.replace('\n  "name": "foo",', '\n  "name": "foo",\n  "url": "x",'))
+    record_origin(tmp_path, [package()], staging=True)
+    data = json.loads(path.read_text("utf-8"))  # one url left: the lock's
+    assert data["url"] == URL and path.read_text("utf-8").count('"url": ') == 2  # (+ the path's)
+
+
+def test_a_value_over_several_lines_is_not_spliced(tmp_path: Path) -> None:
+    record = {**installer_record(), "channel": {"name": "x"}}
+    path = write(tmp_path, record, indent=2)
+    record_origin(tmp_path, [package()], staging=True)
+    assert json.loads(path.read_text("utf-8")) == expected(record)
+
+
+def test_a_new_environment_is_checked_by_its_record_names(tmp_path: Path) -> None:
+    meta = tmp_path / "conda-meta"
+    meta.mkdir()
+    (meta / "foo-1.0-h0_0.json").write_text("{}")
+    _check_records(tmp_path, [package()])  # exactly the lock's
+    (meta / "extra-2-h1_0.json").write_text("{}")
+    bar = LockedPackage("linux-64", "bar", "3", "h2_0", URL.replace("foo", "bar"), sha256=SHA)
+    with pytest.raises(ScipipeError, match=r"\(1 missing, 0 different, 1 extra\)"):
+        _check_records(tmp_path, [package(), bar])
