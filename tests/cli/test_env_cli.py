@@ -10,6 +10,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import yaml
 from scipipe_tools.demo.channel import PackageSpec, channel_url, make_channel
 from scipipe_tools.env import worker
 from scipipe_tools.env.spec import read_spec
+from scipipe_tools.infra import proc
 from scipipe_tools.infra.lockfile import normalize_depends, parse_explicit, read_lock
 from tests.support.httpserver import StaticServer
 
@@ -464,7 +467,7 @@ def test_the_same_lock_bytes_are_parsed_once(
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("these very bytes were parsed before")
 
-    monkeypatch.setattr("scipipe_tools.env.create.read_env", no_parse)
+    monkeypatch.setattr("scipipe_tools.env.create.parse_env", no_parse)
     create_quietly(scipipe, locked, tmp_path / "two")
     assert sorted(p.name for p in (tmp_path / "two" / "conda-meta").glob("*.json")) == sorted(
         p.name for p in (tmp_path / "one" / "conda-meta").glob("*.json")
@@ -507,3 +510,45 @@ def test_lock_reports_the_span_of_all_its_solves(scipipe: Invoke, spec: Path) ->
     assert len(each) == 4
     # concurrent: together at least the longest, at most (plus rounding) their sum
     assert max(each) - 0.001 <= out["solve_seconds"] <= sum(each) + 0.5
+
+
+RELOCK = """
+import atexit, json, sys
+atexit.register(lambda: print(json.dumps(sorted(
+    m for m in ("conda_lock.lockfile.v1.models", "pydantic", "yaml") if m in sys.modules))))
+sys.argv = ["scipipe", "-q", "env", "lock", *sys.argv[1:]]
+from scipipe_tools.cli.start import main
+main()
+"""
+
+
+def relock(*args: object) -> list[str]:
+    """``scipipe -q env lock ARGS`` from the console script, in a new Python: which of
+    conda-lock's models, pydantic and PyYAML it imported."""
+    env = {**os.environ, **proc.child_pythonpath()}
+    r = subprocess.run([sys.executable, "-c", RELOCK, *map(str, args)], env=env,
+                       capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return list(json.loads(r.stdout.splitlines()[-1]))
+
+
+def test_a_relock_to_the_same_lock_rewrites_nothing(spec: Path) -> None:
+    lock = spec.with_name("rubin-env-13.0.1.conda-lock.yml")
+    assert relock(spec) == ["conda_lock.lockfile.v1.models", "pydantic", "yaml"]
+    first, data = lock.stat(), lock.read_bytes()
+    # the same result: the file already holds it, byte for byte; no model is needed
+    assert relock(spec) == ["yaml"]  # (the spec is YAML)
+    again = lock.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    assert lock.read_bytes() == data
+    # bytes scipipe did not write (edited by hand): read, then written anew
+    lock.write_bytes(data + b"# edited\n")
+    assert relock(spec) == ["conda_lock.lockfile.v1.models", "pydantic", "yaml"]
+    assert lock.read_bytes() == data
+    # another result: written, and remembered as what it is
+    relock(spec, "--strategy", "lowest")
+    low = lock.read_bytes()
+    assert low != data and versions(lock, "linux-64")["numpy"] == "2.3.4"
+    assert relock(spec, "--strategy", "lowest") == ["yaml"] and lock.read_bytes() == low
+    relock(spec)
+    assert lock.read_bytes() == data

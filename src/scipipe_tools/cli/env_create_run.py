@@ -41,12 +41,12 @@ def create(a: CreateArgs, worker: Started | None) -> None:
         else:
             echo(f"{target.absolute()}: already matches {a.lock_file} ({count} packages)")
         return
-    lock = read_env_cached(a.lock_file, plat, _cache(a.cache), digest)
+    cached = read_env_cached(a.lock_file, plat, _cache(a.cache))
     options = CreateOptions(
-        target, plat, _cache(a.cache), a.jobs, a.dry_run, str(a.lock_file), digest
+        target, plat, _cache(a.cache), a.jobs, a.dry_run, str(a.lock_file), cached.digest
     )
     with progress_for(app) as progress:
-        result = create_env(lock, options, progress, worker)
+        result = create_env(cached.lock, options, progress, worker)
     if app.json:
         emit_json(result.to_json())
         return

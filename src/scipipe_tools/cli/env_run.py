@@ -56,7 +56,10 @@ def lock(a: LockArgs, worker: Started | None) -> None:
     info(f"solving {spec.name} {spec.version} for {', '.join(plats)} ...")
     request = LockRequest(spec, plats, a.variant, a.strategy, a.update, target, a.timeout)
     outcome = solve_lock(request, _cache(a.cache), worker)
-    written = [] if a.dry_run else write_lock_files(outcome.lock, target, explicit=a.explicit)
+    written: list[Path] = []
+    if not a.dry_run:
+        written = write_lock_files(outcome.lock, target, explicit=a.explicit,
+                                   cache=_cache(a.cache), previous=outcome.previous)  # fmt: skip
     if app.json:
         emit_json(
             {

@@ -23,12 +23,12 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from ..errors import InputError, Location, ScipipeError
 from ..infra.files import write_atomic
 from ..infra.lock import StackLock
-from ..infra.lockfile import Lock, LockedPackage, read_env
+from ..infra.lockcache import Cached, read_cached
+from ..infra.lockfile import Lock, LockedPackage, parse_env
 from ..infra.prefix import STAMP, Transaction, package_records, plan_transaction, record_origin
 from ..infra.progress import NULL, Progress
 from .fetch import cache_path, clear_partials, fetch_all
@@ -86,53 +86,16 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def read_env_cached(path: Path, platform: str, cache: Path, digest: str | None) -> Lock:
-    """:func:`read_env`, remembered in ``cache`` by the sha256 of the file's bytes.
+def read_env_cached(path: Path, platform: str, cache: Path) -> Cached:
+    """:func:`..infra.lockfile.read_env` (a conda-lock.yml or an explicit file),
+    remembered in ``cache`` by the sha256 of the file's bytes (:mod:`..infra.lockcache`):
+    parsing and validating a conda-lock.yml costs more than installing a small
+    environment from a warm cache."""
 
-    Parsing and validating a conda-lock.yml (its YAML, conda-lock's models) costs more
-    than installing a small environment from a warm cache; the same bytes always parse to
-    the same lock, so the result of a successful parse is kept (``<cache>/locks/parsed/``)
-    and read back as JSON.  ``digest`` None (no file): parse, remember nothing.
-    """
-    if digest is None:
-        return read_env(path, platform)
-    saved = cache / "locks" / "parsed" / f"{digest}-{platform}.json"
-    try:
-        return _lock_from_json(json.loads(saved.read_text("utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # not parsed yet (or a damaged entry): parse
-    lock = read_env(path, platform)
-    write_atomic(saved, json.dumps(_lock_to_json(lock)))
-    return lock
+    def parse(text: str, where: Path) -> Lock:
+        return parse_env(text, where, platform)
 
-
-_PACKAGE_FIELDS = ("platform", "name", "version", "build", "url", "md5", "sha256", "depends")
-
-
-def _lock_to_json(lock: Lock) -> dict[str, object]:
-    return {
-        "packages": [[getattr(p, f) for f in _PACKAGE_FIELDS] for p in lock.packages],
-        "platforms": lock.platforms,
-        "channels": lock.channels,
-        "content_hash": dict(lock.content_hash),
-        "sources": lock.sources,
-        "custom": dict(lock.custom),
-    }
-
-
-def _lock_from_json(data: dict[str, Any]) -> Lock:
-    def package(row: list[Any]) -> LockedPackage:
-        fields = dict(zip(_PACKAGE_FIELDS, row, strict=True))
-        return LockedPackage(**{**fields, "depends": tuple(fields["depends"])})
-
-    return Lock(
-        tuple(package(row) for row in data["packages"]),
-        tuple(data["platforms"]),
-        tuple(data["channels"]),
-        dict(data["content_hash"]),
-        tuple(data["sources"]),
-        dict(data["custom"]),
-    )
+    return read_cached(path, cache, parse, suffix=f"-{platform}", what="environment lock")
 
 
 def _stamp(prefix: Path, options: CreateOptions) -> None:

@@ -9,6 +9,7 @@ to tell whether the lock is out of date without solving.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..errors import InputError, Location, ResolutionError, ScipipeError, did_you_mean
 from ..infra.files import write_atomic
+from ..infra.lockcache import Cached, read_cached, remember_written
 from ..infra.lockfile import (
     Lock,
     LockDiff,
@@ -25,7 +27,7 @@ from ..infra.lockfile import (
     diff_locks,
     explicit_text,
     normalize_depends,
-    read_lock,
+    parse_lock,
     write_lock,
 )
 from ..names.platforms import SUPPORTED
@@ -33,6 +35,11 @@ from .spec import EnvSpec
 from .worker import Started, started_or_new
 
 STRATEGIES = ("highest", "lowest", "lowest-direct")
+
+#: what a lock's header says wrote it
+COMMAND = "scipipe env lock"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class LockOutcome:
     diff: LockDiff | None = None
     #: seconds all the solves took together (they run concurrently)
     solving: float = 0.0
+    #: the previous lock as read (and whether scipipe wrote its bytes), when there was one
+    previous: Cached | None = None
 
 
 def effective_channels(
@@ -94,28 +103,29 @@ def solve_lock(request: LockRequest, cache: Path, worker: Started | None = None)
         raise InputError(f"unknown strategy {request.strategy!r}",
                          hint=did_you_mean(request.strategy, STRATEGIES))  # fmt: skip
     with started_or_new("solve", worker) as worker:  # Python and py-rattler start while we prepare
-        previous = _updated(request)
+        previous = _updated(request, cache)
         worker.send(_solve_job(request, cache))
-        # While it solves: read the previous lock for the diff, or at least import the
-        # models that write the new one.
+        # While it solves: read the previous lock for the diff (remembered parsed: see
+        # infra/lockcache.py); unless scipipe wrote it, import the models that will write
+        # the new one (a relock that changes nothing needs them not).
         if previous is None:
-            previous = _previous(request.previous)
-        if previous is None:
+            previous = _previous(request.previous, cache)
+        if previous is None or previous.written_by is None:
             conda_lock_models()
         data = worker.result(timeout=None if request.timeout is None else
                              request.timeout * 2 + 60)  # fmt: skip
     return _outcome(request, data, previous)
 
 
-def _updated(request: LockRequest) -> Lock | None:
+def _updated(request: LockRequest, cache: Path) -> Cached | None:
     """With ``--update``: the lock to update, each name to relock checked in it."""
     previous = None
     if request.update:
         if request.previous is None or not request.previous.is_file():
             raise InputError("--update needs an existing lock to update",
                              hint="lock once without --update first")  # fmt: skip
-        previous = read_lock(request.previous)
-        names = {p.name for p in previous.packages}
+        previous = read_cached(request.previous, cache, parse_lock)
+        names = {p.name for p in previous.lock.packages}
         for name in request.update:
             if name not in names:
                 raise InputError(
@@ -125,13 +135,13 @@ def _updated(request: LockRequest) -> Lock | None:
     return previous
 
 
-def _previous(path: Path | None) -> Lock | None:
+def _previous(path: Path | None, cache: Path) -> Cached | None:
     """The lock ``path`` holds, for the diff; None when there is none (or a broken one,
     which the fresh lock replaces)."""
     if path is None or not path.is_file():
         return None
     try:
-        return read_lock(path)
+        return read_cached(path, cache, parse_lock)
     except ScipipeError:
         return None
 
@@ -159,7 +169,7 @@ def _solve_job(request: LockRequest, cache: Path) -> dict[str, Any]:
     }
 
 
-def _outcome(request: LockRequest, data: Mapping[str, Any], previous: Lock | None) -> LockOutcome:
+def _outcome(request: LockRequest, data: Mapping[str, Any], previous: Cached | None) -> LockOutcome:
     spec = request.spec
     specs = spec.specs(request.variant)
     results: list[dict[str, Any]] = data["results"]
@@ -182,8 +192,8 @@ def _outcome(request: LockRequest, data: Mapping[str, Any], previous: Lock | Non
         (spec.path,),
         custom,
     )
-    diff = diff_locks(previous, lock) if previous else None
-    return LockOutcome(lock, seconds, diff, float(data.get("seconds", 0.0)))
+    diff = diff_locks(previous.lock, lock) if previous else None
+    return LockOutcome(lock, seconds, diff, float(data.get("seconds", 0.0)), previous)
 
 
 def _locked(platform: str, record: Mapping[str, Any]) -> LockedPackage:
@@ -294,10 +304,27 @@ def explicit_path(lock_path: Path, platform: str) -> Path:
     return lock_path.with_name(f"{stem}-{platform}.env")
 
 
-def write_lock_files(lock: Lock, target: Path, *, explicit: bool = True) -> list[Path]:
+def write_lock_files(
+    lock: Lock,
+    target: Path,
+    *,
+    explicit: bool = True,
+    cache: Path | None = None,
+    previous: Cached | None = None,
+) -> list[Path]:
     """Write ``lock`` to ``target`` and, with ``explicit``, one ``@EXPLICIT`` file per
-    platform beside it (:func:`explicit_path`); returns what was written."""
-    write_lock(target, lock)
+    platform beside it (:func:`explicit_path`); returns the files that hold it now.
+
+    ``previous``: what ``target`` held (read through ``cache``).  When scipipe wrote
+    those bytes from this very lock, they are what would be written again: the file is
+    left as it is (and conda-lock's models are not even imported).  Else the new lock
+    is remembered in ``cache`` as scipipe's."""
+    if _holds(previous, lock):
+        log.debug("%s already holds this lock, byte for byte: not rewritten", target)
+    else:
+        data = write_lock(target, lock, command=COMMAND)
+        if cache is not None:
+            remember_written(cache, data, lock, COMMAND)
     written = [target]
     if explicit:
         for platform in lock.platforms:
@@ -312,3 +339,7 @@ def write_lock_files(lock: Lock, target: Path, *, explicit: bool = True) -> list
             write_atomic(path, explicit_text(lock.for_platform(platform), header=header))
             written.append(path)
     return written
+
+
+def _holds(previous: Cached | None, lock: Lock) -> bool:
+    return previous is not None and previous.written_by == COMMAND and previous.lock == lock

@@ -136,12 +136,12 @@ def _deferred_package(name: str) -> bool:
     return True
 
 
-def write_lock(path: Path, lock: Lock, *, command: str = "scipipe env lock") -> None:
+def write_lock(path: Path, lock: Lock, *, command: str = "scipipe env lock") -> bytes:
     """Write ``lock`` as conda-lock.yml version 1, atomically, with our header.
 
     The document is conda-lock's own: its v1 models, validated and serialized by its
     ``dict_for_output``, packages in its order (manager, name, platform); only the YAML
-    emitter is libyaml's.
+    emitter is libyaml's.  Returns the bytes written.
     """
     models = conda_lock_models()
     from conda_lock.models.channel import Channel  # deferred: heavy
@@ -170,8 +170,9 @@ def write_lock(path: Path, lock: Lock, *, command: str = "scipipe env lock") -> 
         custom_metadata={"generator": GENERATOR, **lock.custom},
     )
     output = models.Lockfile(package=deps, metadata=meta).dict_for_output()
-    body = yamlfile.dump(output, sort_keys=False)
-    write_atomic(path, _header(lock.sources, command) + body)
+    text = _header(lock.sources, command) + yamlfile.dump(output, sort_keys=False)
+    write_atomic(path, text)
+    return text.encode("utf-8", errors="surrogateescape")
 
 
 def read_lock(path: Path) -> Lock:
