@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from . import yamlemit
 from .errors import InputError, Location, did_you_mean
 from .text import decode, escaped_byte, place
 
@@ -181,9 +182,12 @@ def load(source: Source, path: PathLike) -> tuple[Any, Node | None]:
 
 
 def dump(data: Any, *, sort_keys: bool = True) -> str:
-    """``data`` (plain values only) as YAML, block style, with libyaml's emitter when present."""
+    """``data`` (plain values only) as YAML, block style, with libyaml's emitter when
+    present; as ``yaml.dump`` writes it, three times faster (:mod:`.yamlemit`)."""
     _import_yaml()
-    text: str = yaml.dump(data, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False)
+    text = yamlemit.dump(data, _DUMPER, sort_keys=sort_keys)
+    if text is None:
+        text = yaml.dump(data, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False)
     return text
 
 
