@@ -21,6 +21,7 @@ the schedule quality measurable without running anything.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import queue
 import threading
@@ -195,8 +196,11 @@ class _Run:
         self.unclaimed: set[str] = set()
         self.results: dict[str, NodeResult] = {}
         self.stop_reason: str | None = None
-        #: the callbacks' events, put under the lock; the caller's thread alone takes them
-        self.events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        #: the callbacks' events, put under the lock; the caller's thread alone takes
+        #: them, woken by a token each in ``wake`` (an interrupt may lose a token as
+        #: it wakes the caller, never an event)
+        self.events: deque[_Event] = deque()
+        self.wake: queue.SimpleQueue[None] = queue.SimpleQueue()
         self.done = False  # _Mark.DONE was put
         # the caller's thread alone uses these:
         self.callbacks = True
@@ -235,18 +239,20 @@ class _Run:
         """The caller's thread: deliver the events (and, inline, run the nodes) until
         every node has its result."""
         while True:
-            if self.pending and self.events.empty():
+            while self.events:
+                event = self.events.popleft()
+                if event is _Mark.DONE:
+                    return
+                if event is _Mark.INTERRUPT:
+                    raise KeyboardInterrupt
+                if isinstance(event, _Raise):
+                    raise event.error
+                self._deliver(event)
+            if self.pending:
                 node, cores = self.pending.popleft()
                 self._chain(node, cores)
-                continue
-            event = self.events.get()
-            if event is _Mark.DONE:
-                return
-            if event is _Mark.INTERRUPT:
-                raise KeyboardInterrupt
-            if isinstance(event, _Raise):
-                raise event.error
-            self._deliver(event)
+            else:
+                self.wake.get()
 
     def _deliver(self, event: tuple[str, int] | NodeResult) -> None:
         if not self.callbacks:
@@ -256,6 +262,11 @@ class _Run:
                 self.on_finish(event)
         elif self.on_start is not None:
             self.on_start(*event)
+
+    def _put(self, event: _Event) -> None:
+        """Tell the caller's thread (under the lock, so in the order things happen)."""
+        self.events.append(event)
+        self.wake.put(None)
 
     def _hand_off(self, starts: Sequence[tuple[str, int]]) -> None:
         for node, cores in starts:
@@ -310,7 +321,7 @@ class _Run:
             self.unclaimed.add(node)
             self.free -= cores
             if self.on_start is not None:
-                self.events.put((node, cores))
+                self._put((node, cores))
             starts.append((node, cores))
         return starts
 
@@ -321,7 +332,7 @@ class _Run:
             stop = self.should_stop()
         except BaseException as exc:  # in a worker: the caller's thread raises it
             self.stop_reason = "not started: the build was aborted"
-            self.events.put(_Raise(exc))
+            self._put(_Raise(exc))
             return True
         if stop:
             self.stop_reason = "not started: the build was stopped"
@@ -346,7 +357,7 @@ class _Run:
         if isinstance(outcome.error, KeyboardInterrupt):
             if self.stop_reason is None:
                 self.stop_reason = "not started: interrupted"
-            self.events.put(_Mark.INTERRUPT)
+            self._put(_Mark.INTERRUPT)
 
     def _skip_dependents(self, failed: str) -> None:
         todo = list(self.dependents[failed])
@@ -369,12 +380,12 @@ class _Run:
                 self._finish(NodeResult(node, Status.NOT_RUN, reason, None, None))
         self.ready = []
         self.done = True
-        self.events.put(_Mark.DONE)
+        self._put(_Mark.DONE)
 
     def _finish(self, result: NodeResult) -> None:
         self.results[result.name] = result
         if self.on_finish is not None:
-            self.events.put(result)
+            self._put(result)
 
     def _wind_down(self, reason: str) -> None:
         """Start nothing more, let the running nodes finish, mark the rest NOT_RUN.
@@ -403,13 +414,14 @@ class _Run:
         from a callback ends the callbacks and is returned."""
         error: Exception | None = None
         while True:
-            try:  # polls, in case an interrupt took DONE out of the queue
-                event = self.events.get(timeout=0.1)
-            except queue.Empty:
+            if not self.events:
                 with self.lock:
-                    if self.done and self.events.empty():
+                    if self.done and not self.events:  # DONE taken by an interrupt
                         return error
+                with contextlib.suppress(queue.Empty):
+                    self.wake.get(timeout=0.1)
                 continue
+            event = self.events.popleft()
             if event is _Mark.DONE:
                 return error
             if isinstance(event, _Mark | _Raise):
