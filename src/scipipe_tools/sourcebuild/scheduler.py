@@ -202,10 +202,10 @@ class _Run:
         self.events: deque[_Event] = deque()
         self.wake: queue.SimpleQueue[None] = queue.SimpleQueue()
         self.done = False  # _Mark.DONE was put
+        self.inline = False  # set before the first start
         # the caller's thread alone uses these:
         self.callbacks = True
         self.pool: ThreadPoolExecutor | None = None
-        self.inline = False
         self.pending: deque[tuple[str, int]] = deque()  # inline: started, to run
 
     def __call__(self, inline: bool) -> dict[str, NodeResult]:
