@@ -254,16 +254,23 @@ def test_callbacks_run_in_the_callers_thread_once_per_node() -> None:
 
 
 def test_callback_error_winds_down_and_propagates() -> None:
-    graph: dict[str, list[str]] = {f"n{i}": [] for i in range(5)}
-    work = Recorder(0.01)
+    """Nothing starts once a callback raised, the running nodes finish, no more
+    callbacks, the error propagates.  The starts do not wait for the callbacks: the
+    thread that ended "a" may have gone on with "c" before ``on_finish(a)`` ran."""
+    graph: dict[str, list[str]] = {n: [] for n in "abcde"}
+    work = Recorder({"a": 0.01, "b": 0.2, "c": 0.05, "d": 0.01, "e": 0.01})
+    weights = {"a": 3.0, "b": 3.0, "c": 2.0}  # a and b start, c is next
+    calls: list[str] = []
 
     def on_finish(r: NodeResult) -> None:
+        calls.append(r.name)
         raise ValueError(f"progress broke on {r.name}")
 
-    with pytest.raises(ValueError, match="progress broke"):
-        run_dag(graph, work, budget=2, on_finish=on_finish)
+    with pytest.raises(ValueError, match="progress broke on a"):
+        run_dag(graph, work, budget=2, weights=weights, on_finish=on_finish)
     assert work.active == 0  # nothing left running
-    assert len(work.started) == 2
+    assert calls == ["a"]
+    assert {"a", "b"} <= set(work.started) <= {"a", "b", "c"}
 
 
 def test_keyboard_interrupt_waits_for_running_nodes() -> None:
@@ -389,3 +396,66 @@ def test_property_every_node_one_result_and_deps_first(
         else:
             assert deps_ok
             assert r.status is (Status.FAILED if node in failing else Status.OK)
+
+
+def chain_after_roots(roots: int, length: int) -> dict[str, list[str]]:
+    """``roots`` independent nodes, then a chain c0 <- c1 <- ... that needs them all."""
+    graph: dict[str, list[str]] = {f"r{i}": [] for i in range(roots)}
+    graph["c0"] = list(graph)
+    for i in range(1, length):
+        graph[f"c{i}"] = [f"c{i - 1}"]
+    return graph
+
+
+def test_the_thread_that_ends_a_node_starts_the_next_itself() -> None:
+    """No hand-off between threads on a chain (each would wake an idle thread), even
+    with idle pool threads about; the callbacks still all run in the caller's thread."""
+    graph = chain_after_roots(4, 6)
+    all_running = threading.Barrier(4)
+    ran_in: dict[str, int] = {}
+
+    def work(node: str, cores: int) -> str:
+        ran_in[node] = threading.get_ident()
+        if node.startswith("r"):
+            all_running.wait(5)  # four pool threads, idle once the roots end
+        return "built"
+
+    caller = threading.get_ident()
+    seen: list[tuple[str, str, int]] = []
+    results = run_dag(
+        graph,
+        work,
+        budget=4,
+        on_start=lambda n, c: seen.append(("start", n, threading.get_ident())),
+        on_finish=lambda r: seen.append(("finish", r.name, threading.get_ident())),
+    )
+    assert statuses(results) == dict.fromkeys(graph, "ok")
+    assert len({ran_in[f"r{i}"] for i in range(4)}) == 4
+    chain = [f"c{i}" for i in range(6)]
+    assert [ran_in[n] for n in chain] == [ran_in[chain[0]]] * 6
+    assert ran_in[chain[0]] in {ran_in[f"r{i}"] for i in range(4)}  # a root's thread
+    assert {t for _, _, t in seen} == {caller} and caller not in ran_in.values()
+    order = [(kind, n) for kind, n, _ in seen]
+    for node in graph:
+        assert order.count(("start", node)) == order.count(("finish", node)) == 1
+        assert order.index(("start", node)) < order.index(("finish", node))
+
+
+def test_a_blocked_callback_holds_up_no_start() -> None:
+    """The callbacks run in the caller's thread, the starts do not wait for them."""
+    graph = chain_after_roots(1, 5)
+    chain_done = threading.Event()
+    waited: list[bool] = []
+
+    def work(node: str, cores: int) -> str:
+        if node == "c4":
+            chain_done.set()
+        return "built"
+
+    def on_start(node: str, cores: int) -> None:
+        if node == "r0":  # the caller's thread is stuck here until the chain ran
+            waited.append(chain_done.wait(5))
+
+    results = run_dag(graph, work, budget=2, on_start=on_start)
+    assert waited == [True]
+    assert statuses(results) == dict.fromkeys(graph, "ok")

@@ -21,15 +21,16 @@ the schedule quality measurable without running anything.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import ParamSpec, TypeVar
+from enum import Enum, StrEnum
 
 from ..errors import InputError, ScipipeError
 from ..eups.graph import toposort
@@ -103,22 +104,28 @@ def run_dag(
     raises marks the node FAILED and its transitive dependents SKIPPED, and the rest
     goes on.  With ``fail_fast`` nothing new starts after the first failure: the running
     nodes finish, the unstarted ones are NOT_RUN.  ``should_stop()`` is asked before
-    each start; once it says True the run winds down the same way.
+    each start, in whichever thread starts the node (the caller's, or the worker's that
+    ended a node), with the run's lock held: it must be quick and must not call into
+    the run.  Once it says True the run winds down the same way.
 
     A KeyboardInterrupt in the caller's thread (or raised by ``work``) stops new starts,
     takes down the process groups the running nodes started (see :mod:`~scipipe_tools.infra.proc`:
     they end with :class:`~scipipe_tools.infra.proc.Stopped`), waits for the running nodes and
     raises :class:`Interrupted` carrying every result.
 
-    ``work`` runs in worker threads.  The callbacks all run in the caller's thread, one
-    at a time, so they need no locking: ``on_start(node, cores)`` just before a node is
-    handed to a worker, ``on_finish(result)`` once for every node, including skipped and
-    not-run ones.  An exception from a callback winds the run down (no more callbacks)
-    and propagates.
+    ``work`` runs in worker threads.  The worker that ends a node does the scheduling
+    itself and goes on with the highest-priority node that can start then (no hand-off
+    between threads on a chain); the other nodes starting then go to idle workers.  The
+    callbacks all run in the caller's thread, one at a time and in the order things
+    happened, so they need no locking; the starts never wait for them.
+    ``on_start(node, cores)`` comes as the node starts (it may already be running),
+    ``on_finish(result)`` once for every node after its ``on_start``, including skipped
+    and not-run ones.  An exception from a callback winds the run down (nothing more
+    starts, no more callbacks) and propagates.
 
-    ``inline``: ``work`` runs in the caller's thread, one node at a time, in the same
-    order (for work known to be quick, such as a no-op rebuild's: threads would only
-    add their hand-offs).
+    ``inline``: ``work`` runs in the caller's thread, one node at a time, in the order
+    the nodes start (for work known to be quick, such as a no-op rebuild's: threads
+    would only add their hand-offs).
 
     Returns every node's result, in :func:`~scipipe_tools.eups.graph.toposort` order.
     Raises ResolutionError for a cycle or a dependency that is not a node.
@@ -126,23 +133,7 @@ def run_dag(
     _check_budget(budget)
     levels = toposort(graph)
     run = _Run(graph, levels, work, budget, fail_fast, weights, on_start, on_finish, should_stop)
-    return run(_InlineExecutor() if inline else None)
-
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-class _InlineExecutor(Executor):
-    """Runs what it is given at once, in the caller's thread: a finished future."""
-
-    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
-        future: Future[_T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # _Run._attempt never raises; another fn might
-            future.set_exception(exc)
-        return future
+    return run(inline)
 
 
 def _check_budget(budget: int) -> None:
@@ -150,8 +141,27 @@ def _check_budget(budget: int) -> None:
         raise InputError(f"the core budget (-j) must be at least 1, not {budget}")
 
 
+class _Mark(Enum):
+    #: every node has its result: the last event
+    DONE = "done"
+    #: ``work`` raised KeyboardInterrupt: the caller's thread raises it in turn
+    INTERRUPT = "interrupt"
+
+
+@dataclass(frozen=True)
+class _Raise:
+    """``should_stop`` raised this in a worker: the caller's thread raises it in turn."""
+
+    error: BaseException
+
+
+#: what the caller's thread is told, in order: a start (node, cores), a result, or a mark
+_Event = tuple[str, int] | NodeResult | _Mark | _Raise
+
+
 class _Run:
-    """The coordinator's state: the caller's thread alone touches it, but ``outcomes``."""
+    """One run's state, changed under ``lock`` only, by whichever thread ends a node (or
+    the caller's, at the start and when it winds down)."""
 
     def __init__(
         self,
@@ -168,8 +178,8 @@ class _Run:
         self.order = order = [n for level in levels for n in level]
         self.work = work
         self.budget = budget
-        #: the cores each started node holds; the running ones' add up to at most budget
-        self.cores: dict[str, int] = {}
+        #: the started nodes that have not ended, with their cores (at most budget in all)
+        self.running: dict[str, int] = {}
         self.free = budget
         self.fail_fast = fail_fast
         self.on_start = on_start
@@ -180,119 +190,174 @@ class _Run:
         self.waiting = {n: len(set(graph[n])) for n in order}
         self.ready = [(-self.priority[n], n) for n in order if self.waiting[n] == 0]
         heapq.heapify(self.ready)
-        self.running: dict[Future[_Outcome], str] = {}
-        self.future_of: dict[str, Future[_Outcome]] = {}
-        #: the nodes that ended, in the order they did (put by the workers): the
-        #: coordinator sleeps on this queue alone, which wakes it sooner than waiting
-        #: on the futures (an event and a lock per future, each time)
-        self.ended: queue.SimpleQueue[str] = queue.SimpleQueue()
-        #: what workers did, written by them (under the lock) as each node ends; the
-        #: coordinator's record of its futures can miss one when an interrupt lands
-        #: mid-bookkeeping, this cannot
-        self.outcomes: dict[str, _Outcome] = {}
         self.lock = threading.Lock()
+        #: started nodes handed to a worker (or, inline, to the caller) that has not taken
+        #: them up yet: a wind-down takes them back (NOT_RUN)
+        self.unclaimed: set[str] = set()
         self.results: dict[str, NodeResult] = {}
         self.stop_reason: str | None = None
+        #: the callbacks' events, put under the lock; the caller's thread alone takes
+        #: them, woken by a token each in ``wake`` (an interrupt may lose a token as
+        #: it wakes the caller, never an event)
+        self.events: deque[_Event] = deque()
+        self.wake: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self.done = False  # _Mark.DONE was put
+        self.inline = False  # set before the first start
+        # the caller's thread alone uses these:
         self.callbacks = True
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: deque[tuple[str, int]] = deque()  # inline: started, to run
 
-    def __call__(self, pool: Executor | None = None) -> dict[str, NodeResult]:
-        if pool is None:  # every running node holds a core at least
-            pool = ThreadPoolExecutor(max_workers=self.budget, thread_name_prefix="scipipe-build")
+    def __call__(self, inline: bool) -> dict[str, NodeResult]:
+        self.inline = inline
+        if not inline:  # every running node holds a core at least
+            self.pool = ThreadPoolExecutor(self.budget, thread_name_prefix="scipipe-build")
         with proc.Scope() as children:
             try:
-                self._loop(pool)
+                with self.lock:
+                    starts = self._start_ready()
+                    self._check_done()
+                self._hand_off(starts)
+                self._serve()
             except KeyboardInterrupt:
                 # The running nodes' processes are in groups of their own, out of the
                 # terminal's reach: take them down, so that the nodes end now.
                 children.stop()
-                self._wind_down(pool, "not started: interrupted")
+                self._wind_down("not started: interrupted")
                 raise Interrupted(self._ordered()) from None
             except BaseException:
                 self.callbacks = False
-                self._wind_down(pool, "not started: the build was aborted")
+                self._wind_down("not started: the build was aborted")
                 raise
-            # Every node ended: the idle workers exit on their own, with nothing left
-            # to run; joining them would only delay the return (by a wake-up each).
-            pool.shutdown(wait=False)
+            if self.pool is not None:
+                # Every node ended: the idle workers exit on their own, with nothing left
+                # to run; joining them would only delay the return (by a wake-up each).
+                self.pool.shutdown(wait=False)
         return self._ordered()
 
-    def _loop(self, pool: Executor) -> None:
+    def _serve(self) -> None:
+        """The caller's thread: deliver the events (and, inline, run the nodes) until
+        every node has its result."""
         while True:
-            self._start_ready(pool)
-            if not self.running:
-                break
-            ended = [self.ended.get()]
-            while not self.ended.empty():
-                ended.append(self.ended.get())
-            interrupted = [self._settle(node) for node in sorted(ended)]
-            if any(interrupted):
-                raise KeyboardInterrupt
-        self._mark_unstarted()
+            while self.events:
+                event = self.events.popleft()
+                if event is _Mark.DONE:
+                    return
+                if event is _Mark.INTERRUPT:
+                    raise KeyboardInterrupt
+                if isinstance(event, _Raise):
+                    raise event.error
+                self._deliver(event)
+            if self.pending:
+                node, cores = self.pending.popleft()
+                self._chain(node, cores)
+            else:
+                self.wake.get()
 
-    def _start_ready(self, pool: Executor) -> None:
-        """Start what the free cores allow, highest priority first, each with its share."""
-        if self.stop_reason is not None or not self.ready or self.free < 1:
+    def _deliver(self, event: tuple[str, int] | NodeResult) -> None:
+        if not self.callbacks:
             return
+        if isinstance(event, NodeResult):
+            if self.on_finish is not None:
+                self.on_finish(event)
+        elif self.on_start is not None:
+            self.on_start(*event)
+
+    def _put(self, event: _Event) -> None:
+        """Tell the caller's thread (under the lock, so in the order things happen)."""
+        self.events.append(event)
+        self.wake.put(None)
+
+    def _hand_off(self, starts: Sequence[tuple[str, int]]) -> None:
+        for node, cores in starts:
+            if self.pool is None:
+                self.pending.append((node, cores))
+            else:
+                self.pool.submit(self._chain, node, cores)
+
+    def _chain(self, node: str, cores: int) -> None:
+        """Run a started node, then the ones the thread goes on with (in a worker, or
+        the caller's thread when inline)."""
+        with self.lock:
+            if node not in self.unclaimed:  # a wind-down took it back
+                return
+            self.unclaimed.discard(node)
+        step: tuple[str, int] | None = (node, cores)
+        while step is not None:
+            step = self._step(*step)
+
+    def _step(self, node: str, cores: int) -> tuple[str, int] | None:
+        """Run one node and record it; what to run next in this thread, if anything."""
+        outcome = _attempt(self.work, node, cores)
+        here: tuple[str, int] | None = None
+        with self.lock:
+            self._record(node, outcome)
+            starts = self._start_ready()
+            if starts and not self.inline:  # the first, highest priority, runs here
+                here, starts = starts[0], starts[1:]
+                self.unclaimed.discard(here[0])
+            self._check_done()
+        self._hand_off(starts)
+        return here
+
+    def _start_ready(self) -> list[tuple[str, int]]:
+        """Start what the free cores allow, highest priority first, each with its share
+        (under the lock): the nodes, with their cores, for the caller to hand off."""
+        if self.stop_reason is not None or not self.ready or self.free < 1:
+            return []
         if len(self.ready) > self.free:  # crowded: split() gives one core each
             ready = [n for _, n in heapq.nsmallest(self.free, self.ready)]
             shares = [1] * len(ready)
         else:
             ready = [n for _, n in sorted(self.ready)]
-            running = [self.priority[n] for n in self.running.values()]
+            running = [self.priority[n] for n in self.running]
             shares = split([self.priority[n] for n in ready], running, self.free, self.budget)
+        starts: list[tuple[str, int]] = []
         for node, cores in zip(ready, shares, strict=False):
-            if self.should_stop is not None and self.should_stop():
-                self.stop_reason = "not started: the build was stopped"
+            if self._stop_asked():
                 break
             heapq.heappop(self.ready)  # == node: they were taken in the heap's order
-            self.cores[node] = cores
+            self.running[node] = cores
+            self.unclaimed.add(node)
             self.free -= cores
-            if self.on_start is not None and self.callbacks:
-                self.on_start(node, cores)
-            future = pool.submit(self._attempt, node, cores)
-            self.running[future] = node
-            self.future_of[node] = future
+            if self.on_start is not None:
+                self._put((node, cores))
+            starts.append((node, cores))
+        return starts
 
-    def _attempt(self, node: str, cores: int) -> _Outcome:
-        """Run one node (in a worker thread)."""
-        outcome = _attempt(self.work, node, cores)
-        with self.lock:
-            self.outcomes[node] = outcome
-        self.ended.put(node)
-        return outcome
-
-    def _collect(self, future: Future[_Outcome]) -> bool:
-        node = self.running.pop(future)
-        del self.future_of[node]
-        return self._record(node, future.result())  # _attempt never raises
-
-    def _settle(self, node: str) -> bool:
-        """Record a node the ``ended`` queue named: its outcome is in, its future may
-        not be done yet (the worker is still returning)."""
-        del self.running[self.future_of.pop(node)]
-        with self.lock:
-            outcome = self.outcomes[node]
-        return self._record(node, outcome)
-
-    def _record(self, node: str, outcome: _Outcome) -> bool:
-        """Record a finished node; True when ``work`` was interrupted."""
-        if node in self.results:
+    def _stop_asked(self) -> bool:
+        if self.should_stop is None:
             return False
-        self.free += self.cores.get(node, 0)
+        try:
+            stop = self.should_stop()
+        except BaseException as exc:  # in a worker: the caller's thread raises it
+            self.stop_reason = "not started: the build was aborted"
+            self._put(_Raise(exc))
+            return True
+        if stop:
+            self.stop_reason = "not started: the build was stopped"
+        return stop
+
+    def _record(self, node: str, outcome: _Outcome) -> None:
+        """Record a node that ended (under the lock)."""
+        cores = self.running.pop(node)
+        self.free += cores
         if outcome.error is None:
-            cores = self.cores[node]
             self._finish(NodeResult(node, Status.OK, outcome.detail, *outcome.times, cores=cores))
             for m in self.dependents[node]:
                 self.waiting[m] -= 1
                 if self.waiting[m] == 0 and m not in self.results:
                     heapq.heappush(self.ready, (-self.priority[m], m))
-            return False
+            return
         self._finish(NodeResult(node, Status.FAILED, outcome.detail, *outcome.times,
-                                outcome.error, self.cores[node]))  # fmt: skip
+                                outcome.error, cores))  # fmt: skip
         self._skip_dependents(node)
         if self.fail_fast and self.stop_reason is None:
             self.stop_reason = f"not started: {node} failed and fail-fast is on"
-        return isinstance(outcome.error, KeyboardInterrupt)
+        if isinstance(outcome.error, KeyboardInterrupt):
+            if self.stop_reason is None:
+                self.stop_reason = "not started: interrupted"
+            self._put(_Mark.INTERRUPT)
 
     def _skip_dependents(self, failed: str) -> None:
         todo = list(self.dependents[failed])
@@ -305,35 +370,67 @@ class _Run:
         # No skipped node is in the ready heap: a ready node's dependencies, direct and
         # indirect, all finished OK, so no failure reaches it.
 
-    def _wind_down(self, pool: Executor, reason: str) -> None:
-        """Start nothing more, let the running nodes finish, mark the rest NOT_RUN."""
-        if self.stop_reason is None:
-            self.stop_reason = reason
-        while self.running:  # reported as each one ends
-            done, _ = wait(self.running, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: self.running[f]):
-                self._collect(future)
-        # A node submitted just as the interrupt landed may be missing from
-        # self.running: joining the workers lets it end, and its outcome is recorded.
-        pool.shutdown(wait=True, cancel_futures=True)
-        with self.lock:
-            late = dict(self.outcomes)
-        for node in self.order:
-            if node in late:
-                self._record(node, late[node])
-        self._mark_unstarted()
-
-    def _mark_unstarted(self) -> None:
+    def _check_done(self) -> None:
+        """Nothing running (under the lock): the rest is NOT_RUN, and the run is over."""
+        if self.running or self.done:
+            return
         reason = self.stop_reason or "not started"
         for node in self.order:
             if node not in self.results:
                 self._finish(NodeResult(node, Status.NOT_RUN, reason, None, None))
         self.ready = []
+        self.done = True
+        self._put(_Mark.DONE)
 
     def _finish(self, result: NodeResult) -> None:
         self.results[result.name] = result
-        if self.on_finish is not None and self.callbacks:
-            self.on_finish(result)
+        if self.on_finish is not None:
+            self._put(result)
+
+    def _wind_down(self, reason: str) -> None:
+        """Start nothing more, let the running nodes finish, mark the rest NOT_RUN.
+
+        The caller's thread, after an exception: the started nodes no worker took up
+        yet are taken back (inline, every started node: none is running)."""
+        with self.lock:
+            if self.stop_reason is None:
+                self.stop_reason = reason
+            back = set(self.running) if self.inline else self.unclaimed
+            for node in sorted(back):
+                self.running.pop(node, None)
+                if node not in self.results:
+                    self._finish(NodeResult(node, Status.NOT_RUN, self.stop_reason, None, None))
+            self.unclaimed.clear()
+            self.pending.clear()
+            self._check_done()
+        error = self._drain()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        if error is not None:
+            raise error
+
+    def _drain(self) -> Exception | None:
+        """Deliver the events until every node has its result; the first exception
+        from a callback ends the callbacks and is returned."""
+        error: Exception | None = None
+        while True:
+            if not self.events:
+                with self.lock:
+                    if self.done and not self.events:  # DONE taken by an interrupt
+                        return error
+                with contextlib.suppress(queue.Empty):
+                    self.wake.get(timeout=0.1)
+                continue
+            event = self.events.popleft()
+            if event is _Mark.DONE:
+                return error
+            if isinstance(event, _Mark | _Raise):
+                continue
+            try:
+                self._deliver(event)
+            except Exception as exc:
+                self.callbacks = False
+                error = error or exc
 
     def _ordered(self) -> dict[str, NodeResult]:
         return {n: self.results[n] for n in self.order if n in self.results}
