@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scipipe_tools.errors import InputError, ResolutionError
+from scipipe_tools.sourcebuild import scheduler
 from scipipe_tools.sourcebuild.scheduler import (
     Interrupted,
     NodeResult,
@@ -459,3 +460,33 @@ def test_a_blocked_callback_holds_up_no_start() -> None:
     results = run_dag(graph, work, budget=2, on_start=on_start)
     assert waited == [True]
     assert statuses(results) == dict.fromkeys(graph, "ok")
+
+
+def test_a_bookkeeping_error_in_a_worker_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker that ends a node schedules the next: an error there (a bug) is raised
+    in the caller's thread, with every node's result settled, instead of a hang."""
+    calls = []
+
+    def broken(*args: object) -> list[int]:
+        calls.append(args)
+        if len(calls) > 1:
+            raise RuntimeError("bookkeeping bug")
+        return [1]
+
+    monkeypatch.setattr(scheduler, "split", broken)
+    graph = {"a": [], "b": ["a"], "c": ["b"]}
+    box: dict[str, BaseException] = {}
+
+    def call() -> None:
+        try:
+            run_dag(graph, lambda node, cores: "built", budget=2)
+        except BaseException as exc:  # what reaches the caller is the point
+            box["error"] = exc
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the run hung"
+    assert isinstance(box.get("error"), RuntimeError)

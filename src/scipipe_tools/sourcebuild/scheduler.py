@@ -283,8 +283,18 @@ class _Run:
                 return
             self.unclaimed.discard(node)
         step: tuple[str, int] | None = (node, cores)
-        while step is not None:
-            step = self._step(*step)
+        try:
+            while step is not None:
+                step = self._step(*step)
+        except BaseException as exc:  # a bug in the bookkeeping, in a worker: not a hang
+            if self.pool is None:
+                raise  # inline: the caller's thread, which raises it
+            with self.lock:
+                self.stop_reason = self.stop_reason or "not started: the build was aborted"
+                if step is not None:  # the node being recorded: it ran
+                    self.running.pop(step[0], None)
+                self._put(_Raise(exc))
+                self._check_done()
 
     def _step(self, node: str, cores: int) -> tuple[str, int] | None:
         """Run one node and record it; what to run next in this thread, if anything."""
