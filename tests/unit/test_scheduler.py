@@ -227,6 +227,22 @@ def test_empty_graph() -> None:
     assert run_dag({}, Recorder(), budget=4) == {}
 
 
+def run_recording(
+    graph: Mapping[str, Sequence[str]],
+    work: Callable[[str, int], str],
+    budget: int,
+    seen: list[tuple[str, str, int]],
+) -> dict[str, NodeResult]:
+    """run_dag, each callback recorded in ``seen`` with the thread it ran in."""
+    return run_dag(
+        graph,
+        work,
+        budget=budget,
+        on_start=lambda n, c: seen.append(("start", n, threading.get_ident())),
+        on_finish=lambda r: seen.append(("finish", r.name, threading.get_ident())),
+    )
+
+
 def test_callbacks_run_in_the_callers_thread_once_per_node() -> None:
     caller = threading.get_ident()
     seen: list[tuple[str, str, int]] = []
@@ -238,13 +254,7 @@ def test_callbacks_run_in_the_callers_thread_once_per_node() -> None:
             raise RuntimeError("no")
         return "built"
 
-    results = run_dag(
-        DIAMOND,
-        work,
-        budget=2,
-        on_start=lambda n, c: seen.append(("start", n, threading.get_ident())),
-        on_finish=lambda r: seen.append(("finish", r.name, threading.get_ident())),
-    )
+    results = run_recording(DIAMOND, work, 2, seen)
     assert {t for _, _, t in seen} == {caller}
     assert caller not in worker_threads
     finished = [n for kind, n, _ in seen if kind == "finish"]
@@ -423,13 +433,7 @@ def test_the_thread_that_ends_a_node_starts_the_next_itself() -> None:
 
     caller = threading.get_ident()
     seen: list[tuple[str, str, int]] = []
-    results = run_dag(
-        graph,
-        work,
-        budget=4,
-        on_start=lambda n, c: seen.append(("start", n, threading.get_ident())),
-        on_finish=lambda r: seen.append(("finish", r.name, threading.get_ident())),
-    )
+    results = run_recording(graph, work, 4, seen)
     assert statuses(results) == dict.fromkeys(graph, "ok")
     assert len({ran_in[f"r{i}"] for i in range(4)}) == 4
     chain = [f"c{i}" for i in range(6)]
