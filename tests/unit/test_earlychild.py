@@ -139,3 +139,17 @@ def test_spawn_that_cannot_start_leaves_nothing(
         earlychild.spawn(MODULE, [], prefix="t-")
     assert list(private_tmp.iterdir()) == []  # its directory removed
     assert set(os.listdir("/proc/self/fd")) <= before  # and both ends of the pipe closed
+
+
+def test_a_posix_spawn_without_sessions_is_an_os_error(
+    private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(macOS before 10.15, old C libraries: the command then starts its worker itself.)"""
+
+    def no_setsid(*args: object, **kwargs: object) -> int:
+        raise NotImplementedError("setsid is not supported")
+
+    monkeypatch.setattr(os, "posix_spawn", no_setsid)
+    with pytest.raises(OSError, match="cannot start a session"):
+        earlychild.spawn(MODULE, [], prefix="t-")
+    assert list(private_tmp.iterdir()) == []

@@ -52,7 +52,10 @@ def spawn(module: str, args: list[str], *, prefix: str) -> EarlyChild:
     """Start ``python -m module ARGS`` with this interpreter, this copy of scipipe_tools
     first on its path; ``{workdir}`` in ``args`` is the new private directory.
 
-    Raises OSError when it cannot (the caller then starts its worker the usual way)."""
+    Raises OSError when it cannot, also where ``os.posix_spawn`` cannot start a session
+    (the caller then starts its worker the usual way)."""
+    if not hasattr(os, "posix_spawn") or not hasattr(os, "POSIX_SPAWN_DUP2"):
+        raise OSError("os.posix_spawn is not available here")
     workdir = new_workdir(prefix)
     argv = [sys.executable, "-m", module, *(a.replace("{workdir}", workdir) for a in args)]
     env = dict(os.environ)
@@ -72,6 +75,10 @@ def spawn(module: str, args: list[str], *, prefix: str) -> EarlyChild:
             ],
             setsid=True,
         )
+    except NotImplementedError as exc:  # setsid: not in this C library's posix_spawn
+        os.close(write)
+        _remove(workdir)
+        raise OSError(f"os.posix_spawn cannot start a session here: {exc}") from exc
     except BaseException:
         os.close(write)
         _remove(workdir)
