@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "scipipe_tools"
 
 LAYERS: list[tuple[str, set[str]]] = [
     ("kernel", {"__init__", "errors", "redaction", "text"}),
-    ("model", {"yamlfile", "eups", "names"}),
+    ("model", {"yamlfile", "yamlemit", "eups", "names"}),
     ("infrastructure", {"infra", "stack", "forge", "eupspkg"}),
     ("domain", {"env", "sourcebuild", "distrib", "release", "changelog"}),
     ("pipelines", {"flows", "installer", "ci", "demo", "image"}),

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,13 @@ MODULE = "json.tool"
 
 
 @pytest.fixture(autouse=True)
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A TMPDIR of the test's own; and no child of proc's left registered after it."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp))
-    return tmp
+    yield tmp
+    assert proc.live_groups() == []
 
 
 def alive(pid: int) -> bool:
@@ -80,6 +83,7 @@ def test_an_adopted_child_that_fails_reports_its_status_and_stderr() -> None:
     popen.stdin.close()
     assert proc.wait(popen, timeout=60) == 1
     assert "Expecting property name" in (Path(early.workdir) / "stderr").read_text()
+    proc.finish(popen)
 
 
 def test_stop_takes_an_adopted_child_down() -> None:
