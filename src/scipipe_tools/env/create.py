@@ -31,7 +31,7 @@ from ..infra.lockcache import Cached, read_cached
 from ..infra.lockfile import Lock, LockedPackage, parse_env
 from ..infra.prefix import STAMP, Transaction, package_records, plan_transaction, record_origin
 from ..infra.progress import NULL, Progress
-from .fetch import cache_path, clear_partials, fetch_all
+from .fetch import fetch_all
 from .worker import Started, started_or_new
 
 log = logging.getLogger(__name__)
@@ -152,8 +152,6 @@ def create_env(
         StackLock(prefix, lock_file=lock_file, activity="an environment install"),
         started_or_new("install", worker) as worker,  # Python and py-rattler start while we fetch
     ):
-        if not all(cache_path(options.cache, p).is_file() for p in txn.to_fetch):
-            clear_partials(options.cache)  # before downloading: debris of killed downloads
         fetched = fetch_all(txn.to_fetch, options.cache, jobs=options.jobs, progress=progress)
         log.debug("create: fetched and verified at %.3f s", time.monotonic() - started)
         archives = [str(f.archive) for f in fetched]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,14 +129,15 @@ def fetch_all(
     jobs: int = 8,
     progress: Progress = NULL,
     timeout: float = 60.0,
-    fetch: Callable[..., Fetched] = fetch_one,
 ) -> list[Fetched]:
     """Fetch and verify every package concurrently; the first failure stops the rest.
 
-    Returns the results in the order of ``packages``.  Nothing is installed here, so a
-    failure leaves only verified archives in the cache.
+    Returns the results in the order of ``packages``.  What the cache has is taken as it
+    is (verified when it was downloaded), without a thread; before anything is
+    downloaded, the debris of killed downloads is cleared (:func:`clear_partials`).
+    Nothing is installed here, so a failure leaves only verified archives in the cache.
     """
-    # refuse unverifiable packages before any download; what the cache has is verified
+    # refuse unverifiable packages before any download
     paths = [cache_path(cache, package) for package in packages]
     if not packages:
         return []
@@ -144,12 +145,14 @@ def fetch_all(
     results: dict[int, Fetched] = {}
     try:
         for i, (package, path) in enumerate(zip(packages, paths, strict=True)):
-            if fetch is fetch_one and path.is_file():  # no thread for a stat (warm cache)
+            if path.is_file():
                 results[i] = Fetched(package, path, downloaded=False)
                 progress.advance(package.name)
+        if len(results) < len(packages):
+            clear_partials(cache)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures: dict[Future[Fetched], int] = {
-                pool.submit(fetch, p, cache, timeout=timeout): i
+                pool.submit(fetch_one, p, cache, timeout=timeout): i
                 for i, p in enumerate(packages)
                 if i not in results
             }

@@ -48,6 +48,13 @@ def src_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 
 
+def child_pythonpath() -> str:
+    """``$PYTHONPATH`` for a Python child, so that it imports this very copy of
+    ``scipipe_tools`` (:func:`src_root` first)."""
+    here, current = src_root(), os.environ.get("PYTHONPATH")
+    return here if not current else here + os.pathsep + current
+
+
 def spawn(module: str, args: list[str], *, prefix: str) -> EarlyChild:
     """Start ``python -m module ARGS`` with this interpreter, this copy of scipipe_tools
     first on its path; ``{workdir}`` in ``args`` is the new private directory.
@@ -58,9 +65,7 @@ def spawn(module: str, args: list[str], *, prefix: str) -> EarlyChild:
         raise OSError("os.posix_spawn is not available here")
     workdir = new_workdir(prefix)
     argv = [sys.executable, "-m", module, *(a.replace("{workdir}", workdir) for a in args)]
-    env = dict(os.environ)
-    here, current = src_root(), env.get("PYTHONPATH")
-    env["PYTHONPATH"] = here if not current else here + os.pathsep + current
+    env = {**os.environ, "PYTHONPATH": child_pythonpath()}
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     read, write = os.pipe()  # both close-on-exec; dup2 makes the child's stdin inheritable
     try:

@@ -39,7 +39,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import CommandError, ScipipeError
 from ..redaction import redact
-from . import procgroups
+from . import earlychild, procgroups
 from .earlychild import EarlyChild
 
 if TYPE_CHECKING:  # pathlib is not needed to start the CLI
@@ -553,10 +553,7 @@ def python_module(module: str, *args: str | os.PathLike[str]) -> list[str]:
 
 def child_pythonpath() -> dict[str, str]:
     """PYTHONPATH for a Python child, so it imports this very copy of scipipe_tools."""
-    # .../scipipe_tools/infra/proc.py -> the directory that holds scipipe_tools
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
-    current = os.environ.get("PYTHONPATH")
-    return {"PYTHONPATH": here if not current else here + os.pathsep + current}
+    return {"PYTHONPATH": earlychild.child_pythonpath()}
 
 
 def seconds(value: float | None) -> str:
