@@ -21,18 +21,15 @@ from scipipe_tools.cli.start import early_op
 from scipipe_tools.demo.channel import channel_url
 from scipipe_tools.infra import proc
 
-from .test_env_cli import private_cache, write_spec  # noqa: F401  (an autouse fixture)
+from .test_env_cli import locked, private_cache, write_spec  # noqa: F401  (fixtures)
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory, conda_channel: Path) -> Path:
-    """A lock made in this process (no early worker: not through the entry point)."""
-    from scipipe_tools.cli.app import cli, run
-
-    envs = tmp_path_factory.mktemp("made") / "envs"
-    spec = write_spec(envs / "rubin-env-13.0.1.yaml", [channel_url(conda_channel)])
-    assert run(cli, ["-q", "env", "lock", str(spec)], "scipipe") == 0
-    return envs / "rubin-env-13.0.1.conda-lock.yml"
+@pytest.fixture
+def made(request: pytest.FixtureRequest) -> Path:
+    """test_env_cli's lock, made in this process (no early worker: not through the entry
+    point)."""
+    lock: Path = request.getfixturevalue("locked")
+    return lock
 
 
 RUN = """

@@ -4,13 +4,13 @@ of the flow configuration, and ``--build-total-timeout`` (Jenkins' TIMEOUT) over
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 
 from scipipe_tools.demo.gitrepo import git
+from tests.support.gitenv import BUILD_BOT, isolate_git
 from tests.support.releaseworld import ReleaseWorld, make_release_world
 
 from .conftest import Invoke
@@ -29,11 +29,7 @@ build() {
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Build Bot")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "build@example.org")
+    isolate_git(monkeypatch, BUILD_BOT)
     monkeypatch.delenv("SCIPIPE_RELEASE_CONFIG", raising=False)
 
 

@@ -4,13 +4,13 @@ through the real entry point, over a small generated world."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from scipipe_tools.demo.gitrepo import git
+from tests.support.gitenv import BUILD_BOT, isolate_git
 from tests.support.releaseworld import AUX_TEAM, EXTERNALS_TEAM, ReleaseWorld, make_release_world
 
 from .conftest import Invoke
@@ -18,11 +18,7 @@ from .conftest import Invoke
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Build Bot")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "build@example.org")
+    isolate_git(monkeypatch, BUILD_BOT)
     for var in ("SCIPIPE_REPOS", "SCIPIPE_TEAMS_FILE", "SCIPIPE_RELEASE_CONFIG"):
         monkeypatch.delenv(var, raising=False)
 

@@ -4,12 +4,12 @@ lines it skipped, each once, naming file:line."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from scipipe_tools.cli.app import cli, run
+from tests.support.gitenv import isolate_git
 
 from ..realtools import LsstBuild
 from .test_prepare import make_stack
@@ -39,8 +39,7 @@ def _unwrapped(text: str) -> str:
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    isolate_git(monkeypatch, None)
 
 
 @pytest.mark.parametrize("with_extra", [None, "yes"])

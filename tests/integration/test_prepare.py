@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -31,12 +30,12 @@ from scipipe_tools.sourcebuild import prepare as prepare_mod
 from scipipe_tools.sourcebuild.prepare import PrepareError, PrepareOptions, prepare
 from scipipe_tools.stack.readers import read_repos
 from tests.recorder import Recorder
+from tests.support.gitenv import isolate_git
 
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    isolate_git(monkeypatch, None)
 
 
 @dataclass(frozen=True)

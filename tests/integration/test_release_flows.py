@@ -38,6 +38,7 @@ from scipipe_tools.release.vdbpublish import (
 )
 from scipipe_tools.sourcebuild import rebuild as rebuild_mod
 from scipipe_tools.stack.readers import read_manifest, read_taglist
+from tests.support.gitenv import BUILD_BOT, isolate_git
 from tests.support.httpserver import StaticServer
 from tests.support.releaseworld import ReleaseWorld, make_release_world
 
@@ -49,11 +50,7 @@ BOT = ("Release Bot", "release@lsst-sample.example")
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
     """The versiondb commits need an identity; nothing may come from the user's config."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Build Bot")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "build@example.org")
+    isolate_git(monkeypatch, BUILD_BOT)
 
 
 @dataclass

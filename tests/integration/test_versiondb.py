@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from scipipe_tools.eups.manifest import Manifest, ManifestEntry
 from scipipe_tools.infra import git
 from scipipe_tools.stack.readers import read_manifest
 from scipipe_tools.stack.versiondb import VersionDb
+from tests.support.gitenv import BUILD_BOT, isolate_git
 
 SHA_A = "a" * 40
 SHA_B = "b" * 40
@@ -21,11 +21,7 @@ SHA_B = "b" * 40
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Build Bot")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "build@example.org")
+    isolate_git(monkeypatch, BUILD_BOT)
 
 
 def manifest(base_sha: str = SHA_A) -> Manifest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from pathlib import Path
@@ -12,16 +11,13 @@ import pytest
 from scipipe_tools.demo.gitrepo import Repo, file_url
 from scipipe_tools.errors import CommandError, InputError, NetworkError
 from scipipe_tools.infra import git
+from tests.support.gitenv import TEST_RUNNER, isolate_git
 
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
     """No user or system git config, a fixed identity (for commits the verbs make)."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Test Runner")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@example.org")
+    isolate_git(monkeypatch, TEST_RUNNER)
 
 
 def make_remote(tmp_path: Path) -> tuple[Repo, Path]:

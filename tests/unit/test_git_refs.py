@@ -3,7 +3,6 @@ in repositories left in the odd states real checkouts get into."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -12,15 +11,12 @@ import pytest
 from scipipe_tools.demo.gitrepo import Repo
 from scipipe_tools.errors import InputError
 from scipipe_tools.infra import git
+from tests.support.gitenv import TEST_RUNNER, isolate_git
 
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Test Runner")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@example.org")
+    isolate_git(monkeypatch, TEST_RUNNER)
 
 
 def rev_parse(repo: Path, rev: str = "HEAD") -> str:
