@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from ..env.create import CreateOptions, create_env, file_digest, read_env_cached
+from ..env.create import CreateOptions, create_env, read_env_cached
 from ..env.worker import Started
+from ..infra.lockcache import digest_of
 from ..infra.paths import cache_root
 from ..infra.prefix import already_created, env_prefix
 from ..names.platforms import current_platform
@@ -32,8 +33,8 @@ def create(a: CreateArgs, worker: Started | None) -> None:
     target = a.prefix if a.prefix is not None else env_prefix(str(a.name), a.root)
     plat = a.platform or current_platform()
     app = get_app()
-    digest = file_digest(a.lock_file) if a.lock_file.is_file() else None
-    count = already_created(target, digest, plat) if digest else None
+    data = a.lock_file.read_bytes() if a.lock_file.is_file() else None  # read once
+    count = already_created(target, digest_of(data), plat) if data is not None else None
     if count is not None:  # made from these very bytes, untouched since: nothing to parse
         if app.json:
             emit_json({"prefix": str(target.absolute()), "platform": plat, "noop": True,
@@ -41,7 +42,7 @@ def create(a: CreateArgs, worker: Started | None) -> None:
         else:
             echo(f"{target.absolute()}: already matches {a.lock_file} ({count} packages)")
         return
-    cached = read_env_cached(a.lock_file, plat, _cache(a.cache))
+    cached = read_env_cached(a.lock_file, plat, _cache(a.cache), data=data)
     options = CreateOptions(
         target, plat, _cache(a.cache), a.jobs, a.dry_run, str(a.lock_file), cached.digest
     )

@@ -27,7 +27,7 @@ from pathlib import Path
 from ..errors import InputError, Location, ScipipeError
 from ..infra.files import write_atomic
 from ..infra.lock import StackLock
-from ..infra.lockcache import Cached, read_cached
+from ..infra.lockcache import Cached, digest_of, read_cached
 from ..infra.lockfile import Lock, LockedPackage, parse_env
 from ..infra.prefix import STAMP, Transaction, package_records, plan_transaction, record_origin
 from ..infra.progress import NULL, Progress
@@ -83,19 +83,21 @@ class CreateResult:
 
 
 def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest_of(path.read_bytes())
 
 
-def read_env_cached(path: Path, platform: str, cache: Path) -> Cached:
+def read_env_cached(path: Path, platform: str, cache: Path, *, data: bytes | None = None) -> Cached:
     """:func:`..infra.lockfile.read_env` (a conda-lock.yml or an explicit file),
     remembered in ``cache`` by the sha256 of the file's bytes (:mod:`..infra.lockcache`):
     parsing and validating a conda-lock.yml costs more than installing a small
-    environment from a warm cache."""
+    environment from a warm cache.  ``data``: the file's bytes, when already read."""
 
     def parse(text: str, where: Path) -> Lock:
         return parse_env(text, where, platform)
 
-    return read_cached(path, cache, parse, suffix=f"-{platform}", what="environment lock")
+    return read_cached(
+        path, cache, parse, suffix=f"-{platform}", what="environment lock", data=data
+    )
 
 
 def _stamp(prefix: Path, options: CreateOptions) -> None:

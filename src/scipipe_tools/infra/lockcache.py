@@ -49,16 +49,15 @@ def read_cached(
     *,
     suffix: str = "",
     what: str = "lock file",
+    data: bytes | None = None,
 ) -> Cached:
     """The lock ``path`` holds: remembered under its bytes' sha256 (and ``suffix``, for
     a reading that depends on more than the bytes), else ``parse(text, path)`` (the text
-    as :func:`.files.read_text` reads it) and remembered.  A file that cannot be read is
-    an InputError naming ``what`` it is."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise InputError(f"cannot read {what}: {reason}", location=Location(str(path))) from exc
+    as :func:`.files.read_text` reads it) and remembered.  ``data``: the file's bytes,
+    when the caller has read them.  A file that cannot be read is an InputError naming
+    ``what`` it is."""
+    if data is None:
+        data = _read(path, what)
     digest = digest_of(data)
     saved = entry_path(cache, digest, suffix)
     try:
@@ -69,6 +68,14 @@ def read_cached(
     lock = parse(data.decode("utf-8", errors="surrogateescape"), path)
     write_atomic(saved, json.dumps({"lock": lock_to_json(lock)}))
     return Cached(lock, digest)
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"cannot read {what}: {reason}", location=Location(str(path))) from exc
 
 
 def remember_written(cache: Path, data: bytes, lock: Lock, command: str) -> None:
